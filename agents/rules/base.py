@@ -1,0 +1,95 @@
+"""The shape of a rule: frozen metadata plus a pure predicate over the inventory.
+
+A rule module holds ``RULE = RuleMeta(...)`` and ``def evaluate(inv) -> Iterator[Finding]``.
+Rules do no I/O and call no model. Findings get the fingerprint ``<rule id>@<resource>[#detail]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from workflow.inventory import Inventory
+from workflow.scoring import clamp, score, severity
+from workflow.threat_model import AttackRef, Evidence, Finding, Origin, Phase, Stride
+
+__all__ = ["RuleMeta", "RuleModule", "evidence", "fingerprint", "run_rules"]
+
+
+def fingerprint(rule_id: str, resource: str, detail: str | None = None) -> str:
+    """The stable id of a finding."""
+    return f"{rule_id}@{resource}" + (f"#{detail}" if detail else "")
+
+
+def evidence(resource: str, path: str, value: Any = None) -> Evidence:
+    """Evidence at a JSON pointer, rendering the value as text (redaction markers kept)."""
+    if value is None:
+        text = None
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value
+    else:
+        import json
+
+        text = json.dumps(value, sort_keys=True, default=str)
+    if text is not None and len(text) > 500:
+        text = text[:497] + "..."
+    redacted = bool(text and "«redacted" in text)
+    return Evidence(resource=resource, path=path, value=text, redacted=redacted)
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    """Everything about a rule except its predicate."""
+
+    id: str
+    title: str
+    phase: Phase
+    stride: tuple[Stride, ...]
+    likelihood: int
+    impact: int
+    remediation: str
+    description: str = ""
+    tactics: tuple[str, ...] = ()
+    techniques: tuple[str, ...] = ()
+    ms_matrix: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    false_positives: str = ""
+    kb_topics: tuple[str, ...] = field(default=())
+
+    def finding(self, resources: str | Sequence[str], evidence_: Iterable[Evidence] = (), *,
+                detail: str | None = None, title: str | None = None,
+                description: str | None = None, likelihood: int | None = None,
+                impact: int | None = None, recommendation: str | None = None) -> Finding:
+        """A finding of this rule about ``resources`` (the first one names the fingerprint)."""
+        res = (resources,) if isinstance(resources, str) else tuple(resources)
+        lik = clamp(likelihood if likelihood is not None else self.likelihood)
+        imp = clamp(impact if impact is not None else self.impact)
+        value = score(lik, imp)
+        return Finding(
+            id=fingerprint(self.id, res[0], detail), rule=self.id, title=title or self.title,
+            description=description or self.description, phase=self.phase, stride=self.stride,
+            attack=AttackRef(tactics=self.tactics, techniques=self.techniques,
+                             ms_matrix=self.ms_matrix),
+            references=self.references, resources=res, evidence=tuple(evidence_),
+            likelihood=lik, impact=imp, score=value, severity=severity(value),
+            recommendation=recommendation or self.remediation, origin=Origin.RULE)
+
+
+class RuleModule(ModuleType):
+    """Type of a rule module (for type checkers)."""
+
+    RULE: RuleMeta
+    evaluate: Callable[[Inventory], Iterator[Finding]]
+
+
+def run_rules(rules: Iterable[Any], inv: Inventory) -> list[Finding]:
+    """Run rule modules over an inventory; findings keyed by id, first one wins."""
+    found: dict[str, Finding] = {}
+    for rule in rules:
+        for item in rule.evaluate(inv):
+            found.setdefault(item.id, item)
+    return list(found.values())

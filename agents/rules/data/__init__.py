@@ -1,0 +1,5 @@
+"""Rules of the data phase (explicit list, no import side effects)."""
+
+from __future__ import annotations
+
+RULES: tuple[object, ...] = ()

@@ -1,0 +1,131 @@
+"""The one error hierarchy of ktmb.
+
+::
+
+    KtmbError                     docstring = default message
+    ├── UserError                 exit 2 / HTTP 4xx: the user can fix it
+    │   ├── InventoryError        a manifest or notes file cannot be used
+    │   ├── ConfigError           a setting or option is wrong
+    │   ├── DecisionError         an approval, rejection or edit is malformed
+    │   ├── RunStateError         the run is not in a state that allows the request
+    │   ├── NotFoundError         a run, phase or finding does not exist
+    │   ├── DatabaseUnavailableError  the database cannot be reached
+    │   ├── UnknownRuleError      a rule id that the catalogue does not know
+    │   └── PromptError           a prompt file is missing or malformed
+    └── RunError                  exit 1 / HTTP 5xx: something failed inside ktmb
+        ├── ModelUnavailableError the model host or file cannot be used
+        ├── ModelOutputError      the model's answer stayed invalid after retries
+        ├── RetrievalError        the knowledge base could not answer
+        └── StoreError            a database operation failed
+
+Every error renders as one line (``str(err)``) meant for a person; none carries a secret value.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DatabaseUnavailableError",
+    "DecisionError",
+    "InventoryError",
+    "KtmbError",
+    "ModelOutputError",
+    "ModelUnavailableError",
+    "NotFoundError",
+    "PromptError",
+    "RetrievalError",
+    "RunError",
+    "RunStateError",
+    "StoreError",
+    "UnknownRuleError",
+    "UserError",
+]
+
+
+class KtmbError(Exception):
+    """ktmb failed."""
+
+    exit_code = 1
+    http_status = 500
+
+    def __init__(self, message: str | None = None) -> None:
+        text = message or (self.__doc__ or "error").strip().splitlines()[0]
+        super().__init__(" ".join(text.split()))
+
+    @property
+    def message(self) -> str:
+        """The one-line message for a person."""
+        return str(self)
+
+
+class UserError(KtmbError):
+    """The request cannot be carried out as given."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class InventoryError(UserError):
+    """An input file cannot be read as Kubernetes manifests."""
+
+    def __init__(self, path: str, problem: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(UserError):
+    """A setting or option is not valid."""
+
+
+class DecisionError(UserError):
+    """The approval decision is malformed; the run stays where it was."""
+
+    http_status = 422
+
+
+class RunStateError(UserError):
+    """The run is not in a state that allows this request."""
+
+    http_status = 409
+
+
+class NotFoundError(UserError):
+    """No such run, phase or finding."""
+
+    http_status = 404
+
+
+class DatabaseUnavailableError(UserError):
+    """The database cannot be reached."""
+
+    http_status = 503
+
+
+class UnknownRuleError(UserError):
+    """The rule catalogue has no rule with that id."""
+
+
+class PromptError(UserError):
+    """A prompt file is missing or malformed."""
+
+
+class RunError(KtmbError):
+    """The run failed inside ktmb."""
+
+
+class ModelUnavailableError(RunError):
+    """The model cannot be used."""
+
+
+class ModelOutputError(RunError):
+    """The model's answer was not valid after retries."""
+
+
+class RetrievalError(RunError):
+    """The knowledge base could not answer."""
+
+
+class StoreError(RunError):
+    """A database operation failed."""

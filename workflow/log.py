@@ -1,0 +1,59 @@
+"""structlog configuration: console on a terminal, JSON with ``--log-json`` or off a terminal.
+
+Nothing here renders local variables of tracebacks: they could hold manifests or prompts.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, TextIO
+
+import structlog
+
+__all__ = ["configure_logging", "get_logger"]
+
+
+def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
+                      stream: TextIO | None = None) -> None:
+    """Configure structlog and the standard library logging once for the process.
+
+    Args:
+        json_logs: JSON lines when true, a console renderer when false, JSON off a terminal when
+            None.
+        level: the lowest level written.
+        stream: where logs go (standard error by default).
+    """
+    out = stream or sys.stderr
+    if json_logs is None:
+        json_logs = not out.isatty()
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Any
+    if json_logs:
+        renderer = structlog.processors.JSONRenderer()
+        exc: Any = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        exc = structlog.processors.format_exc_info
+    structlog.configure(
+        processors=[*shared, exc, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.WriteLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    for noisy in ("httpx", "httpcore", "urllib3", "psycopg", "psycopg.pool", "yoyo",
+                  "langgraph", "procrastinate", "sentence_transformers", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str | None = None) -> Any:
+    """Return a structlog logger."""
+    return structlog.get_logger(name)

@@ -1,0 +1,369 @@
+"""The threat-model schema (version 1.0): the JSON every run produces and every tool reads.
+
+Exported as ``workflow/threat_model.schema.json``; ``tests/unit/test_schema_file.py`` fails when
+that file is stale. Run ``python -m workflow.threat_model > workflow/threat_model.schema.json``
+after a change.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "PHASES",
+    "SCHEMA_VERSION",
+    "Approval",
+    "ArchitectureView",
+    "AttackPath",
+    "AttackRef",
+    "Citation",
+    "Component",
+    "DataFlow",
+    "Degradation",
+    "EntryPoint",
+    "Evidence",
+    "Finding",
+    "FindingStatus",
+    "Generator",
+    "InputFile",
+    "LlmInfo",
+    "Note",
+    "Origin",
+    "Phase",
+    "PhaseRecord",
+    "PhaseStatus",
+    "PromptRef",
+    "Severity",
+    "Stride",
+    "Summary",
+    "ThreatModel",
+    "TrustBoundary",
+]
+
+SCHEMA_VERSION = "1.0"
+
+
+class Phase(StrEnum):
+    """The methodology phases, in the order the graph runs them."""
+
+    ARCHITECTURE = "architecture"
+    IDENTITY = "identity"
+    DATA = "data"
+    LOGGING = "logging"
+    NETWORK = "network"
+    CONTROLS = "controls"
+    COMPLIANCE = "compliance"
+    RISK_REVIEW = "risk_review"
+
+
+PHASES: tuple[Phase, ...] = tuple(Phase)
+
+
+class Stride(StrEnum):
+    """STRIDE threat categories."""
+
+    SPOOFING = "spoofing"
+    TAMPERING = "tampering"
+    REPUDIATION = "repudiation"
+    INFORMATION_DISCLOSURE = "information_disclosure"
+    DENIAL_OF_SERVICE = "denial_of_service"
+    ELEVATION_OF_PRIVILEGE = "elevation_of_privilege"
+
+
+class Severity(StrEnum):
+    """Severity bands, computed in code from the score."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+class Origin(StrEnum):
+    """Where a finding comes from."""
+
+    RULE = "rule"
+    LLM = "llm"
+    MERGED = "merged"
+
+
+class FindingStatus(StrEnum):
+    """A finding's review status."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    MITIGATED = "mitigated"
+    FALSE_POSITIVE = "false_positive"
+    QUESTION = "question"
+
+
+class PhaseStatus(StrEnum):
+    """Where a phase stands in a run."""
+
+    PENDING = "pending"
+    COMPLETED = "completed"
+    DEGRADED = "degraded"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+Score15 = Annotated[int, Field(ge=1, le=5)]
+
+
+class Evidence(_Model):
+    """Where a finding is visible: a resource, a JSON pointer into it and the value there."""
+
+    resource: str = Field(description="Inventory id of the resource, Kind/namespace/name.")
+    path: str = Field(description="JSON pointer into the resource, e.g. /spec/hostNetwork.")
+    value: str | None = Field(
+        default=None, description="The value at the path, rendered as text; secrets redacted.")
+    redacted: bool = Field(default=False, description="True when the value is a redaction marker.")
+    file: str | None = Field(default=None, description="Manifest file the resource came from.")
+    line: int | None = Field(default=None, description="1-based line of the path in that file.")
+
+
+class AttackRef(_Model):
+    """MITRE ATT&CK and Microsoft Threat Matrix for Kubernetes identifiers."""
+
+    tactics: tuple[str, ...] = ()
+    techniques: tuple[str, ...] = ()
+    ms_matrix: tuple[str, ...] = Field(
+        default=(), description="Microsoft Threat Matrix for Kubernetes ids (MS-TA90xx).")
+
+
+class Citation(_Model):
+    """A knowledge-base passage that backs a finding."""
+
+    document: str
+    section: str = ""
+    chunk_id: str
+    version: int = 1
+    collection: str = "builtin"
+
+
+class Note(_Model):
+    """A reviewer's note on a finding."""
+
+    by: str
+    at: datetime
+    text: str
+
+
+class Finding(_Model):
+    """One threat or weakness in the model."""
+
+    id: str = Field(description="Fingerprint, stable across runs: <rule>@<resource>[#detail].")
+    rule: str = Field(description="Stable rule id, or 'llm' for a model finding.")
+    title: str
+    description: str = ""
+    phase: Phase
+    stride: tuple[Stride, ...] = ()
+    attack: AttackRef = AttackRef()
+    references: tuple[str, ...] = Field(
+        default=(), description="Framework ids, e.g. CIS-1.10:5.2.2, OWASP-K8S-2022:K01.")
+    resources: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    likelihood: Score15 = 3
+    impact: Score15 = 3
+    score: float = Field(default=0.0, ge=0.0, le=10.0)
+    severity: Severity = Severity.INFO
+    severity_override: Severity | None = Field(
+        default=None, description="Severity set by a reviewer; wins over the computed band.")
+    recommendation: str = ""
+    citations: tuple[Citation, ...] = ()
+    origin: Origin = Origin.RULE
+    merged_from: tuple[str, ...] = ()
+    status: FindingStatus = FindingStatus.OPEN
+    notes: tuple[Note, ...] = ()
+    rationale: str = Field(default="", description="Why the model proposed it (model findings).")
+
+
+class InputFile(_Model):
+    """One input file and its digest."""
+
+    path: str
+    sha256: str
+    role: Literal["manifest", "architecture", "stdin"] = "manifest"
+
+
+class Application(_Model):
+    """The application the model is about."""
+
+    name: str
+    inputs: tuple[InputFile, ...] = ()
+
+
+class LlmInfo(_Model):
+    """The model that enriched the run."""
+
+    provider: str
+    model: str
+    digest: str | None = None
+    note: str = ""
+
+
+class PromptRef(_Model):
+    """A prompt used in the run."""
+
+    id: str
+    version: int
+    sha256: str
+
+
+class Generator(_Model):
+    """What produced the model."""
+
+    name: str = "ktmb"
+    version: str
+    llm: LlmInfo | None = None
+    prompts: tuple[PromptRef, ...] = ()
+    rules: int = Field(default=0, description="Number of rules in the catalogue.")
+
+
+class Approval(_Model):
+    """A reviewer's decision at a gate."""
+
+    decision: Literal["approved", "rejected"]
+    by: str
+    comment: str = ""
+    at: datetime
+    edits: dict[str, Any] | None = None
+
+
+class Degradation(_Model):
+    """Something that ran with less than intended (model down, knowledge base empty, ...)."""
+
+    phase: Phase | None = None
+    component: str
+    reason: str
+
+
+class PhaseRecord(_Model):
+    """One phase in the model."""
+
+    status: PhaseStatus = PhaseStatus.PENDING
+    findings: int = 0
+    approval: Approval | None = None
+    guidance: str | None = Field(default=None, description="Rejection reason given on rerun.")
+    model_items_dropped: int = 0
+
+
+class Component(_Model):
+    """A deployable component of the application."""
+
+    id: str
+    kind: str
+    name: str
+    namespace: str | None
+    images: tuple[str, ...] = ()
+    role: str = "service"
+
+
+class EntryPoint(_Model):
+    """A way into the application from outside its pods."""
+
+    id: str
+    kind: str
+    exposure: Literal["internet", "cluster", "node"]
+    via: str
+    targets: tuple[str, ...] = ()
+    ports: tuple[str, ...] = ()
+    tls: bool | None = None
+
+
+class TrustBoundary(_Model):
+    """A boundary between zones of trust."""
+
+    id: str
+    kind: Literal["internet", "cluster", "namespace", "node"]
+    name: str
+    members: tuple[str, ...] = ()
+
+
+class DataFlow(_Model):
+    """A flow between two components (or the internet and a component)."""
+
+    source: str
+    target: str
+    kind: str
+    detail: str = ""
+
+
+class ArchitectureView(_Model):
+    """What the architecture phase reconstructs from the inventory."""
+
+    components: tuple[Component, ...] = ()
+    entry_points: tuple[EntryPoint, ...] = ()
+    trust_boundaries: tuple[TrustBoundary, ...] = ()
+    data_flows: tuple[DataFlow, ...] = ()
+    diagram: str = Field(default="", description="Mermaid flowchart of the above.")
+
+
+class AttackPath(_Model):
+    """A chain from an entry point to a valuable target."""
+
+    id: str
+    steps: tuple[str, ...]
+    findings: tuple[str, ...] = ()
+    target: str = ""
+
+
+class Summary(_Model):
+    """Counts and the overall risk."""
+
+    total: int = 0
+    by_severity: dict[str, int] = Field(default_factory=dict)
+    by_phase: dict[str, int] = Field(default_factory=dict)
+    overall_risk: Severity = Severity.INFO
+    model_items_dropped: int = 0
+
+
+class ThreatModel(_Model):
+    """A scored threat model of one application."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    run_id: str
+    created_at: datetime
+    application: Application
+    generator: Generator
+    phases: dict[Phase, PhaseRecord]
+    architecture: ArchitectureView = ArchitectureView()
+    identity_map: list[dict[str, Any]] = Field(
+        default_factory=list, description="Who can do what, and which workloads carry it.")
+    attack_paths: tuple[AttackPath, ...] = ()
+    compliance: dict[str, Any] = Field(
+        default_factory=dict, description="Per-framework summary of the findings.")
+    findings: tuple[Finding, ...] = ()
+    summary: Summary = Summary()
+    degradations: tuple[Degradation, ...] = ()
+    partial: bool = Field(default=False, description="True when the run has not finished.")
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of :class:`ThreatModel`."""
+    schema = ThreatModel.model_json_schema(mode="serialization")
+    schema["$id"] = "https://ktmb.dev/schema/threat-model-1.0.json"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def json_schema_text() -> str:
+    """The committed schema file's exact text."""
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point
+    import sys
+
+    sys.stdout.write(json_schema_text())
