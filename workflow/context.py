@@ -73,7 +73,8 @@ class ModelClient(Protocol):
     def structured(self, schema: type[T], *, system: str, prompt: str,
                    num_ctx: int) -> LlmAnswer:
         """Ask for an answer constrained to ``schema``; raises ModelUnavailableError or
-        ModelOutputError."""
+        ModelOutputError.
+        """
         ...
 
 
