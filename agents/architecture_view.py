@@ -81,7 +81,8 @@ def mermaid(view: ArchitectureView) -> str:
         by_ns.setdefault(comp.namespace, []).append(
             f'    {_node(comp.id)}["{_label(comp.kind + " " + comp.name)}"]')
     for ns, nodes in sorted(by_ns.items(), key=lambda kv: kv[0] or ""):
-        lines.append(f'  subgraph {_node("ns/" + (ns or "cluster"))}["namespace {_label(ns or "")}"]')
+        group = _node("ns/" + (ns or "cluster"))
+        lines.append(f'  subgraph {group}["namespace {_label(ns or "")}"]')
         lines.extend(nodes)
         lines.append("  end")
     known = {c.id for c in view.components}

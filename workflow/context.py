@@ -72,8 +72,11 @@ class ModelClient(Protocol):
 
     def structured(self, schema: type[T], *, system: str, prompt: str,
                    num_ctx: int) -> LlmAnswer:
-        """Ask for an answer constrained to ``schema``; raises ModelUnavailableError or
-        ModelOutputError.
+        """Ask for an answer constrained to ``schema``.
+
+        Raises:
+            ModelUnavailableError: the model cannot be reached or loaded.
+            ModelOutputError: the answer stayed invalid after retries.
         """
         ...
 

@@ -234,7 +234,8 @@ def _parse(label: str, text: str, limits: _Limits) -> list[_Doc]:
 
 def _sub_lines(lines: dict[str, int], prefix: str) -> dict[str, int]:
     cut = len(prefix)
-    return {k[cut:] or "/": v for k, v in lines.items() if k == prefix or k.startswith(prefix + "/")}
+    return {k[cut:] or "/": v for k, v in lines.items()
+            if k == prefix or k.startswith(prefix + "/")}
 
 
 def _objects(label: str, doc: _Doc) -> list[tuple[dict[str, Any], int, dict[str, int]]]:
