@@ -120,7 +120,7 @@ class PgLlmCache:
         try:
             with self._source.connection() as conn, conn.cursor(
                     row_factory=psycopg.rows.dict_row) as cur:
-                cur.execute(QUERIES[name], params)  # type: ignore[arg-type]
+                cur.execute(QUERIES[name], params)
                 return list(cur.fetchall()) if cur.description else []
         except psycopg.Error as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
