@@ -95,8 +95,7 @@ class ThreatProposal(BaseModel):
     impact: Score = Field(description="1 (negligible) to 5 (severe).")
     rationale: str = Field(description="Why this likelihood and impact, from the facts.")
     recommendation: str = Field(description="One concrete mitigation.")
-    citations: list[str] = Field(
-        default_factory=list, description="Supporting passages: exact ids from <passages>.")
+    citations: list[str] = Field(description="Supporting passages: exact ids from <passages>.")
 
 
 class FindingRecommendation(BaseModel):
@@ -109,11 +108,13 @@ class FindingRecommendation(BaseModel):
 
 
 class PhaseAnswer(BaseModel):
-    """What the model may answer (the JSON schema sent for constrained decoding)."""
+    """What the model may answer (the JSON schema sent for constrained decoding).
 
-    threats: list[ThreatProposal] = Field(default_factory=list, max_length=MAX_THREATS)
-    recommendations: list[FindingRecommendation] = Field(
-        default_factory=list, max_length=MAX_RECOMMENDATIONS)
+    Every field is required, so a constrained decoder cannot stop at ``{}``.
+    """
+
+    threats: list[ThreatProposal] = Field(max_length=MAX_THREATS)
+    recommendations: list[FindingRecommendation] = Field(max_length=MAX_RECOMMENDATIONS)
 
 
 class RawPhaseAnswer(BaseModel):

@@ -50,6 +50,7 @@ __all__ = [
     "PROVIDERS",
     "LlamaCppModelClient",
     "OllamaModelClient",
+    "OllamaStatus",
     "Provider",
     "RetryPolicy",
     "bundled_gguf_path",
@@ -57,6 +58,7 @@ __all__ = [
     "llama_cpp_available",
     "make_model_client",
     "normalise_host",
+    "probe_ollama",
 ]
 
 T = TypeVar("T", bound=BaseModel)
@@ -342,6 +344,41 @@ class OllamaModelClient:
             if entry.model in wanted:
                 self._digest = entry.digest
                 return
+
+
+class OllamaStatus(BaseModel):
+    """What an Ollama host says about itself (for ``ktmb doctor``)."""
+
+    host: str
+    reachable: bool
+    models: list[str] = []
+    error: str | None = None
+
+    def has_model(self, model: str) -> bool:
+        """True when ``model`` (or ``model:latest``) is pulled on the host."""
+        wanted = {model, f"{model}:latest"}
+        return any(name in wanted for name in self.models)
+
+
+def probe_ollama(host: str, *, timeout: float = 3.0,
+                 transport: httpx.BaseTransport | None = None) -> OllamaStatus:
+    """Ask an (already allowed) Ollama host for its version and pulled models."""
+    extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
+    client = ollama.Client(host=host, timeout=httpx.Timeout(timeout), **extra)
+    try:
+        listing = client.list()
+        return OllamaStatus(host=host, reachable=True,
+                            models=sorted(str(m.model) for m in listing.models if m.model))
+    except ConnectionError:
+        return OllamaStatus(host=host, reachable=False, error="connection refused")
+    except httpx.TimeoutException:
+        return OllamaStatus(host=host, reachable=False, error=f"no answer within {timeout:g}s")
+    except ollama.ResponseError as exc:
+        return OllamaStatus(host=host, reachable=False, error=f"HTTP {exc.status_code}")
+    except (httpx.HTTPError, ValueError) as exc:
+        return OllamaStatus(host=host, reachable=False, error=exc.__class__.__name__)
+    finally:
+        client.close()  # type: ignore[no-untyped-call]
 
 
 # ---- llama.cpp --------------------------------------------------------------------------------
