@@ -6,7 +6,7 @@ LangGraph does not checkpoint the context, so every invoke and resume passes it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -14,7 +14,16 @@ from pydantic import BaseModel, ConfigDict
 
 from workflow.threat_model import Citation, LlmInfo, Phase
 
-__all__ = ["LlmAnswer", "ModelClient", "Passage", "Retriever", "RunContext"]
+__all__ = [
+    "Enrichment",
+    "LlmAnswer",
+    "ModelClient",
+    "Passage",
+    "PhaseEnricher",
+    "ProgressHook",
+    "Retriever",
+    "RunContext",
+]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -82,11 +91,31 @@ class ModelClient(Protocol):
 
 
 @dataclass
+class Enrichment:
+    """What the model step returns to the phase runner."""
+
+    findings: list[Any]
+    dropped: int = 0
+    usage: dict[str, Any] = field(default_factory=dict)
+    prompts: dict[str, Any] = field(default_factory=dict)
+    degradations: dict[str, Any] = field(default_factory=dict)
+
+
+#: (phase, inventory, rule findings, inputs, passages, reviewer guidance, context) -> Enrichment
+PhaseEnricher = Callable[
+    [Phase, Any, list[Any], Any, list[Passage], "str | None", "RunContext"], Enrichment]
+#: (phase, event, details) -> None; shows progress on a terminal.
+ProgressHook = Callable[[Phase, str, dict[str, Any]], None]
+
+
+@dataclass
 class RunContext:
     """Per-process services for a run (not checkpointed)."""
 
     retriever: Retriever | None = None
     llm: ModelClient | None = None
+    enrich: PhaseEnricher | None = None
+    progress: ProgressHook | None = None
     top_k: int = 5
     extras: dict[str, Any] = field(default_factory=dict)
     degradations: list[dict[str, Any]] = field(default_factory=list)

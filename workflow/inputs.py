@@ -73,6 +73,26 @@ class LoadedInputs:
         """The inventory built from the resources."""
         return build_inventory(self.resources, self.secret_values)
 
+    def to_snapshot(self) -> dict[str, Any]:
+        """A JSON-ready snapshot (what a run's state keeps; already redacted)."""
+        return {
+            "files": [f.model_dump(mode="json") for f in self.files],
+            "resources": [r.model_dump(mode="json") for r in self.resources],
+            "secret_values": [s.model_dump(mode="json") for s in self.secret_values],
+            "notes": [{"path": n.path, "text": n.text} for n in self.notes],
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> LoadedInputs:
+        """Rebuild from :meth:`to_snapshot` output."""
+        return cls(
+            files=[InputFile.model_validate(f) for f in data.get("files", [])],
+            resources=[Resource.model_validate(r) for r in data.get("resources", [])],
+            secret_values=[SecretValue.model_validate(s) for s in data.get("secret_values", [])],
+            notes=[Notes(path=n["path"], text=n["text"]) for n in data.get("notes", [])],
+            warnings=list(data.get("warnings", [])))
+
     @property
     def digest(self) -> str:
         """A digest of all inputs (paths and contents)."""

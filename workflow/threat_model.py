@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "PHASES",
@@ -328,6 +328,20 @@ class Summary(_Model):
     overall_risk: Severity = Severity.INFO
     model_items_dropped: int = 0
 
+    @field_validator("by_severity")
+    @classmethod
+    def _severity_order(cls, value: dict[str, int]) -> dict[str, int]:
+        order = [s.value for s in Severity]
+        return dict(sorted(value.items(), key=lambda kv: (
+            order.index(kv[0]) if kv[0] in order else len(order), kv[0])))
+
+    @field_validator("by_phase")
+    @classmethod
+    def _phase_order(cls, value: dict[str, int]) -> dict[str, int]:
+        order = [p.value for p in Phase]
+        return dict(sorted(value.items(), key=lambda kv: (
+            order.index(kv[0]) if kv[0] in order else len(order), kv[0])))
+
 
 class ThreatModel(_Model):
     """A scored threat model of one application."""
@@ -348,6 +362,11 @@ class ThreatModel(_Model):
     summary: Summary = Summary()
     degradations: tuple[Degradation, ...] = ()
     partial: bool = Field(default=False, description="True when the run has not finished.")
+
+    @field_validator("phases")
+    @classmethod
+    def _phases_in_order(cls, value: dict[Phase, PhaseRecord]) -> dict[Phase, PhaseRecord]:
+        return {p: value[p] for p in Phase if p in value}
 
 
 def json_schema() -> dict[str, Any]:

@@ -1,0 +1,174 @@
+"""What every phase agent does: rules, then retrieval, then (optionally) the model.
+
+A phase node is idempotent: it re-runs from its first line after a crash or a resume, and its
+findings are upserted by id, so nothing is lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from structlog.contextvars import bound_contextvars
+
+from agents.rules.base import run_rules
+from workflow.context import Passage, RunContext
+from workflow.errors import RetrievalError
+from workflow.inputs import LoadedInputs
+from workflow.inventory import Inventory
+from workflow.log import get_logger
+from workflow.state import ThreatModelState
+from workflow.threat_model import Evidence, Finding, Phase, PhaseRecord, PhaseStatus
+
+__all__ = ["PhaseOutput", "inputs_of", "locate_evidence", "run_phase"]
+
+log = get_logger(__name__)
+
+
+def inputs_of(state: ThreatModelState) -> LoadedInputs:
+    """The run's inputs (and inventory), rebuilt once per process from the state snapshot."""
+    key = f"{state.get('run_id')}:{state.get('inputs_digest')}"
+    cached = _INPUTS.get(key)
+    if cached is None:
+        cached = LoadedInputs.from_snapshot(state.get("inputs") or {})
+        if len(_INPUTS) >= 4:
+            _INPUTS.pop(next(iter(_INPUTS)))
+        _INPUTS[key] = cached
+    return cached
+
+
+_INPUTS: dict[str, LoadedInputs] = {}
+
+
+def locate_evidence(finding: Finding, inv: Inventory) -> Finding:
+    """Fill each evidence's file and line from the inventory's source map."""
+    located = []
+    changed = False
+    for item in finding.evidence:
+        res = inv.get(item.resource)
+        if res is None or item.line is not None:
+            located.append(item)
+            continue
+        located.append(Evidence(resource=item.resource, path=item.path, value=item.value,
+                                redacted=item.redacted, file=res.source.file,
+                                line=res.line_of(item.path)))
+        changed = True
+    return finding.model_copy(update={"evidence": tuple(located)}) if changed else finding
+
+
+@dataclass
+class PhaseOutput:
+    """What a phase produced, before it becomes a state update."""
+
+    findings: list[Finding]
+    record: PhaseRecord
+    degradations: dict[str, Any]
+    usage: dict[str, Any]
+    prompts: dict[str, Any]
+    llm: dict[str, Any] | None = None
+
+    def update(self, phase: Phase) -> dict[str, Any]:
+        """The state update of this phase."""
+        update: dict[str, Any] = {
+            "findings": {f.id: f.model_dump(mode="json") for f in self.findings},
+            "phases": {phase.value: self.record.model_dump(mode="json")},
+            "degradations": self.degradations,
+            "usage": {phase.value: self.usage} if self.usage else {},
+            "prompts": self.prompts,
+        }
+        if self.llm is not None:
+            update["llm"] = self.llm
+        return update
+
+
+def _test_delay(phase: Phase) -> None:
+    """Test hook: ``KTMB_TEST_PHASE_DELAY=network:30`` sleeps inside that phase."""
+    spec = os.environ.get("KTMB_TEST_PHASE_DELAY", "")
+    name, _, seconds = spec.partition(":")
+    if name == phase.value and seconds:
+        time.sleep(float(seconds))
+
+
+def _cite(findings: list[Finding], ctx: RunContext, phase: Phase,
+          degradations: dict[str, Any]) -> list[Finding]:
+    """Attach the built-in passages that back each rule to its findings."""
+    if ctx.retriever is None:
+        return findings
+    by_rule: dict[str, list[Passage]] = {}
+    out = []
+    for finding in findings:
+        if finding.rule not in by_rule:
+            try:
+                by_rule[finding.rule] = ctx.retriever.passages_for_rule(finding.rule)
+            except RetrievalError as exc:
+                degradations[f"{phase.value}:citations"] = {
+                    "phase": phase.value, "component": "knowledge_base", "reason": str(exc)}
+                by_rule[finding.rule] = []
+        passages = by_rule[finding.rule]
+        if passages:
+            finding = finding.model_copy(update={
+                "citations": tuple(p.citation() for p in passages)})
+        out.append(finding)
+    return out
+
+
+def run_phase(phase: Phase, rules: Sequence[Any], state: ThreatModelState,
+              ctx: RunContext | None) -> PhaseOutput:
+    """Run a phase: its rules over the inventory, citations, retrieval and model enrichment."""
+    ctx = ctx or RunContext()
+    started = time.monotonic()
+    with bound_contextvars(phase=phase.value):
+        if ctx.progress is not None:
+            ctx.progress(phase, "started", {})
+        inputs = inputs_of(state)
+        inv = inputs.inventory
+        findings = [locate_evidence(f, inv) for f in run_rules(rules, inv)]
+        degradations: dict[str, Any] = {}
+        findings = _cite(findings, ctx, phase, degradations)
+        _test_delay(phase)
+        usage: dict[str, Any] = {}
+        prompts: dict[str, Any] = {}
+        dropped = 0
+        guidance = (state.get("guidance") or {}).get(phase.value)
+        passages = _retrieve(phase, findings, ctx, degradations)
+        if ctx.enrich is not None:
+            result = ctx.enrich(phase, inv, findings, inputs, passages, guidance, ctx)
+            findings = result.findings
+            dropped = result.dropped
+            usage = result.usage
+            prompts = result.prompts
+            degradations.update(result.degradations)
+        status = PhaseStatus.DEGRADED if any(
+            d.get("component") == "model" for d in degradations.values()) else PhaseStatus.COMPLETED
+        record = PhaseRecord(status=status, findings=len(findings), guidance=guidance,
+                             model_items_dropped=dropped)
+        log.info("phase_done", findings=len(findings), status=status.value,
+                 seconds=round(time.monotonic() - started, 3))
+        if ctx.progress is not None:
+            ctx.progress(phase, "finished", {"findings": len(findings), "status": status.value})
+    return PhaseOutput(findings=findings, record=record, degradations=degradations,
+                       usage=usage, prompts=prompts,
+                       llm=ctx.llm.info.model_dump(mode="json") if ctx.llm else None)
+
+
+def retrieval_query(phase: Phase, findings: Sequence[Finding]) -> str:
+    """The knowledge-base query of a phase, built from its findings."""
+    titles = list(dict.fromkeys(f.title for f in findings))[:8]
+    topic = phase.value.replace("_", " ")
+    return f"Kubernetes {topic} threats and mitigations: " + "; ".join(titles)
+
+
+def _retrieve(phase: Phase, findings: Sequence[Finding], ctx: RunContext,
+              degradations: dict[str, Any]) -> list[Passage]:
+    """Passages for the model; an unavailable knowledge base is recorded, never fatal."""
+    if ctx.retriever is None:
+        return []
+    try:
+        return ctx.retriever.search(retrieval_query(phase, findings), k=ctx.top_k, phase=phase)
+    except RetrievalError as exc:
+        degradations[f"{phase.value}:retrieval"] = {
+            "phase": phase.value, "component": "knowledge_base", "reason": str(exc)}
+        return []

@@ -1,0 +1,65 @@
+"""Assemble the threat model from the graph state (finished, or partial and marked so)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agents.reviewer import review
+from agents.rules.catalogue import ALL_RULES
+from workflow import __version__
+from workflow.context import RunContext
+from workflow.inputs import LoadedInputs
+from workflow.state import ThreatModelState
+from workflow.threat_model import (
+    PHASES,
+    Application,
+    ArchitectureView,
+    Degradation,
+    Finding,
+    Generator,
+    LlmInfo,
+    PhaseRecord,
+    PromptRef,
+    ThreatModel,
+)
+
+__all__ = ["assemble_model", "reviewer"]
+
+
+def _generator(state: ThreatModelState) -> Generator:
+    llm = state.get("llm")
+    prompts = sorted((PromptRef.model_validate(p) for p in (state.get("prompts") or {}).values()),
+                     key=lambda p: (p.id, p.version))
+    return Generator(version=__version__, llm=LlmInfo.model_validate(llm) if llm else None,
+                     prompts=tuple(prompts), rules=len(ALL_RULES))
+
+
+def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
+    """The threat model of the state; ``partial`` marks a run that has not finished."""
+    inputs = LoadedInputs.from_snapshot(state.get("inputs") or {})
+    inv = inputs.inventory
+    findings = [Finding.model_validate(f) for f in (state.get("findings") or {}).values()]
+    architecture = ArchitectureView.model_validate(state.get("architecture") or {})
+    result = review(inv, findings, architecture=architecture)
+    phases = {p: PhaseRecord.model_validate((state.get("phases") or {}).get(p.value, {}))
+              for p in PHASES}
+    dropped = sum(r.model_items_dropped for r in phases.values())
+    degradations = tuple(Degradation.model_validate(d)
+                         for _, d in sorted((state.get("degradations") or {}).items()))
+    summary = result.summary.model_copy(update={"model_items_dropped": dropped})
+    return ThreatModel(
+        run_id=state.get("run_id", ""), created_at=datetime.now(UTC),
+        application=Application(name=state.get("application", ""), inputs=tuple(inputs.files)),
+        generator=_generator(state), phases=phases, architecture=architecture,
+        identity_map=list(result.identity_map), attack_paths=result.attack_paths,
+        compliance=dict(result.compliance), findings=result.findings, summary=summary,
+        degradations=degradations, partial=partial)
+
+
+def reviewer(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Merge, score and rank every phase's findings into the final threat model."""
+    model = assemble_model(state, partial=False)
+    return {"threat_model": model.model_dump(mode="json")}

@@ -1,0 +1,446 @@
+"""The ``ktmb`` command line.
+
+Exit codes: 0 completed, 1 internal error, 2 bad input or usage, 3 awaiting approval,
+4 rejected (and 5 for ``--fail-on`` when findings at or above that severity exist).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+
+from workflow import __version__
+from workflow.errors import ConfigError, KtmbError, UserError
+from workflow.gates import load_edits, parse_approval_policy
+from workflow.log import configure_logging, get_logger
+from workflow.settings import Settings, load_settings
+from workflow.threat_model import PHASES, Phase, ThreatModel
+
+__all__ = ["app", "main"]
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 completed, 1 internal error, 2 bad input or usage, "
+    "3 awaiting approval, 4 rejected, 5 findings at or above --fail-on.")
+
+app = typer.Typer(
+    name="ktmb", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Kubernetes Threat Model Builder: offline, phase-gated threat models from manifests.\n\n"
+         + EXIT_CODES_HELP,
+    epilog=EXIT_CODES_HELP)
+
+STATUS_EXIT = {"completed": 0, "awaiting_approval": 3, "rejected": 4, "interrupted": 1,
+               "failed": 1, "queued": 0, "running": 0}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+log = get_logger(__name__)
+
+
+def _err(message: str) -> None:
+    typer.echo(f"ktmb: error: {message}", err=True)
+
+
+def handled(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn errors into one line on standard error and the documented exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except KtmbError as exc:
+            _err(str(exc))
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            _err("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if os.environ.get("KTMB_DEBUG"):
+                raise
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            _err(f"internal error: {type(exc).__name__}: {text[:300]} "
+                 "(set KTMB_DEBUG=1 for a traceback)")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def _main(
+    log_json: Annotated[bool, typer.Option("--log-json", help="Structured JSON logs.")] = False,
+    log_level: Annotated[str, typer.Option(help="Lowest log level shown.")] = "WARNING",
+    version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False,
+) -> None:
+    """Kubernetes Threat Model Builder."""
+    if version:
+        typer.echo(f"ktmb {__version__}")
+        raise typer.Exit(0)
+    configure_logging(json_logs=log_json,
+                      level="INFO" if log_json and log_level == "WARNING" else log_level)
+
+
+# ---- shared plumbing -----------------------------------------------------------------------
+class _Env:
+    """Settings, database and runs, opened lazily once per command."""
+
+    def __init__(self) -> None:
+        self.settings: Settings = load_settings()
+        self._runs: Any = None
+
+    def runs(self, *, progress: bool = False, allow_remote_model: bool = False) -> Any:
+        from workflow.db import open_database
+        from workflow.runs import Runs
+        from workflow.services import ContextBuilder
+
+        if self._runs is None:
+            db = open_database(self.settings)
+            builder = ContextBuilder(self.settings, db, progress=_progress if progress else None,
+                                     allow_remote_model=allow_remote_model)
+            self._runs = Runs(db, builder)
+        return self._runs
+
+
+def _progress(phase: Phase, event: str, details: dict[str, Any]) -> None:
+    if event == "started":
+        typer.echo(f"  {phase.value:<12} ...", err=True, nl=False)
+    elif event == "finished":
+        status = details.get("status", "completed")
+        mark = "" if status == "completed" else f" [{status}]"
+        typer.echo(f" {details.get('findings', 0)} findings{mark}", err=True)
+
+
+def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = False) -> None:
+    """Print where a run stands, show a pending phase, write --out, exit with its code."""
+    status = outcome.status
+    if status == "awaiting_approval":
+        pending = runs.pending(outcome.run_id) or {}
+        typer.echo(f"run {outcome.run_id} is waiting for approval of the "
+                   f"{outcome.pending_phase} phase", err=True)
+        _print_findings(pending.get("findings", []))
+        typer.echo(f"  approve: ktmb approve {outcome.run_id} [--comment TEXT] [--edits FILE]\n"
+                   f"  reject:  ktmb reject {outcome.run_id} --reason TEXT", err=True)
+    elif status == "rejected":
+        typer.echo(f"run {outcome.run_id} was rejected at the {outcome.pending_phase} phase; "
+                   f"redo it with: ktmb rerun {outcome.run_id} --from {outcome.pending_phase}",
+                   err=True)
+    elif status == "completed":
+        model: ThreatModel = runs.threat_model(outcome.run_id)
+        if not quiet:
+            _print_summary(model)
+        if out is not None:
+            _write(out, model.model_dump_json(indent=2))
+    elif status == "interrupted":
+        typer.echo(f"run {outcome.run_id} stopped; continue with: ktmb resume {outcome.run_id}",
+                   err=True)
+    raise typer.Exit(STATUS_EXIT.get(status, 1))
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _print_findings(findings: list[dict[str, Any]]) -> None:
+    if not findings:
+        typer.echo("  (no findings in this phase)", err=True)
+    for f in findings:
+        typer.echo(f"  [{f.get('severity', '?'):>8}] {f.get('id')}\n"
+                   f"             {f.get('title')}", err=True)
+
+
+def _print_summary(model: ThreatModel) -> None:
+    counts = ", ".join(f"{k} {v}" for k, v in model.summary.by_severity.items() if v)
+    typer.echo(f"threat model of {model.application.name}: {model.summary.total} findings "
+               f"({counts or 'none'}); overall risk {model.summary.overall_risk.value}",
+               err=True)
+    if model.generator.llm is None:
+        typer.echo("  no model was used (--llm off): rule findings only", err=True)
+    for d in model.degradations:
+        typer.echo(f"  degraded: {d.phase or 'run'} {d.component}: {d.reason}", err=True)
+
+
+def _phase(value: str) -> Phase:
+    try:
+        return Phase(value)
+    except ValueError:
+        raise ConfigError(f"unknown phase {value!r}; phases: "
+                          f"{', '.join(p.value for p in PHASES)}") from None
+
+
+def _llm_options(llm: str, model: str | None, cloud: str | None,
+                 classification: str | None) -> dict[str, Any]:
+    from workflow.services import LLM_PROVIDERS
+
+    if llm not in LLM_PROVIDERS:
+        raise ConfigError(f"--llm must be one of {', '.join(LLM_PROVIDERS)}, got {llm!r}")
+    return {"provider": llm, "model": model, "cloud": cloud, "classification": classification}
+
+
+# ---- commands ----------------------------------------------------------------------------------
+@app.command()
+@handled
+def run(
+    paths: Annotated[list[str], typer.Argument(help="Manifest files, directories, or - for "
+                                                    "standard input.")],
+    app_name: Annotated[str | None, typer.Option("--app", help="Application name.")] = None,
+    architecture: Annotated[list[Path] | None, typer.Option(
+        help="Architecture or security-review notes (Markdown/text); repeatable.")] = None,
+    approval: Annotated[str, typer.Option(
+        help="Phases that need approval: none, each, or PHASE[,PHASE...].")] = "none",
+    llm: Annotated[str, typer.Option(help="Model provider: off, ollama or llamacpp.")] = "off",
+    model: Annotated[str | None, typer.Option(help="Ollama model name or GGUF file.")] = None,
+    allow_remote_model: Annotated[bool, typer.Option(
+        help="Allow a model host that is not loopback or private.")] = False,
+    cloud: Annotated[str | None, typer.Option(help="eks, gke, aks or on-prem.")] = None,
+    classification: Annotated[str | None, typer.Option(
+        help="Data classification, e.g. pci, personal, confidential.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
+) -> None:
+    """Build the threat model of one application; prints the run id."""
+    env = _Env()
+    policy = parse_approval_policy(approval)
+    options = _llm_options(llm, model, cloud, classification)
+    from workflow.inputs import load_inputs
+
+    inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
+    for warning in inputs.warnings:
+        typer.echo(f"ktmb: warning: {warning}", err=True)
+    name = app_name or _default_app_name(paths)
+    runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
+    runs.context_factory.model_client(llm, model)  # fail fast on a bad model choice
+    from workflow.runs import new_run_id
+
+    run_id = new_run_id(name)
+    typer.echo(run_id)
+    typer.echo(f"run {run_id}: {name}, {len(inputs.resources)} objects", err=True)
+    outcome = runs.start(inputs, application=name, approval=policy, llm=options,
+                         created_by=env.settings.user, owner_groups=list(env.settings.groups),
+                         run_id=run_id)
+    _report(outcome, runs, out=out)
+
+
+def _default_app_name(paths: list[str]) -> str:
+    first = paths[0] if paths else "app"
+    if first == "-":
+        return "stdin"
+    path = Path(first).resolve()
+    return path.name if path.is_dir() else path.stem
+
+
+@app.command()
+@handled
+def status(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show where a run stands, phase by phase."""
+    runs = _Env().runs()
+    info = runs.info(run_id)
+    state = runs.state(run_id) or {}
+    phases = state.get("phases") or {}
+    data = {
+        "run_id": info.run_id, "application": info.application, "status": info.status,
+        "pending_phase": info.pending_phase, "current_phase": info.current_phase,
+        "error": info.error, "created_at": info.created_at.isoformat(),
+        "updated_at": info.updated_at.isoformat(),
+        "phases": {p.value: {"status": (phases.get(p.value) or {}).get("status", "pending"),
+                             "findings": (phases.get(p.value) or {}).get("findings", 0)}
+                   for p in PHASES}}
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        typer.echo(f"{info.run_id}  {info.application}  {info.status}"
+                   + (f" ({info.pending_phase})" if info.pending_phase else ""))
+        for name, rec in data["phases"].items():  # type: ignore[attr-defined]
+            typer.echo(f"  {name:<12} {rec['status']:<18} {rec['findings']} findings")
+        if info.error:
+            typer.echo(f"  error: {info.error}")
+    raise typer.Exit(0)
+
+
+@app.command("runs")
+@handled
+def list_runs(app_name: Annotated[str | None, typer.Option("--app")] = None,
+              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List runs, newest first."""
+    items = _Env().runs().store.list(application=app_name)
+    if as_json:
+        typer.echo(json.dumps([i.model_dump(mode="json", exclude={"inputs"}) for i in items],
+                              indent=2))
+        return
+    for i in items:
+        typer.echo(f"{i.run_id}  {i.application:<24} {i.status:<18} "
+                   f"{i.created_at:%Y-%m-%d %H:%M}")
+
+
+@app.command()
+@handled
+def approve(run_id: str,
+            comment: Annotated[str, typer.Option(help="Why it is approved.")] = "",
+            edits: Annotated[Path | None, typer.Option(
+                help="YAML/JSON edits: remove findings, change severity or status, add notes."
+            )] = None,
+            by: Annotated[str | None, typer.Option(help="Reviewer name.")] = None) -> None:
+    """Approve the pending phase (optionally with edits) and continue the run."""
+    env = _Env()
+    parsed = load_edits(edits) if edits is not None else None
+    runs = env.runs(progress=True)
+    outcome = runs.decide(run_id, decision="approve", by=by or env.settings.user,
+                          comment=comment, edits=parsed)
+    _report(outcome, runs)
+
+
+@app.command()
+@handled
+def reject(run_id: str,
+           reason: Annotated[str, typer.Option(help="Why; given to the phase on rerun.")],
+           by: Annotated[str | None, typer.Option(help="Reviewer name.")] = None) -> None:
+    """Reject the pending phase: the run stops as rejected."""
+    if not reason.strip():
+        raise ConfigError("--reason must not be empty")
+    env = _Env()
+    runs = env.runs(progress=True)
+    outcome = runs.decide(run_id, decision="reject", by=by or env.settings.user, comment=reason)
+    _report(outcome, runs)
+
+
+@app.command()
+@handled
+def resume(run_id: str) -> None:
+    """Continue a stopped run from its last finished node."""
+    runs = _Env().runs(progress=True)
+    _report(runs.resume(run_id), runs)
+
+
+@app.command()
+@handled
+def rerun(run_id: str,
+          from_phase: Annotated[str, typer.Option("--from", help="The phase to redo.")],
+          guidance: Annotated[str | None, typer.Option(
+              help="Guidance for the phase (default: the rejection reason).")] = None) -> None:
+    """Redo a phase and everything after it."""
+    runs = _Env().runs(progress=True)
+    _report(runs.rerun(run_id, _phase(from_phase), guidance=guidance), runs)
+
+
+@app.command()
+@handled
+def show(run_id: str,
+         fmt: Annotated[str, typer.Option("--format", help="json, sarif, markdown, html, "
+                                                           "mermaid or otm.")] = "json",
+         out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+         ) -> None:
+    """Print a run's threat model (partial and marked so when unfinished)."""
+    model = _Env().runs().threat_model(run_id)
+    text = _render(model, fmt)
+    if out is not None:
+        _write(out, text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+app.command("export", help="Export a run's threat model (same as show).")(show)
+
+
+def _render(model: ThreatModel, fmt: str) -> str:
+    if fmt == "json":
+        return model.model_dump_json(indent=2)
+    try:
+        from workflow.exports import FORMATS, export
+    except ImportError:
+        raise ConfigError(f"format {fmt!r} is not available in this build") from None
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    return export(model, fmt)  # type: ignore[arg-type]
+
+
+@app.command()
+@handled
+def diff(run_a: str, run_b: str, as_json: Annotated[bool, typer.Option("--json")] = False,
+         ) -> None:
+    """Compare two runs' threat models: new, changed, unchanged and resolved findings."""
+    from workflow.diff import diff_models, render_text
+
+    runs = _Env().runs()
+    result = diff_models(runs.threat_model(run_a), runs.threat_model(run_b))
+    typer.echo(result.model_dump_json(indent=2) if as_json else render_text(result))
+
+
+# ---- batch ---------------------------------------------------------------------------------
+def _run_one(path: str, approval: list[str], llm: dict[str, Any]) -> dict[str, Any]:
+    """One application of a batch, in its own process."""
+    configure_logging(json_logs=True, level="ERROR")
+    env = _Env()
+    name = _default_app_name([path])
+    try:
+        from workflow.inputs import load_inputs
+
+        inputs = load_inputs([path], settings=env.settings)
+        runs = env.runs()
+        outcome = runs.start(inputs, application=name, approval=approval, llm=llm,
+                             created_by=env.settings.user,
+                             owner_groups=list(env.settings.groups))
+        summary: dict[str, Any] = {}
+        if outcome.status == "completed":
+            summary = runs.threat_model(outcome.run_id).summary.by_severity
+        return {"application": name, "run_id": outcome.run_id, "status": outcome.status,
+                "summary": summary, "error": None}
+    except KtmbError as exc:
+        return {"application": name, "run_id": None, "status": "failed", "summary": {},
+                "error": str(exc)}
+    except Exception as exc:
+        return {"application": name, "run_id": None, "status": "failed", "summary": {},
+                "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+
+
+@app.command()
+@handled
+def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or file) per "
+                                                         "application.")],
+          workers: Annotated[int, typer.Option(min=1, max=64)] = 2,
+          approval: Annotated[str, typer.Option()] = "none",
+          llm: Annotated[str, typer.Option()] = "off",
+          model: Annotated[str | None, typer.Option()] = None,
+          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Run many applications concurrently; a failing one does not stop the others."""
+    policy = parse_approval_policy(approval)
+    options = _llm_options(llm, model, None, None)
+    env = _Env()
+    env.runs()  # start and migrate the database once, before the workers attach
+    results: list[dict[str, Any]] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_run_one, p, policy, options): p for p in paths}
+        for future in as_completed(futures):
+            result = future.result()
+            results.append(result)
+            typer.echo(f"  {result['application']:<28} {result['status']}", err=True)
+    results.sort(key=lambda r: r["application"])
+    if as_json:
+        typer.echo(json.dumps(results, indent=2))
+    else:
+        typer.echo(f"{'application':<28} {'status':<18} {'run id':<44} findings / error")
+        for r in results:
+            detail = r["error"] or ", ".join(f"{k} {v}" for k, v in r["summary"].items() if v)
+            typer.echo(f"{r['application']:<28} {r['status']:<18} {r['run_id'] or '-':<44} "
+                       f"{detail}")
+    failed = [r for r in results if r["status"] == "failed"]
+    raise typer.Exit(1 if failed else 0)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except UserError as exc:  # pragma: no cover - commands handle their own errors
+        _err(str(exc))
+        sys.exit(exc.exit_code)
+
+

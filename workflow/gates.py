@@ -1,0 +1,233 @@
+"""Approval gates between phases: decisions, edits, and the gate nodes.
+
+A gate is a node of its own, after its phase: a resume re-runs a node from its first line, so
+the phase's work never shares a node with ``interrupt()``. Decisions are validated in full
+before a run is resumed (:func:`validate_decision`), so a malformed decision leaves the run
+exactly where it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from workflow.context import RunContext
+from workflow.errors import DecisionError
+from workflow.state import ThreatModelState
+from workflow.threat_model import (
+    PHASES,
+    Approval,
+    Finding,
+    FindingStatus,
+    Note,
+    Phase,
+    PhaseStatus,
+    Severity,
+)
+
+__all__ = [
+    "FindingEdit",
+    "PhaseDecision",
+    "PhaseEdits",
+    "apply_edits",
+    "load_edits",
+    "make_gate",
+    "parse_approval_policy",
+    "validate_decision",
+]
+
+
+class FindingEdit(BaseModel):
+    """One edit of one finding."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1)
+    remove: bool = False
+    severity: Severity | None = None
+    status: FindingStatus | None = None
+    note: str | None = Field(default=None, max_length=10_000)
+    reason: str | None = Field(default=None, max_length=10_000)
+
+    @field_validator("note", "reason")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+
+class PhaseEdits(BaseModel):
+    """A reviewer's edits of a phase's findings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    edits: tuple[FindingEdit, ...] = Field(min_length=1)
+
+
+class PhaseDecision(BaseModel):
+    """A reviewer's decision at a gate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phase: Phase
+    decision: Literal["approve", "reject"]
+    by: str = Field(min_length=1, max_length=200)
+    comment: str = Field(default="", max_length=10_000)
+    at: datetime
+    edits: PhaseEdits | None = None
+
+
+def parse_approval_policy(value: str | None) -> list[str]:
+    """``none``, ``each`` or a comma-separated list of phases -> the phases that need approval.
+
+    Raises:
+        DecisionError: an unknown phase name.
+    """
+    text = (value or "none").strip().lower()
+    if text in {"", "none"}:
+        return []
+    if text in {"each", "all"}:
+        return [p.value for p in PHASES]
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [n for n in names if n not in {p.value for p in PHASES}]
+    if unknown:
+        from workflow.errors import ConfigError
+
+        raise ConfigError(f"--approval: unknown phase {', '.join(unknown)}; use none, each or "
+                          f"phases from: {', '.join(p.value for p in PHASES)}")
+    return [p.value for p in PHASES if p.value in names]
+
+
+def load_edits(path: str | Path) -> PhaseEdits:
+    """Read an edits file (YAML or JSON: ``{edits: [{id, remove|severity|status|note}]}``).
+
+    Raises:
+        DecisionError: the file is missing, unreadable or malformed.
+    """
+    label = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise DecisionError(f"{label}: cannot read edits file: {exc.strerror or exc}") from None
+    if len(raw) > 1_000_000:
+        raise DecisionError(f"{label}: edits file is larger than 1 MB")
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{label}:{mark.line + 1}" if mark is not None else label
+        raise DecisionError(f"{where}: edits file is not valid YAML or JSON") from None
+    if isinstance(data, list):
+        data = {"edits": data}
+    try:
+        return PhaseEdits.model_validate(data)
+    except ValidationError as exc:
+        raise DecisionError(f"{label}: {_first_problem(exc)}") from None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ()))
+    return f"{where or 'edits'}: {err.get('msg', 'invalid')}"
+
+
+def validate_decision(decision: PhaseDecision, findings: dict[str, Any]) -> None:
+    """Check a decision against the phase's findings before the run is resumed.
+
+    Raises:
+        DecisionError: an edit names a finding that is not in the phase, or contradicts itself.
+    """
+    if decision.edits is None:
+        return
+    if decision.decision == "reject":
+        raise DecisionError("a rejection takes a reason, not edits")
+    in_phase = {fid for fid, f in findings.items() if f.get("phase") == decision.phase.value}
+    seen: set[str] = set()
+    for edit in decision.edits.edits:
+        if edit.id not in in_phase:
+            raise DecisionError(f"edit names finding {edit.id!r}, which is not a finding of the "
+                                f"{decision.phase.value} phase")
+        if edit.id in seen:
+            raise DecisionError(f"finding {edit.id!r} is edited twice")
+        seen.add(edit.id)
+        if edit.remove and (edit.severity or edit.status):
+            raise DecisionError(f"finding {edit.id!r}: remove cannot be combined with changes")
+        if not edit.remove and not (edit.severity or edit.status or edit.note):
+            raise DecisionError(f"finding {edit.id!r}: the edit changes nothing")
+
+
+def apply_edits(decision: PhaseDecision, findings: dict[str, Any]) -> dict[str, Any]:
+    """The findings update an approval with edits makes (``None`` removes a finding)."""
+    update: dict[str, Any] = {}
+    if decision.edits is None:
+        return update
+    for edit in decision.edits.edits:
+        if edit.remove:
+            update[edit.id] = None
+            continue
+        finding = Finding.model_validate(findings[edit.id])
+        changes: dict[str, Any] = {}
+        if edit.severity is not None:
+            changes["severity_override"] = edit.severity
+            changes["severity"] = edit.severity
+        if edit.status is not None:
+            changes["status"] = edit.status
+        if edit.note is not None:
+            changes["notes"] = (*finding.notes,
+                                Note(by=decision.by, at=decision.at, text=edit.note))
+        update[edit.id] = finding.model_copy(update=changes).model_dump(mode="json")
+    return update
+
+
+def pending_payload(phase: Phase, state: ThreatModelState) -> dict[str, Any]:
+    """What a gate shows the reviewer: the phase and its findings."""
+    findings = [f for f in (state.get("findings") or {}).values() if f.get("phase") == phase.value]
+    findings.sort(key=lambda f: (-float(f.get("score", 0)), f.get("id", "")))
+    return {"phase": phase.value, "findings": findings}
+
+
+def make_gate(phase: Phase) -> Callable[[ThreatModelState, Runtime[RunContext]], dict[str, Any]]:
+    """The gate node that follows ``phase``."""
+
+    def gate(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        if phase.value not in (state.get("approval") or []):
+            return {}
+        answer = interrupt(pending_payload(phase, state))
+        decision = PhaseDecision.model_validate(answer)
+        findings = state.get("findings") or {}
+        approval = Approval(
+            decision="approved" if decision.decision == "approve" else "rejected",
+            by=decision.by, comment=decision.comment, at=decision.at,
+            edits=decision.edits.model_dump(mode="json") if decision.edits else None)
+        record = {"approval": approval.model_dump(mode="json")}
+        if decision.decision == "reject":
+            record["status"] = PhaseStatus.REJECTED.value
+            return {"phases": {phase.value: record}, "rejected": phase.value}
+        record["status"] = PhaseStatus.APPROVED.value
+        update = apply_edits(decision, findings)
+        record["findings"] = sum(
+            1 for fid, f in findings.items()
+            if f.get("phase") == phase.value and update.get(fid, f) is not None)
+        return {"phases": {phase.value: record}, "findings": update}
+
+    gate.__name__ = f"gate_{phase.value}"
+    return gate
+
+
+def now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+def decision_json(decision: PhaseDecision) -> dict[str, Any]:
+    """A decision as the resume value of the interrupt."""
+    return json.loads(decision.model_dump_json())

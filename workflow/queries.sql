@@ -1,0 +1,56 @@
+-- Named queries of the run store. Each block starts with "-- name: <name>".
+
+-- name: create_run
+INSERT INTO runs (run_id, application, status, approval_policy, llm_provider, llm_model,
+                  inputs_digest, inputs, options, owner_groups, created_by)
+VALUES (%(run_id)s, %(application)s, %(status)s, %(approval_policy)s, %(llm_provider)s,
+        %(llm_model)s, %(inputs_digest)s, %(inputs)s, %(options)s, %(owner_groups)s,
+        %(created_by)s);
+
+-- name: set_status
+UPDATE runs
+SET status = %(status)s, pending_phase = %(pending_phase)s, current_phase = %(current_phase)s,
+    error = %(error)s, updated_at = now(),
+    finished_at = CASE WHEN %(status)s IN ('completed', 'rejected', 'failed') THEN now()
+                       ELSE NULL END
+WHERE run_id = %(run_id)s;
+
+-- name: set_current_phase
+UPDATE runs SET current_phase = %(current_phase)s, updated_at = now() WHERE run_id = %(run_id)s;
+
+-- name: get_run
+SELECT * FROM runs WHERE run_id = %(run_id)s;
+
+-- name: list_runs
+SELECT * FROM runs
+WHERE (%(application)s::text IS NULL OR application = %(application)s)
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+ORDER BY created_at DESC
+LIMIT %(limit)s;
+
+-- name: record_approval
+INSERT INTO approvals (run_id, phase, decision, decided_by, comment, edits, decided_at)
+VALUES (%(run_id)s, %(phase)s, %(decision)s, %(decided_by)s, %(comment)s, %(edits)s,
+        %(decided_at)s);
+
+-- name: approvals_of
+SELECT phase, decision, decided_by, comment, edits, decided_at
+FROM approvals WHERE run_id = %(run_id)s ORDER BY decided_at, id;
+
+-- name: save_threat_model
+INSERT INTO threat_models (run_id, application, version, model)
+SELECT %(run_id)s, %(application)s,
+       COALESCE((SELECT max(version) FROM threat_models WHERE application = %(application)s), 0)
+       + 1,
+       %(model)s
+ON CONFLICT (run_id) DO UPDATE SET model = EXCLUDED.model
+RETURNING version;
+
+-- name: get_threat_model
+SELECT version, model FROM threat_models WHERE run_id = %(run_id)s;
+
+-- name: try_run_lock
+SELECT pg_try_advisory_lock(hashtextextended(%(run_id)s, 42)) AS locked;
+
+-- name: release_run_lock
+SELECT pg_advisory_unlock(hashtextextended(%(run_id)s, 42)) AS unlocked;

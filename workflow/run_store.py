@@ -1,0 +1,122 @@
+"""Runs, approvals and threat-model versions in PostgreSQL (SQL in ``queries.sql``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict
+
+from workflow.db import Database
+from workflow.errors import NotFoundError
+from workflow.sql import load_queries
+
+__all__ = ["RunInfo", "RunStore"]
+
+_Q = load_queries(Path(__file__).with_name("queries.sql"))
+
+
+class RunInfo(BaseModel):
+    """A run as the runs table holds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    application: str
+    status: str
+    approval_policy: list[str]
+    llm_provider: str
+    llm_model: str | None
+    inputs_digest: str
+    inputs: list[dict[str, Any]]
+    options: dict[str, Any]
+    pending_phase: str | None
+    current_phase: str | None
+    error: str | None
+    owner_groups: list[str]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class RunStore:
+    """Repository of runs."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def create(self, *, run_id: str, application: str, approval_policy: list[str],
+               llm_provider: str, llm_model: str | None, inputs_digest: str,
+               inputs: list[dict[str, Any]], options: dict[str, Any], owner_groups: list[str],
+               created_by: str, status: str = "running") -> None:
+        """Insert a new run."""
+        with self.db.connection() as conn:
+            conn.execute(_Q["create_run"], {
+                "run_id": run_id, "application": application, "status": status,
+                "approval_policy": approval_policy, "llm_provider": llm_provider,
+                "llm_model": llm_model, "inputs_digest": inputs_digest, "inputs": Jsonb(inputs),
+                "options": Jsonb(options), "owner_groups": owner_groups,
+                "created_by": created_by})
+
+    def set_status(self, run_id: str, status: str, *, pending_phase: str | None = None,
+                   current_phase: str | None = None, error: str | None = None) -> None:
+        """Record where a run stands."""
+        with self.db.connection() as conn:
+            conn.execute(_Q["set_status"], {
+                "run_id": run_id, "status": status, "pending_phase": pending_phase,
+                "current_phase": current_phase, "error": error})
+
+    def set_current_phase(self, run_id: str, phase: str) -> None:
+        """Record the phase that is running."""
+        with self.db.connection() as conn:
+            conn.execute(_Q["set_current_phase"], {"run_id": run_id, "current_phase": phase})
+
+    def get(self, run_id: str) -> RunInfo:
+        """A run by id.
+
+        Raises:
+            NotFoundError: no such run.
+        """
+        with self.db.connection() as conn:
+            row = conn.execute(_Q["get_run"], {"run_id": run_id}).fetchone()
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return RunInfo.model_validate(row)
+
+    def list(self, *, application: str | None = None, status: str | None = None,
+             limit: int = 200) -> list[RunInfo]:
+        """Runs, newest first."""
+        with self.db.connection() as conn:
+            rows = conn.execute(_Q["list_runs"], {
+                "application": application, "status": status, "limit": limit}).fetchall()
+        return [RunInfo.model_validate(r) for r in rows]
+
+    def record_approval(self, run_id: str, *, phase: str, decision: str, by: str, comment: str,
+                        edits: dict[str, Any] | None, at: datetime) -> None:
+        """Keep who decided what and when."""
+        with self.db.connection() as conn:
+            conn.execute(_Q["record_approval"], {
+                "run_id": run_id, "phase": phase, "decision": decision, "decided_by": by,
+                "comment": comment, "edits": Jsonb(edits) if edits is not None else None,
+                "decided_at": at})
+
+    def approvals(self, run_id: str) -> list[dict[str, Any]]:
+        """The decisions taken on a run, oldest first."""
+        with self.db.connection() as conn:
+            return list(conn.execute(_Q["approvals_of"], {"run_id": run_id}).fetchall())
+
+    def save_threat_model(self, run_id: str, application: str, model: dict[str, Any]) -> int:
+        """Store the final model as the application's next version; returns the version."""
+        with self.db.connection() as conn:
+            row = conn.execute(_Q["save_threat_model"], {
+                "run_id": run_id, "application": application, "model": Jsonb(model)}).fetchone()
+        return int(row["version"]) if row else 0
+
+    def threat_model(self, run_id: str) -> tuple[int, dict[str, Any]] | None:
+        """The stored final model of a run and its version, if any."""
+        with self.db.connection() as conn:
+            row = conn.execute(_Q["get_threat_model"], {"run_id": run_id}).fetchone()
+        return (int(row["version"]), row["model"]) if row else None

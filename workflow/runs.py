@@ -1,0 +1,294 @@
+"""Runs: start, resume, approve, reject, rerun, status — one LangGraph thread per run.
+
+The thread id is the run id. Every invocation uses ``durability="sync"`` (a node's writes are
+on disk before the next node starts), so a run stopped by a gate, Ctrl-C, SIGTERM, SIGKILL or a
+crash resumes from its last finished node. Only one process executes a run at a time (a
+PostgreSQL advisory lock per run); a run whose process died holds no lock and can be resumed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph.errors import GraphDrained
+from langgraph.runtime import RunControl
+from langgraph.types import Command
+from psycopg import Connection
+from structlog.contextvars import bound_contextvars
+
+from workflow.context import RunContext
+from workflow.db import Database
+from workflow.errors import KtmbError, NotFoundError, RunError, RunStateError
+from workflow.gates import PhaseDecision, PhaseEdits, decision_json, validate_decision
+from workflow.graph import build_graph, gate_name
+from workflow.inputs import LoadedInputs
+from workflow.log import get_logger
+from workflow.run_store import _Q, RunInfo, RunStore
+from workflow.state import ThreatModelState
+from workflow.threat_model import PHASES, Phase, ThreatModel
+
+__all__ = ["ContextFactory", "RunOutcome", "Runs", "new_run_id"]
+
+log = get_logger(__name__)
+
+#: Builds the (non-checkpointed) run context for a run: (run info) -> RunContext.
+ContextFactory = Callable[[RunInfo], RunContext]
+
+
+def new_run_id(application: str) -> str:
+    """A new, unique, readable run id."""
+    slug = "".join(ch if ch.isalnum() else "-" for ch in application.lower()).strip("-")[:40]
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    return f"{slug or 'app'}-{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Where a run stands after an invocation."""
+
+    run_id: str
+    status: str
+    pending_phase: str | None = None
+    error: str | None = None
+    version: int | None = None
+
+
+class Runs:
+    """Runs of the threat-model graph against one database."""
+
+    def __init__(self, db: Database, context_factory: ContextFactory | None = None) -> None:
+        self.db = db
+        self.store = RunStore(db)
+        self.graph = build_graph().compile(checkpointer=db.saver)
+        self.context_factory = context_factory or (lambda _info: RunContext())
+
+    # ---- starting and continuing --------------------------------------------------------
+    def start(self, inputs: LoadedInputs, *, application: str, approval: list[str],
+              llm: dict[str, Any] | None = None, created_by: str = "unknown",
+              owner_groups: list[str] | None = None, run_id: str | None = None,
+              execute: bool = True) -> RunOutcome:
+        """Create a run and execute it until it completes, stops at a gate, or fails."""
+        run_id = run_id or new_run_id(application)
+        self.store.create(
+            run_id=run_id, application=application, approval_policy=approval,
+            llm_provider=(llm or {}).get("provider", "off"), llm_model=(llm or {}).get("model"),
+            inputs_digest=inputs.digest, inputs=[f.model_dump(mode="json") for f in inputs.files],
+            options={"llm": llm}, owner_groups=owner_groups or [], created_by=created_by,
+            status="running" if execute else "queued")
+        initial: ThreatModelState = {
+            "run_id": run_id, "application": application, "inputs": inputs.to_snapshot(),
+            "inputs_digest": inputs.digest, "approval": approval, "llm": None,
+            "findings": {}, "phases": {}, "guidance": {}, "degradations": {}, "usage": {},
+            "prompts": {}, "extras": {}, "rejected": None, "threat_model": None}
+        if not execute:
+            self.graph.update_state(self._config(run_id), initial, as_node="__start__")
+            return RunOutcome(run_id=run_id, status="queued")
+        return self._drive(run_id, initial)
+
+    def resume(self, run_id: str) -> RunOutcome:
+        """Continue a stopped run from its last finished node."""
+        info = self.store.get(run_id)
+        if info.status == "completed":
+            raise RunStateError(f"run {run_id} has already completed")
+        if info.status == "rejected":
+            raise RunStateError(f"run {run_id} was rejected at {info.pending_phase}; use "
+                                f"'ktmb rerun {run_id} --from {info.pending_phase}'")
+        snapshot = self.graph.get_state(self._config(run_id))
+        if snapshot.interrupts:
+            phase = snapshot.interrupts[0].value.get("phase")
+            self.store.set_status(run_id, "awaiting_approval", pending_phase=phase)
+            raise RunStateError(f"run {run_id} is waiting for approval of the {phase} phase; "
+                                f"use 'ktmb approve {run_id}' or 'ktmb reject {run_id}'")
+        if not snapshot.next and not snapshot.values:
+            raise RunStateError(f"run {run_id} has no saved state to resume")
+        return self._drive(run_id, None)
+
+    def decide(self, run_id: str, *, decision: str, by: str, comment: str = "",
+               edits: PhaseEdits | None = None) -> RunOutcome:
+        """Approve or reject the pending phase and continue the run.
+
+        Raises:
+            RunStateError: the run is not waiting for approval.
+            DecisionError: the decision is malformed (the run stays where it was).
+        """
+        info = self.store.get(run_id)
+        snapshot = self.graph.get_state(self._config(run_id))
+        if info.status != "awaiting_approval" or not snapshot.interrupts:
+            raise RunStateError(f"run {run_id} is not waiting for approval "
+                                f"(status: {info.status})")
+        phase = Phase(snapshot.interrupts[0].value["phase"])
+        verdict = PhaseDecision(phase=phase, decision=decision,  # type: ignore[arg-type]
+                                by=by, comment=comment, at=datetime.now(UTC), edits=edits)
+        validate_decision(verdict, snapshot.values.get("findings") or {})
+        self.store.record_approval(
+            run_id, phase=phase.value, decision="approved" if decision == "approve" else
+            "rejected", by=by, comment=comment,
+            edits=edits.model_dump(mode="json") if edits else None, at=verdict.at)
+        return self._drive(run_id, Command(resume=decision_json(verdict)))
+
+    def rerun(self, run_id: str, from_phase: Phase, *, guidance: str | None = None) -> RunOutcome:
+        """Redo ``from_phase`` and every phase after it, with the rejection reason as guidance."""
+        info = self.store.get(run_id)
+        if info.status in {"running"} and self._locked_elsewhere(run_id):
+            raise RunStateError(f"run {run_id} is running in another process")
+        if guidance is None:
+            rejections = [a for a in self.store.approvals(run_id)
+                          if a["phase"] == from_phase.value and a["decision"] == "rejected"]
+            guidance = rejections[-1]["comment"] if rejections else None
+        target = None
+        for snap in self.graph.get_state_history(self._config(run_id)):
+            if snap.next == (from_phase.value,):
+                target = snap
+                break
+        if target is None:
+            raise RunStateError(f"run {run_id} never reached the {from_phase.value} phase")
+        index = PHASES.index(from_phase)
+        as_node = gate_name(PHASES[index - 1]) if index else "__start__"
+        update: dict[str, Any] = {"rejected": None}
+        if guidance:
+            update["guidance"] = {from_phase.value: guidance}
+        self.graph.update_state(target.config, update, as_node=as_node)
+        log.info("run_rerun", run_id=run_id, phase=from_phase.value)
+        return self._drive(run_id, None)
+
+    # ---- reading ------------------------------------------------------------------------------
+    def info(self, run_id: str) -> RunInfo:
+        """The runs-table record."""
+        return self.store.get(run_id)
+
+    def state(self, run_id: str) -> ThreatModelState:
+        """The run's latest checkpointed state."""
+        self.store.get(run_id)
+        values = self.graph.get_state(self._config(run_id)).values
+        return values  # type: ignore[return-value]
+
+    def pending(self, run_id: str) -> dict[str, Any] | None:
+        """The pending gate's payload (phase and findings), if the run waits for approval."""
+        snapshot = self.graph.get_state(self._config(run_id))
+        if not snapshot.interrupts:
+            return None
+        value = snapshot.interrupts[0].value
+        return dict(value) if isinstance(value, dict) else None
+
+    def threat_model(self, run_id: str) -> ThreatModel:
+        """The final model of a completed run, or a partial model (marked) of any other run."""
+        stored = self.store.threat_model(run_id)
+        if stored is not None:
+            return ThreatModel.model_validate(stored[1])
+        values = self.state(run_id)
+        if not values:
+            raise NotFoundError(f"run {run_id} has no state yet")
+        from workflow.assemble import assemble_model
+
+        return assemble_model(values, partial=True)
+
+    # ---- execution ----------------------------------------------------------------------------
+    def _config(self, run_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": run_id}}
+
+    def _locked_elsewhere(self, run_id: str) -> bool:
+        with self._run_lock(run_id) as locked:
+            return not locked
+
+    @contextmanager
+    def _run_lock(self, run_id: str) -> Iterator[bool]:
+        conn: Connection[Any]
+        with self.db.connection() as conn:
+            locked = bool(conn.execute(_Q["try_run_lock"], {"run_id": run_id}).fetchone()[
+                "locked"])  # type: ignore[index]
+            try:
+                yield locked
+            finally:
+                if locked:
+                    conn.execute(_Q["release_run_lock"], {"run_id": run_id})
+
+    def _drive(self, run_id: str, payload: Any) -> RunOutcome:
+        info = self.store.get(run_id)
+        with self._run_lock(run_id) as locked, bound_contextvars(run_id=run_id):
+            if not locked:
+                raise RunStateError(f"run {run_id} is being executed by another ktmb process")
+            context = self.context_factory(info)
+            outer = context.progress
+
+            def progress(phase: Phase, event: str, details: dict[str, Any]) -> None:
+                if event == "started":
+                    self.store.set_current_phase(run_id, phase.value)
+                if outer is not None:
+                    outer(phase, event, details)
+
+            context.progress = progress
+            self.store.set_status(run_id, "running")
+            control = RunControl()
+            try:
+                with _drain_on_signals(control):
+                    self.graph.invoke(payload, self._config(run_id), context=context,
+                                      durability="sync", version="v2", control=control)
+            except GraphDrained:
+                self.store.set_status(run_id, "interrupted")
+                log.info("run_interrupted", reason=control.drain_reason)
+                return RunOutcome(run_id=run_id, status="interrupted")
+            except KeyboardInterrupt:
+                self.store.set_status(run_id, "interrupted")
+                raise
+            except KtmbError as exc:
+                self.store.set_status(run_id, "failed", error=str(exc))
+                raise
+            except Exception as exc:
+                message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                self.store.set_status(run_id, "failed", error=message)
+                log.error("run_failed", error=message)
+                raise RunError(f"run {run_id} failed: {message}; finished phases are kept, "
+                               f"continue with 'ktmb resume {run_id}'") from exc
+            return self._settle(run_id)
+
+    def _settle(self, run_id: str) -> RunOutcome:
+        snapshot = self.graph.get_state(self._config(run_id))
+        values = snapshot.values
+        if snapshot.interrupts:
+            phase = snapshot.interrupts[0].value.get("phase")
+            self.store.set_status(run_id, "awaiting_approval", pending_phase=phase,
+                                  current_phase=phase)
+            log.info("run_awaiting_approval", phase=phase)
+            return RunOutcome(run_id=run_id, status="awaiting_approval", pending_phase=phase)
+        if values.get("rejected"):
+            phase = values["rejected"]
+            self.store.set_status(run_id, "rejected", pending_phase=phase, current_phase=phase)
+            log.info("run_rejected", phase=phase)
+            return RunOutcome(run_id=run_id, status="rejected", pending_phase=phase)
+        model = values.get("threat_model")
+        if not snapshot.next and model:
+            version = self.store.save_threat_model(run_id, values["application"], model)
+            self.store.set_status(run_id, "completed", current_phase="reviewer")
+            log.info("run_completed", findings=len(model.get("findings", [])), version=version)
+            return RunOutcome(run_id=run_id, status="completed", version=version)
+        self.store.set_status(run_id, "interrupted")
+        return RunOutcome(run_id=run_id, status="interrupted")
+
+
+@contextmanager
+def _drain_on_signals(control: RunControl) -> Iterator[None]:
+    """SIGTERM and a first Ctrl-C finish the current node, then stop; a second Ctrl-C aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, _frame: Any) -> None:
+        if signum == signal.SIGINT and control.drain_requested:
+            raise KeyboardInterrupt
+        control.request_drain(signal.Signals(signum).name)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
