@@ -1,0 +1,78 @@
+"""Exports of a threat model: JSON, SARIF 2.1.0, Markdown, HTML, Mermaid and OTM.
+
+One module per format; each is a pure function of a :class:`~workflow.threat_model.ThreatModel`
+(no database, no file, no network), so a finished or a partial run exports the same way from
+the CLI, the HTTP API or a test::
+
+    from workflow.exports import export
+    text = export(model, "sarif")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, get_args
+
+from workflow.errors import ConfigError
+from workflow.exports import html, markdown, mermaid, otm, sarif
+from workflow.threat_model import ThreatModel
+
+__all__ = ["FORMATS", "MEDIA_TYPES", "SUFFIXES", "Format", "export"]
+
+Format = Literal["json", "sarif", "markdown", "html", "mermaid", "otm"]
+
+#: Every export format, in the order a CLI or API lists them.
+FORMATS: tuple[Format, ...] = get_args(Format)
+
+#: The usual file suffix of each format.
+SUFFIXES: dict[Format, str] = {
+    "json": ".json",
+    "sarif": ".sarif",
+    "markdown": ".md",
+    "html": ".html",
+    "mermaid": ".mmd",
+    "otm": ".otm.json",
+}
+
+#: The media type to serve each format with.
+MEDIA_TYPES: dict[Format, str] = {
+    "json": "application/json",
+    "sarif": "application/sarif+json",
+    "markdown": "text/markdown; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "mermaid": "text/plain; charset=utf-8",
+    "otm": "application/json",
+}
+
+
+def _json(model: ThreatModel) -> str:
+    return model.model_dump_json(indent=2) + "\n"
+
+
+_RENDERERS: dict[Format, Callable[[ThreatModel], str]] = {
+    "json": _json,
+    "sarif": sarif.render,
+    "markdown": markdown.render,
+    "html": html.render,
+    "mermaid": mermaid.render,
+    "otm": otm.render,
+}
+
+
+def export(model: ThreatModel, fmt: Format) -> str:
+    """Render a threat model in one of :data:`FORMATS`.
+
+    Args:
+        model: a finished or partial threat model (a partial one is marked as such).
+        fmt: the format name.
+
+    Returns:
+        The document as text, ending with a newline.
+
+    Raises:
+        ConfigError: ``fmt`` is not one of :data:`FORMATS`.
+    """
+    renderer = _RENDERERS.get(fmt)
+    if renderer is None:
+        raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return renderer(model)

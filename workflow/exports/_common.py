@@ -1,0 +1,164 @@
+"""Helpers the export formats share: severities, ordering, resource ids, generator text.
+
+Everything here is a pure function of the threat model; nothing reads a file or a database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+from workflow.scoring import SEVERITY_ORDER
+from workflow.threat_model import (
+    PHASES,
+    Finding,
+    FindingStatus,
+    Origin,
+    Phase,
+    PhaseRecord,
+    Severity,
+    Stride,
+    ThreatModel,
+)
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "STRIDE_LABELS",
+    "effective_severity",
+    "finding_resources",
+    "findings_by_phase",
+    "fingerprint",
+    "generator_text",
+    "is_model_finding",
+    "kind_of",
+    "manifest_files",
+    "name_of",
+    "namespace_of",
+    "overall_risk",
+    "phase_record",
+    "phase_title",
+    "ranked",
+    "severity_counts",
+]
+
+#: Statuses after which a finding no longer counts toward the overall risk.
+CLOSED_STATUSES: frozenset[FindingStatus] = frozenset(
+    {FindingStatus.MITIGATED, FindingStatus.FALSE_POSITIVE})
+
+#: Display names of the STRIDE categories, as threat-modelling tools spell them.
+STRIDE_LABELS: dict[Stride, str] = {
+    Stride.SPOOFING: "Spoofing",
+    Stride.TAMPERING: "Tampering",
+    Stride.REPUDIATION: "Repudiation",
+    Stride.INFORMATION_DISCLOSURE: "Information Disclosure",
+    Stride.DENIAL_OF_SERVICE: "Denial of Service",
+    Stride.ELEVATION_OF_PRIVILEGE: "Elevation of Privilege",
+}
+
+
+def effective_severity(finding: Finding) -> Severity:
+    """The severity that counts: a reviewer's override wins over the computed band."""
+    return finding.severity_override or finding.severity
+
+
+def is_model_finding(finding: Finding) -> bool:
+    """True when the finding was proposed by the model rather than a rule."""
+    return finding.origin is Origin.LLM or finding.rule == "llm"
+
+
+def ranked(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings ordered most severe first, then by score, then by id (stable across runs)."""
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(effective_severity(f)),
+                                           -f.score, f.id))
+
+
+def findings_by_phase(model: ThreatModel) -> list[tuple[Phase, list[Finding]]]:
+    """Every phase in methodology order with its findings, ranked."""
+    return [(phase, ranked(f for f in model.findings if f.phase is phase)) for phase in PHASES]
+
+
+def severity_counts(findings: Sequence[Finding]) -> dict[Severity, int]:
+    """How many findings fall in each severity band (every band present, most severe first)."""
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    for finding in findings:
+        counts[effective_severity(finding)] += 1
+    return counts
+
+
+def overall_risk(model: ThreatModel) -> Severity:
+    """The overall risk: the reviewer's when it ran, else the worst finding not yet closed."""
+    if model.summary.total:
+        return model.summary.overall_risk
+    open_bands = {effective_severity(f) for f in model.findings
+                  if f.status not in CLOSED_STATUSES}
+    return next((band for band in SEVERITY_ORDER if band in open_bands), Severity.INFO)
+
+
+def finding_resources(finding: Finding) -> tuple[str, ...]:
+    """The resources a finding is about: its own list, else those its evidence names."""
+    if finding.resources:
+        return tuple(dict.fromkeys(finding.resources))
+    return tuple(dict.fromkeys(ev.resource for ev in finding.evidence))
+
+
+def fingerprint(finding_id: str, resource: str) -> str:
+    """A stable hex digest of a finding and one of its resources (same input, same digest)."""
+    return hashlib.sha256(f"{finding_id}\0{resource}".encode()).hexdigest()
+
+
+def phase_title(phase: Phase) -> str:
+    """A phase's display name, e.g. ``Risk review``."""
+    return phase.value.replace("_", " ").capitalize()
+
+
+def namespace_of(resource: str) -> str | None:
+    """The namespace in an inventory id ``Kind/namespace/name`` (None when cluster-scoped)."""
+    parts = resource.split("#", 1)[0].split("/", 2)
+    return parts[1] if len(parts) == 3 else None
+
+
+def kind_of(resource: str) -> str:
+    """The kind in an inventory id."""
+    return resource.split("/", 1)[0]
+
+
+def name_of(resource: str) -> str:
+    """The name in an inventory id (after kind and namespace; a ``#detail`` is kept)."""
+    parts = resource.split("/", 2)
+    return parts[-1]
+
+
+def manifest_files(model: ThreatModel) -> dict[str, str]:
+    """The manifest file of every resource that some evidence in the model locates.
+
+    A finding whose own evidence has no file can still be placed through another finding's
+    evidence about the same resource: a resource comes from exactly one manifest. Standard
+    input is not a file and places nothing.
+    """
+    stdin = {item.path for item in model.application.inputs if item.role == "stdin"}
+    stdin.add("<stdin>")
+    out: dict[str, str] = {}
+    for finding in model.findings:
+        for ev in finding.evidence:
+            if ev.file and ev.file not in stdin:
+                out.setdefault(ev.resource, ev.file)
+    return out
+
+
+def generator_text(model: ThreatModel) -> str:
+    """One line naming what produced the model, and the model used or ``no model``."""
+    gen = model.generator
+    head = f"{gen.name} {gen.version}"
+    if gen.llm is None:
+        return f"{head}; no model (deterministic rules and retrieval only)"
+    text = f"{head}; model {gen.llm.provider}:{gen.llm.model}"
+    if gen.llm.digest:
+        text += f" (digest {gen.llm.digest})"
+    if gen.llm.note:
+        text += f"; {gen.llm.note}"
+    return text
+
+
+def phase_record(model: ThreatModel, phase: Phase) -> PhaseRecord:
+    """The record of a phase, or a pending one when the model has none yet."""
+    return model.phases.get(phase, PhaseRecord())
