@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from workflow.threat_model import (
@@ -263,3 +265,40 @@ def partial_model() -> ThreatModel:
 def hostile_model() -> ThreatModel:
     """A model whose web Deployment is named with markup and quotes."""
     return build_model(web=HOSTILE)
+
+
+@pytest.fixture
+def make_model() -> Callable[..., ThreatModel]:
+    """The model builder, for tests that vary names, partiality or the model."""
+    return build_model
+
+
+@pytest.fixture(scope="session")
+def sarif_validator() -> jsonschema.Draft4Validator:
+    """A validator for the published SARIF 2.1.0 schema (draft-04), formats checked."""
+    schema = load_schema("sarif-schema-2.1.0.json")
+    jsonschema.Draft4Validator.check_schema(schema)
+    return jsonschema.Draft4Validator(schema,
+                                      format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+
+
+@pytest.fixture(scope="session")
+def otm_validator() -> jsonschema.Draft7Validator:
+    """A validator for the published OTM 0.2.0 schema (draft-07), formats checked."""
+    schema = load_schema("otm-0.2.0.schema.json")
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema,
+                                      format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
+def empty_model() -> ThreatModel:
+    """A model with nothing in it: no findings, no architecture, no phases."""
+    return ThreatModel(run_id="run-empty", created_at=datetime(2026, 11, 21, tzinfo=UTC),
+                       application=Application(name="empty"),
+                       generator=Generator(version="0.1.0"), phases={}, partial=True)
+
+
+@pytest.fixture
+def bare_model() -> ThreatModel:
+    """A partial model with nothing in it yet."""
+    return empty_model()

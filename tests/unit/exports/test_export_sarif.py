@@ -1,0 +1,277 @@
+"""SARIF 2.1.0 export: schema validity, one result per finding and resource, GitHub fields."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+import pytest
+
+from workflow.exports import sarif
+from workflow.exports._common import finding_resources
+from workflow.threat_model import Evidence, Finding, Severity, ThreatModel
+
+
+def _run(model: ThreatModel) -> dict[str, Any]:
+    run: dict[str, Any] = json.loads(sarif.render(model))["runs"][0]
+    return run
+
+
+def _results_for(run: dict[str, Any], finding_id: str) -> list[dict[str, Any]]:
+    return [r for r in run["results"] if r["properties"]["findingId"] == finding_id]
+
+
+def _result(run: dict[str, Any], finding_id: str, resource: str) -> dict[str, Any]:
+    found = [r for r in _results_for(run, finding_id) if r["properties"]["resource"] == resource]
+    assert 1 == len(found)
+    return found[0]
+
+
+def _find(model: ThreatModel, rule: str) -> Finding:
+    return next(f for f in model.findings if f.rule == rule)
+
+
+@pytest.mark.parametrize("variant", ["finished", "partial", "hostile", "no-model", "empty"])
+def test_sarif_validates_against_the_published_schema(
+        variant: str, make_model: Callable[..., ThreatModel], bare_model: ThreatModel,
+        sarif_validator: jsonschema.Draft4Validator) -> None:
+    """Every kind of model exports SARIF that the OASIS 2.1.0 schema accepts."""
+    model = {
+        "finished": lambda: make_model(),
+        "partial": lambda: make_model(partial=True),
+        "hostile": lambda: make_model(web='<script>alert("x")</script> | `x` "q"'),
+        "no-model": lambda: make_model(llm=False),
+        "empty": lambda: bare_model,
+    }[variant]()
+    document = json.loads(sarif.render(model))
+    errors = [e.message for e in sarif_validator.iter_errors(document)]
+    assert [] == errors
+    assert "2.1.0" == document["version"]
+
+
+def test_schema_validation_rejects_a_broken_log(
+        model: ThreatModel, sarif_validator: jsonschema.Draft4Validator) -> None:
+    """The shipped schema really bites: a result without a message is invalid."""
+    document = sarif.build(model)
+    broken = copy.deepcopy(document)
+    del broken["runs"][0]["results"][0]["message"]
+    assert not sarif_validator.is_valid(broken)
+    assert sarif_validator.is_valid(document)
+
+
+def test_one_result_per_finding_and_resource(model: ThreatModel) -> None:
+    """A finding about three resources gives three results, one per resource."""
+    run = _run(model)
+    assert sum(len(finding_resources(f)) for f in model.findings) == len(run["results"])
+    wildcard = _find(model, "identity.wildcard-rbac")
+    results = _results_for(run, wildcard.id)
+    assert ["ClusterRole/ops-admin", "ServiceAccount/shop/web", "ServiceAccount/shop/db"] == [
+        r["properties"]["resource"] for r in results]
+    assert 3 == len({json.dumps(r["partialFingerprints"]) for r in results})
+
+
+@pytest.mark.parametrize(("rule", "level"), [
+    ("controls.privileged-container", "error"),   # critical
+    ("identity.wildcard-rbac", "error"),          # high
+    ("data.secret-in-env", "warning"),            # medium
+    ("network.no-network-policy", "note"),        # low
+    ("logging.no-audit-annotations", "note"),     # info
+    ("llm", "error"),                             # medium, raised to high by a reviewer
+])
+def test_levels_follow_the_effective_severity(model: ThreatModel, rule: str, level: str) -> None:
+    """Critical and high are errors, medium a warning, low and info notes; overrides win."""
+    run = _run(model)
+    finding = _find(model, rule)
+    assert {level} == {r["level"] for r in _results_for(run, finding.id)}
+
+
+def test_rules_carry_github_metadata(model: ThreatModel) -> None:
+    """Each rule has descriptions, help text and Markdown with the fix, tags and a severity."""
+    run = _run(model)
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert len(rules) == len(run["tool"]["driver"]["rules"])
+    rule = rules["controls.privileged-container"]
+    assert "ControlsPrivilegedContainer" == rule["name"]
+    assert "Privileged container" == rule["shortDescription"]["text"]
+    assert "The container runs privileged and can take over its node." == (
+        rule["fullDescription"]["text"])
+    assert "Remove securityContext.privileged or set it to false." in rule["help"]["text"]
+    assert "### Recommendation" in rule["help"]["markdown"]
+    assert "9.5" == rule["properties"]["security-severity"]
+    assert "error" == rule["defaultConfiguration"]["level"]
+    tags = rule["properties"]["tags"]
+    assert "security" == tags[0]
+    for tag in ("stride/elevation_of_privilege", "attack/T1611", "attack-tactic/TA0004",
+                "CIS-1.10:5.2.2", "OWASP-K8S-2022:K01", "phase/controls"):
+        assert tag in tags
+    assert "security-severity" not in rules["logging.no-audit-annotations"]["properties"]
+    for result in run["results"]:
+        assert result["ruleId"] == run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"]
+
+
+def test_tags_stay_within_githubs_limit(make_model: Callable[..., ThreatModel]) -> None:
+    """A rule with many references still has at most 20 tags, security first."""
+    model = make_model()
+    many = tuple(f"REF-{i}" for i in range(40))
+    findings = tuple(f.model_copy(update={"references": many}) if f.rule.startswith("controls")
+                     else f for f in model.findings)
+    run = _run(model.model_copy(update={"findings": findings}))
+    rule = next(r for r in run["tool"]["driver"]["rules"]
+                if r["id"] == "controls.privileged-container")
+    assert 20 == len(rule["properties"]["tags"])
+    assert "security" == rule["properties"]["tags"][0]
+
+
+def test_model_findings_get_a_phase_rule(model: ThreatModel) -> None:
+    """A model finding's rule is llm/<phase>, tagged as model-generated, its text in the result."""
+    run = _run(model)
+    finding = _find(model, "llm")
+    results = _results_for(run, finding.id)
+    assert {"llm/architecture"} == {r["ruleId"] for r in results}
+    rule = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "llm/architecture")
+    assert "model-generated" in rule["properties"]["tags"]
+    assert "Authenticate the hop with mTLS." in results[0]["message"]["text"]
+    assert "llm" == results[0]["properties"]["origin"]
+
+
+def test_locations_point_at_the_manifest_line(model: ThreatModel) -> None:
+    """The location is the manifest (relative, %SRCROOT%) at the evidence line."""
+    run = _run(model)
+    privileged = _find(model, "controls.privileged-container")
+    location = _result(run, privileged.id, "Deployment/shop/web")["locations"][0]
+    assert {"uri": "k8s/web.yaml", "uriBaseId": "%SRCROOT%"} == (
+        location["physicalLocation"]["artifactLocation"])
+    assert {"startLine": 27} == location["physicalLocation"]["region"]
+    assert [{"name": "web", "fullyQualifiedName": "Deployment/shop/web", "kind": "resource"}] == (
+        location["logicalLocations"])
+
+
+def test_unknown_line_falls_back_to_line_one(model: ThreatModel) -> None:
+    """Evidence with a file but no line points at line 1 of that file."""
+    run = _run(model)
+    wildcard = _find(model, "identity.wildcard-rbac")
+    location = _result(run, wildcard.id, "ServiceAccount/shop/web")["locations"][0]
+    assert "k8s/rbac.yaml" == location["physicalLocation"]["artifactLocation"]["uri"]
+    assert {"startLine": 1} == location["physicalLocation"]["region"]
+
+
+def test_other_evidence_becomes_related_locations(model: ThreatModel) -> None:
+    """A second piece of evidence on the same resource is a related location with its line."""
+    run = _run(model)
+    wildcard = _find(model, "identity.wildcard-rbac")
+    result = _result(run, wildcard.id, "ClusterRole/ops-admin")
+    assert 8 == result["locations"][0]["physicalLocation"]["region"]["startLine"]
+    related = result["relatedLocations"]
+    assert [9] == [r["physicalLocation"]["region"]["startLine"] for r in related]
+    assert '/rules/0/resources = ["*"]' == related[0]["message"]["text"]
+
+
+def test_resource_file_known_from_other_evidence(model: ThreatModel) -> None:
+    """A finding without evidence is still placed in its resource's manifest, at line 1."""
+    run = _run(model)
+    finding = _find(model, "llm")
+    location = _result(run, finding.id, "Deployment/shop/web")["locations"][0]
+    assert "k8s/web.yaml" == location["physicalLocation"]["artifactLocation"]["uri"]
+    assert {"startLine": 1} == location["physicalLocation"]["region"]
+
+
+def test_resource_without_any_file_has_only_a_logical_location(model: ThreatModel) -> None:
+    """No manifest is invented: a resource no evidence locates gets a logical location only."""
+    run = _run(model)
+    finding = _find(model, "logging.no-audit-annotations")
+    location = _result(run, finding.id, "StatefulSet/shop/db")["locations"][0]
+    assert "physicalLocation" not in location
+    assert "StatefulSet/shop/db" == location["logicalLocations"][0]["fullyQualifiedName"]
+
+
+def test_partial_fingerprints_are_stable(make_model: Callable[..., ThreatModel]) -> None:
+    """Two exports of the same input give the same fingerprints, pinned to a known value."""
+    first = _run(make_model())
+    second = _run(make_model())
+    assert [r["partialFingerprints"] for r in first["results"]] == [
+        r["partialFingerprints"] for r in second["results"]]
+    privileged = _result(first, "controls.privileged-container@Deployment/shop/web#nginx",
+                         "Deployment/shop/web")
+    assert {sarif.FINGERPRINT_KEY: GOLDEN_PRIVILEGED} == privileged["partialFingerprints"]
+
+
+#: sha256("controls.privileged-container@Deployment/shop/web#nginx" NUL "Deployment/shop/web").
+GOLDEN_PRIVILEGED = "12a5748c46ec350e537d51dbc207f491afb09f694146c672b5381815d218f6da"
+
+
+def test_fingerprints_survive_line_and_score_changes(model: ThreatModel) -> None:
+    """Moving the evidence line or rescoring a finding keeps its fingerprints."""
+    moved = tuple(
+        f.model_copy(update={
+            "score": 2.0, "severity": Severity.LOW,
+            "evidence": tuple(e.model_copy(update={"line": (e.line or 0) + 40})
+                              for e in f.evidence)})
+        for f in model.findings)
+    before = {(r["properties"]["findingId"], r["properties"]["resource"]): r["partialFingerprints"]
+              for r in _run(model)["results"]}
+    after = {(r["properties"]["findingId"], r["properties"]["resource"]): r["partialFingerprints"]
+             for r in _run(model.model_copy(update={"findings": moved}))["results"]}
+    assert before == after
+
+
+def test_reviewed_findings_are_suppressed(model: ThreatModel) -> None:
+    """Accepted and false-positive findings carry an external suppression; open ones do not."""
+    run = _run(model)
+    accepted = _results_for(run, _find(model, "data.secret-in-env").id)[0]
+    false_positive = _results_for(run, _find(model, "logging.no-audit-annotations").id)[0]
+    open_one = _results_for(run, _find(model, "controls.privileged-container").id)[0]
+    assert "external" == accepted["suppressions"][0]["kind"]
+    assert "risk accepted by a reviewer" == accepted["suppressions"][0]["justification"]
+    assert "false positive" in false_positive["suppressions"][0]["justification"]
+    assert "suppressions" not in open_one
+
+
+def test_partial_run_and_degradations_are_notifications(
+        partial_model: ThreatModel) -> None:
+    """A partial run and each degradation are reported as tool notifications."""
+    invocation = _run(partial_model)["invocations"][0]
+    texts = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
+    assert texts[0].startswith("Partial run")
+    assert "compliance" in texts[0]
+    assert "Degraded (data phase, retrieval): knowledge base empty; no citations" == texts[1]
+    assert invocation["properties"]["partial"] is True
+
+
+def test_generator_and_model_are_recorded(make_model: Callable[..., ThreatModel]) -> None:
+    """The driver is ktmb at its version; the model used, or no model, is recorded."""
+    run = _run(make_model())
+    assert "ktmb" == run["tool"]["driver"]["name"]
+    assert "0.1.0" == run["tool"]["driver"]["version"]
+    assert "ollama:phi4-mini" == run["invocations"][0]["properties"]["model"]
+    assert "no model" == _run(make_model(llm=False))["invocations"][0]["properties"]["model"]
+    assert "ktmb/shop/run-2026-11-21-0001" == run["automationDetails"]["id"]
+
+
+def test_absolute_paths_become_relative_to_their_common_root(model: ThreatModel) -> None:
+    """Absolute manifest paths are made relative to their common directory, recorded once."""
+    def absolute(ev: Evidence) -> Evidence:
+        return ev.model_copy(update={"file": f"/srv/repo/{ev.file}"}) if ev.file else ev
+    findings = tuple(f.model_copy(update={"evidence": tuple(absolute(e) for e in f.evidence)})
+                     for f in model.findings)
+    run = _run(model.model_copy(update={"findings": findings}))
+    privileged = _find(model, "controls.privileged-container")
+    location = _result(run, privileged.id, "Deployment/shop/web")["locations"][0]
+    assert "web.yaml" == location["physicalLocation"]["artifactLocation"]["uri"]
+    assert {"%SRCROOT%": {"uri": "file:///srv/repo/k8s/"}} == run["originalUriBaseIds"]
+
+
+def test_uris_are_percent_encoded(model: ThreatModel) -> None:
+    """A manifest path with spaces and a hash is a valid relative URI."""
+    findings = tuple(
+        f.model_copy(update={"evidence": tuple(
+            e.model_copy(update={"file": "k8s/my app#1.yaml"}) if e.file == "k8s/web.yaml" else e
+            for e in f.evidence)})
+        for f in model.findings)
+    run = _run(model.model_copy(update={"findings": findings}))
+    privileged = _find(model, "controls.privileged-container")
+    location = _result(run, privileged.id, "Deployment/shop/web")["locations"][0]
+    assert "k8s/my%20app%231.yaml" == location["physicalLocation"]["artifactLocation"]["uri"]
+    assert "originalUriBaseIds" not in run
