@@ -45,7 +45,8 @@ def _looks_like_reference(value: str) -> bool:
 #: the whole match).
 _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("private key", re.compile(
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)")),
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?"
+        r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)")),
     ("AWS access key id", re.compile(r"\b((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})\b")),
     ("AWS secret access key", re.compile(
         r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})")),
