@@ -10,7 +10,7 @@ Mapping:
   every other resource a finding names (RBAC, ServiceAccounts, Namespaces...), and an
   ``internet`` client in the internet zone. Each sits in its namespace's zone (cluster-scoped
   ones in the cluster zone) and, when evidence locates it, carries a ``code`` representation
-  with its manifest file and line.
+  with its manifest file and the first line evidence points at.
 - ``dataflows``: the architecture graph's edges (internet exposure, entry point to target,
   data flows).
 - ``threats``: one per finding; ``categories`` are its STRIDE categories and ``risk`` its
@@ -178,8 +178,11 @@ class _Components:
 
     def __init__(self, model: ThreatModel) -> None:
         self.files = manifest_files(model)
-        self.lines = {ev.resource: ev.line for f in model.findings for ev in f.evidence
-                      if ev.file and ev.line is not None and ev.resource in self.files}
+        self.lines: dict[str, int] = {}
+        for finding in model.findings:
+            for ev in finding.evidence:
+                if ev.line is not None and ev.file == self.files.get(ev.resource):
+                    self.lines[ev.resource] = min(ev.line, self.lines.get(ev.resource, ev.line))
         self.namespaces: set[str] = set()
         self.items: dict[str, dict[str, Any]] = {
             _INTERNET_CLIENT: {"id": _INTERNET_CLIENT, "name": "Internet client",
