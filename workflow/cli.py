@@ -259,7 +259,7 @@ def status(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False
     else:
         typer.echo(f"{info.run_id}  {info.application}  {info.status}"
                    + (f" ({info.pending_phase})" if info.pending_phase else ""))
-        for name, rec in data["phases"].items():  # type: ignore[attr-defined]
+        for name, rec in data["phases"].items():
             typer.echo(f"  {name:<12} {rec['status']:<18} {rec['findings']} findings")
         if info.error:
             typer.echo(f"  error: {info.error}")
@@ -271,7 +271,7 @@ def status(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False
 def list_runs(app_name: Annotated[str | None, typer.Option("--app")] = None,
               as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List runs, newest first."""
-    items = _Env().runs().store.list(application=app_name)
+    items = _Env().runs().store.list_runs(application=app_name)
     if as_json:
         typer.echo(json.dumps([i.model_dump(mode="json", exclude={"inputs"}) for i in items],
                               indent=2))
@@ -359,7 +359,7 @@ def _render(model: ThreatModel, fmt: str) -> str:
         raise ConfigError(f"format {fmt!r} is not available in this build") from None
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    return export(model, fmt)  # type: ignore[arg-type]
+    return export(model, fmt)
 
 
 @app.command()

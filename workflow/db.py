@@ -63,7 +63,8 @@ def embedded_server_uri(pgdata: Path) -> str:
                 ) from exc
             pgdata.parent.mkdir(parents=True, exist_ok=True)
             try:
-                server = pgserver.get_server(pgdata, cleanup_mode="stop")
+                server = pgserver.get_server(  # type: ignore[attr-defined]
+                    pgdata, cleanup_mode="stop")
             except Exception as exc:
                 raise DatabaseUnavailableError(
                     f"cannot start the embedded PostgreSQL in {pgdata}: "
@@ -93,7 +94,7 @@ class Database:
             configure=_configure, open=False, timeout=30, check=ConnectionPool.check_connection,
             max_idle=300)
         self.pool.open(wait=True, timeout=30)
-        self.saver = PostgresSaver(self.pool)  # type: ignore[arg-type]
+        self.saver = PostgresSaver(self.pool)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
@@ -164,7 +165,7 @@ def _apply_migrations(url: str) -> None:
                     "ON CONFLICT (migration) DO NOTHING",
                     (path.stem, hashlib.sha256(path.read_bytes()).hexdigest()))
             with psycopg.connect(url, **_connect_kwargs()) as saver_conn:
-                PostgresSaver(saver_conn).setup()  # type: ignore[arg-type]
+                PostgresSaver(saver_conn).setup()
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
 

@@ -208,7 +208,7 @@ def make_gate(phase: Phase) -> Callable[[ThreatModelState, Runtime[RunContext]],
             decision="approved" if decision.decision == "approve" else "rejected",
             by=decision.by, comment=decision.comment, at=decision.at,
             edits=decision.edits.model_dump(mode="json") if decision.edits else None)
-        record = {"approval": approval.model_dump(mode="json")}
+        record: dict[str, Any] = {"approval": approval.model_dump(mode="json")}
         if decision.decision == "reject":
             record["status"] = PhaseStatus.REJECTED.value
             return {"phases": {phase.value: record}, "rejected": phase.value}
@@ -230,4 +230,5 @@ def now() -> datetime:
 
 def decision_json(decision: PhaseDecision) -> dict[str, Any]:
     """A decision as the resume value of the interrupt."""
-    return json.loads(decision.model_dump_json())
+    value: dict[str, Any] = json.loads(decision.model_dump_json())
+    return value

@@ -53,7 +53,7 @@ def build_graph() -> StateGraph[ThreatModelState, RunContext, ThreatModelState, 
         StateGraph(ThreatModelState, context_schema=RunContext))
     for phase in PHASES:
         builder.add_node(phase.value, PHASE_NODES[phase])
-        builder.add_node(gate_name(phase), make_gate(phase))
+        builder.add_node(gate_name(phase), make_gate(phase))  # type: ignore[call-overload]
     builder.add_node("reviewer", reviewer)
     builder.add_edge(START, PHASES[0].value)
     for index, phase in enumerate(PHASES):

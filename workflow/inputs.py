@@ -146,6 +146,11 @@ def _yaml_problem(label: str, exc: yaml.YAMLError) -> InventoryError:
     return InventoryError(label, text, line=mark.line + 1 if mark is not None else None)
 
 
+def _line(event: yaml.Event) -> int | None:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else None
+
+
 def _prescan(label: str, text: str, limits: _Limits) -> None:
     """Check depth, documents, aliases and the alias-expanded size from the event stream.
 
@@ -171,7 +176,7 @@ def _prescan(label: str, text: str, limits: _Limits) -> None:
                 if depth > limits.max_depth:
                     raise InventoryError(label, f"nesting deeper than {limits.max_depth} levels "
                                          "(KTMB_MAX_DEPTH)",
-                                         line=event.start_mark.line + 1)
+                                         line=_line(event))
                 sizes.append(1)
                 anchors_open.append(event.anchor)
             elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
@@ -189,12 +194,12 @@ def _prescan(label: str, text: str, limits: _Limits) -> None:
                 aliases += 1
                 if aliases > limits.max_aliases:
                     raise InventoryError(label, f"more than {limits.max_aliases:,} YAML aliases "
-                                         "(KTMB_MAX_ALIASES)", line=event.start_mark.line + 1)
+                                         "(KTMB_MAX_ALIASES)", line=_line(event))
                 sizes[-1] += anchored.get(event.anchor or "", 1)
             if sizes[-1] > limits.max_nodes or (len(sizes) > 1 and sum(sizes) > limits.max_nodes):
                 raise InventoryError(label, "alias expansion exceeds "
                                      f"{limits.max_nodes:,} nodes (a YAML bomb?)",
-                                     line=event.start_mark.line + 1)
+                                     line=_line(event))
     except yaml.YAMLError as exc:
         raise _yaml_problem(label, exc) from None
 
@@ -399,7 +404,7 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 secrets.append(SecretValue(
                     resource=res.id, file=label, path=found.path, reason=found.reason,
                     fingerprint=found.fingerprint,
-                    location=_secret_location(found.path, res.kind)))  # type: ignore[arg-type]
+                    location=_secret_location(found.path, res.kind)))
             resources.append(res)
     if not resources:
         named = ", ".join(str(p) for p in paths)

@@ -507,7 +507,7 @@ class Inventory(BaseModel):
                     if isinstance(item, dict):
                         containers.append(Container(
                             name=str(item.get("name", f"{field}-{index}")),
-                            image=str(item.get("image", "")), kind=ckind,  # type: ignore[arg-type]
+                            image=str(item.get("image", "")), kind=ckind,
                             path=f"{spec_path}/{field}/{index}", raw=item))
             pod = PodSpec(path=spec_path, raw=spec, labels=_str_map(meta.get("labels")),
                           annotations=_str_map(meta.get("annotations")),
@@ -644,7 +644,7 @@ class Inventory(BaseModel):
                     resource_names=_tuple_str(rule.get("resourceNames")),
                     non_resource_urls=_tuple_str(rule.get("nonResourceURLs")),
                     pointer=pointer("rules", index)))
-            found[res.id] = RoleView(id=res.id, kind=res.kind,  # type: ignore[arg-type]
+            found[res.id] = RoleView(id=res.id, kind=res.kind,
                                      name=res.name,
                                      namespace=res.namespace if res.kind == "Role" else None,
                                      rules=tuple(rules))
@@ -684,7 +684,7 @@ class Inventory(BaseModel):
                     sub_ns = ns or "default"
                 subjects.append(Subject(kind=kind, name=str(subject.get("name") or ""),
                                         namespace=str(sub_ns) if sub_ns else None))
-            out.append(Binding(id=res.id, kind=res.kind,  # type: ignore[arg-type]
+            out.append(Binding(id=res.id, kind=res.kind,
                                namespace=ns, role=role, subjects=tuple(subjects)))
         return tuple(out)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,7 @@ class RunStore:
             raise NotFoundError(f"no run with id {run_id!r}")
         return RunInfo.model_validate(row)
 
-    def list(self, *, application: str | None = None, status: str | None = None,
+    def list_runs(self, *, application: str | None = None, status: str | None = None,
              limit: int = 200) -> list[RunInfo]:
         """Runs, newest first."""
         with self.db.connection() as conn:
@@ -103,7 +104,7 @@ class RunStore:
                 "comment": comment, "edits": Jsonb(edits) if edits is not None else None,
                 "decided_at": at})
 
-    def approvals(self, run_id: str) -> list[dict[str, Any]]:
+    def approvals(self, run_id: str) -> builtins.list[dict[str, Any]]:
         """The decisions taken on a run, oldest first."""
         with self.db.connection() as conn:
             return list(conn.execute(_Q["approvals_of"], {"run_id": run_id}).fetchall())

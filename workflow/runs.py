@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphDrained
 from langgraph.runtime import RunControl
 from langgraph.types import Command
@@ -124,7 +125,7 @@ class Runs:
             raise RunStateError(f"run {run_id} is not waiting for approval "
                                 f"(status: {info.status})")
         phase = Phase(snapshot.interrupts[0].value["phase"])
-        verdict = PhaseDecision(phase=phase, decision=decision,  # type: ignore[arg-type]
+        verdict = PhaseDecision(phase=phase, decision=decision,
                                 by=by, comment=comment, at=datetime.now(UTC), edits=edits)
         validate_decision(verdict, snapshot.values.get("findings") or {})
         self.store.record_approval(
@@ -190,7 +191,7 @@ class Runs:
         return assemble_model(values, partial=True)
 
     # ---- execution ----------------------------------------------------------------------------
-    def _config(self, run_id: str) -> dict[str, Any]:
+    def _config(self, run_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": run_id}}
 
     def _locked_elsewhere(self, run_id: str) -> bool:
@@ -228,8 +229,9 @@ class Runs:
             control = RunControl()
             try:
                 with _drain_on_signals(control):
-                    self.graph.invoke(payload, self._config(run_id), context=context,
-                                      durability="sync", version="v2", control=control)
+                    self.graph.invoke(payload, self._config(run_id),
+                                      context=context, durability="sync", version="v2",
+                                      control=control)
             except GraphDrained:
                 self.store.set_status(run_id, "interrupted")
                 log.info("run_interrupted", reason=control.drain_reason)
@@ -278,7 +280,7 @@ def _drain_on_signals(control: RunControl) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
 
     def handler(signum: int, _frame: Any) -> None:
         if signum == signal.SIGINT and control.drain_requested:

@@ -57,11 +57,11 @@ class ContextBuilder:
     def retriever(self) -> Any:
         """The knowledge-base retriever acting for the configured principal, or None."""
         try:
-            from kb.retrieval import make_retriever
+            from kb.retrieval import open_retriever
         except ImportError:
             return None
         try:
-            return make_retriever(self.db, self.settings)
+            return open_retriever(self.settings)
         except Exception as exc:
             log.warning("knowledge_base_unavailable", reason=str(exc).splitlines()[0][:200])
             return None
@@ -77,9 +77,9 @@ class ContextBuilder:
 
     def _enricher(self, info: RunInfo, options: dict[str, Any]) -> Any:
         from agents.enrichment import enrich_phase
-        from agents.llm_cache import LlmCache
+        from agents.llm_cache import PgLlmCache
 
-        cache = LlmCache(self.db) if options.get("cache", True) else None
+        cache = PgLlmCache(self.db) if options.get("cache", True) else None
 
         def enrich(phase: Phase, inv: Inventory, findings: list[Finding], inputs: Any,
                    passages: list[Passage], guidance: str | None, ctx: RunContext) -> Enrichment:

@@ -346,7 +346,7 @@ class Summary(_Model):
 class ThreatModel(_Model):
     """A scored threat model of one application."""
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.0"] = "1.0"
     run_id: str
     created_at: datetime
     application: Application
