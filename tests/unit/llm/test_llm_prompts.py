@@ -42,7 +42,11 @@ def test_prompt_metadata_and_hash(name: str) -> None:
 def test_every_prompt_file_is_pinned_as_released() -> None:
     """released.sha256 lists every prompt file with its current hash."""
     lines = (prompts.PROMPT_DIR / "released.sha256").read_text().splitlines()
-    pinned = dict(reversed(line.split("  ", 1)) for line in lines if not line.startswith("#"))
+    pinned: dict[str, str] = {}
+    for line in lines:
+        if not line.startswith("#"):
+            digest, name = line.split("  ", 1)
+            pinned[name] = digest
     files = sorted(p.name for p in prompts.PROMPT_DIR.glob("*.v*.md"))
     assert files == sorted(pinned)
     for name in files:
