@@ -18,7 +18,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from workflow import __version__
-from workflow.errors import ConfigError, KtmbError, UserError
+from workflow.errors import ConfigError, KtmbError
 from workflow.gates import load_edits, parse_approval_policy
 from workflow.log import configure_logging, get_logger
 from workflow.settings import Settings, load_settings
@@ -118,7 +118,8 @@ def _progress(phase: Phase, event: str, details: dict[str, Any]) -> None:
         typer.echo(f" {details.get('findings', 0)} findings{mark}", err=True)
 
 
-def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = False) -> None:
+def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = False,
+            fail_on: str | None = None) -> None:
     """Print where a run stands, show a pending phase, write --out, exit with its code."""
     status = outcome.status
     if status == "awaiting_approval":
@@ -138,10 +139,21 @@ def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = F
             _print_summary(model)
         if out is not None:
             _write(out, model.model_dump_json(indent=2))
+        if fail_on is not None and _at_or_above(model, fail_on):
+            typer.echo(f"findings at or above {fail_on}: failing (--fail-on)", err=True)
+            raise typer.Exit(5)
     elif status == "interrupted":
         typer.echo(f"run {outcome.run_id} stopped; continue with: ktmb resume {outcome.run_id}",
                    err=True)
     raise typer.Exit(STATUS_EXIT.get(status, 1))
+
+
+def _at_or_above(model: ThreatModel, threshold: str) -> bool:
+    from workflow.scoring import SEVERITY_ORDER
+
+    limit = [s.value for s in SEVERITY_ORDER].index(threshold)
+    return any([s.value for s in SEVERITY_ORDER].index(f.severity.value) <= limit
+               for f in model.findings)
 
 
 def _write(path: Path, text: str) -> None:
@@ -206,8 +218,14 @@ def run(
     classification: Annotated[str | None, typer.Option(
         help="Data classification, e.g. pci, personal, confidential.")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        help="Exit 5 when a finding is at or above this severity (critical, high, medium, "
+             "low, info).")] = None,
 ) -> None:
     """Build the threat model of one application; prints the run id."""
+    if fail_on is not None and fail_on not in {"critical", "high", "medium", "low", "info"}:
+        raise ConfigError(f"--fail-on must be critical, high, medium, low or info, got "
+                          f"{fail_on!r}")
     env = _Env()
     policy = parse_approval_policy(approval)
     options = _llm_options(llm, model, cloud, classification)
@@ -227,7 +245,7 @@ def run(
     outcome = runs.start(inputs, application=name, approval=policy, llm=options,
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
                          run_id=run_id)
-    _report(outcome, runs, out=out)
+    _report(outcome, runs, out=out, fail_on=fail_on)
 
 
 def _default_app_name(paths: list[str]) -> str:
@@ -435,12 +453,49 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
     raise typer.Exit(1 if failed else 0)
 
 
+@app.command()
+@handled
+def doctor(llm: Annotated[str, typer.Option(help="Provider to check: ollama or llamacpp.")]
+           = "ollama",
+           model: Annotated[str | None, typer.Option(help="Model to check.")] = None,
+           allow_remote_model: Annotated[bool, typer.Option()] = False) -> None:
+    """Report what is available (model host, model, extras, database) and how to fix gaps."""
+    from workflow.doctor import doctor_report
+
+    checks, ok = doctor_report(provider=llm, model=model, allow_remote=allow_remote_model,
+                               settings=load_settings())
+    for check in checks:
+        mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
+        typer.echo(f"[{mark}] {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            typer.echo(f"       fix: {check.fix}")
+    raise typer.Exit(0 if ok else 1)
+
+
+def _mount_kb() -> None:
+    try:
+        from kb.cli import kb_app
+    except ImportError:  # pragma: no cover - kb is part of the package
+        return
+    app.add_typer(kb_app, name="kb")
+
+
+_mount_kb()
+
+
 def main() -> None:
-    """Console entry point."""
+    """Console entry point: every error is one line on standard error and an exit code."""
     try:
         app()
-    except UserError as exc:  # pragma: no cover - commands handle their own errors
+    except KtmbError as exc:
         _err(str(exc))
         sys.exit(exc.exit_code)
+    except Exception as exc:
+        if os.environ.get("KTMB_DEBUG"):
+            raise
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        _err(f"internal error: {type(exc).__name__}: {text[:300]} "
+             "(set KTMB_DEBUG=1 for a traceback)")
+        sys.exit(1)
 
 
