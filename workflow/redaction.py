@@ -157,7 +157,7 @@ class Redactor:
                 values = obj.get(field_name)
                 if isinstance(values, dict):
                     for key in list(values):
-                        raw = values[key]
+                        raw = _numeric_as_text(values[key])
                         ptr = f"/{field_name}/{_escape(str(key))}"
                         if isinstance(raw, str) and raw and is_credential_name(str(key)):
                             values[key] = self.marker(raw, f"ConfigMap key {key!r}", ptr)
@@ -205,7 +205,7 @@ class Redactor:
         for index, item in enumerate(env):
             if not isinstance(item, dict):
                 continue
-            name, value = str(item.get("name", "")), item.get("value")
+            name, value = str(item.get("name", "")), _numeric_as_text(item.get("value"))
             if isinstance(value, str) and value and MARKER_PREFIX not in value \
                     and is_credential_name(name) and not _looks_like_reference(value):
                 item["value"] = self.marker(value, f"env var {name!r}", f"{path}/{index}/value")
@@ -229,6 +229,13 @@ class Redactor:
                     items[index] = flag + "=" + self.marker(value, "command-line credential", ptr)
                 elif not sep:
                     take_next = True
+
+
+def _numeric_as_text(value: Any) -> Any:
+    """Unquoted numbers (a PIN, a numeric password) are redacted like strings."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _escape(key: str) -> str:
