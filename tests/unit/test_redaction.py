@@ -1,0 +1,220 @@
+"""Secret redaction at load time: planted values never survive, look-alikes are kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from workflow.inputs import LoadedInputs, load_inputs
+from workflow.redaction import MARKER_PREFIX, Redactor, is_credential_name, load_or_create_key
+from workflow.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "redaction"
+PLANTED_FILE = FIXTURES / "planted.yaml"
+NOTES_FILE = FIXTURES / "NOTES.md"
+
+#: Every secret value planted in tests/fixtures/redaction (and where it was planted).
+PLANTED = {
+    "UGxhbnRlZC1CYXNlNjQtUHc=": "Secret data",
+    "Applied-Planted-Tok5": "Secret stringData and last-applied annotation",
+    "String-Planted-Data6": "Secret stringData",
+    "Arg-Planted-Pw1": "--password=",
+    "Arg-Planted-Tok2": "--token VALUE",
+    "Env-Planted-Pw7": "env DB_PASSWORD",
+    "Env-Planted-Tok8": "env API_TOKEN",
+    "AKIAPLANTEDKEY000001": "AWS key by value",
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwbGFudGVkIn0.c2lnbmF0dXJlLXBsYW50ZWQ": "JWT by value",
+    "MIIEpPlantedPrivateKeyBody9": "private key block",
+    "Url-Planted-Pass10": "URL credentials",
+    "Cm-Planted-Pw3": "ConfigMap key db_password",
+    "Cm-Planted-Key11": "ConfigMap key signing_key",
+    "Cm-Planted-Props12": "password= inside a ConfigMap file",
+    "Notes-Planted-Pw4": "architecture notes",
+    "AKIANOTESPLANTED0002": "architecture notes, AWS key",
+    "Notes-Url-Pass13": "architecture notes, URL credentials",
+}
+
+
+def _load(settings: Settings) -> LoadedInputs:
+    return load_inputs([PLANTED_FILE], settings=settings, architecture=[NOTES_FILE])
+
+
+def _fragments(value: str) -> list[str]:
+    """The value and its distinctive pieces (a partial leak is a leak)."""
+    parts = [value]
+    if value.startswith("eyJ"):
+        parts.extend(value.split("."))
+    return parts
+
+
+@pytest.fixture
+def loaded(offline_settings: Settings) -> LoadedInputs:
+    """The planted fixture, loaded."""
+    return _load(offline_settings)
+
+
+@pytest.mark.parametrize("value", sorted(PLANTED))
+def test_planted_value_never_appears_in_the_snapshot(loaded: LoadedInputs, value: str) -> None:
+    """No planted value (or a piece of it) is in the JSON snapshot a run keeps."""
+    text = json.dumps(loaded.to_snapshot())
+    leaked = [part for part in _fragments(value) if part in text]
+    assert [] == leaked
+
+
+def test_planted_values_never_appear_in_the_inventory(loaded: LoadedInputs) -> None:
+    """The inventory model dump holds no planted value either."""
+    text = loaded.inventory.model_dump_json()
+    assert [] == [v for v in PLANTED if v in text]
+
+
+def test_secret_data_keeps_presence_and_fingerprint(loaded: LoadedInputs) -> None:
+    """A Secret's keys stay, each value replaced by a fingerprint marker."""
+    secret = loaded.inventory.get("Secret/vault/app-secret")
+    assert secret is not None
+    assert ["password"] == list(secret.raw["data"])
+    assert ["api", "token"] == sorted(secret.raw["stringData"])
+    assert all(v.startswith(MARKER_PREFIX) for v in secret.raw["stringData"].values())
+
+
+def test_secret_values_record_where_and_why(loaded: LoadedInputs) -> None:
+    """Each redaction is recorded with its resource, pointer, location and reason."""
+    found = {(s.resource, s.path): (s.location, s.reason) for s in loaded.secret_values}
+    env = "/spec/template/spec/containers/0/env"
+    args = "/spec/template/spec/containers/0/args"
+    expected = {
+        ("Secret/vault/app-secret", "/data/password"): ("secret", "Secret value"),
+        ("Secret/vault/app-secret", "/stringData/token"): ("secret", "Secret value"),
+        ("Secret/vault/app-secret", "/stringData/api"): ("secret", "Secret value"),
+        ("Secret/vault/app-secret",
+         "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"): (
+            "secret", "applied Secret"),
+        ("Deployment/vault/worker", f"{env}/0/value"): ("env", "env var 'DB_PASSWORD'"),
+        ("Deployment/vault/worker", f"{env}/1/value"): ("env", "env var 'API_TOKEN'"),
+        ("Deployment/vault/worker", f"{env}/2/value"): ("env", "AWS access key id"),
+        ("Deployment/vault/worker", f"{env}/3/value"): ("env", "JSON web token"),
+        ("Deployment/vault/worker", f"{env}/4/value"): ("env", "private key"),
+        ("Deployment/vault/worker", f"{env}/5/value"): ("env", "credentials in a URL"),
+        ("Deployment/vault/worker", f"{args}/0"): ("args", "command-line credential"),
+        ("Deployment/vault/worker", f"{args}/2"): ("args", "command-line credential"),
+        ("ConfigMap/vault/worker-config", "/data/db_password"): (
+            "configmap", "ConfigMap key 'db_password'"),
+        ("ConfigMap/vault/worker-config", "/data/signing_key"): (
+            "configmap", "ConfigMap key 'signing_key'"),
+        ("ConfigMap/vault/worker-config", "/data/app.properties"): (
+            "configmap", "password assignment"),
+    }
+    assert expected == found
+
+
+def test_args_keep_the_flag(loaded: LoadedInputs) -> None:
+    """``--password=x`` keeps its flag; ``--token x`` keeps the flag and blanks the value."""
+    worker = loaded.inventory.get("Deployment/vault/worker")
+    assert worker is not None
+    args = worker.get("/spec/template/spec/containers/0/args")
+    assert args[0].startswith("--password=" + MARKER_PREFIX)
+    assert "--token" == args[1]
+    assert args[2].startswith(MARKER_PREFIX)
+
+
+def test_private_key_block_is_blanked_entirely(offline_settings: Settings) -> None:
+    """Nothing of a private key block remains but the marker."""
+    redactor = Redactor(key=b"k")
+    text = "-----BEGIN RSA PRIVATE KEY-----\nMIIEpBodyOfTheKey\n-----END RSA PRIVATE KEY-----\n"
+    out = redactor.scrub_text(text, "/x")
+    assert "BEGIN" not in out
+    assert "MIIEpBodyOfTheKey" not in out
+    assert out.startswith(MARKER_PREFIX)
+
+
+def test_notes_are_scrubbed_but_stay_readable(loaded: LoadedInputs) -> None:
+    """Notes keep their prose; only the secret substrings are replaced."""
+    text = loaded.notes[0].text
+    assert "The bastion admin password: " + MARKER_PREFIX in text
+    assert "Logs go to /var/log/app; the key file is at /etc/key." in text
+
+
+@pytest.mark.parametrize(("pointer", "expected"), [
+    ("/spec/template/spec/containers/0/args/3", "--secret-name=foo"),
+    ("/spec/template/spec/containers/0/args/4", "--log-level=debug"),
+    ("/spec/template/spec/containers/0/env/6/value", "debug"),
+    ("/spec/template/spec/containers/0/env/7/value", "/etc/key"),
+    ("/spec/template/spec/containers/0/env/8/value", "/etc/tls/tls.key"),
+])
+def test_false_positive_guards_on_the_workload(loaded: LoadedInputs, pointer: str,
+                                              expected: str) -> None:
+    """Names and paths that only look like credentials are kept verbatim."""
+    worker = loaded.inventory.get("Deployment/vault/worker")
+    assert worker is not None
+    assert expected == worker.get(pointer)
+
+
+def test_false_positive_guards_on_the_configmap(loaded: LoadedInputs) -> None:
+    """``LOG_LEVEL`` in a ConfigMap is not a credential; non-secret lines of a file stay."""
+    config = loaded.inventory.get("ConfigMap/vault/worker-config")
+    assert config is not None
+    assert "warn" == config.raw["data"]["LOG_LEVEL"]
+    assert config.raw["data"]["app.properties"].startswith("greeting=hello\npassword=")
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("DB_PASSWORD", True), ("API_TOKEN", True), ("CLIENT_SECRET", True), ("AWS_ACCESS_KEY", True),
+    ("signing_key", True), ("LOG_LEVEL", False), ("KEY_FILE", False), ("secret-name", False),
+    ("TOKEN_PATH", False), ("PASSWORD_FILE", False), ("keys", False), ("MONKEY", False),
+])
+def test_credential_names(name: str, expected: bool) -> None:
+    """Names are classified as credentials or not."""
+    assert expected == is_credential_name(name)
+
+
+def test_fingerprints_are_stable_with_the_same_key(tmp_path: Path) -> None:
+    """The same input and key give the same fingerprints."""
+    first = _load(Settings(home=tmp_path / "a", redaction_key="same-key"))
+    second = _load(Settings(home=tmp_path / "b", redaction_key="same-key"))
+    assert [s.fingerprint for s in first.secret_values] == [
+        s.fingerprint for s in second.secret_values]
+
+
+def test_fingerprints_differ_with_another_key(tmp_path: Path) -> None:
+    """Another key gives other fingerprints (guesses cannot be tested without the key)."""
+    first = _load(Settings(home=tmp_path / "a", redaction_key="key-one"))
+    second = _load(Settings(home=tmp_path / "b", redaction_key="key-two"))
+    pairs = zip(first.secret_values, second.secret_values, strict=True)
+    assert [] == [a.path for a, b in pairs if a.fingerprint == b.fingerprint]
+
+
+def test_fingerprint_is_not_the_plain_hash(offline_settings: Settings) -> None:
+    """A fingerprint is keyed: it is not derivable from the value alone."""
+    import hashlib
+
+    redactor = Redactor(key=b"k")
+    value = "Env-Planted-Pw7"
+    assert hashlib.sha256(value.encode()).hexdigest()[:16] not in redactor.fingerprint(value)
+
+
+def test_key_file_is_created_once_and_private(tmp_path: Path) -> None:
+    """Without KTMB_REDACTION_KEY a key file is created (mode 0600) and then reused."""
+    first = load_or_create_key(tmp_path / "home", None)
+    second = load_or_create_key(tmp_path / "home", None)
+    assert first == second
+    assert 0o600 == (tmp_path / "home" / "redaction.key").stat().st_mode & 0o777
+
+
+def test_configured_key_wins(tmp_path: Path) -> None:
+    """KTMB_REDACTION_KEY is used as given and no key file is written."""
+    assert b"configured" == load_or_create_key(tmp_path, "configured")
+    assert not (tmp_path / "redaction.key").exists()
+
+
+def test_unquoted_numeric_credentials_are_redacted(offline_settings: Settings,
+                                                   tmp_path: Path) -> None:
+    """A numeric password in env or a ConfigMap (unquoted YAML int) is redacted too."""
+    path = tmp_path / "numeric.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "  - name: c\n    image: x\n    env:\n    - {name: DB_PASSWORD, value: 98765432101}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n"
+        "data:\n  PIN_PASSWORD: 4242424242\n", encoding="utf-8")
+    text = json.dumps(load_inputs([path], settings=offline_settings).to_snapshot())
+    assert [] == [v for v in ("98765432101", "4242424242") if v in text]
