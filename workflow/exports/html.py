@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -136,26 +135,24 @@ def _short(text: str, limit: int) -> str:
 
 
 def _columns(graph: mermaid.Graph) -> dict[str, int]:
-    """The column of every node: its distance from the internet, else from its own roots."""
-    succ: dict[str, list[str]] = {}
-    indegree: dict[str, int] = {}
-    for edge in graph.edges:
-        succ.setdefault(edge.source, []).append(edge.target)
-        indegree[edge.target] = indegree.get(edge.target, 0) + 1
-    column: dict[str, int] = {mermaid.INTERNET: 0}
-    nodes = [node.ref for nodes in graph.groups.values() for node in nodes]
-    roots = [mermaid.INTERNET] + [n for n in nodes if not indegree.get(n)]
-    queue = deque(roots)
-    for root in roots[1:]:
-        column.setdefault(root, 1)
-    while queue:
-        ref = queue.popleft()
-        for nxt in succ.get(ref, []):
-            if nxt not in column:
-                column[nxt] = min(column[ref] + 1, _MAX_COLUMNS)
-                queue.append(nxt)
-    for ref in nodes:
-        column.setdefault(ref, 1)
+    """The column of every node: the longest edge path to it from the internet or a root.
+
+    The internet is column 0, nodes nothing points at are column 1, and every edge pushes its
+    target at least one column right of its source. Cycles stop at the last column, so the
+    relaxation below ends after a bounded number of rounds.
+    """
+    nodes = [node.ref for group in graph.groups.values() for node in group]
+    column = dict.fromkeys(nodes, 1)
+    column[mermaid.INTERNET] = 0
+    for _ in range(min(len(nodes), _MAX_COLUMNS) + 1):
+        changed = False
+        for edge in graph.edges:
+            want = min(column[edge.source] + 1, _MAX_COLUMNS)
+            if edge.target != mermaid.INTERNET and want > column[edge.target]:
+                column[edge.target] = want
+                changed = True
+        if not changed:
+            break
     return column
 
 
