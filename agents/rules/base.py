@@ -13,9 +13,17 @@ from typing import Any
 
 from workflow.inventory import Inventory
 from workflow.scoring import clamp, score, severity
-from workflow.threat_model import AttackRef, Evidence, Finding, Origin, Phase, Stride
+from workflow.threat_model import (
+    AttackRef,
+    Evidence,
+    Finding,
+    FindingStatus,
+    Origin,
+    Phase,
+    Stride,
+)
 
-__all__ = ["RuleMeta", "RuleModule", "evidence", "fingerprint", "run_rules"]
+__all__ = ["RuleMeta", "RuleModule", "evidence", "fingerprint", "located", "run_rules"]
 
 
 def fingerprint(rule_id: str, resource: str, detail: str | None = None) -> str:
@@ -41,6 +49,15 @@ def evidence(resource: str, path: str, value: Any = None) -> Evidence:
     return Evidence(resource=resource, path=path, value=text, redacted=redacted)
 
 
+def located(inv: Inventory, resource: str, path: str, value: Any = None) -> Evidence:
+    """Evidence like :func:`evidence`, plus the file and line the inventory knows for it."""
+    item = evidence(resource, path, value)
+    res = inv.get(resource)
+    if res is None:
+        return item
+    return item.model_copy(update={"file": res.source.file, "line": res.line_of(path)})
+
+
 @dataclass(frozen=True)
 class RuleMeta:
     """Everything about a rule except its predicate."""
@@ -63,8 +80,14 @@ class RuleMeta:
     def finding(self, resources: str | Sequence[str], evidence_: Iterable[Evidence] = (), *,
                 detail: str | None = None, title: str | None = None,
                 description: str | None = None, likelihood: int | None = None,
-                impact: int | None = None, recommendation: str | None = None) -> Finding:
-        """A finding of this rule about ``resources`` (the first one names the fingerprint)."""
+                impact: int | None = None, recommendation: str | None = None,
+                status: FindingStatus = FindingStatus.OPEN,
+                references: Sequence[str] = ()) -> Finding:
+        """A finding of this rule about ``resources`` (the first one names the fingerprint).
+
+        ``references`` are added to the rule's own (e.g. a regulation the data calls for);
+        ``status`` is ``question`` for open questions to the reviewer.
+        """
         res = (resources,) if isinstance(resources, str) else tuple(resources)
         lik = clamp(likelihood if likelihood is not None else self.likelihood)
         imp = clamp(impact if impact is not None else self.impact)
@@ -74,9 +97,10 @@ class RuleMeta:
             description=description or self.description, phase=self.phase, stride=self.stride,
             attack=AttackRef(tactics=self.tactics, techniques=self.techniques,
                              ms_matrix=self.ms_matrix),
-            references=self.references, resources=res, evidence=tuple(evidence_),
+            references=tuple(dict.fromkeys((*self.references, *references))), resources=res,
+            evidence=tuple(evidence_),
             likelihood=lik, impact=imp, score=value, severity=severity(value),
-            recommendation=recommendation or self.remediation, origin=Origin.RULE)
+            recommendation=recommendation or self.remediation, origin=Origin.RULE, status=status)
 
 
 class RuleModule(ModuleType):

@@ -2,4 +2,18 @@
 
 from __future__ import annotations
 
-RULES: tuple[object, ...] = ()
+from agents.rules.architecture import (
+    exposed_admin_interface,
+    exposed_data_store,
+    gateway_without_tls,
+    ingress_without_tls,
+)
+
+__all__ = ["RULES"]
+
+RULES = (
+    exposed_admin_interface,
+    exposed_data_store,
+    gateway_without_tls,
+    ingress_without_tls,
+)

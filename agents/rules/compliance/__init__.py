@@ -2,4 +2,16 @@
 
 from __future__ import annotations
 
-RULES: tuple[object, ...] = ()
+from agents.rules.compliance import (
+    cardholder_not_segmented,
+    cardholder_shared_namespace,
+    sensitive_data_cleartext,
+)
+
+__all__ = ["RULES"]
+
+RULES = (
+    cardholder_not_segmented,
+    cardholder_shared_namespace,
+    sensitive_data_cleartext,
+)

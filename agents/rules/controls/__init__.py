@@ -2,4 +2,62 @@
 
 from __future__ import annotations
 
-RULES: tuple[object, ...] = ()
+from agents.rules.controls import (
+    apparmor_unconfined,
+    capabilities_added,
+    capabilities_not_dropped,
+    container_runtime_socket,
+    default_namespace,
+    host_ipc,
+    host_pid,
+    host_process,
+    hostpath_mount,
+    image_mutable_tag,
+    image_not_pinned,
+    namespace_without_psa,
+    no_admission_policy,
+    privilege_escalation,
+    privileged_container,
+    proc_mount,
+    resources_unbounded,
+    run_as_root,
+    seccomp_profile,
+    selinux_options,
+    unsafe_sysctls,
+    volume_types,
+    webhook_external_url,
+    webhook_fail_open,
+    webhook_matches_everything,
+    writable_root_filesystem,
+)
+
+__all__ = ["RULES"]
+
+RULES = (
+    apparmor_unconfined,
+    capabilities_added,
+    capabilities_not_dropped,
+    container_runtime_socket,
+    default_namespace,
+    host_ipc,
+    host_pid,
+    host_process,
+    hostpath_mount,
+    image_mutable_tag,
+    image_not_pinned,
+    namespace_without_psa,
+    no_admission_policy,
+    privilege_escalation,
+    privileged_container,
+    proc_mount,
+    resources_unbounded,
+    run_as_root,
+    seccomp_profile,
+    selinux_options,
+    unsafe_sysctls,
+    volume_types,
+    webhook_external_url,
+    webhook_fail_open,
+    webhook_matches_everything,
+    writable_root_filesystem,
+)

@@ -2,4 +2,26 @@
 
 from __future__ import annotations
 
-RULES: tuple[object, ...] = ()
+from agents.rules.data import (
+    configmap_credential,
+    host_persistent_volume,
+    literal_credential,
+    persistent_storage_question,
+    secret_as_env,
+    secret_in_manifest,
+    sensitive_data_store,
+    unclassified_data_store,
+)
+
+__all__ = ["RULES"]
+
+RULES = (
+    configmap_credential,
+    host_persistent_volume,
+    literal_credential,
+    persistent_storage_question,
+    secret_as_env,
+    secret_in_manifest,
+    sensitive_data_store,
+    unclassified_data_store,
+)

@@ -2,4 +2,40 @@
 
 from __future__ import annotations
 
-RULES: tuple[object, ...] = ()
+from agents.rules.identity import (
+    anonymous_access,
+    automount_with_rights,
+    cloud_identity,
+    cluster_admin,
+    create_workloads,
+    default_sa_bound,
+    default_service_account,
+    escalation_verbs,
+    human_broad_rights,
+    long_lived_token,
+    nodes_proxy,
+    pod_exec,
+    secrets_read,
+    webhook_write,
+    wildcard_rbac,
+)
+
+__all__ = ["RULES"]
+
+RULES = (
+    anonymous_access,
+    automount_with_rights,
+    cloud_identity,
+    cluster_admin,
+    create_workloads,
+    default_sa_bound,
+    default_service_account,
+    escalation_verbs,
+    human_broad_rights,
+    long_lived_token,
+    nodes_proxy,
+    pod_exec,
+    secrets_read,
+    webhook_write,
+    wildcard_rbac,
+)

@@ -2,4 +2,20 @@
 
 from __future__ import annotations
 
-RULES: tuple[object, ...] = ()
+from agents.rules.logging import (
+    audit_logs_secrets,
+    audit_policy_question,
+    log_retention_question,
+    no_log_shipping,
+    no_runtime_security,
+)
+
+__all__ = ["RULES"]
+
+RULES = (
+    audit_logs_secrets,
+    audit_policy_question,
+    log_retention_question,
+    no_log_shipping,
+    no_runtime_security,
+)

@@ -2,4 +2,32 @@
 
 from __future__ import annotations
 
-RULES: tuple[object, ...] = ()
+from agents.rules.network import (
+    allow_all_ingress,
+    dangling_policy,
+    external_ips,
+    host_network,
+    host_port,
+    legacy_isolation_annotation,
+    loadbalancer_service,
+    no_default_deny,
+    nodeport_service,
+    open_egress,
+    pod_not_isolated,
+)
+
+__all__ = ["RULES"]
+
+RULES = (
+    allow_all_ingress,
+    dangling_policy,
+    external_ips,
+    host_network,
+    host_port,
+    legacy_isolation_annotation,
+    loadbalancer_service,
+    no_default_deny,
+    nodeport_service,
+    open_egress,
+    pod_not_isolated,
+)

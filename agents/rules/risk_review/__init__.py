@@ -2,4 +2,18 @@
 
 from __future__ import annotations
 
-RULES: tuple[object, ...] = ()
+from agents.rules.risk_review import (
+    internet_to_cloud,
+    internet_to_cluster,
+    internet_to_data_store,
+    internet_to_node,
+)
+
+__all__ = ["RULES"]
+
+RULES = (
+    internet_to_cloud,
+    internet_to_cluster,
+    internet_to_data_store,
+    internet_to_node,
+)

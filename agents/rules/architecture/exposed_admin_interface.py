@@ -1,0 +1,51 @@
+"""Dashboards and admin interfaces reachable from outside the cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from agents.rules.facts import admin_interface, exposures
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="architecture.exposed-admin-interface",
+    title="Dashboard or admin interface reachable from outside",
+    phase=Phase.ARCHITECTURE,
+    stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.INFORMATION_DISCLOSURE, Stride.SPOOFING),
+    likelihood=3, impact=4,
+    description=("Dashboards and admin consoles (Grafana, Kibana, the Kubernetes dashboard, "
+                 "Prometheus, RabbitMQ management, ...) are exposed through a LoadBalancer, "
+                 "NodePort, Ingress, gateway or host port; they often ship with default or no "
+                 "credentials and reveal or control the system."),
+    tactics=(refs.TA.INITIAL_ACCESS,),
+    techniques=("T1133", "T1190"),
+    ms_matrix=("MS-TA9005",),
+    references=(*refs.nsa("network-separation"), *refs.NETWORK, *refs.EXPOSED),
+    remediation="Keep admin interfaces on ClusterIP and reach them through an authenticating "
+                "proxy, VPN or kubectl port-forward.",
+    false_positives="Interfaces behind an authenticating ingress (oauth2-proxy) configured "
+                    "outside these manifests.",
+    kb_topics=("service-exposure", "exposed-dashboard"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag admin-interface workloads with any exposure outside the cluster network."""
+    exposed = exposures(inv)
+    for wl in inv.workloads:
+        what = admin_interface(wl)
+        ways = exposed.get(wl.id, ())
+        if not what or not ways:
+            continue
+        internet = any(e.internet for e in ways)
+        yield RULE.finding(
+            (wl.id, *dict.fromkeys(e.entry for e in ways if e.entry != wl.id)),
+            [located(inv, e.entry, e.path, e.detail) for e in ways[:4]],
+            likelihood=3 if internet else 2,
+            title=f"{what} ({wl.name}) is reachable via "
+                  + ", ".join(sorted({e.kind for e in ways})))

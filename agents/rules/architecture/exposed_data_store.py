@@ -1,0 +1,51 @@
+"""Databases, caches and queues reachable from outside the cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from agents.rules.facts import data_store, exposures
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="architecture.exposed-data-store",
+    title="Data store reachable from outside the cluster",
+    phase=Phase.ARCHITECTURE,
+    stride=(Stride.INFORMATION_DISCLOSURE, Stride.TAMPERING, Stride.DENIAL_OF_SERVICE),
+    likelihood=3, impact=5,
+    description=("A database, cache, queue or search engine is reachable through a "
+                 "LoadBalancer, NodePort, Ingress, gateway or host port; data stores are "
+                 "scanned for within minutes of exposure and often run without "
+                 "authentication inside clusters."),
+    tactics=(refs.TA.INITIAL_ACCESS, refs.TA.COLLECTION),
+    techniques=("T1190", "T1133", "T1530"),
+    ms_matrix=("MS-TA9005",),
+    references=(*refs.nsa("network-separation"), *refs.NETWORK, *refs.EXPOSED),
+    remediation="Make the data store's Service ClusterIP, remove host ports, and allow only "
+                "its application pods through a NetworkPolicy.",
+    false_positives="Managed replication endpoints restricted by source ranges or a firewall "
+                    "outside the manifests.",
+    kb_topics=("service-exposure", "data-store"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag data-store workloads with any exposure outside the cluster network."""
+    exposed = exposures(inv)
+    for wl in inv.workloads:
+        kind = data_store(wl)
+        ways = exposed.get(wl.id, ())
+        if not kind or not ways:
+            continue
+        internet = any(e.internet for e in ways)
+        yield RULE.finding(
+            (wl.id, *dict.fromkeys(e.entry for e in ways if e.entry != wl.id)),
+            [located(inv, e.entry, e.path, e.detail) for e in ways[:4]],
+            likelihood=3 if internet else 2,
+            title=f"{kind.capitalize()} {wl.name} is reachable via "
+                  + ", ".join(sorted({e.kind for e in ways})))

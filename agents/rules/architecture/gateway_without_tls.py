@@ -1,0 +1,62 @@
+"""Istio and Gateway API gateways that serve only plain HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="architecture.gateway-without-tls",
+    title="Gateway serves plain HTTP only",
+    phase=Phase.ARCHITECTURE,
+    stride=(Stride.INFORMATION_DISCLOSURE, Stride.TAMPERING, Stride.SPOOFING),
+    likelihood=3, impact=3,
+    description=("The gateway (Istio Gateway or Gateway API Gateway) has no HTTPS or TLS "
+                 "server: internet traffic reaches the mesh unencrypted."),
+    tactics=(refs.TA.CREDENTIAL_ACCESS, refs.TA.COLLECTION),
+    techniques=("T1557", "T1040"),
+    references=(*refs.nsa("encryption"), *refs.NETWORK),
+    remediation="Add an HTTPS listener (or server) with a certificate and redirect HTTP to "
+                "it.",
+    false_positives="TLS terminated on a cloud load balancer in front of the gateway.",
+    kb_topics=("tls-in-transit", "service-exposure"),
+)
+
+_SECURE = {"HTTPS", "TLS", "GRPC-TLS"}
+
+
+def _servers(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for field in ("servers", "listeners"):
+        for index, item in enumerate(spec.get(field) or []):
+            if isinstance(item, dict):
+                out.append((f"/spec/{field}/{index}", item))
+    return out
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag Gateways none of whose servers or listeners use TLS."""
+    for res in inv.of_kind("Gateway"):
+        spec = res.raw.get("spec")
+        servers = _servers(spec) if isinstance(spec, dict) else []
+        if not servers:
+            continue
+        secure = False
+        for _, item in servers:
+            port = item.get("port")
+            proto = str(item.get("protocol") or (port.get("protocol") if isinstance(port, dict)
+                                                 else "") or "").upper()
+            tls = item.get("tls")
+            if proto in _SECURE or (isinstance(tls, dict) and (
+                    tls.get("mode") not in {None, "PASSTHROUGH"} or tls.get("httpsRedirect"))):
+                secure = True
+        if not secure:
+            yield RULE.finding(res.id, [located(inv, res.id, servers[0][0], servers[0][1])],
+                               title=f"Gateway {res.name} serves plain HTTP only")

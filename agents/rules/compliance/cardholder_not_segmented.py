@@ -1,0 +1,47 @@
+"""Cardholder-data workloads without network segmentation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from agents.rules.facts import classification, regulations_for
+from agents.rules.network.pod_not_isolated import isolated_workloads
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="compliance.cardholder-not-segmented",
+    title="Cardholder-data workload not segmented",
+    phase=Phase.COMPLIANCE,
+    stride=(Stride.INFORMATION_DISCLOSURE,),
+    likelihood=3, impact=5,
+    description=("A workload classified as handling cardholder data accepts connections from "
+                 "any pod: the whole cluster falls into PCI DSS scope, and any compromised pod "
+                 "can reach the data."),
+    tactics=(refs.TA.LATERAL_MOVEMENT, refs.TA.COLLECTION),
+    techniques=("T1210",),
+    ms_matrix=("MS-TA9034",),
+    references=("PCI-DSS-4.0:1.3.1", "PCI-DSS-4.0:1.4.1", *refs.cis("5.3.2"), *refs.NETWORK),
+    remediation="Select the workload with an ingress NetworkPolicy that admits only the "
+                "in-scope callers, and document the segmentation for the assessor.",
+    false_positives="Segmentation enforced by a service mesh authorisation policy outside "
+                    "these manifests.",
+    kb_topics=("pci-dss", "network-policy", "data-classification"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag cardholder-classified workloads that no ingress policy selects."""
+    covered = isolated_workloads(inv)
+    for wl in inv.workloads:
+        if wl.kind == "PodTemplate" or wl.id in covered:
+            continue
+        if classification(inv, wl.id) == "cardholder":
+            yield RULE.finding(wl.id, [located(inv, wl.id, "/metadata/labels", "cardholder")],
+                               references=regulations_for("cardholder"),
+                               title=f"{wl.kind} {wl.name} handles cardholder data and is not "
+                                     "segmented")

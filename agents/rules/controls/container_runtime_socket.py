@@ -1,0 +1,63 @@
+"""Container runtime sockets mounted into pods."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from agents.rules.facts import hostpath_volumes
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "RUNTIME_SOCKETS", "evaluate", "is_runtime_socket"]
+
+#: Host paths that are (or contain) a container runtime's API socket.
+RUNTIME_SOCKETS = (
+    "/var/run/docker.sock", "/run/docker.sock", "/var/run/containerd/containerd.sock",
+    "/run/containerd/containerd.sock", "/var/run/crio/crio.sock", "/run/crio/crio.sock",
+    "/var/run/cri-dockerd.sock", "/run/k3s/containerd/containerd.sock",
+    "/var/run/containerd", "/run/containerd", "/var/run/crio", "/run/crio", "/var/run/docker",
+    "/var/run", "/run")
+
+
+def is_runtime_socket(path: str) -> bool:
+    """True when a host path is a runtime socket or a directory that holds one."""
+    clean = path.rstrip("/") or "/"
+    return clean in RUNTIME_SOCKETS or clean.endswith((".sock", "/docker.sock"))
+
+
+RULE = RuleMeta(
+    id="controls.container-runtime-socket",
+    title="Container runtime socket mounted",
+    phase=Phase.CONTROLS,
+    stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.TAMPERING),
+    likelihood=3, impact=5,
+    description=("The Docker, containerd or CRI-O socket lets its holder start privileged "
+                 "containers on the node; a read-only mount does not prevent that, because API "
+                 "calls are writes on an open socket."),
+    tactics=(refs.TA.PRIVILEGE_ESCALATION, refs.TA.EXECUTION),
+    techniques=("T1610", "T1611"),
+    ms_matrix=("MS-TA9013", "MS-TA9008"),
+    references=(*refs.cis("5.2.12"), *refs.pss("baseline/host-path-volumes"),
+                *refs.nsa("pod-security"), *refs.WORKLOAD),
+    remediation="Do not mount the runtime socket; use the Kubernetes API or a dedicated, "
+                "scoped agent instead.",
+    false_positives="Node monitoring or CI agents that need the socket; isolate them on "
+                    "dedicated nodes.",
+    kb_topics=("runtime-socket", "hostpath", "container-escape"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag hostPath volumes that expose a container runtime socket."""
+    for wl in inv.workloads:
+        for index, volume, path, writable in hostpath_volumes(wl):
+            if is_runtime_socket(path):
+                name = str(volume.get("name", index))
+                yield RULE.finding(
+                    wl.id, [located(inv, wl.id, f"{wl.pod.path}/volumes/{index}/hostPath/path",
+                                    path)],
+                    detail=name,
+                    title=f"{wl.kind} {wl.name} mounts the runtime socket {path}"
+                          + ("" if writable else " (read-only, still usable)"))

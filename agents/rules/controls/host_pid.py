@@ -1,0 +1,38 @@
+"""Pods sharing the node's process namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="controls.host-pid",
+    title="Pod shares the host PID namespace",
+    phase=Phase.CONTROLS,
+    stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.INFORMATION_DISCLOSURE),
+    likelihood=3, impact=4,
+    description=("With hostPID the pod sees every process on the node, can read their "
+                 "environment and, as root, signal or trace them."),
+    tactics=(refs.TA.PRIVILEGE_ESCALATION, refs.TA.DISCOVERY),
+    techniques=("T1611",),
+    ms_matrix=("MS-TA9018",),
+    references=(*refs.cis("5.2.3"), *refs.pss("baseline/host-namespaces"),
+                *refs.nsa("pod-security"), *refs.WORKLOAD),
+    remediation="Remove hostPID: true from the pod spec.",
+    false_positives="Node monitoring agents sometimes need it; isolate them.",
+    kb_topics=("host-namespaces", "container-escape"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag pod specs with hostPID: true."""
+    for wl in inv.workloads:
+        if wl.pod.flag("hostPID"):
+            yield RULE.finding(wl.id, [located(inv, wl.id, wl.pod.path + "/hostPID", True)],
+                               title=f"{wl.kind} {wl.name} shares the host PID namespace")

@@ -1,0 +1,46 @@
+"""Images referenced by latest or by no tag at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from agents.rules.facts import containers
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="controls.image-mutable-tag",
+    title="Image uses latest or no tag",
+    phase=Phase.CONTROLS,
+    stride=(Stride.TAMPERING,),
+    likelihood=2, impact=3,
+    description=("latest (or no tag) resolves to whatever the registry serves at pull time: "
+                 "the running code is unknown and can be swapped."),
+    tactics=(refs.TA.INITIAL_ACCESS, refs.TA.PERSISTENCE),
+    techniques=("T1525", "T1195.002"),
+    ms_matrix=("MS-TA9002",),
+    references=(*refs.cis("5.5.1"), *refs.nsa("image-security"), *refs.SUPPLY_CHAIN,
+                *refs.WORKLOAD),
+    remediation="Reference images by an immutable version tag and, better, by digest "
+                "(image@sha256:...).",
+    false_positives="None in production manifests.",
+    kb_topics=("image-provenance", "supply-chain"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag images without a digest whose tag is latest or missing."""
+    for wl, container in containers(inv):
+        if container.image_digest or not container.image:
+            continue
+        tag = container.image_tag
+        if tag is None or tag == "latest":
+            yield RULE.finding(wl.id, [located(inv, wl.id, container.path + "/image",
+                                               container.image)],
+                               detail=container.name,
+                               title=f"Container {container.name} in {wl.name} uses "
+                                     f"{container.image} ({tag or 'no tag'})")

@@ -1,0 +1,42 @@
+"""Images not pinned by digest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from agents.rules.facts import containers
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="controls.image-not-pinned",
+    title="Image not pinned by digest",
+    phase=Phase.CONTROLS,
+    stride=(Stride.TAMPERING,),
+    likelihood=1, impact=3,
+    description="A version tag can be moved in the registry; only a digest fixes the bytes.",
+    tactics=(refs.TA.INITIAL_ACCESS,),
+    techniques=("T1525", "T1195.002"),
+    ms_matrix=("MS-TA9002",),
+    references=(*refs.cis("5.5.1"), *refs.nsa("image-security"), *refs.SUPPLY_CHAIN),
+    remediation="Pin the image by digest (image:tag@sha256:...) and update it through a "
+                "reviewed change.",
+    false_positives="Registries with immutable tags enforced.",
+    kb_topics=("image-provenance", "supply-chain"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag images with a version tag but no digest (latest is left to its own rule)."""
+    for wl, container in containers(inv):
+        tag = container.image_tag
+        if container.image and not container.image_digest and tag not in {None, "latest"}:
+            yield RULE.finding(wl.id, [located(inv, wl.id, container.path + "/image",
+                                               container.image)],
+                               detail=container.name,
+                               title=f"Container {container.name} in {wl.name} image is not "
+                                     "pinned by digest")

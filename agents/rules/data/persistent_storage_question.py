@@ -1,0 +1,48 @@
+"""Open question: is the persistent storage of data stores encrypted and backed up?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from agents.rules.facts import data_store
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, FindingStatus, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="data.persistent-storage-question",
+    title="Is this data store's volume encrypted at rest and backed up?",
+    phase=Phase.DATA,
+    stride=(Stride.INFORMATION_DISCLOSURE, Stride.DENIAL_OF_SERVICE),
+    likelihood=1, impact=3,
+    description=("The data store keeps state on a persistent volume; encryption at rest and "
+                 "backups are properties of the StorageClass and the platform, which the "
+                 "manifests do not show."),
+    tactics=(refs.TA.COLLECTION, refs.TA.IMPACT),
+    techniques=("T1485",),
+    ms_matrix=("MS-TA9038",),
+    references=refs.nsa("encryption"),
+    remediation="Confirm the StorageClass encrypts volumes (customer-managed keys where "
+                "required) and that backups are taken and tested.",
+    false_positives="Caches whose data can be rebuilt.",
+    kb_topics=("persistent-storage", "data-store"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Ask once per data store that mounts a claim or has volumeClaimTemplates."""
+    for wl in inv.workloads:
+        if not data_store(wl):
+            continue
+        claims = [v for v in wl.pod.volumes if isinstance(v.get("persistentVolumeClaim"), dict)]
+        templates = inv.get(wl.id).get("/spec/volumeClaimTemplates")  # type: ignore[union-attr]
+        if claims or templates:
+            yield RULE.finding(wl.id, [located(inv, wl.id, "/spec/volumeClaimTemplates"
+                                               if templates else wl.pod.path + "/volumes",
+                                               len(claims) or len(templates or []))],
+                               status=FindingStatus.QUESTION,
+                               title=f"Is the storage of {wl.kind} {wl.name} encrypted and "
+                                     "backed up?")

@@ -1,0 +1,39 @@
+"""Service accounts with escalate, bind, impersonate or token-minting rights."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta
+from agents.rules.identity._grants import capability_findings
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="identity.escalation-verbs",
+    title="Service account can escalate its own privileges",
+    phase=Phase.IDENTITY,
+    stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.SPOOFING),
+    likelihood=2, impact=5,
+    description=("escalate and bind on roles, writes to RBAC objects, impersonate, "
+                 "serviceaccounts/token and CSR approval each let the holder give itself "
+                 "rights it does not have."),
+    tactics=(refs.TA.PRIVILEGE_ESCALATION,),
+    techniques=("T1078", "T1098"),
+    ms_matrix=("MS-TA9019",),
+    references=(*refs.cis("5.1.8", "5.1.11", "5.1.13"), *refs.nsa("rbac"), *refs.RBAC),
+    remediation="Remove escalate, bind, impersonate, RBAC writes, serviceaccounts/token and "
+                "CSR approval from the role.",
+    false_positives="RBAC managers and identity brokers designed to hand out rights.",
+    kb_topics=("rbac-escalation",),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag service accounts that hold any privilege-escalation verb."""
+    yield from capability_findings(
+        inv, RULE, ["escalate", "bind", "impersonate", "token-request", "rbac-write",
+                    "csr-approve"])

@@ -1,0 +1,40 @@
+"""Open question: are container logs collected?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta
+from agents.rules.facts import is_logging_agent
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, FindingStatus, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="logging.no-log-shipping",
+    title="Are container logs collected by a cluster-level agent?",
+    phase=Phase.LOGGING,
+    stride=(Stride.REPUDIATION,),
+    likelihood=1, impact=3,
+    description=("No log-shipping agent (Fluentd, Fluent Bit, Vector, Promtail, an "
+                 "OpenTelemetry collector, ...) is part of these manifests. Logs may be "
+                 "collected by the platform; the manifests cannot tell."),
+    tactics=(refs.TA.DEFENSE_EVASION,),
+    techniques=("T1070",),
+    ms_matrix=("MS-TA9021",),
+    references=(*refs.nsa("audit-logging"), *refs.AUDIT),
+    remediation="Confirm where container logs go, who can read and delete them, and that "
+                "the application's security events reach the SIEM.",
+    false_positives="Managed clusters ship logs with a platform agent outside the app's "
+                    "manifests.",
+    kb_topics=("logging", "log-collection"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Ask when workloads run and no logging agent is among them."""
+    running = [wl for wl in inv.workloads if wl.kind != "PodTemplate"]
+    if running and not any(is_logging_agent(wl) for wl in running):
+        yield RULE.finding("Cluster/logging", [], status=FindingStatus.QUESTION)

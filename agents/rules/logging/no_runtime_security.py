@@ -1,0 +1,38 @@
+"""Open question: is runtime threat detection in place?"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta
+from agents.rules.facts import is_runtime_security_agent
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, FindingStatus, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="logging.no-runtime-security",
+    title="Is runtime threat detection (Falco, Tetragon, a vendor sensor) deployed?",
+    phase=Phase.LOGGING,
+    stride=(Stride.REPUDIATION, Stride.ELEVATION_OF_PRIVILEGE),
+    likelihood=1, impact=3,
+    description=("No runtime-security sensor is part of these manifests, so a shell in a "
+                 "container or a container escape would be seen only if the platform runs "
+                 "one."),
+    tactics=(refs.TA.DEFENSE_EVASION,),
+    techniques=("T1609", "T1611"),
+    references=(*refs.nsa("threat-detection"), *refs.AUDIT),
+    remediation="Confirm that a runtime detection tool covers the nodes this application runs "
+                "on and that its alerts are triaged.",
+    false_positives="Platform-wide sensors installed outside the application's manifests.",
+    kb_topics=("runtime-security", "logging"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Ask when workloads run and no runtime-security agent is among them."""
+    running = [wl for wl in inv.workloads if wl.kind != "PodTemplate"]
+    if running and not any(is_runtime_security_agent(wl) for wl in running):
+        yield RULE.finding("Cluster/runtime-security", [], status=FindingStatus.QUESTION)

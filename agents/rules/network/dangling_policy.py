@@ -1,0 +1,40 @@
+"""NetworkPolicies that select no pod."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="network.dangling-policy",
+    title="NetworkPolicy selects no pod",
+    phase=Phase.NETWORK,
+    stride=(Stride.INFORMATION_DISCLOSURE,),
+    likelihood=2, impact=2,
+    description=("The policy's podSelector matches no workload in its namespace (a typo, a "
+                 "renamed label, or the wrong namespace), so the isolation it was written for "
+                 "does not exist."),
+    tactics=(refs.TA.LATERAL_MOVEMENT,),
+    techniques=("T1210",),
+    references=(*refs.nsa("network-policies"), *refs.NETWORK),
+    remediation="Fix the podSelector or the namespace so the policy selects the intended "
+                "pods, or delete it.",
+    false_positives="Policies written ahead of workloads deployed from other manifests.",
+    kb_topics=("network-policy",),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag policies with a non-empty selector and no target in their namespace."""
+    for pol in inv.network_policies:
+        if pol.selects_all or pol.targets:
+            continue
+        yield RULE.finding(pol.id, [located(inv, pol.id, "/spec/podSelector",
+                                            pol.pod_selector)],
+                           title=f"{pol.id} selects no pod in namespace {pol.namespace}")

@@ -1,0 +1,47 @@
+"""Public LoadBalancer Services without source ranges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.rules import refs
+from agents.rules.base import RuleMeta, located
+from agents.rules.facts import exposures
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="network.loadbalancer-service",
+    title="Service reachable from the internet (LoadBalancer)",
+    phase=Phase.NETWORK,
+    stride=(Stride.INFORMATION_DISCLOSURE, Stride.SPOOFING, Stride.DENIAL_OF_SERVICE),
+    likelihood=3, impact=2,
+    description=("A LoadBalancer Service without loadBalancerSourceRanges or an internal "
+                 "annotation gets a public address: its pods are an internet entry point, "
+                 "without the TLS and filtering an ingress controller or gateway would add."),
+    tactics=(refs.TA.INITIAL_ACCESS,),
+    techniques=("T1190", "T1133"),
+    ms_matrix=("MS-TA9005",),
+    references=(*refs.nsa("network-separation"), *refs.NETWORK, *refs.EXPOSED),
+    remediation="Restrict loadBalancerSourceRanges, make the load balancer internal, or put "
+                "the service behind an Ingress or gateway with TLS.",
+    false_positives="Public front ends that are meant to be internet-facing (record the "
+                    "decision).",
+    kb_topics=("service-exposure",),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """Flag public LoadBalancer Services."""
+    public = {e.entry for items in exposures(inv).values() for e in items
+              if e.kind == "LoadBalancer" and e.internet}
+    for svc in inv.services:
+        if svc.type != "LoadBalancer":
+            continue
+        res = inv.get(svc.id)
+        internal_ranges = res is not None and bool(res.get("/spec/loadBalancerSourceRanges"))
+        if svc.id in public or (not svc.targets and not internal_ranges):
+            yield RULE.finding(svc.id, [located(inv, svc.id, "/spec/type", "LoadBalancer")],
+                               title=f"{svc.id} is a public LoadBalancer")

@@ -1,0 +1,45 @@
+"""Attack path: internet to cloud account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.attack_paths import rule_paths
+from agents.rules import refs
+from agents.rules.base import RuleMeta, evidence
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="risk_review.internet-to-cloud",
+    title="Attack path: internet to cloud account",
+    phase=Phase.RISK_REVIEW,
+    stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.INFORMATION_DISCLOSURE),
+    likelihood=4, impact=4,
+    description=("An internet-facing workload runs as a service account bound to a cloud IAM "
+                 "identity: exploiting the application yields cloud credentials (cluster-to-cloud "
+                 "lateral movement)."),
+    tactics=(refs.TA.INITIAL_ACCESS, refs.TA.CREDENTIAL_ACCESS, refs.TA.LATERAL_MOVEMENT),
+    techniques=("T1190", "T1078.004", "T1552.005"),
+    ms_matrix=("MS-TA9009", "MS-TA9020"),
+    references=(*refs.CLOUD, *refs.EXPOSED),
+    remediation=("Bind cloud identities only to components that need them and are not internet- "
+                "facing, and keep the cloud role's permissions minimal."),
+    false_positives="A web application firewall or authentication in front of the entry point "
+                    "lowers the first step's likelihood; the rest of the chain stays.",
+    kb_topics=("attack-path", "cloud-lateral-movement"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """One finding per path: its steps as evidence, the chained findings in the text."""
+    for path in rule_paths(inv, RULE.id):
+        chain = ", ".join(path.findings) or "none recorded"
+        yield RULE.finding(
+            (path.workload, *(s for s in path.steps[1:2])),
+            [evidence(step, "", f"step {index}") for index, step in enumerate(path.steps)],
+            detail=path.entry, impact=path.impact,
+            title=f"{RULE.title}: " + " -> ".join(path.steps),
+            description=f"{RULE.description} Chains: {chain}.")

@@ -1,0 +1,45 @@
+"""Attack path: internet to Kubernetes API rights."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.attack_paths import rule_paths
+from agents.rules import refs
+from agents.rules.base import RuleMeta, evidence
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="risk_review.internet-to-cluster",
+    title="Attack path: internet to Kubernetes API rights",
+    phase=Phase.RISK_REVIEW,
+    stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.INFORMATION_DISCLOSURE),
+    likelihood=4, impact=5,
+    description=("An internet-facing workload mounts a service-account token whose rights reach "
+                 "the cluster or a namespace: exploiting the application hands the attacker those "
+                 "API rights."),
+    tactics=(refs.TA.INITIAL_ACCESS, refs.TA.CREDENTIAL_ACCESS, refs.TA.PRIVILEGE_ESCALATION),
+    techniques=("T1190", "T1528", "T1078.001"),
+    ms_matrix=("MS-TA9009", "MS-TA9016"),
+    references=(*refs.RBAC, *refs.EXPOSED),
+    remediation=("Set automountServiceAccountToken: false on the exposed workload, or move the API "
+                "rights to a separate, unexposed component."),
+    false_positives="A web application firewall or authentication in front of the entry point "
+                    "lowers the first step's likelihood; the rest of the chain stays.",
+    kb_topics=("attack-path", "service-account-token"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """One finding per path: its steps as evidence, the chained findings in the text."""
+    for path in rule_paths(inv, RULE.id):
+        chain = ", ".join(path.findings) or "none recorded"
+        yield RULE.finding(
+            (path.workload, *(s for s in path.steps[1:2])),
+            [evidence(step, "", f"step {index}") for index, step in enumerate(path.steps)],
+            detail=path.entry, impact=path.impact,
+            title=f"{RULE.title}: " + " -> ".join(path.steps),
+            description=f"{RULE.description} Chains: {chain}.")

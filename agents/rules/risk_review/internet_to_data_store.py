@@ -1,0 +1,45 @@
+"""Attack path: internet to a data store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from agents.attack_paths import rule_paths
+from agents.rules import refs
+from agents.rules.base import RuleMeta, evidence
+from workflow.inventory import Inventory
+from workflow.threat_model import Finding, Phase, Stride
+
+__all__ = ["RULE", "evaluate"]
+
+RULE = RuleMeta(
+    id="risk_review.internet-to-data-store",
+    title="Attack path: internet to a data store",
+    phase=Phase.RISK_REVIEW,
+    stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.INFORMATION_DISCLOSURE),
+    likelihood=4, impact=4,
+    description=("An internet-facing workload can open connections to a data store that accepts "
+                 "traffic from any pod: exploiting the front end reaches the data without any "
+                 "further barrier."),
+    tactics=(refs.TA.INITIAL_ACCESS, refs.TA.LATERAL_MOVEMENT, refs.TA.COLLECTION),
+    techniques=("T1190", "T1210", "T1530"),
+    ms_matrix=("MS-TA9009", "MS-TA9034"),
+    references=(*refs.NETWORK, *refs.EXPOSED),
+    remediation=("Allow connections to the data store only from the components that use it, with "
+                "an ingress NetworkPolicy, and require authentication on the store."),
+    false_positives="A web application firewall or authentication in front of the entry point "
+                    "lowers the first step's likelihood; the rest of the chain stays.",
+    kb_topics=("attack-path", "network-policy", "data-store"),
+)
+
+
+def evaluate(inv: Inventory) -> Iterator[Finding]:
+    """One finding per path: its steps as evidence, the chained findings in the text."""
+    for path in rule_paths(inv, RULE.id):
+        chain = ", ".join(path.findings) or "none recorded"
+        yield RULE.finding(
+            (path.workload, *(s for s in path.steps[1:2])),
+            [evidence(step, "", f"step {index}") for index, step in enumerate(path.steps)],
+            detail=path.entry, impact=path.impact,
+            title=f"{RULE.title}: " + " -> ".join(path.steps),
+            description=f"{RULE.description} Chains: {chain}.")
