@@ -7,12 +7,17 @@ Shape (what GitHub reads, see "SARIF support for code scanning"):
   references), ``defaultConfiguration.level`` and ``properties``: ``tags`` (``security``
   first, then phase, STRIDE, ATT&CK and framework ids; at most 20, GitHub's limit) and
   ``security-severity``, the number GitHub turns into critical/high/medium/low.
-- ``results``: a finding about three resources gives three results. ``level`` follows the
+- ``results``: a finding about three resources gives three results (one that names none
+  gives one, about ``Application/<name>``). ``level`` follows the
   finding's severity (a reviewer's override wins): critical and high are ``error``, medium is
   ``warning``, low and info are ``note``. The location is the manifest file of the resource
   (relative URI, ``uriBaseId`` ``%SRCROOT%``) at the line of the evidence (line 1 when the line
-  is unknown), plus a logical location naming the resource. ``partialFingerprints`` hold a
-  digest of the finding id and the resource, so an alert survives re-runs and line moves.
+  is unknown), plus a logical location naming the resource. GitHub shows only results with a
+  file, so a resource no evidence places in a manifest (a cluster-wide gap such as a missing
+  audit policy) is anchored at line 1 of the first input manifest, and its location message
+  says so; without any manifest input (standard input only) the location is logical only.
+  ``partialFingerprints`` hold a digest of the finding id and the resource, so an alert
+  survives re-runs and line moves.
 - Findings a reviewer accepted, marked mitigated or false positive carry an external
   ``suppression``; degradations and a partial run are tool notifications.
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
@@ -251,13 +257,39 @@ def _message(finding: Finding, resource: str, evidence: list[Evidence]) -> str:
     return " ".join(parts)
 
 
-def _result(finding: Finding, resource: str, rule_index: int, files: dict[str, str],
-            uris: _Uris) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Where:
+    """How results are placed: resource files, paths that are not files, the anchor file."""
+
+    files: dict[str, str]
+    not_files: frozenset[str]
+    anchor: str | None
+    uris: _Uris
+
+
+def _where(model: ThreatModel) -> _Where:
+    files = manifest_files(model)
+    not_files = frozenset({i.path for i in model.application.inputs if i.role == "stdin"}
+                          | {"<stdin>"})
+    paths = [ev.file for f in model.findings for ev in f.evidence
+             if ev.file and ev.file not in not_files]
+    anchor = next((i.path for i in model.application.inputs if i.role == "manifest"), None)
+    if anchor is not None:
+        paths.append(anchor)
+    return _Where(files=files, not_files=not_files, anchor=anchor, uris=_Uris(paths))
+
+
+def _result(finding: Finding, resource: str, rule_index: int, where: _Where) -> dict[str, Any]:
+    uris = where.uris
     evidence = [ev for ev in finding.evidence if ev.resource == resource]
-    located = [ev for ev in evidence if ev.file]
+    located = [ev for ev in evidence if ev.file and ev.file not in where.not_files]
     primary = next((ev for ev in located if ev.line is not None), located[0] if located else None)
-    file = primary.file if primary is not None else files.get(resource)
+    file = primary.file if primary is not None else where.files.get(resource)
     line = primary.line if primary is not None and primary.line is not None else 1
+    note = None
+    if file is None and where.anchor is not None:
+        file, note = where.anchor, (f"No manifest line locates {resource}; the result is "
+                                    "anchored at the start of the first input manifest.")
     band = effective_severity(finding)
     result: dict[str, Any] = {
         "ruleId": rule_id(finding),
@@ -265,7 +297,7 @@ def _result(finding: Finding, resource: str, rule_index: int, files: dict[str, s
         "kind": "fail",
         "level": LEVELS[band],
         "message": {"text": _message(finding, resource, evidence)},
-        "locations": [_location(resource, file, line, uris)],
+        "locations": [_location(resource, file, line, uris, note)],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding.id, resource)},
         "properties": {
             "findingId": finding.id,
@@ -326,12 +358,12 @@ def build(model: ThreatModel) -> dict[str, Any]:
         by_rule.setdefault(rule_id(finding), []).append(finding)
     rule_ids = sorted(by_rule)
     index = {rid: i for i, rid in enumerate(rule_ids)}
-    files = manifest_files(model)
-    paths = [ev.file for f in findings for ev in f.evidence if ev.file] + list(files.values())
-    uris = _Uris(paths)
-    results = [_result(finding, resource, index[rule_id(finding)], files, uris)
+    where = _where(model)
+    # A finding that names no resource is about the application as a whole.
+    whole = f"Application/{model.application.name}"
+    results = [_result(finding, resource, index[rule_id(finding)], where)
                for finding in findings
-               for resource in (finding_resources(finding) or (model.application.name,))]
+               for resource in (finding_resources(finding) or (whole,))]
     driver: dict[str, Any] = {
         "name": model.generator.name,
         "fullName": "Kubernetes Threat Model Builder",
@@ -361,7 +393,7 @@ def build(model: ThreatModel) -> dict[str, Any]:
             "generator": model.generator.model_dump(mode="json"),
         },
     }
-    original = uris.original()
+    original = where.uris.original()
     if original is not None:
         run["originalUriBaseIds"] = original
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}

@@ -12,7 +12,7 @@ import pytest
 
 from workflow.exports import sarif
 from workflow.exports._common import finding_resources
-from workflow.threat_model import Evidence, Finding, Severity, ThreatModel
+from workflow.threat_model import Evidence, Finding, InputFile, Severity, ThreatModel
 
 
 def _run(model: ThreatModel) -> dict[str, Any]:
@@ -178,13 +178,40 @@ def test_resource_file_known_from_other_evidence(model: ThreatModel) -> None:
     assert {"startLine": 1} == location["physicalLocation"]["region"]
 
 
-def test_resource_without_any_file_has_only_a_logical_location(model: ThreatModel) -> None:
-    """No manifest is invented: a resource no evidence locates gets a logical location only."""
+def test_resource_without_any_file_is_anchored_at_the_first_manifest(model: ThreatModel) -> None:
+    """A resource no evidence locates is anchored at line 1 of the first input, and says so."""
     run = _run(model)
     finding = _find(model, "logging.no-audit-annotations")
     location = _result(run, finding.id, "StatefulSet/shop/db")["locations"][0]
-    assert "physicalLocation" not in location
+    assert "k8s/web.yaml" == location["physicalLocation"]["artifactLocation"]["uri"]
+    assert {"startLine": 1} == location["physicalLocation"]["region"]
+    assert ("No manifest line locates StatefulSet/shop/db; the result is anchored at the start "
+            "of the first input manifest.") == location["message"]["text"]
     assert "StatefulSet/shop/db" == location["logicalLocations"][0]["fullyQualifiedName"]
+
+
+def test_standard_input_is_never_a_location(model: ThreatModel) -> None:
+    """With manifests from standard input only, no file is invented: logical locations only."""
+    def from_stdin(ev: Evidence) -> Evidence:
+        return ev.model_copy(update={"file": "<stdin>"}) if ev.file else ev
+    findings = tuple(f.model_copy(update={"evidence": tuple(from_stdin(e) for e in f.evidence)})
+                     for f in model.findings)
+    app = model.application.model_copy(update={"inputs": (
+        InputFile(path="<stdin>", sha256="d" * 64, role="stdin"),)})
+    run = _run(model.model_copy(update={"findings": findings, "application": app}))
+    assert [] == [r for r in run["results"] if "physicalLocation" in r["locations"][0]]
+    assert all(r["locations"][0]["logicalLocations"] for r in run["results"])
+
+
+def test_finding_without_resources_is_about_the_application(model: ThreatModel) -> None:
+    """A finding that names no resource gives one result about the application."""
+    lone = _find(model, "network.no-network-policy").model_copy(
+        update={"id": "compliance.no-owner@shop", "resources": (), "evidence": ()})
+    run = _run(model.model_copy(update={"findings": (lone,)}))
+    assert 1 == len(run["results"])
+    location = run["results"][0]["locations"][0]
+    assert "Application/shop" == location["logicalLocations"][0]["fullyQualifiedName"]
+    assert "No manifest line locates Application/shop" in location["message"]["text"]
 
 
 def test_partial_fingerprints_are_stable(make_model: Callable[..., ThreatModel]) -> None:
