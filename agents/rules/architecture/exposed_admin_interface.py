@@ -30,7 +30,7 @@ RULE = RuleMeta(
                 "proxy, VPN or kubectl port-forward.",
     false_positives="Interfaces behind an authenticating ingress (oauth2-proxy) configured "
                     "outside these manifests.",
-    kb_topics=("service-exposure", "exposed-dashboard"),
+    kb_topics=("loadbalancer-exposure", "nodeport-exposure"),
 )
 
 

@@ -30,7 +30,7 @@ RULE = RuleMeta(
                 "its application pods through a NetworkPolicy.",
     false_positives="Managed replication endpoints restricted by source ranges or a firewall "
                     "outside the manifests.",
-    kb_topics=("service-exposure", "data-store"),
+    kb_topics=("data-store", "loadbalancer-exposure", "nodeport-exposure"),
 )
 
 

@@ -26,7 +26,7 @@ RULE = RuleMeta(
     remediation="Add an HTTPS listener (or server) with a certificate and redirect HTTP to "
                 "it.",
     false_positives="TLS terminated on a cloud load balancer in front of the gateway.",
-    kb_topics=("tls-in-transit", "service-exposure"),
+    kb_topics=("ingress-tls",),
 )
 
 _SECURE = {"HTTPS", "TLS", "GRPC-TLS"}

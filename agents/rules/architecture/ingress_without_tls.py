@@ -26,7 +26,7 @@ RULE = RuleMeta(
                 "redirect HTTP to HTTPS.",
     false_positives="TLS terminated on a cloud load balancer in front of the ingress "
                     "controller.",
-    kb_topics=("tls-in-transit", "service-exposure"),
+    kb_topics=("ingress-tls",),
 )
 
 

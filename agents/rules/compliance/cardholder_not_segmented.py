@@ -30,7 +30,7 @@ RULE = RuleMeta(
                 "in-scope callers, and document the segmentation for the assessor.",
     false_positives="Segmentation enforced by a service mesh authorisation policy outside "
                     "these manifests.",
-    kb_topics=("pci-dss", "network-policy", "data-classification"),
+    kb_topics=("data-classification", "networkpolicy-default-deny"),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Run cardholder-data workloads in a dedicated namespace (ideally on dedicated "
                 "nodes) separate from other components.",
     false_positives="Namespaces whose every workload is in scope and classified so.",
-    kb_topics=("pci-dss", "namespaces"),
+    kb_topics=("data-classification", "default-namespace"),
 )
 
 

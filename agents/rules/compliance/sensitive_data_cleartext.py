@@ -26,7 +26,7 @@ RULE = RuleMeta(
     references=("PCI-DSS-4.0:4.2.1", "GDPR:Art.32", *refs.nsa("encryption")),
     remediation="Terminate TLS for every route to the workload and redirect plain HTTP.",
     false_positives="TLS terminated on a cloud load balancer in front of the cluster.",
-    kb_topics=("gdpr", "pci-dss", "tls-in-transit"),
+    kb_topics=("data-classification", "ingress-tls"),
 )
 
 

@@ -25,7 +25,7 @@ RULE = RuleMeta(
     remediation="Remove the Unconfined AppArmor profile; use RuntimeDefault or a Localhost "
                 "profile.",
     false_positives="Debugging containers, which should not run in production.",
-    kb_topics=("apparmor",),
+    kb_topics=("apparmor-selinux",),
 )
 
 

@@ -36,7 +36,7 @@ RULE = RuleMeta(
     remediation="Remove capabilities from securityContext.capabilities.add unless the process "
                 "needs them; never add SYS_ADMIN or ALL.",
     false_positives="Network plugins need NET_ADMIN; such pods belong in a system namespace.",
-    kb_topics=("linux-capabilities", "container-escape"),
+    kb_topics=("capabilities",),
 )
 
 

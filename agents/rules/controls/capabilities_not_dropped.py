@@ -28,7 +28,7 @@ RULE = RuleMeta(
     remediation="Set securityContext.capabilities.drop: [ALL] and add back only what the "
                 "process needs.",
     false_positives="None for application containers.",
-    kb_topics=("linux-capabilities",),
+    kb_topics=("capabilities",),
 )
 
 

@@ -45,7 +45,7 @@ RULE = RuleMeta(
                 "scoped agent instead.",
     false_positives="Node monitoring or CI agents that need the socket; isolate them on "
                     "dedicated nodes.",
-    kb_topics=("runtime-socket", "hostpath", "container-escape"),
+    kb_topics=("runtime-socket", "hostpath"),
 )
 
 

@@ -26,7 +26,7 @@ RULE = RuleMeta(
     remediation="Deploy the application into its own namespace.",
     false_positives="Manifests rendered without a namespace that the pipeline sets at apply "
                     "time.",
-    kb_topics=("namespaces",),
+    kb_topics=("default-namespace",),
 )
 
 

@@ -25,7 +25,7 @@ RULE = RuleMeta(
                 *refs.nsa("pod-security"), *refs.WORKLOAD),
     remediation="Remove hostIPC: true from the pod spec.",
     false_positives="Rare; some legacy shared-memory workloads.",
-    kb_topics=("host-namespaces",),
+    kb_topics=("host-ipc", "host-namespaces"),
 )
 
 

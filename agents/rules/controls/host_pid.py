@@ -26,7 +26,7 @@ RULE = RuleMeta(
                 *refs.nsa("pod-security"), *refs.WORKLOAD),
     remediation="Remove hostPID: true from the pod spec.",
     false_positives="Node monitoring agents sometimes need it; isolate them.",
-    kb_topics=("host-namespaces", "container-escape"),
+    kb_topics=("host-pid", "host-namespaces"),
 )
 
 

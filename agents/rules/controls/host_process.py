@@ -26,7 +26,7 @@ RULE = RuleMeta(
     remediation="Remove windowsOptions.hostProcess; run node tasks outside application "
                 "namespaces.",
     false_positives="Windows node agents.",
-    kb_topics=("privileged-container",),
+    kb_topics=("windows-hostprocess",),
 )
 
 

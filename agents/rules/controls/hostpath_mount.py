@@ -46,7 +46,7 @@ RULE = RuleMeta(
                 "host path is unavoidable, mount the narrowest path readOnly.",
     false_positives="Log collectors read /var/log and node exporters read /proc and /sys "
                     "read-only by design.",
-    kb_topics=("hostpath", "container-escape"),
+    kb_topics=("hostpath",),
 )
 
 

@@ -28,7 +28,7 @@ RULE = RuleMeta(
     remediation="Reference images by an immutable version tag and, better, by digest "
                 "(image@sha256:...).",
     false_positives="None in production manifests.",
-    kb_topics=("image-provenance", "supply-chain"),
+    kb_topics=("image-tag-digest", "image-provenance"),
 )
 
 

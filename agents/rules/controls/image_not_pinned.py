@@ -26,7 +26,7 @@ RULE = RuleMeta(
     remediation="Pin the image by digest (image:tag@sha256:...) and update it through a "
                 "reviewed change.",
     false_positives="Registries with immutable tags enforced.",
-    kb_topics=("image-provenance", "supply-chain"),
+    kb_topics=("image-tag-digest", "image-provenance"),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
                 "baseline) and pin enforce-version.",
     false_positives="Clusters that enforce the same through a policy engine or an "
                     "AdmissionConfiguration default.",
-    kb_topics=("pod-security-admission", "policy-engine"),
+    kb_topics=("psa-labels", "policy-engine"),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Confirm that the target cluster enforces Pod Security Standards or an "
                 "equivalent policy engine, and record where.",
     false_positives="Platform teams often install the policy engine separately.",
-    kb_topics=("policy-engine", "pod-security-admission"),
+    kb_topics=("policy-engine", "psa-labels"),
 )
 
 

@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "specific capabilities the process needs.",
     false_positives="Node agents (CNI, storage or device plugins) may need it; they belong in "
                     "a separate, tightly controlled namespace.",
-    kb_topics=("privileged-container", "container-escape"),
+    kb_topics=("privileged-container",),
 )
 
 

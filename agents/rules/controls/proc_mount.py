@@ -25,7 +25,7 @@ RULE = RuleMeta(
     references=(*refs.pss("baseline/proc-mount-type"), *refs.WORKLOAD),
     remediation="Remove procMount or set it to Default.",
     false_positives="Nested container runtimes (rootless builds) in user namespaces.",
-    kb_topics=("proc-mount",),
+    kb_topics=("proc-mount-sysctls",),
 )
 
 

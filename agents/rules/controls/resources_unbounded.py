@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Set resources.requests and resources.limits for cpu and memory (or a "
                 "namespace LimitRange).",
     false_positives="Namespaces with a LimitRange that sets defaults.",
-    kb_topics=("resource-limits", "denial-of-service"),
+    kb_topics=("resource-limits",),
 )
 
 

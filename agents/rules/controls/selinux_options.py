@@ -29,7 +29,7 @@ RULE = RuleMeta(
     remediation="Remove seLinuxOptions.user and role, and use only the container_t family of "
                 "types.",
     false_positives="Node agents with a purpose-written SELinux policy.",
-    kb_topics=("selinux",),
+    kb_topics=("apparmor-selinux",),
 )
 
 

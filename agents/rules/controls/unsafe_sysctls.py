@@ -26,7 +26,7 @@ RULE = RuleMeta(
     references=(*refs.pss("baseline/sysctls"), *refs.WORKLOAD),
     remediation="Remove unsafe sysctls from securityContext.sysctls; tune nodes instead.",
     false_positives="Dedicated nodes tuned for one workload.",
-    kb_topics=("sysctls",),
+    kb_topics=("proc-mount-sysctls",),
 )
 
 

@@ -28,7 +28,7 @@ RULE = RuleMeta(
     remediation="Point the webhook at an in-cluster Service (clientConfig.service) with a "
                 "pinned caBundle.",
     false_positives="Managed policy services deliberately hosted outside the cluster.",
-    kb_topics=("admission-webhook",),
+    kb_topics=("admission-webhooks",),
 )
 
 

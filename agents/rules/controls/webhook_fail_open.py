@@ -26,7 +26,7 @@ RULE = RuleMeta(
     remediation="Set failurePolicy: Fail for security-relevant validating webhooks and run "
                 "them highly available.",
     false_positives="Webhooks that only add convenience defaults.",
-    kb_topics=("admission-webhook", "policy-engine"),
+    kb_topics=("admission-webhooks", "policy-engine"),
 )
 
 

@@ -30,7 +30,7 @@ RULE = RuleMeta(
                 "namespaceSelector or objectSelector.",
     false_positives="Policy engines (Kyverno, Gatekeeper) match broadly by design; they are "
                     "credited as a control but remain a trusted component to protect.",
-    kb_topics=("admission-webhook",),
+    kb_topics=("admission-webhooks",),
 )
 
 

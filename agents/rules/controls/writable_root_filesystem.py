@@ -27,7 +27,7 @@ RULE = RuleMeta(
                 "where the process must write.",
     false_positives="Processes that write to their image's filesystem need emptyDir mounts "
                     "first.",
-    kb_topics=("read-only-root-filesystem",),
+    kb_topics=("readonly-root-fs",),
 )
 
 

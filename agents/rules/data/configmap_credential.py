@@ -25,7 +25,7 @@ RULE = RuleMeta(
     references=(*refs.nsa("secrets"), *refs.SECRETS),
     remediation="Move the value into a Secret (or an external secret store) and rotate it.",
     false_positives="Keys whose name suggests a secret but hold a reference or a public key.",
-    kb_topics=("hardcoded-credentials", "secrets-management"),
+    kb_topics=("literal-credentials",),
 )
 
 

@@ -25,7 +25,7 @@ RULE = RuleMeta(
     references=(*refs.cis("5.2.12"), *refs.nsa("pod-security")),
     remediation="Use a StorageClass backed by encrypted network or cloud storage.",
     false_positives="Single-node development clusters.",
-    kb_topics=("persistent-storage", "hostpath"),
+    kb_topics=("data-store", "hostpath"),
 )
 
 

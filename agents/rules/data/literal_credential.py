@@ -28,7 +28,7 @@ RULE = RuleMeta(
                 "as a file, and rotate it.",
     false_positives="Placeholder values in examples; they are still worth replacing with "
                     "Secret references.",
-    kb_topics=("hardcoded-credentials", "secrets-management"),
+    kb_topics=("literal-credentials",),
 )
 
 

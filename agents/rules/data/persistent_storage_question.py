@@ -28,7 +28,7 @@ RULE = RuleMeta(
     remediation="Confirm the StorageClass encrypts volumes (customer-managed keys where "
                 "required) and that backups are taken and tested.",
     false_positives="Caches whose data can be rebuilt.",
-    kb_topics=("persistent-storage", "data-store"),
+    kb_topics=("data-store", "secrets-encryption"),
 )
 
 

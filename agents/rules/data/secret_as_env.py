@@ -25,7 +25,7 @@ RULE = RuleMeta(
     references=(*refs.cis("5.4.1"), *refs.nsa("secrets"), *refs.SECRETS),
     remediation="Mount the Secret as a volume and read the file instead of the environment.",
     false_positives="Applications that accept credentials only from the environment.",
-    kb_topics=("secrets-management",),
+    kb_topics=("secrets-as-env",),
 )
 
 

@@ -26,7 +26,7 @@ RULE = RuleMeta(
     remediation="Keep Secret values out of the repository (External Secrets, Sealed Secrets, "
                 "SOPS or a CSI secret store) and rotate the committed ones.",
     false_positives="Encrypted manifests (SOPS) and dummy test values.",
-    kb_topics=("secrets-management", "hardcoded-credentials"),
+    kb_topics=("literal-credentials", "secrets-encryption"),
 )
 
 

@@ -31,7 +31,7 @@ RULE = RuleMeta(
     references=(*refs.nsa("rbac", "authentication"), *refs.RBAC, *refs.AUTHN),
     remediation="Remove the subject from the binding and grant the rights to named groups.",
     false_positives="Bindings to the discovery roles are left alone.",
-    kb_topics=("anonymous-auth", "rbac-humans"),
+    kb_topics=("rbac-cluster-admin", "api-server-exposure"),
 )
 
 

@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "and reduce the service account's role to what it uses.",
     false_positives="Controllers that must call the API; their rights are then the finding "
                     "to review.",
-    kb_topics=("service-account-token", "rbac-least-privilege"),
+    kb_topics=("token-automount", "rbac-secrets-access"),
 )
 
 

@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "workloads that need it.",
     false_positives="The link itself is the recommended way to give pods cloud access; the "
                     "risk is in the cloud role's permissions.",
-    kb_topics=("cloud-identity", "cloud-lateral-movement"),
+    kb_topics=("cloud-identity",),
 )
 
 

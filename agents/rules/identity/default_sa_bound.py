@@ -26,7 +26,7 @@ RULE = RuleMeta(
     remediation="Bind a dedicated service account instead and use it only in the workload "
                 "that needs the rights.",
     false_positives="None: the default account should hold no rights.",
-    kb_topics=("default-service-account", "rbac-least-privilege"),
+    kb_topics=("default-service-account",),
 )
 
 

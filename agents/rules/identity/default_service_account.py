@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Give the workload its own service account, or set "
                 "automountServiceAccountToken: false.",
     false_positives="Pods that never call the API and do not mount the token are not flagged.",
-    kb_topics=("service-account-token", "default-service-account"),
+    kb_topics=("default-service-account", "token-automount"),
 )
 
 

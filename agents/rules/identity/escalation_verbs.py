@@ -28,7 +28,7 @@ RULE = RuleMeta(
     remediation="Remove escalate, bind, impersonate, RBAC writes, serviceaccounts/token and "
                 "CSR approval from the role.",
     false_positives="RBAC managers and identity brokers designed to hand out rights.",
-    kb_topics=("rbac-escalation",),
+    kb_topics=("rbac-escalate-bind-impersonate",),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Give people namespace-scoped, read-mostly roles and use just-in-time "
                 "elevation for administration.",
     false_positives="A small, named platform-admin group is expected; list it in the model.",
-    kb_topics=("rbac-humans", "rbac-cluster-admin"),
+    kb_topics=("rbac-cluster-admin", "rbac-secrets-access"),
 )
 
 _BROAD = ["cluster-admin", "secrets-read", "escalate", "bind", "impersonate", "rbac-write",

@@ -25,7 +25,7 @@ RULE = RuleMeta(
     references=(*refs.cis("5.1.6"), *refs.nsa("service-account-tokens"), *refs.SECRETS),
     remediation="Delete the Secret and use projected, time-bound tokens (TokenRequest API).",
     false_positives="External systems without TokenRequest support; rotate such tokens.",
-    kb_topics=("service-account-token", "secrets-management"),
+    kb_topics=("token-automount",),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Remove pods/exec and pods/attach from the role; use them only from audited "
                 "break-glass identities.",
     false_positives="Debugging or backup operators that exec by design.",
-    kb_topics=("rbac-pod-exec",),
+    kb_topics=("rbac-exec",),
 )
 
 

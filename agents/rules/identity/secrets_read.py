@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "Secrets the workload needs.",
     false_positives="Controllers that manage Secrets (cert-manager, ingress controllers "
                     "reading TLS Secrets) need some of this; keep them in their own namespace.",
-    kb_topics=("rbac-secrets", "secrets-management"),
+    kb_topics=("rbac-secrets-access",),
 )
 
 

@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "platform's deployment identity manage them.",
     false_positives="Operators that patch their own webhook's caBundle; restrict them with "
                     "resourceNames.",
-    kb_topics=("admission-webhook", "rbac-escalation"),
+    kb_topics=("rbac-webhook-config", "admission-webhooks"),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Log secrets, configmaps and tokenreviews at Metadata level only, with a rule "
                 "placed before any broader Request-level rule.",
     false_positives="None: Secret bodies never belong in logs.",
-    kb_topics=("audit-logging", "secrets-management"),
+    kb_topics=("logging-audit",),
 )
 
 

@@ -28,7 +28,7 @@ RULE = RuleMeta(
                 "control-plane audit logs) and covers secrets, exec and RBAC changes.",
     false_positives="Managed clusters may audit by default; the question is what and for how "
                     "long.",
-    kb_topics=("audit-logging",),
+    kb_topics=("logging-audit",),
 )
 
 

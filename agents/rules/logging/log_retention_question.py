@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Record the retention period and the access controls of the log store in "
                 "the threat model.",
     false_positives="None: this is a question for the reviewer.",
-    kb_topics=("log-retention", "logging"),
+    kb_topics=("logging-audit",),
 )
 
 

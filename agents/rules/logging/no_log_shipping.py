@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "the application's security events reach the SIEM.",
     false_positives="Managed clusters ship logs with a platform agent outside the app's "
                     "manifests.",
-    kb_topics=("logging", "log-collection"),
+    kb_topics=("logging-audit",),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
     remediation="Confirm that a runtime detection tool covers the nodes this application runs "
                 "on and that its alerts are triaged.",
     false_positives="Platform-wide sensors installed outside the application's manifests.",
-    kb_topics=("runtime-security", "logging"),
+    kb_topics=("logging-audit",),
 )
 
 

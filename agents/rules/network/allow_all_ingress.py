@@ -30,7 +30,7 @@ RULE = RuleMeta(
                 "callers that need access.",
     false_positives="The policy in front of an ingress controller that must accept "
                     "everything.",
-    kb_topics=("network-policy",),
+    kb_topics=("networkpolicy-default-deny",),
 )
 
 

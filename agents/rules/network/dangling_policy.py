@@ -26,7 +26,7 @@ RULE = RuleMeta(
     remediation="Fix the podSelector or the namespace so the policy selects the intended "
                 "pods, or delete it.",
     false_positives="Policies written ahead of workloads deployed from other manifests.",
-    kb_topics=("network-policy",),
+    kb_topics=("networkpolicy-default-deny",),
 )
 
 

@@ -25,7 +25,7 @@ RULE = RuleMeta(
     remediation="Use a LoadBalancer or Ingress instead, and block externalIPs with an "
                 "admission policy.",
     false_positives="Bare-metal setups that route a dedicated address to the nodes.",
-    kb_topics=("service-exposure",),
+    kb_topics=("loadbalancer-exposure",),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
                 *refs.nsa("pod-security"), *refs.WORKLOAD, *refs.NETWORK),
     remediation="Remove hostNetwork: true; expose the pod through a Service.",
     false_positives="CNI and node agents that must manage the node network.",
-    kb_topics=("host-namespaces", "host-network"),
+    kb_topics=("host-network", "host-namespaces"),
 )
 
 

@@ -26,7 +26,7 @@ RULE = RuleMeta(
     references=(*refs.cis("5.2.13"), *refs.pss("baseline/host-ports"), *refs.NETWORK),
     remediation="Remove hostPort and expose the container through a Service.",
     false_positives="Ingress controllers and node agents deployed as DaemonSets.",
-    kb_topics=("host-network", "service-exposure"),
+    kb_topics=("host-ports",),
 )
 
 

@@ -27,7 +27,7 @@ RULE = RuleMeta(
     references=(*refs.nsa("network-policies"), *refs.NETWORK),
     remediation="Replace the annotation with a default-deny NetworkPolicy.",
     false_positives="None: the annotation is ignored by current Kubernetes.",
-    kb_topics=("network-policy", "default-deny"),
+    kb_topics=("networkpolicy-default-deny",),
 )
 
 

@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "the service behind an Ingress or gateway with TLS.",
     false_positives="Public front ends that are meant to be internet-facing (record the "
                     "decision).",
-    kb_topics=("service-exposure",),
+    kb_topics=("loadbalancer-exposure",),
 )
 
 

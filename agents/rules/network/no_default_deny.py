@@ -28,7 +28,7 @@ RULE = RuleMeta(
                 "to the namespace, then allow each needed flow.",
     false_positives="Clusters with a global default-deny from the CNI (e.g. Calico "
                     "GlobalNetworkPolicy) outside these manifests.",
-    kb_topics=("network-policy", "default-deny"),
+    kb_topics=("networkpolicy-default-deny",),
 )
 
 

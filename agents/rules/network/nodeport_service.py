@@ -28,7 +28,7 @@ RULE = RuleMeta(
                 "instead of NodePort.",
     false_positives="Bare-metal clusters where NodePort is the ingress path, behind a "
                     "firewall.",
-    kb_topics=("service-exposure",),
+    kb_topics=("nodeport-exposure",),
 )
 
 

@@ -32,7 +32,7 @@ RULE = RuleMeta(
                 "needs and excludes 169.254.169.254/32.",
     false_positives="Clusters that block the metadata endpoint on the node (IMDSv2 hop limit, "
                     "GKE metadata server) still allow the rest of the traffic.",
-    kb_topics=("network-policy", "cloud-metadata", "egress"),
+    kb_topics=("networkpolicy-egress", "metadata-endpoint"),
 )
 
 

@@ -28,7 +28,7 @@ RULE = RuleMeta(
                 "callers each workload needs.",
     false_positives="Clusters whose CNI does not enforce NetworkPolicy need a different "
                     "control (service mesh authorisation).",
-    kb_topics=("network-policy", "lateral-movement"),
+    kb_topics=("networkpolicy-default-deny",),
 )
 
 

@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "facing, and keep the cloud role's permissions minimal."),
     false_positives="A web application firewall or authentication in front of the entry point "
                     "lowers the first step's likelihood; the rest of the chain stays.",
-    kb_topics=("attack-path", "cloud-lateral-movement"),
+    kb_topics=("attack-paths", "cloud-identity"),
 )
 
 

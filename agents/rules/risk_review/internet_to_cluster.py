@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "rights to a separate, unexposed component."),
     false_positives="A web application firewall or authentication in front of the entry point "
                     "lowers the first step's likelihood; the rest of the chain stays.",
-    kb_topics=("attack-path", "service-account-token"),
+    kb_topics=("attack-paths", "token-automount"),
 )
 
 

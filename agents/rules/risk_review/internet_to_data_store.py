@@ -29,7 +29,7 @@ RULE = RuleMeta(
                 "an ingress NetworkPolicy, and require authentication on the store."),
     false_positives="A web application firewall or authentication in front of the entry point "
                     "lowers the first step's likelihood; the rest of the chain stays.",
-    kb_topics=("attack-path", "network-policy", "data-store"),
+    kb_topics=("attack-paths", "networkpolicy-default-deny"),
 )
 
 

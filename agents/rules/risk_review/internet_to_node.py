@@ -30,7 +30,7 @@ RULE = RuleMeta(
                 "internet."),
     false_positives="A web application firewall or authentication in front of the entry point "
                     "lowers the first step's likelihood; the rest of the chain stays.",
-    kb_topics=("attack-path", "container-escape"),
+    kb_topics=("attack-paths", "privileged-container"),
 )
 
 

@@ -1,0 +1,57 @@
+"""Every rule against its own pass and fail fixtures, through the real input pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.rules.catalogue import ALL_RULES
+from workflow.inventory import Inventory
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for rule in ALL_RULES:
+        for path in sorted((FIXTURES / rule.RULE.id).glob("*.yaml")):
+            cases.append(pytest.param(rule, path, id=f"{rule.RULE.id}/{path.stem}"))
+    return cases
+
+
+def _expected(path: Path) -> str | None:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# expect: "):
+            return line.removeprefix("# expect: ").strip()
+    return None
+
+
+@pytest.mark.parametrize(("rule", "path"), _cases())
+def test_rule_fixture(rule: Any, path: Path, load: Callable[..., Inventory]) -> None:
+    """A fail fixture draws the rule's finding (with the expected id); a pass fixture none."""
+    inv = load(path)
+    found = list(rule.evaluate(inv))
+    ids = sorted(f.id for f in found)
+    if path.stem.startswith("pass_"):
+        assert [] == ids
+        return
+    assert path.stem.startswith("fail_")
+    assert ids, f"{rule.RULE.id} found nothing in {path.name}"
+    expected = _expected(path)
+    if expected is not None:
+        assert expected in ids
+    for item in found:
+        assert rule.RULE.id == item.rule
+        assert item.id.startswith(rule.RULE.id + "@")
+
+
+@pytest.mark.parametrize(("rule", "path"), _cases())
+def test_rule_fixture_is_deterministic(rule: Any, path: Path,
+                                       load: Callable[..., Inventory]) -> None:
+    """Loading the same fixture twice gives the same findings in the same order."""
+    first = [f.model_dump() for f in rule.evaluate(load(path))]
+    second = [f.model_dump() for f in rule.evaluate(load(path))]
+    assert first == second
