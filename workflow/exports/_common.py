@@ -37,6 +37,7 @@ __all__ = [
     "overall_risk",
     "phase_record",
     "phase_title",
+    "plural",
     "ranked",
     "severity_counts",
 ]
@@ -104,6 +105,11 @@ def finding_resources(finding: Finding) -> tuple[str, ...]:
 def fingerprint(finding_id: str, resource: str) -> str:
     """A stable hex digest of a finding and one of its resources (same input, same digest)."""
     return hashlib.sha256(f"{finding_id}\0{resource}".encode()).hexdigest()
+
+
+def plural(count: int, word: str) -> str:
+    """``1 finding``, ``2 findings``: a count with its noun."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def phase_title(phase: Phase) -> str:

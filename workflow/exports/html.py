@@ -30,6 +30,7 @@ from workflow.exports._common import (
     overall_risk,
     phase_record,
     phase_title,
+    plural,
     severity_counts,
 )
 from workflow.threat_model import (
@@ -116,10 +117,6 @@ def _anchor(finding_id: str) -> str:
 
 def _sev(band: str) -> str:
     return f'<span class="sev sev-{_e(band)}">{_e(band.upper())}</span>'
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -267,11 +264,11 @@ def _summary(model: ThreatModel) -> str:
     from_model = sum(1 for f in model.findings if is_model_finding(f))
     dropped = sum(rec.model_items_dropped for rec in model.phases.values())
     text = (f"Overall risk: {_sev(overall_risk(model).value)} "
-            f"{_plural(len(model.findings), 'finding')} ({from_model} proposed by the model and "
-            f"validated against the inventory), {_plural(len(model.attack_paths), 'attack path')}"
-            f", {_plural(len(model.degradations), 'degradation')}.")
+            f"{plural(len(model.findings), 'finding')} ({from_model} proposed by the model and "
+            f"validated against the inventory), {plural(len(model.attack_paths), 'attack path')}"
+            f", {plural(len(model.degradations), 'degradation')}.")
     if dropped:
-        text += (f" {_plural(dropped, 'model item')} dropped for naming unknown resources or "
+        text += (f" {plural(dropped, 'model item')} dropped for naming unknown resources or "
                  "citations.")
     if model.generator.llm is None:
         text += " No model was used: every finding comes from a deterministic rule."
@@ -400,7 +397,7 @@ def _findings(model: ThreatModel) -> str:
     for phase, findings in findings_by_phase(model):
         rec = phase_record(model, phase)
         out.append(f"<h3>{_e(phase_title(phase))} <span class=\"muted\">({_e(rec.status.value)}, "
-                   f"{_plural(len(findings), 'finding')})</span></h3>")
+                   f"{plural(len(findings), 'finding')})</span></h3>")
         if not findings:
             out.append('<p class="muted">No findings in this phase.</p>')
         out += [_finding(f) for f in findings]

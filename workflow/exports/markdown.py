@@ -25,6 +25,7 @@ from workflow.exports._common import (
     overall_risk,
     phase_record,
     phase_title,
+    plural,
     severity_counts,
 )
 from workflow.threat_model import (
@@ -125,11 +126,12 @@ def _summary(model: ThreatModel) -> list[str]:
     from_model = sum(1 for f in model.findings if is_model_finding(f))
     dropped = sum(rec.model_items_dropped for rec in model.phases.values())
     text = (f"Overall risk: **{overall_risk(model).value.upper()}**. "
-            f"{len(model.findings)} findings ({from_model} proposed by the model and validated "
-            f"against the inventory), {len(model.attack_paths)} attack paths, "
-            f"{len(model.degradations)} degradations.")
+            f"{plural(len(model.findings), 'finding')} ({from_model} proposed by the model and "
+            f"validated against the inventory), {plural(len(model.attack_paths), 'attack path')}, "
+            f"{plural(len(model.degradations), 'degradation')}.")
     if dropped:
-        text += f" {dropped} model items were dropped for naming unknown resources or citations."
+        text += (f" {plural(dropped, 'model item')} dropped for naming unknown resources or "
+                 "citations.")
     if model.generator.llm is None:
         text += " No model was used: every finding comes from a deterministic rule."
     out = ["## Executive summary", "", text, ""]
@@ -244,7 +246,8 @@ def _findings(model: ThreatModel) -> list[str]:
     out = ["## Findings by phase", ""]
     for phase, findings in findings_by_phase(model):
         rec = phase_record(model, phase)
-        out += [f"### {phase_title(phase)} ({rec.status.value}, {len(findings)} findings)", ""]
+        out += [f"### {phase_title(phase)} ({rec.status.value}, "
+                f"{plural(len(findings), 'finding')})", ""]
         if not findings:
             out += ["No findings in this phase.", ""]
         for finding in findings:
