@@ -48,6 +48,10 @@ CLUSTER_CAPABILITIES = frozenset({
     "pods-exec", "pods-attach", "csr-approve"})
 
 
+_STORE_RULES = frozenset({"network.pod-not-isolated", "data.sensitive-data-store",
+                          "data.literal-credential", "architecture.exposed-data-store"})
+
+
 @dataclass(frozen=True)
 class PathCandidate:
     """A path before it becomes a finding: kind, entry, workload, steps, chained findings."""
@@ -126,8 +130,7 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
                 if store.id == wl_id or store.id not in open_stores:
                     continue
                 chained = [f.id for f in findings if f.resources and f.resources[0] == store.id
-                           and (f.rule.startswith(("network.", "data."))
-                                or f.rule == "architecture.exposed-data-store")]
+                           and f.rule in _STORE_RULES]
                 level = classification(inv, store.id)
                 found.append(PathCandidate(
                     "risk_review.internet-to-data-store", f"{entry}>{store.id}", wl_id,

@@ -1,25 +1,71 @@
-"""The reviewer: merge, score, rank and summarise every phase's findings."""
+"""The reviewer: merge, score, rank and summarise every phase's findings.
+
+1. **Merge.** Findings with the same fingerprint are one finding (evidence and citations are
+   united). A model finding (origin ``llm``) that overlaps a rule finding in resources and says
+   much the same thing is merged into it: the survivor gets origin ``merged``, the model
+   finding's id in ``merged_from`` and its citations, so no provenance is lost. Near-duplicate
+   model findings are merged among themselves the same way.
+2. **Attack paths** are built from the inventory graph and the merged findings
+   (:mod:`agents.attack_paths`).
+3. **Score** in code: each finding's likelihood and impact are adjusted
+   (:func:`workflow.scoring.adjust`) for internet exposure, sensitive data, cluster-wide blast
+   radius, mitigations present and membership of an attack path; regulatory references are
+   added where the data classification calls for them. A human ``severity_override`` wins over
+   the computed band.
+4. **Rank** by band, score and id; **summarise**; build the per-framework compliance summary
+   and the identity map.
+
+The reviewer is a pure function of the inventory and the phase findings: running it twice on
+the same input gives the same model.
+"""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.inventory import Inventory
-from workflow.scoring import SEVERITY_ORDER, score, severity
+from agents.attack_paths import attack_paths
+from agents.compliance_summary import build_compliance
+from agents.identity_map import build_identity_map
+from agents.rules.facts import (
+    SENSITIVE_CLASSES,
+    automounts_token,
+    classification,
+    exposures,
+    policy_engines,
+    psa_labels,
+    regulations_for,
+)
+from workflow.inventory import CLUSTER_SCOPED_KINDS, Inventory
+from workflow.scoring import SEVERITY_ORDER, RiskContext, adjust, severity
 from workflow.threat_model import (
     PHASES,
     ArchitectureView,
     AttackPath,
     Finding,
+    FindingStatus,
+    Origin,
     Severity,
     Summary,
 )
 
-__all__ = ["Review", "review"]
+__all__ = ["MERGE_THRESHOLD", "Review", "merge_findings", "review", "risk_context",
+           "similarity"]
+
+#: Text similarity (0-1) above which overlapping findings are taken for the same threat.
+MERGE_THRESHOLD = 0.5
+_INACTIVE = {FindingStatus.FALSE_POSITIVE, FindingStatus.MITIGATED, FindingStatus.ACCEPTED}
+_STOP = frozenset("a an and are as at be by can for from has have in is it its may of on or "
+                  "that the this to with without".split())
+_WORD = re.compile(r"[a-z0-9]+")
+#: Rules whose risk an admission policy (policy engine or PSA enforcement) blocks.
+_ADMISSION_MITIGATED = ("controls.", "network.host-network", "network.host-port",
+                        "identity.create-workloads")
 
 
 class Review(BaseModel):
@@ -30,31 +76,210 @@ class Review(BaseModel):
     findings: tuple[Finding, ...]
     attack_paths: tuple[AttackPath, ...] = ()
     summary: Summary
-    compliance: dict[str, Any] = {}
-    identity_map: list[dict[str, Any]] = []
+    compliance: dict[str, Any] = Field(default_factory=dict)
+    identity_map: list[dict[str, Any]] = Field(default_factory=list)
+    adjustments: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Finding id -> why its likelihood/impact moved.")
 
 
-def _rescore(finding: Finding) -> Finding:
-    value = score(finding.likelihood, finding.impact)
+# ---- merging ----------------------------------------------------------------------------------
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def similarity(a: Finding, b: Finding) -> float:
+    """How alike two findings read (0-1): the better of title ratio and word overlap."""
+    ratio = SequenceMatcher(None, a.title.lower(), b.title.lower()).ratio()
+    wa, wb = _words(a.title + " " + a.description), _words(b.title + " " + b.description)
+    jaccard = len(wa & wb) / len(wa | wb) if wa and wb else 0.0
+    title_a, title_b = _words(a.title), _words(b.title)
+    overlap = (len(title_a & title_b) / min(len(title_a), len(title_b))
+               if title_a and title_b else 0.0)
+    return max(ratio, jaccard, overlap * 0.9)
+
+
+def _resource_overlap(a: Finding, b: Finding) -> float:
+    ra, rb = set(a.resources), set(b.resources)
+    if not ra or not rb:
+        return 0.0
+    if ra <= rb or rb <= ra:
+        return 1.0
+    return len(ra & rb) / len(ra | rb)
+
+
+def _union(first: Iterable[Any], second: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(dict.fromkeys((*first, *second)))
+
+
+def _absorb(keep: Finding, other: Finding, *, record: bool) -> Finding:
+    update: dict[str, Any] = {
+        "evidence": _union(keep.evidence, other.evidence),
+        "citations": _union(keep.citations, other.citations),
+        "references": _union(keep.references, other.references),
+        "notes": _union(keep.notes, other.notes),
+    }
+    if record:
+        update["merged_from"] = _union(keep.merged_from, (other.id, *other.merged_from))
+        update["origin"] = Origin.MERGED
+        if not keep.rationale and other.rationale:
+            update["rationale"] = other.rationale
+    if keep.severity_override is None and other.severity_override is not None:
+        update["severity_override"] = other.severity_override
+    return keep.model_copy(update=update)
+
+
+def merge_findings(findings: Sequence[Finding], *,
+                   threshold: float = MERGE_THRESHOLD) -> list[Finding]:
+    """De-duplicate: same fingerprint, then model findings near-duplicating another finding.
+
+    Rule findings are never merged into each other (each rule is its own claim); a model
+    finding merges into the most similar rule (or earlier model) finding that shares its
+    resources, provided the texts are similar enough.
+    """
+    by_id: dict[str, Finding] = {}
+    for item in findings:
+        if item.id in by_id:
+            by_id[item.id] = _absorb(by_id[item.id], item, record=False)
+        else:
+            by_id[item.id] = item
+    rules = sorted((f for f in by_id.values() if f.origin != Origin.LLM), key=lambda f: f.id)
+    models = sorted((f for f in by_id.values() if f.origin == Origin.LLM), key=lambda f: f.id)
+    kept: dict[str, Finding] = {f.id: f for f in rules}
+    for item in models:
+        best: tuple[float, str] | None = None
+        for other in kept.values():
+            if _resource_overlap(item, other) < 0.5:
+                continue
+            value = similarity(item, other)
+            if value >= threshold and (best is None or value > best[0]):
+                best = (value, other.id)
+        if best is None:
+            kept[item.id] = item
+        else:
+            kept[best[1]] = _absorb(kept[best[1]], item, record=True)
+    return list(kept.values())
+
+
+# ---- scoring context --------------------------------------------------------------------------
+def _exposed_resources(inv: Inventory) -> set[str]:
+    """Workloads, entry points and service accounts (mounted by exposed pods) on the internet."""
+    out: set[str] = set()
+    for wl_id, ways in exposures(inv).items():
+        public = [e for e in ways if e.internet]
+        if not public:
+            continue
+        out.add(wl_id)
+        out.update(e.entry for e in public)
+        wl = inv.workload(wl_id)
+        if wl is not None and automounts_token(inv, wl):
+            out.add(wl.service_account_id)
+    return out
+
+
+def _namespace_of(inv: Inventory, resource: str) -> str | None:
+    res = inv.get(resource)
+    if res is not None:
+        return res.namespace or (res.name if res.kind == "Namespace" else None)
+    parts = resource.split("/")
+    return parts[1] if len(parts) == 3 else None
+
+
+def _admission_enforced(inv: Inventory) -> tuple[bool, set[str]]:
+    engines = bool(policy_engines(inv))
+    enforced = {ns for ns in inv.namespaces
+                if psa_labels(inv, ns).get("enforce") in {"baseline", "restricted"}}
+    return engines, enforced
+
+
+def risk_context(inv: Inventory, finding: Finding, *, exposed: set[str],
+                 on_path: set[str], engines: bool, enforced: set[str]) -> RiskContext:
+    """The modifiers that apply to one finding."""
+    resources = finding.resources
+    kinds = {r.split("/", 1)[0] for r in resources}
+    cluster_wide = (finding.id.endswith("#cluster")
+                    or bool(kinds & {"ClusterRoleBinding", "MutatingWebhookConfiguration",
+                                     "ValidatingWebhookConfiguration", "DaemonSet"})
+                    or any(r.split("/", 1)[0] in CLUSTER_SCOPED_KINDS - {"Namespace"}
+                           and r in inv for r in resources))
+    sensitive = any(classification(inv, r) in SENSITIVE_CLASSES for r in resources)
+    namespace = _namespace_of(inv, resources[0]) if resources else None
+    mitigated = finding.rule.startswith(_ADMISSION_MITIGATED) and (
+        engines or (namespace is not None and namespace in enforced)) and not (
+        finding.rule.startswith(("controls.namespace-without-psa", "controls.no-admission",
+                                 "controls.webhook-")))
+    return RiskContext(
+        internet_exposed=any(r in exposed for r in resources)
+        and finding.phase.value != "risk_review",
+        sensitive_data=sensitive, cluster_wide=cluster_wide, mitigated=mitigated,
+        on_attack_path=finding.id in on_path)
+
+
+def _rescore(inv: Inventory, finding: Finding, context: RiskContext) -> tuple[Finding,
+                                                                              tuple[str, ...]]:
+    if finding.status == FindingStatus.QUESTION:
+        context = RiskContext()
+    adjusted = adjust(finding.likelihood, finding.impact, context)
+    value = adjusted.score
     band = finding.severity_override or severity(value)
-    return finding.model_copy(update={"score": value, "severity": band})
+    extra: tuple[str, ...] = ()
+    if context.sensitive_data:
+        levels = {classification(inv, r) for r in finding.resources}
+        extra = tuple(ref for level in sorted(x for x in levels if x) for ref in
+                      regulations_for(level))
+    update: dict[str, Any] = {"likelihood": adjusted.likelihood, "impact": adjusted.impact,
+                              "score": value, "severity": band,
+                              "references": _union(finding.references, extra)}
+    return finding.model_copy(update=update), adjusted.reasons
+
+
+def _rank_key(finding: Finding) -> tuple[int, int, float, str]:
+    inactive = 1 if finding.status in _INACTIVE else 0
+    return (inactive, SEVERITY_ORDER.index(finding.severity), -finding.score, finding.id)
+
+
+def _summary(findings: Sequence[Finding], dropped: int) -> Summary:
+    by_severity = Counter(f.severity.value for f in findings)
+    by_phase = Counter(f.phase.value for f in findings)
+    live = [f.severity for f in findings
+            if f.status not in _INACTIVE and f.status != FindingStatus.QUESTION]
+    overall = next((band for band in SEVERITY_ORDER if band in live), Severity.INFO)
+    return Summary(
+        total=len(findings),
+        by_severity={band.value: by_severity.get(band.value, 0) for band in SEVERITY_ORDER},
+        by_phase={phase.value: by_phase.get(phase.value, 0) for phase in PHASES},
+        overall_risk=overall, model_items_dropped=dropped)
 
 
 def review(inv: Inventory, findings: Sequence[Finding], *,
-           architecture: ArchitectureView | None = None) -> Review:
-    """Merge duplicates, score in code, rank, and summarise."""
-    merged: dict[str, Finding] = {}
-    for item in findings:
-        merged.setdefault(item.id, item)
-    ranked = sorted((_rescore(f) for f in merged.values()),
-                    key=lambda f: (SEVERITY_ORDER.index(f.severity), -f.score, f.id))
-    by_severity = Counter(f.severity.value for f in ranked)
-    by_phase = Counter(f.phase.value for f in ranked)
-    overall = next((band for band in SEVERITY_ORDER if by_severity.get(band.value)),
-                   Severity.INFO)
-    summary = Summary(
-        total=len(ranked),
-        by_severity={band.value: by_severity.get(band.value, 0) for band in SEVERITY_ORDER},
-        by_phase={phase.value: by_phase.get(phase.value, 0) for phase in PHASES},
-        overall_risk=overall)
-    return Review(findings=tuple(ranked), summary=summary)
+           architecture: ArchitectureView | None = None, model_items_dropped: int = 0,
+           merge_threshold: float = MERGE_THRESHOLD) -> Review:
+    """Merge duplicates, build attack paths, score in code, rank, and summarise.
+
+    Args:
+        inv: the application's inventory.
+        findings: every phase's findings (rules and model), as the phases produced them.
+        architecture: the architecture view, when built (its entry points are already part of
+            the inventory's exposure facts; accepted for callers that pass it).
+        model_items_dropped: model items the phases dropped, carried into the summary.
+        merge_threshold: text similarity above which overlapping findings merge.
+    """
+    del architecture  # exposure is recomputed from the inventory, which the view derives from
+    merged = merge_findings(findings, threshold=merge_threshold)
+    paths = attack_paths(inv, merged)
+    on_path = {fid for path in paths for fid in path.findings}
+    exposed = _exposed_resources(inv)
+    engines, enforced = _admission_enforced(inv)
+    scored: list[Finding] = []
+    reasons: dict[str, tuple[str, ...]] = {}
+    for item in merged:
+        context = risk_context(inv, item, exposed=exposed, on_path=on_path, engines=engines,
+                               enforced=enforced)
+        new, why = _rescore(inv, item, context)
+        scored.append(new)
+        if why:
+            reasons[new.id] = why
+    ranked = tuple(sorted(scored, key=_rank_key))
+    return Review(findings=ranked, attack_paths=paths,
+                  summary=_summary(ranked, model_items_dropped),
+                  compliance=build_compliance(inv, ranked),
+                  identity_map=build_identity_map(inv), adjustments=reasons)
