@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from workflow.scoring import SEVERITY_ORDER
 from workflow.threat_model import (
@@ -24,10 +25,12 @@ from workflow.threat_model import (
 __all__ = [
     "CLOSED_STATUSES",
     "STRIDE_LABELS",
+    "display_value",
     "effective_severity",
     "finding_resources",
     "findings_by_phase",
     "fingerprint",
+    "framework_rows",
     "generator_text",
     "is_model_finding",
     "kind_of",
@@ -105,6 +108,45 @@ def finding_resources(finding: Finding) -> tuple[str, ...]:
 def fingerprint(finding_id: str, resource: str) -> str:
     """A stable hex digest of a finding and one of its resources (same input, same digest)."""
     return hashlib.sha256(f"{finding_id}\0{resource}".encode()).hexdigest()
+
+
+def display_value(value: Any) -> str:
+    """Any JSON-like value as one line of text for a report cell.
+
+    Lists join with commas (lists of mappings with `` / ``), mappings show ``key: value``
+    pairs separated by semicolons, empty entries are left out, booleans read yes and no.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        pairs = ((str(k), display_value(v)) for k, v in value.items())
+        return "; ".join(f"{k}: {v}" for k, v in pairs if v)
+    if isinstance(value, (list, tuple)):
+        joiner = " / " if any(isinstance(v, dict) for v in value) else ", "
+        return joiner.join(text for text in (display_value(v) for v in value) if text)
+    return str(value)
+
+
+def framework_rows(compliance: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Framework id, name, findings, highest severity and controls touched, when present.
+
+    Reads the reviewer's ``compliance["frameworks"]`` mapping; anything else yields no rows
+    (the report then shows the raw summary only).
+    """
+    frameworks = compliance.get("frameworks")
+    if not isinstance(frameworks, dict):
+        return []
+    rows = []
+    for fid, info in sorted(frameworks.items()):
+        if not isinstance(info, dict):
+            continue
+        controls = info.get("controls")
+        rows.append((str(fid), display_value(info.get("name")), display_value(info.get("findings")),
+                     display_value(info.get("highest")),
+                     ", ".join(sorted(map(str, controls))) if isinstance(controls, dict) else ""))
+    return rows
 
 
 def plural(count: int, word: str) -> str:

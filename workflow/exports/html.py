@@ -17,14 +17,15 @@ import hashlib
 import html
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from workflow.exports import mermaid
 from workflow.exports._common import (
     STRIDE_LABELS,
+    display_value,
     effective_severity,
     finding_resources,
     findings_by_phase,
+    framework_rows,
     generator_text,
     is_model_finding,
     overall_risk,
@@ -317,20 +318,12 @@ def _architecture(model: ThreatModel) -> str:
     return "".join(out)
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return "" if value is None else str(value)
-
-
 def _identity(model: ThreatModel) -> str:
     head = '<h2 id="identity">Identity map</h2>'
     if not model.identity_map:
         return head + "<p>No identities recorded.</p>"
     keys = list(dict.fromkeys(k for row in model.identity_map for k in row))
-    return head + _table(keys, [[_e(_value(row.get(k))) for k in keys]
+    return head + _table(keys, [[_e(display_value(row.get(k))) for k in keys]
                                 for row in model.identity_map])
 
 
@@ -466,8 +459,12 @@ def _degradations(model: ThreatModel) -> str:
 def _compliance(model: ThreatModel) -> str:
     if not model.compliance:
         return ""
+    rows = framework_rows(model.compliance)
+    table = _table(("Framework", "Name", "Findings", "Highest", "Controls"),
+                   [tuple(_e(v) for v in row) for row in rows]) if rows else ""
     text = json.dumps(model.compliance, indent=2, sort_keys=True, ensure_ascii=False)
-    return f'<h2 id="compliance">Compliance</h2><pre>{_e(text)}</pre>'
+    return (f'<h2 id="compliance">Compliance</h2>{table}<details><summary>Full compliance '
+            f"summary (JSON)</summary><pre>{_e(text)}</pre></details>")
 
 
 def render(model: ThreatModel) -> str:

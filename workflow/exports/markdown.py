@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from workflow.exports import mermaid
 from workflow.exports._common import (
     STRIDE_LABELS,
+    display_value,
     effective_severity,
     finding_resources,
     findings_by_phase,
+    framework_rows,
     generator_text,
     is_model_finding,
     overall_risk,
@@ -86,14 +87,6 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 
 def _cell(text: object) -> str:
     return escape(str(text))
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True, ensure_ascii=False)
-    return "" if value is None else str(value)
 
 
 def _header(model: ThreatModel) -> list[str]:
@@ -183,7 +176,8 @@ def _identity(model: ThreatModel) -> list[str]:
         return [*out, "No identities recorded.", ""]
     keys = list(dict.fromkeys(k for row in model.identity_map for k in row))
     out.append(table([escape(k) for k in keys],
-                     [[_cell(_value(row.get(k))) for k in keys] for row in model.identity_map]))
+                     [[_cell(display_value(row.get(k))) for k in keys]
+                      for row in model.identity_map]))
     return out
 
 
@@ -311,8 +305,15 @@ def _degradations(model: ThreatModel) -> list[str]:
 def _compliance(model: ThreatModel) -> list[str]:
     if not model.compliance:
         return []
+    out = ["## Compliance", ""]
+    rows = framework_rows(model.compliance)
+    if rows:
+        out.append(table(("Framework", "Name", "Findings", "Highest", "Controls"),
+                         [tuple(_cell(v) for v in row) for row in rows]))
     text = json.dumps(model.compliance, indent=2, sort_keys=True, ensure_ascii=False)
-    return ["## Compliance", "", fenced(text, "json")]
+    out += ["<details><summary>Full compliance summary (JSON)</summary>", "",
+            fenced(text, "json"), "</details>"]
+    return out
 
 
 def render(model: ThreatModel) -> str:

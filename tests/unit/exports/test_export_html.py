@@ -114,13 +114,15 @@ def test_report_sections_and_details(model: ThreatModel) -> None:
     page = html.render(model)
     parsed = _parse(page)
     for section in ("summary", "architecture", "identity", "findings", "attack-paths",
-                    "approvals", "degradations"):
+                    "approvals", "degradations", "compliance"):
         assert section in parsed.ids
     text = " ".join(parsed.text)
     for expected in ("k8s/web.yaml:27", "NSA/CISA Kubernetes Hardening Guidance",
                      "carol", "2026-11-21T14:05:00+00:00", "severity_override",
                      "knowledge base empty; no citations", "cluster-admin",
-                     "model ollama:phi4-mini", "Proposed by the model, not by a rule"):
+                     "model ollama:phi4-mini", "Proposed by the model, not by a rule",
+                     "role: ClusterRole/ops-admin; scope: cluster; resources: *; verbs: *",
+                     "CIS Kubernetes Benchmark v1.10"):
         assert expected in text
 
 

@@ -134,3 +134,13 @@ def test_fenced_block_survives_backticks() -> None:
     """A code block whose content holds ``` is not closed early."""
     html = _html(markdown.fenced("a\n```\nb\n", "json"))
     assert '<pre><code class="language-json">a\n```\nb\n</code></pre>' == html.strip()
+
+
+def test_identity_map_and_compliance_tables(model: ThreatModel) -> None:
+    """Identities show their grants readably; compliance lists each framework's controls."""
+    text = markdown.render(model)
+    assert ("| ServiceAccount/shop/web | ServiceAccount | yes | Deployment/shop/web |   | role: "
+            "ClusterRole/ops-admin; scope: cluster; resources: \\*; verbs: \\* | "
+            "cluster-admin@cluster |") in text
+    assert "| CIS-1.10 | CIS Kubernetes Benchmark v1.10 | 2 | critical | 5.1.3, 5.2.2 |" in text
+    assert '"highest": "critical"' in text
