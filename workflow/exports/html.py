@@ -411,8 +411,8 @@ def _attack_path(path: AttackPath, titles: dict[str, str]) -> str:
     out = [head, f'<ol class="path">{"".join(items)}</ol>']
     if path.findings:
         links = "".join(
-            f'<li><a href="#{_anchor(fid)}">{_code(fid)}</a>'
-            + (f" {_e(titles[fid])}" if fid in titles else "") + "</li>"
+            f'<li><a href="#{_anchor(fid)}">{_code(fid)}</a> {_e(titles[fid])}</li>'
+            if fid in titles else f"<li>{_code(fid)} (not in this model)</li>"
             for fid in path.findings)
         out.append(f"<p>Findings on the path:</p><ul>{links}</ul>")
     return "".join(out)

@@ -16,6 +16,7 @@ Mapping:
 - ``threats``: one per finding; ``categories`` are its STRIDE categories and ``risk`` its
   likelihood and impact scaled from 1-5 to 20-100. Every component a finding names lists the
   threat, with a state from the finding's review status and its mitigation.
+- Attack paths have no OTM element; they travel in the project's ``attributes``.
 - ``mitigations``: one per distinct recommendation. A rule's recommendation is the change that
   makes the rule stop firing, so its ``riskReduction`` is 100; a model's recommendation has
   not been assessed, so it gets 50 and says so in its attributes.
@@ -269,6 +270,7 @@ def build(model: ThreatModel) -> dict[str, Any]:
                 "overallRisk": overall_risk(model).value,
                 "generator": generator_text(model),
                 "model": f"{llm.provider}:{llm.model}" if llm else "no model",
+                "attackPaths": [p.model_dump(mode="json") for p in model.attack_paths],
             },
         },
         "representations": [{

@@ -279,7 +279,8 @@ def _where(model: ThreatModel) -> _Where:
     return _Where(files=files, not_files=not_files, anchor=anchor, uris=_Uris(paths))
 
 
-def _result(finding: Finding, resource: str, rule_index: int, where: _Where) -> dict[str, Any]:
+def _result(finding: Finding, resource: str, rule_index: int, where: _Where,
+            paths: dict[str, list[str]]) -> dict[str, Any]:
     uris = where.uris
     evidence = [ev for ev in finding.evidence if ev.resource == resource]
     located = [ev for ev in evidence if ev.file and ev.file not in where.not_files]
@@ -318,6 +319,7 @@ def _result(finding: Finding, resource: str, rule_index: int, where: _Where) -> 
             "citations": [c.model_dump(mode="json") for c in finding.citations],
             "evidence": [ev.model_dump(mode="json") for ev in evidence],
             "mergedFrom": list(finding.merged_from),
+            "attackPaths": paths.get(finding.id, []),
         },
     }
     related = [ev for ev in located if ev is not primary]
@@ -361,7 +363,11 @@ def build(model: ThreatModel) -> dict[str, Any]:
     where = _where(model)
     # A finding that names no resource is about the application as a whole.
     whole = f"Application/{model.application.name}"
-    results = [_result(finding, resource, index[rule_id(finding)], where)
+    paths: dict[str, list[str]] = {}
+    for path in model.attack_paths:
+        for fid in path.findings:
+            paths.setdefault(fid, []).append(path.id)
+    results = [_result(finding, resource, index[rule_id(finding)], where, paths)
                for finding in findings
                for resource in (finding_resources(finding) or (whole,))]
     driver: dict[str, Any] = {

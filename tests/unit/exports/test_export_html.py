@@ -144,3 +144,11 @@ def test_empty_model_renders(bare_model: ThreatModel) -> None:
     text = " ".join(_parse(html.render(bare_model)).text)
     assert "No attack paths in this model." in text
     assert "No phase has been approved or rejected yet." in text
+
+
+def test_attack_path_to_a_missing_finding_is_not_a_dead_link(model: ThreatModel) -> None:
+    """A path naming a finding the model no longer holds shows it without a link."""
+    path = model.attack_paths[0].model_copy(update={"findings": ("gone@x",)})
+    page = html.render(model.model_copy(update={"attack_paths": (path,)}))
+    assert "<code>gone@x</code> (not in this model)" in page
+    assert [] == [a for t, a in _parse(page).tags if t == "a"]

@@ -302,3 +302,12 @@ def test_uris_are_percent_encoded(model: ThreatModel) -> None:
     location = _result(run, privileged.id, "Deployment/shop/web")["locations"][0]
     assert "k8s/my%20app%231.yaml" == location["physicalLocation"]["artifactLocation"]["uri"]
     assert "originalUriBaseIds" not in run
+
+
+def test_results_name_their_attack_paths(model: ThreatModel) -> None:
+    """A result whose finding lies on an attack path lists that path's id."""
+    run = _run(model)
+    on_path = _find(model, "controls.privileged-container")
+    off_path = _find(model, "data.secret-in-env")
+    assert ["ap-1"] == _results_for(run, on_path.id)[0]["properties"]["attackPaths"]
+    assert [] == _results_for(run, off_path.id)[0]["properties"]["attackPaths"]
