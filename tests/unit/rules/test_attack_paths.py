@@ -1,0 +1,64 @@
+"""Attack paths from the inventory graph: steps, chained findings, stability."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from agents.attack_paths import attack_paths, find_paths
+from agents.rules.base import run_rules
+from agents.rules.catalogue import ALL_RULES
+from workflow.inventory import Inventory
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_node_path_steps(load: Callable[..., Inventory]) -> None:
+    """internet -> LoadBalancer -> privileged web -> node -> cluster."""
+    inv = load(FIXTURES / "risk_review.internet-to-node" / "fail_privileged_behind_lb.yaml")
+    paths = [p for p in find_paths(inv) if p.kind == "risk_review.internet-to-node"]
+    assert 1 == len(paths)
+    assert ("internet", "Service/shop/web", "Deployment/shop/web",
+            "node (privileged-container)", "cluster") == paths[0].steps
+    assert ("controls.privileged-container@Deployment/shop/web#web",) == paths[0].findings
+
+
+def test_cluster_path_chains_identity_findings(load: Callable[..., Inventory]) -> None:
+    """An exposed pod with a secret-reading token chains the identity findings."""
+    inv = load(FIXTURES / "risk_review.internet-to-cluster"
+               / "fail_secret_reader_behind_ingress.yaml")
+    paths = [p for p in find_paths(inv) if p.kind == "risk_review.internet-to-cluster"]
+    assert 1 == len(paths)
+    assert "ServiceAccount/shop/web" == paths[0].steps[3]
+    assert "cluster" == paths[0].target
+    assert {"identity.automount-with-rights@Deployment/shop/web",
+            "identity.secrets-read@ServiceAccount/shop/web#cluster"} == set(paths[0].findings)
+
+
+def test_data_store_path_needs_an_open_store(load: Callable[..., Inventory]) -> None:
+    """The data-store path exists only while the store accepts any pod."""
+    base = FIXTURES / "risk_review.internet-to-data-store"
+    open_paths = find_paths(load(base / "fail_open_database.yaml"))
+    closed_paths = find_paths(load(base / "pass_database_isolated.yaml"))
+    assert ["risk_review.internet-to-data-store"] == [p.kind for p in open_paths]
+    assert "Deployment/shop/db" == open_paths[0].target
+    assert [] == [p for p in closed_paths if p.kind == "risk_review.internet-to-data-store"]
+
+
+def test_paths_follow_the_findings_given(load: Callable[..., Inventory]) -> None:
+    """Without the escape finding (e.g. marked away), there is no node path."""
+    inv = load(FIXTURES / "risk_review.internet-to-node" / "fail_privileged_behind_lb.yaml")
+    found = [f for f in run_rules(ALL_RULES, inv) if f.rule != "controls.privileged-container"]
+    assert [] == [p for p in attack_paths(inv, found) if "internet-to-node" in p.id]
+
+
+def test_path_findings_list_steps_and_chain(load: Callable[..., Inventory]) -> None:
+    """The rule's finding carries one evidence item per step and names the chain."""
+    from agents.rules.risk_review import internet_to_node
+
+    inv = load(FIXTURES / "risk_review.internet-to-node" / "fail_privileged_behind_lb.yaml")
+    (finding,) = list(internet_to_node.evaluate(inv))
+    assert ["internet", "Service/shop/web", "Deployment/shop/web"] == \
+        [e.resource for e in finding.evidence][:3]
+    assert "controls.privileged-container@Deployment/shop/web#web" in finding.description
+    assert 5 == finding.impact

@@ -1,0 +1,56 @@
+"""Scoring in code: the base score, bands and the reviewer's modifiers."""
+
+from __future__ import annotations
+
+import pytest
+
+from workflow.scoring import RiskContext, adjust, score, severity, severity_for
+from workflow.threat_model import Severity
+
+
+@pytest.mark.parametrize(("likelihood", "impact", "band"), [
+    (5, 5, Severity.CRITICAL), (4, 5, Severity.CRITICAL), (3, 5, Severity.HIGH),
+    (3, 4, Severity.MEDIUM), (2, 3, Severity.LOW), (1, 3, Severity.INFO)])
+def test_bands(likelihood: int, impact: int, band: Severity) -> None:
+    """likelihood x impact maps to the documented bands."""
+    assert band == severity_for(likelihood, impact)
+
+
+def test_score_is_product_scaled_to_ten() -> None:
+    """score = likelihood x impact / 2.5, clamped inputs."""
+    assert 10.0 == score(5, 5)
+    assert 0.4 == score(0, 1)
+    assert Severity.INFO == severity(0.0)
+
+
+def test_no_context_changes_nothing() -> None:
+    """An empty context leaves likelihood and impact alone."""
+    result = adjust(3, 3, RiskContext())
+    assert (3, 3, ()) == (result.likelihood, result.impact, result.reasons)
+
+
+def test_each_modifier_moves_one_point() -> None:
+    """Exposure and paths raise likelihood, data and reach raise impact, mitigation lowers."""
+    assert 4 == adjust(3, 3, RiskContext(internet_exposed=True)).likelihood
+    assert 4 == adjust(3, 3, RiskContext(on_attack_path=True)).likelihood
+    assert 2 == adjust(3, 3, RiskContext(mitigated=True)).likelihood
+    assert 4 == adjust(3, 3, RiskContext(sensitive_data=True)).impact
+    assert 4 == adjust(3, 3, RiskContext(cluster_wide=True)).impact
+
+
+def test_modifiers_stay_on_scale() -> None:
+    """Adjusted values are clamped to 1-5."""
+    top = adjust(5, 5, RiskContext(internet_exposed=True, on_attack_path=True,
+                                   sensitive_data=True, cluster_wide=True))
+    bottom = adjust(1, 1, RiskContext(mitigated=True))
+    assert (5, 5) == (top.likelihood, top.impact)
+    assert (1, 1) == (bottom.likelihood, bottom.impact)
+    assert 10.0 == top.score
+
+
+def test_reasons_name_every_modifier() -> None:
+    """Each applied modifier leaves a reason."""
+    result = adjust(2, 2, RiskContext(internet_exposed=True, sensitive_data=True,
+                                      mitigated=True))
+    assert 3 == len(result.reasons)
+    assert (2, 3) == (result.likelihood, result.impact)
