@@ -128,11 +128,18 @@ class Runs:
         verdict = PhaseDecision(phase=phase, decision=decision,
                                 by=by, comment=comment, at=datetime.now(UTC), edits=edits)
         validate_decision(verdict, snapshot.values.get("findings") or {})
-        self.store.record_approval(
-            run_id, phase=phase.value, decision="approved" if decision == "approve" else
-            "rejected", by=by, comment=comment,
-            edits=edits.model_dump(mode="json") if edits else None, at=verdict.at)
-        return self._drive(run_id, Command(resume=decision_json(verdict)))
+
+        def record() -> None:  # under the run lock: only a decision that will apply is kept
+            current = self.graph.get_state(self._config(run_id))
+            if not current.interrupts or current.interrupts[0].value.get("phase") != phase.value:
+                raise RunStateError(f"run {run_id} is no longer waiting for approval of the "
+                                    f"{phase.value} phase")
+            self.store.record_approval(
+                run_id, phase=phase.value, decision="approved" if decision == "approve" else
+                "rejected", by=by, comment=comment,
+                edits=edits.model_dump(mode="json") if edits else None, at=verdict.at)
+
+        return self._drive(run_id, Command(resume=decision_json(verdict)), before=record)
 
     def rerun(self, run_id: str, from_phase: Phase, *, guidance: str | None = None) -> RunOutcome:
         """Redo ``from_phase`` and every phase after it, with the rejection reason as guidance."""
@@ -210,11 +217,14 @@ class Runs:
                 if locked:
                     conn.execute(_Q["release_run_lock"], {"run_id": run_id})
 
-    def _drive(self, run_id: str, payload: Any) -> RunOutcome:
+    def _drive(self, run_id: str, payload: Any,
+               before: Callable[[], None] | None = None) -> RunOutcome:
         info = self.store.get(run_id)
         with self._run_lock(run_id) as locked, bound_contextvars(run_id=run_id):
             if not locked:
                 raise RunStateError(f"run {run_id} is being executed by another ktmb process")
+            if before is not None:
+                before()
             context = self.context_factory(info)
             outer = context.progress
 
