@@ -1,0 +1,282 @@
+"""Runs on the real database: versions, approvals with edits, rejection and rerun, resume."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from workflow.context import Enrichment, RunContext
+from workflow.db import open_database
+from workflow.errors import DecisionError, NotFoundError, RunError, RunStateError
+from workflow.gates import FindingEdit, PhaseEdits
+from workflow.inputs import LoadedInputs, load_inputs
+from workflow.run_store import RunInfo
+from workflow.runs import Runs
+from workflow.settings import Settings
+from workflow.threat_model import PHASES, Finding, FindingStatus, Phase, Severity
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "payments"
+SCHEMA = json.loads((REPO / "workflow" / "threat_model.schema.json").read_text(encoding="utf-8"))
+SETTLEMENT = "test.network@CronJob/payments/settlement"
+API = "test.network@Deployment/payments/payments-api"
+DB = "test.network@StatefulSet/payments/payments-db"
+
+
+class FakeEnricher:
+    """One deterministic finding per workload and phase; records guidance; can fail once."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None]] = []
+        self.fail_once_in: Phase | None = None
+
+    def __call__(self, phase: Phase, inv: Any, findings: list[Finding], inputs: Any,
+                 passages: list[Any], guidance: str | None, ctx: RunContext) -> Enrichment:
+        self.calls.append((phase.value, guidance))
+        if phase == self.fail_once_in:
+            self.fail_once_in = None
+            raise RuntimeError("simulated crash")
+        extra = [Finding(id=f"test.{phase.value}@{wl.id}", rule=f"test.{phase.value}",
+                         title=f"{phase.value} check of {wl.name}", phase=phase,
+                         resources=(wl.id,), likelihood=3, impact=4)
+                 for wl in inv.workloads]
+        return Enrichment(findings=[*findings, *extra])
+
+
+@pytest.fixture
+def enricher() -> FakeEnricher:
+    """The fake model step shared by every invocation of a test."""
+    return FakeEnricher()
+
+
+@pytest.fixture
+def runs(settings: Settings, enricher: FakeEnricher) -> Iterator[Runs]:
+    """Runs on a fresh, migrated database, with the fake enrichment in every context."""
+
+    def context(_info: RunInfo) -> RunContext:
+        return RunContext(enrich=enricher)
+
+    yield Runs(open_database(settings), context)
+
+
+@pytest.fixture
+def inputs(settings: Settings) -> LoadedInputs:
+    """The example payments application."""
+    return load_inputs([EXAMPLE / "manifests"], settings=settings,
+                       architecture=[EXAMPLE / "ARCHITECTURE.md"], base=EXAMPLE)
+
+
+def _schema_errors(model: dict[str, Any]) -> list[str]:
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(model)]
+
+
+def test_complete_run_stores_versioned_models(runs: Runs, inputs: LoadedInputs) -> None:
+    """A completed run stores its model; the application's next run is version 2."""
+    first = runs.start(inputs, application="payments", approval=[], created_by="tester")
+    second = runs.start(inputs, application="payments", approval=[], created_by="tester")
+    assert ("completed", 1, "completed", 2) == (first.status, first.version, second.status,
+                                                 second.version)
+    info = runs.info(first.run_id)
+    assert ("completed", inputs.digest, "tester") == (info.status, info.inputs_digest,
+                                                      info.created_by)
+    assert info.finished_at is not None
+    stored = runs.store.threat_model(first.run_id)
+    assert stored is not None
+    assert 1 == stored[0]
+    assert [] == _schema_errors(stored[1])
+    assert first.run_id == stored[1]["run_id"]
+
+
+def test_finding_ids_are_stable_across_runs(runs: Runs, inputs: LoadedInputs) -> None:
+    """Two runs of the same input produce the same finding ids."""
+    first = runs.start(inputs, application="payments", approval=[])
+    second = runs.start(inputs, application="payments", approval=[])
+    ids = [sorted(f.id for f in runs.threat_model(o.run_id).findings) for o in (first, second)]
+    assert ids[0] == ids[1]
+    assert len(ids[0]) == len(set(ids[0]))
+
+
+def test_runs_are_listed(runs: Runs, inputs: LoadedInputs) -> None:
+    """The store lists runs by application, newest first."""
+    first = runs.start(inputs, application="payments", approval=[])
+    second = runs.start(inputs, application="payments", approval=[])
+    runs.start(inputs, application="other", approval=[])
+    assert [second.run_id, first.run_id] == [
+        i.run_id for i in runs.store.list_runs(application="payments")]
+
+
+def test_approval_with_edits_is_recorded_and_kept(runs: Runs, inputs: LoadedInputs) -> None:
+    """Edits (remove, severity, status, note) are applied, recorded with by/at, and kept."""
+    outcome = runs.start(inputs, application="payments", approval=["network"])
+    assert ("awaiting_approval", "network") == (outcome.status, outcome.pending_phase)
+    info = runs.info(outcome.run_id)
+    assert ("awaiting_approval", "network") == (info.status, info.pending_phase)
+    pending = runs.pending(outcome.run_id)
+    assert pending is not None
+    assert {SETTLEMENT, API, DB} <= {f["id"] for f in pending["findings"]}
+
+    edits = PhaseEdits(edits=(
+        FindingEdit(id=SETTLEMENT, remove=True, reason="covered by the platform team"),
+        FindingEdit(id=API, severity=Severity.CRITICAL),
+        FindingEdit(id=DB, status=FindingStatus.ACCEPTED, note="Risk accepted until Q3."),
+    ))
+    done = runs.decide(outcome.run_id, decision="approve", by="ann", comment="reviewed",
+                       edits=edits)
+    assert "completed" == done.status
+
+    (approval,) = runs.store.approvals(outcome.run_id)
+    assert ("network", "approved", "ann", "reviewed") == (
+        approval["phase"], approval["decision"], approval["decided_by"], approval["comment"])
+    assert [SETTLEMENT, API, DB] == [e["id"] for e in approval["edits"]["edits"]]
+    assert approval["decided_at"] is not None
+
+    model = runs.threat_model(outcome.run_id)
+    by_id = {f.id: f for f in model.findings}
+    assert SETTLEMENT not in by_id
+    assert (Severity.CRITICAL, Severity.CRITICAL) == (by_id[API].severity,
+                                                      by_id[API].severity_override)
+    assert FindingStatus.ACCEPTED == by_id[DB].status
+    assert [("ann", "Risk accepted until Q3.")] == [(n.by, n.text) for n in by_id[DB].notes]
+    record = model.phases[Phase.NETWORK]
+    assert record.approval is not None
+    assert ("approved", "ann", "reviewed") == (record.approval.decision, record.approval.by,
+                                               record.approval.comment)
+    assert approval["decided_at"] == record.approval.at
+    assert [] == _schema_errors(model.model_dump(mode="json"))
+
+
+@pytest.mark.parametrize("edits", [
+    PhaseEdits(edits=(FindingEdit(id="test.network@Deployment/payments/ghost", remove=True),)),
+    PhaseEdits(edits=(FindingEdit(id=API, remove=True, severity=Severity.LOW),)),
+    PhaseEdits(edits=(FindingEdit(id=API, note="a"), FindingEdit(id=API, note="b"))),
+    PhaseEdits(edits=(FindingEdit(id="test.identity@Deployment/payments/payments-api",
+                                  remove=True),)),
+])
+def test_malformed_decision_leaves_the_run_waiting(runs: Runs, inputs: LoadedInputs,
+                                                  edits: PhaseEdits) -> None:
+    """A refused decision records nothing and the run stays awaiting approval at its gate."""
+    outcome = runs.start(inputs, application="payments", approval=["network"])
+    before = runs.state(outcome.run_id)
+    with pytest.raises(DecisionError):
+        runs.decide(outcome.run_id, decision="approve", by="ann", edits=edits)
+    info = runs.info(outcome.run_id)
+    assert ("awaiting_approval", "network") == (info.status, info.pending_phase)
+    assert [] == runs.store.approvals(outcome.run_id)
+    assert before == runs.state(outcome.run_id)
+    assert "completed" == runs.decide(outcome.run_id, decision="approve", by="ann").status
+
+
+def test_reject_then_rerun_with_the_reason_as_guidance(runs: Runs, inputs: LoadedInputs,
+                                                       enricher: FakeEnricher) -> None:
+    """Reject stops the run; rerun --from redoes the phase with the reason, then completes."""
+    outcome = runs.start(inputs, application="payments", approval=["data"])
+    rejected = runs.decide(outcome.run_id, decision="reject", by="bob",
+                           comment="Check the card data store first.")
+    assert ("rejected", "data") == (rejected.status, rejected.pending_phase)
+    info = runs.info(outcome.run_id)
+    assert ("rejected", "data") == (info.status, info.pending_phase)
+    with pytest.raises(RunStateError):
+        runs.resume(outcome.run_id)
+
+    again = runs.rerun(outcome.run_id, Phase.DATA)
+    assert ("awaiting_approval", "data") == (again.status, again.pending_phase)
+    assert ("data", "Check the card data store first.") == enricher.calls[-1]
+    done = runs.decide(outcome.run_id, decision="approve", by="bob", comment="better")
+    assert "completed" == done.status
+
+    model = runs.threat_model(outcome.run_id)
+    record = model.phases[Phase.DATA]
+    assert ("approved", "Check the card data store first.") == (
+        record.approval.decision if record.approval else None, record.guidance)
+    assert [("data", "rejected"), ("data", "approved")] == [
+        (a["phase"], a["decision"]) for a in runs.store.approvals(outcome.run_id)]
+    counts = Counter(phase for phase, _ in enricher.calls)
+    assert {"architecture": 1, "identity": 1, "data": 2} == {
+        p: counts[p] for p in ("architecture", "identity", "data")}
+    ids = [f.id for f in model.findings]
+    assert len(ids) == len(set(ids))
+    assert [] == _schema_errors(model.model_dump(mode="json"))
+
+
+def test_rerun_with_explicit_guidance(runs: Runs, inputs: LoadedInputs,
+                                      enricher: FakeEnricher) -> None:
+    """rerun of a completed run redoes a phase and the ones after it, with the given guidance."""
+    outcome = runs.start(inputs, application="payments", approval=[])
+    version = runs.rerun(outcome.run_id, Phase.COMPLIANCE, guidance="PCI DSS 4.0 only").version
+    assert ("compliance", "PCI DSS 4.0 only") in enricher.calls
+    assert ["compliance", "risk_review"] == [p for p, _ in enricher.calls[len(PHASES):]]
+    assert 1 == version
+    assert "PCI DSS 4.0 only" == runs.threat_model(outcome.run_id).phases[
+        Phase.COMPLIANCE].guidance
+
+
+def test_resume_of_a_completed_run_is_refused(runs: Runs, inputs: LoadedInputs) -> None:
+    """A completed run cannot be resumed."""
+    outcome = runs.start(inputs, application="payments", approval=[])
+    with pytest.raises(RunStateError) as info:
+        runs.resume(outcome.run_id)
+    assert f"run {outcome.run_id} has already completed" == str(info.value)
+
+
+def test_resume_of_a_waiting_run_points_at_approve(runs: Runs, inputs: LoadedInputs) -> None:
+    """A run waiting at a gate is not resumed; the message says how to decide."""
+    outcome = runs.start(inputs, application="payments", approval=["architecture"])
+    with pytest.raises(RunStateError) as info:
+        runs.resume(outcome.run_id)
+    assert "waiting for approval of the architecture phase" in str(info.value)
+
+
+def test_decide_on_a_run_that_is_not_waiting(runs: Runs, inputs: LoadedInputs) -> None:
+    """Approving a completed run is refused."""
+    outcome = runs.start(inputs, application="payments", approval=[])
+    with pytest.raises(RunStateError):
+        runs.decide(outcome.run_id, decision="approve", by="ann")
+
+
+def test_unknown_run(runs: Runs) -> None:
+    """Every operation on an unknown run is a NotFoundError."""
+    for call in (lambda: runs.info("nope"), lambda: runs.resume("nope"),
+                 lambda: runs.threat_model("nope"),
+                 lambda: runs.decide("nope", decision="approve", by="a")):
+        with pytest.raises(NotFoundError):
+            call()
+
+
+def test_failed_run_resumes_without_rerunning_finished_phases(
+        runs: Runs, inputs: LoadedInputs, enricher: FakeEnricher) -> None:
+    """A crash inside a phase fails the run; resume finishes it, earlier phases run once."""
+    enricher.fail_once_in = Phase.LOGGING
+    with pytest.raises(RunError) as info:
+        runs.start(inputs, application="payments", approval=[], run_id="crash-1")
+    assert "continue with 'ktmb resume crash-1'" in str(info.value)
+    assert "failed" == runs.info("crash-1").status
+    partial = runs.threat_model("crash-1")
+    assert partial.partial
+    done = runs.resume("crash-1")
+    assert "completed" == done.status
+    counts = Counter(phase for phase, _ in enricher.calls)
+    assert {p.value: 2 if p == Phase.LOGGING else 1 for p in PHASES} == dict(counts)
+    ids = [f.id for f in runs.threat_model("crash-1").findings]
+    assert len(ids) == len(set(ids))
+
+
+def test_run_lock_refuses_a_second_executor(runs: Runs, inputs: LoadedInputs) -> None:
+    """While one process holds a run's advisory lock, another cannot drive it."""
+    outcome = runs.start(inputs, application="payments", approval=["network"])
+    other = Runs(runs.db, runs.context_factory)
+    with runs._run_lock(outcome.run_id) as locked:
+        assert locked
+        with pytest.raises(RunStateError) as info:
+            other.decide(outcome.run_id, decision="approve", by="ann")
+    assert "is being executed by another ktmb process" in str(info.value)
+    assert [] == runs.store.approvals(outcome.run_id)
+    assert "awaiting_approval" == runs.info(outcome.run_id).status
