@@ -122,6 +122,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ktmb-bench-", dir="/tmp"))
     import pgserver
 
+    from workflow.embedded_pgvector import ensure_portable_pgvector
+
+    ensure_portable_pgvector()
     server = pgserver.get_server(work / "pgdata", cleanup_mode="delete")
     env = {**os.environ, "KTMB_HOME": str(work / "home"),
            "KTMB_DATABASE_URL": server.get_uri(), "KTMB_REDACTION_KEY": "bench"}

