@@ -1,0 +1,119 @@
+"""Request dependencies: the service, the authenticated principal, CSRF and origin checks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Request
+
+from workflow.api.auth import SESSION_COOKIE, Authenticator, Principal
+from workflow.api.service import ReviewService
+
+__all__ = [
+    "CurrentPrincipal",
+    "Service",
+    "WritingPrincipal",
+    "authenticator",
+    "check_origin",
+    "optional_principal",
+    "require_principal",
+    "require_writer",
+    "service",
+]
+
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def service(request: Request) -> ReviewService:
+    """The review service of the app."""
+    svc: ReviewService = request.app.state.service
+    return svc
+
+
+def authenticator(request: Request) -> Authenticator:
+    """The authenticator of the app."""
+    auth: Authenticator = request.app.state.auth
+    return auth
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status_code=401, detail=detail,
+                         headers={"WWW-Authenticate": 'Bearer realm="ktmb"'})
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The principal of the request, or None when it carries no credential.
+
+    Raises:
+        HTTPException: 401 for a bearer token or session cookie that is not valid.
+    """
+    auth = authenticator(request)
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthorized("the Authorization header must be 'Bearer TOKEN'")
+        principal = auth.from_token(token.strip(), "token")
+        if principal is None:
+            raise _unauthorized("the API token is not valid")
+        return principal
+    client = request.client.host if request.client else None
+    principal = auth.from_header(dict(request.headers), client)
+    if principal is not None:
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal = auth.from_token(cookie, "cookie")
+        if principal is None:
+            raise _unauthorized("your session is no longer valid; log in again")
+        return principal
+    return None
+
+
+def require_principal(request: Request) -> Principal:
+    """The principal of the request.
+
+    Raises:
+        HTTPException: 401 when the request is not authenticated.
+    """
+    principal = optional_principal(request)
+    if principal is None:
+        raise _unauthorized("authentication required: send 'Authorization: Bearer TOKEN'")
+    return principal
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a state-changing request whose ``Origin`` is another site.
+
+    Raises:
+        HTTPException: 403 for a cross-origin request.
+    """
+    if request.method in _SAFE_METHODS:
+        return
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    # Compare hosts only: behind a TLS-terminating proxy the browser says https, we see http.
+    if urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
+        raise HTTPException(status_code=403, detail="cross-origin request refused")
+
+
+def require_writer(request: Request,
+                   principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+    """The principal of a state-changing API request (origin and, for sessions, CSRF checked).
+
+    Raises:
+        HTTPException: 403 for a cross-origin request or a missing or wrong CSRF token.
+    """
+    check_origin(request)
+    if principal.via != "token" and not authenticator(request).csrf_ok(
+            principal, [request.headers.get("x-csrf-token")]):
+        raise HTTPException(status_code=403, detail="missing or wrong X-CSRF-Token header "
+                                                    "(GET /me gives the token)")
+    return principal
+
+
+Service = Annotated[ReviewService, Depends(service)]
+CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+WritingPrincipal = Annotated[Principal, Depends(require_writer)]

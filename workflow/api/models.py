@@ -1,0 +1,159 @@
+"""Request and response bodies of the HTTP API (pydantic, documented in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workflow.gates import PhaseEdits
+from workflow.threat_model import Finding
+
+__all__ = [
+    "ApprovalRecord",
+    "ApproveRequest",
+    "CollectionView",
+    "ErrorBody",
+    "Me",
+    "PendingPhase",
+    "PhaseProgress",
+    "RejectRequest",
+    "RunAccepted",
+    "RunStatus",
+    "RunSummary",
+    "StartFromPaths",
+]
+
+LlmProvider = Literal["off", "ollama", "llamacpp"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    """Every error: a short kind and a one-line explanation for a person."""
+
+    error: str = Field(description="Kind of error, e.g. NotFoundError or DecisionError.")
+    detail: str = Field(description="One line that says what is wrong and what to do.")
+
+
+class Me(BaseModel):
+    """The authenticated reviewer."""
+
+    user: str
+    groups: list[str]
+    via: str = Field(description="token, header or cookie.")
+    csrf_token: str = Field(description="Send as X-CSRF-Token on state-changing requests "
+                                        "authenticated by cookie or trusted header.")
+
+
+class StartFromPaths(_Body):
+    """Start a run on manifests already on the server (inside KTMB_SERVER_PATHS)."""
+
+    paths: list[str] = Field(min_length=1, max_length=100,
+                             description="Absolute manifest files or directories.")
+    architecture: list[str] = Field(default_factory=list, max_length=20,
+                                    description="Architecture or security-review notes files.")
+    application: str | None = Field(default=None, min_length=1, max_length=200)
+    approval: str = Field(default="none", max_length=500,
+                          description="none, each, or a comma-separated list of phases.")
+    llm: LlmProvider = "off"
+    model: str | None = Field(default=None, max_length=500)
+    cloud: str | None = Field(default=None, max_length=50)
+    classification: str | None = Field(default=None, max_length=100)
+    owner_groups: list[str] | None = Field(
+        default=None, max_length=50,
+        description="Groups that may see the run (a subset of yours; default: all of yours).")
+
+
+class RunAccepted(BaseModel):
+    """A run (or a decision) was accepted; the work continues in the background."""
+
+    run_id: str
+    status: str
+    detail: str = ""
+    status_url: str
+
+
+class PhaseProgress(BaseModel):
+    """Where one phase of a run stands."""
+
+    phase: str
+    status: str = Field(description="pending, running, completed, degraded, awaiting_approval, "
+                                    "approved or rejected.")
+    findings: int = 0
+    needs_approval: bool = False
+
+
+class ApprovalRecord(BaseModel):
+    """A reviewer's decision at a gate."""
+
+    phase: str
+    decision: str
+    decided_by: str
+    comment: str
+    edits: dict[str, Any] | None = None
+    decided_at: datetime
+
+
+class RunSummary(BaseModel):
+    """A run in a list."""
+
+    run_id: str
+    application: str
+    status: str
+    pending_phase: str | None
+    current_phase: str | None
+    created_by: str
+    owner_groups: list[str]
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+
+
+class RunStatus(RunSummary):
+    """A run with its phase progress and approvals."""
+
+    error: str | None
+    approval_policy: list[str]
+    llm_provider: str
+    llm_model: str | None
+    busy: bool = Field(description="True while this server executes the run in the background.")
+    phases: list[PhaseProgress]
+    approvals: list[ApprovalRecord]
+    version: int | None = Field(default=None,
+                                description="Threat-model version of a completed run.")
+
+
+class PendingPhase(BaseModel):
+    """The phase waiting for approval and its findings."""
+
+    run_id: str
+    phase: str
+    findings: list[Finding]
+
+
+class ApproveRequest(_Body):
+    """Approve the pending phase, optionally with edits (the same edits as ``ktmb approve``)."""
+
+    comment: str = Field(default="", max_length=10_000)
+    edits: PhaseEdits | None = Field(
+        default=None, description="{edits: [{id, remove | severity | status | note}]}")
+
+
+class RejectRequest(_Body):
+    """Reject the pending phase; the reason is given to the phase when it is rerun."""
+
+    reason: str = Field(min_length=1, max_length=10_000)
+
+
+class CollectionView(BaseModel):
+    """A knowledge-base collection the reviewer may read."""
+
+    name: str
+    embedding_model: str
+    dimension: int
+    public: bool
+    read_groups: list[str]

@@ -1,0 +1,501 @@
+"""What the HTTP API and the web UI do, on behalf of an authenticated reviewer.
+
+Everything a request may see goes through :meth:`ReviewService.visible_run`, so a run outside
+the reviewer's groups is indistinguishable from a run that does not exist. Work that takes
+longer than a request (executing phases after a start or a decision) runs in a small pool of
+background threads; a decision is validated in full before it is handed over, so a malformed
+decision answers 422 at once and leaves the run where it was.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from workflow.api.auth import Principal, can_see
+from workflow.api.config import ApiSettings
+from workflow.api.models import (
+    ApprovalRecord,
+    PendingPhase,
+    PhaseProgress,
+    RunAccepted,
+    RunStatus,
+    RunSummary,
+)
+from workflow.errors import (
+    ConfigError,
+    DecisionError,
+    InventoryError,
+    KtmbError,
+    NotFoundError,
+    RunStateError,
+    UserError,
+)
+from workflow.gates import PhaseDecision, PhaseEdits, parse_approval_policy, validate_decision
+from workflow.inputs import LoadedInputs, load_inputs
+from workflow.log import get_logger
+from workflow.run_store import RunInfo
+from workflow.runs import Runs, new_run_id
+from workflow.settings import Settings
+from workflow.threat_model import PHASES, Finding, Phase, ThreatModel
+
+__all__ = [
+    "ExportDocument",
+    "PathNotAllowedError",
+    "ReviewService",
+    "RunOptions",
+    "Upload",
+    "parse_edits",
+    "safe_file_name",
+]
+
+log = get_logger(__name__)
+
+_MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class PathNotAllowedError(UserError):
+    """The server-side path is outside the directories listed in KTMB_SERVER_PATHS."""
+
+    http_status = 403
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file: the name the client gave (untrusted) and a binary stream."""
+
+    filename: str | None
+    stream: IO[bytes]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run started through the service is built."""
+
+    application: str | None = None
+    approval: str = "none"
+    llm: str = "off"
+    model: str | None = None
+    cloud: str | None = None
+    classification: str | None = None
+    owner_groups: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class ExportDocument:
+    """An export, ready to send."""
+
+    text: str
+    media_type: str
+    filename: str
+
+
+def safe_file_name(raw: str | None, index: int, used: set[str], *,
+                   default_suffix: str) -> str:
+    """A harmless file name for an uploaded file: no directories, no dot-files, no oddities.
+
+    Args:
+        raw: the client's name (untrusted, may hold paths, ``..`` or control characters).
+        index: position of the file in the upload, for a fallback name.
+        used: names already taken in this upload (updated).
+        default_suffix: suffix added when the name has none of the accepted ones.
+    """
+    base = PurePosixPath((raw or "").replace("\\", "/")).name
+    name = _SAFE.sub("_", base).strip("._-")[:100] or f"upload-{index + 1}"
+    if default_suffix == ".yaml" and Path(name).suffix.lower() not in _MANIFEST_SUFFIXES:
+        name += default_suffix
+    if default_suffix != ".yaml" and not Path(name).suffix:
+        name += default_suffix
+    candidate, n = name, 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{Path(name).stem}-{n}{Path(name).suffix}"
+    used.add(candidate.lower())
+    return candidate
+
+
+def parse_edits(data: Any) -> PhaseEdits | None:
+    """Edits as a JSON value (``{edits: [...]}`` or a bare list), validated like ``--edits``.
+
+    Raises:
+        DecisionError: the edits are malformed.
+    """
+    if data is None:
+        return None
+    if isinstance(data, list):
+        data = {"edits": data}
+    try:
+        return PhaseEdits.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        raise DecisionError(f"{where or 'edits'}: {err.get('msg', 'invalid')}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+class ReviewService:
+    """Runs as one reviewer may see and steer them."""
+
+    def __init__(self, settings: Settings, runs: Runs, api: ApiSettings) -> None:
+        self.settings = settings
+        self.runs = runs
+        self.api = api
+        self._pool = ThreadPoolExecutor(max_workers=api.workers,
+                                        thread_name_prefix="ktmb-run")
+        self._busy: set[str] = set()
+        self._lock = threading.Lock()
+
+    # ---- visibility ---------------------------------------------------------------------
+    def visible_run(self, run_id: str, principal: Principal) -> RunInfo:
+        """The run if the reviewer may see it.
+
+        Raises:
+            NotFoundError: no such run, or the reviewer may not see it (the same answer).
+        """
+        if not run_id or len(run_id) > 200:
+            raise NotFoundError(f"no run with id {run_id[:200]!r}")
+        info = self.runs.info(run_id)
+        if not can_see(info, principal):
+            raise NotFoundError(f"no run with id {run_id!r}")
+        return info
+
+    def list_runs(self, principal: Principal, *, application: str | None = None,
+                  status: str | None = None, limit: int = 100) -> list[RunSummary]:
+        """The runs the reviewer may see, newest first."""
+        rows = self.runs.store.list_runs(application=application, status=status,
+                                    limit=max(limit * 5, 500))
+        visible = [r for r in rows if can_see(r, principal)][:limit]
+        return [RunSummary.model_validate(r.model_dump(exclude={"inputs"})) for r in visible]
+
+    def busy(self, run_id: str) -> bool:
+        """Whether this server is executing the run right now."""
+        with self._lock:
+            return run_id in self._busy
+
+    # ---- reading ------------------------------------------------------------------------
+    def status(self, run_id: str, principal: Principal) -> RunStatus:
+        """A run's status, phase by phase, with its approvals."""
+        info = self.visible_run(run_id, principal)
+        values: dict[str, Any] = dict(self.runs.state(run_id) or {})
+        phases = values.get("phases") or {}
+        progress = []
+        for phase in PHASES:
+            record = phases.get(phase.value) or {}
+            state = str(record.get("status", "pending"))
+            if info.status == "awaiting_approval" and phase.value == info.pending_phase:
+                state = "awaiting_approval"
+            elif (info.status == "running" and phase.value == info.current_phase
+                  and not record):
+                state = "running"
+            progress.append(PhaseProgress(
+                phase=phase.value, status=state, findings=int(record.get("findings", 0) or 0),
+                needs_approval=phase.value in info.approval_policy))
+        approvals = [ApprovalRecord.model_validate(a) for a in self.runs.store.approvals(run_id)]
+        version = None
+        if info.status == "completed":
+            stored = self.runs.store.threat_model(run_id)
+            version = stored[0] if stored else None
+        return RunStatus(
+            **info.model_dump(exclude={"inputs", "options", "inputs_digest"}),
+            busy=self.busy(run_id), phases=progress, approvals=approvals, version=version)
+
+    def pending(self, run_id: str, principal: Principal) -> PendingPhase:
+        """The phase waiting for approval and its findings.
+
+        Raises:
+            RunStateError: the run is not waiting for approval.
+        """
+        info = self.visible_run(run_id, principal)
+        payload = self.runs.pending(run_id) if info.status == "awaiting_approval" else None
+        if payload is None or self.busy(run_id):
+            raise RunStateError(f"run {run_id} is not waiting for approval "
+                                f"(status: {'running' if self.busy(run_id) else info.status})")
+        findings = [Finding.model_validate(f) for f in payload.get("findings") or []]
+        return PendingPhase(run_id=run_id, phase=str(payload.get("phase")), findings=findings)
+
+    def threat_model(self, run_id: str, principal: Principal) -> ThreatModel:
+        """The run's threat model (partial and marked so when the run has not finished)."""
+        self.visible_run(run_id, principal)
+        return self.runs.threat_model(run_id)
+
+    def export(self, run_id: str, principal: Principal, fmt: str) -> ExportDocument:
+        """An export of the run's threat model.
+
+        Raises:
+            ConfigError: an unknown format.
+        """
+        from workflow.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export
+
+        if fmt not in FORMATS:
+            raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {fmt[:40]!r}")
+        model = self.threat_model(run_id, principal)
+        text = export(model, fmt)
+        return ExportDocument(text=text, media_type=MEDIA_TYPES[fmt],
+                              filename=f"{run_id}{SUFFIXES[fmt]}")
+
+    def diff(self, run_a: str, run_b: str, principal: Principal) -> dict[str, Any]:
+        """Compare two runs' threat models: new, changed, unchanged and resolved findings."""
+        old = self.threat_model(run_a, principal)
+        new = self.threat_model(run_b, principal)
+        try:
+            from workflow.diff import diff_models
+        except ImportError:
+            return _fallback_diff(old, new)
+        result = diff_models(old, new)
+        dumped = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
+        return dict(dumped)
+
+    # ---- starting -----------------------------------------------------------------------
+    def start_upload(self, principal: Principal, manifests: Sequence[Upload],
+                     architecture: Sequence[Upload], options: RunOptions) -> RunAccepted:
+        """Start a run on uploaded manifests (and notes); the phases run in the background.
+
+        The files are written, under sanitised names, into a private temporary directory that
+        is removed once they are loaded (the run keeps its redacted snapshot).
+        """
+        if not manifests:
+            raise InventoryError("(upload)", "upload at least one manifest file")
+        if len(manifests) + len(architecture) > self.api.max_upload_files:
+            raise InventoryError("(upload)", f"more than {self.api.max_upload_files} files")
+        workdir = Path(tempfile.mkdtemp(prefix="ktmb-upload-"))
+        try:
+            used: set[str] = set()
+            files = [self._save(u, workdir, i, used, ".yaml") for i, u in enumerate(manifests)]
+            notes = [self._save(u, workdir, i, used, ".md") for i, u in enumerate(architecture)]
+            inputs = load_inputs(files, settings=self.settings, architecture=notes, base=workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        default_name = Path(manifests[0].filename or "app").stem or "app"
+        return self._start(principal, inputs, options, default_name)
+
+    def start_paths(self, principal: Principal, paths: Sequence[str],
+                    architecture: Sequence[str], options: RunOptions) -> RunAccepted:
+        """Start a run on server-side files inside ``KTMB_SERVER_PATHS``.
+
+        Raises:
+            PathNotAllowedError: a path (or a file a directory leads to) is outside them.
+        """
+        checked = [self._allowed_path(p) for p in paths]
+        notes = [self._allowed_path(p) for p in architecture]
+        base = checked[0] if checked[0].is_dir() else checked[0].parent
+        inputs = load_inputs(checked, settings=self.settings, architecture=notes, base=base)
+        return self._start(principal, inputs, options, checked[0].stem or "app")
+
+    def _save(self, upload: Upload, workdir: Path, index: int, used: set[str],
+              suffix: str) -> Path:
+        name = safe_file_name(upload.filename, index, used, default_suffix=suffix)
+        target = workdir / name
+        limit = self.settings.max_file_bytes
+        written = 0
+        with target.open("xb") as out:
+            while chunk := upload.stream.read(1 << 16):
+                written += len(chunk)
+                if written > limit:
+                    raise InventoryError(name, f"file is over the limit of {limit:,} bytes "
+                                         "(KTMB_MAX_FILE_BYTES)")
+                out.write(chunk)
+        return target
+
+    def _allowed_path(self, raw: str) -> Path:
+        if not raw or "\0" in raw:
+            raise ConfigError("empty or invalid path")
+        path = Path(raw)
+        if not path.is_absolute():
+            raise ConfigError(f"{raw[:200]}: give an absolute server-side path")
+        roots = [r.resolve() for r in self.api.server_paths]
+        if not roots:
+            raise PathNotAllowedError("reading server-side paths is switched off "
+                                      "(KTMB_SERVER_PATHS is not set)")
+        real = path.resolve()
+        if not _inside(real, roots):
+            raise PathNotAllowedError(f"{raw[:200]} is outside the directories this server "
+                                      "may read (KTMB_SERVER_PATHS)")
+        if not real.exists():
+            raise NotFoundError(f"{raw[:200]}: no such file or directory")
+        if real.is_dir():
+            for item in real.rglob("*"):
+                if item.is_file() and not _inside(item.resolve(), roots):
+                    raise PathNotAllowedError(
+                        f"{raw[:200]} leads to a file outside KTMB_SERVER_PATHS "
+                        f"({item.relative_to(real)})")
+        return real
+
+    def _start(self, principal: Principal, inputs: LoadedInputs, options: RunOptions,
+               default_name: str) -> RunAccepted:
+        application = " ".join((options.application or default_name).split())[:200] or "app"
+        policy = parse_approval_policy(options.approval)
+        owners = self._owner_groups(principal, options.owner_groups)
+        llm = self._llm(options)
+        run_id = new_run_id(application)
+        self.runs.start(inputs, application=application, approval=policy, llm=llm,
+                        created_by=principal.user, owner_groups=owners, run_id=run_id,
+                        execute=False)
+        log.info("api_run_started", run_id=run_id, user=principal.user, files=len(inputs.files))
+        self._background(run_id, lambda: self.runs.resume(run_id))
+        return RunAccepted(run_id=run_id, status="queued",
+                           detail=f"{len(inputs.resources)} objects from {len(inputs.files)} "
+                                  "files; the phases run in the background",
+                           status_url=f"/runs/{run_id}")
+
+    def _owner_groups(self, principal: Principal, wanted: Sequence[str] | None) -> list[str]:
+        if wanted is None:
+            return list(principal.groups)
+        groups = list(dict.fromkeys(g.strip() for g in wanted if g.strip()))
+        foreign = [g for g in groups if g not in principal.groups]
+        if foreign:
+            raise PathNotAllowedError(f"you can only give a run to groups you belong to "
+                                      f"(not {', '.join(sorted(foreign))[:200]})")
+        return groups
+
+    def _llm(self, options: RunOptions) -> dict[str, Any]:
+        from workflow.services import LLM_PROVIDERS
+
+        if options.llm not in LLM_PROVIDERS:
+            raise ConfigError(f"llm must be one of {', '.join(LLM_PROVIDERS)}, "
+                              f"got {options.llm[:40]!r}")
+        model = options.model
+        if options.llm == "llamacpp" and model and ("/" in model or model.endswith(".gguf")):
+            model = str(self._allowed_path(model))
+        factory = self.runs.context_factory
+        if options.llm != "off" and hasattr(factory, "model_client"):
+            factory.model_client(options.llm, model)  # fail fast on a bad model choice
+        return {"provider": options.llm, "model": model, "cloud": options.cloud,
+                "classification": options.classification}
+
+    # ---- deciding -----------------------------------------------------------------------
+    def approve(self, run_id: str, principal: Principal, *, comment: str = "",
+                edits: PhaseEdits | None = None) -> RunAccepted:
+        """Approve the pending phase (with edits); the next phases run in the background."""
+        return self._decide(run_id, principal, "approve", comment, edits)
+
+    def reject(self, run_id: str, principal: Principal, *, reason: str) -> RunAccepted:
+        """Reject the pending phase: the run stops as rejected."""
+        if not reason.strip():
+            raise DecisionError("a rejection needs a reason")
+        return self._decide(run_id, principal, "reject", reason, None)
+
+    def _decide(self, run_id: str, principal: Principal, decision: str, comment: str,
+                edits: PhaseEdits | None) -> RunAccepted:
+        info = self.visible_run(run_id, principal)
+        with self._lock:
+            if run_id in self._busy:
+                raise RunStateError(f"run {run_id} is being executed; wait for it to stop")
+            self._busy.add(run_id)
+        try:
+            phase = self._validate(info, decision, principal.user, comment, edits)
+        except BaseException:
+            with self._lock:
+                self._busy.discard(run_id)
+            raise
+        log.info("api_decision", run_id=run_id, phase=phase.value, decision=decision,
+                 user=principal.user, edits=len(edits.edits) if edits else 0)
+        self._background(run_id, lambda: self.runs.decide(
+            run_id, decision=decision, by=principal.user, comment=comment, edits=edits),
+            reserved=True)
+        verb = "approved" if decision == "approve" else "rejected"
+        return RunAccepted(run_id=run_id, status="running" if decision == "approve" else verb,
+                           detail=f"the {phase.value} phase was {verb}",
+                           status_url=f"/runs/{run_id}")
+
+    def _validate(self, info: RunInfo, decision: str, by: str, comment: str,
+                  edits: PhaseEdits | None) -> Phase:
+        """Check a decision exactly as :meth:`Runs.decide` will, before it is handed over."""
+        snapshot = self.runs.graph.get_state({"configurable": {"thread_id": info.run_id}})
+        if info.status != "awaiting_approval" or not snapshot.interrupts:
+            raise RunStateError(f"run {info.run_id} is not waiting for approval "
+                                f"(status: {info.status})")
+        phase = Phase(snapshot.interrupts[0].value["phase"])
+        try:
+            verdict = PhaseDecision(phase=phase, decision=decision,
+                                    by=by, comment=comment, at=datetime.now(UTC), edits=edits)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err.get("loc", ()))
+            raise DecisionError(f"{where}: {err.get('msg', 'invalid')}") from None
+        validate_decision(verdict, snapshot.values.get("findings") or {})
+        return phase
+
+    # ---- background execution -----------------------------------------------------------
+    def _background(self, run_id: str, work: Callable[[], Any], *,
+                    reserved: bool = False) -> None:
+        with self._lock:
+            if not reserved:
+                self._busy.add(run_id)
+
+        def job() -> None:
+            try:
+                outcome = work()
+                log.info("api_run_settled", run_id=run_id,
+                         status=getattr(outcome, "status", None))
+            except KtmbError as exc:
+                log.warning("api_run_stopped", run_id=run_id, error=str(exc))
+            except Exception as exc:
+                log.error("api_run_crashed", run_id=run_id, error=_first_line(exc),
+                          kind=type(exc).__name__)
+            finally:
+                with self._lock:
+                    self._busy.discard(run_id)
+
+        self._pool.submit(job)
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until no run executes in the background (tests, shutdown); True when idle."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._busy:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        """Stop taking work; queued work is dropped (those runs stay ``queued``, resumable)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _inside(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
+def _fallback_diff(old: ThreatModel, new: ThreatModel) -> dict[str, Any]:
+    """Diff by fingerprint when ``workflow.diff`` is not available."""
+    before = {f.id: f for f in old.findings}
+    after = {f.id: f for f in new.findings}
+
+    def brief(f: Finding) -> dict[str, Any]:
+        return {"id": f.id, "title": f.title, "phase": f.phase.value,
+                "severity": (f.severity_override or f.severity).value, "status": f.status.value}
+
+    changed = []
+    unchanged = []
+    for fid in sorted(set(before) & set(after)):
+        a, b = brief(before[fid]), brief(after[fid])
+        if a != b:
+            changed.append({"id": fid, "before": a, "after": b})
+        else:
+            unchanged.append(a)
+    return {
+        "old": {"run_id": old.run_id, "application": old.application.name},
+        "new": {"run_id": new.run_id, "application": new.application.name},
+        "new_findings": [brief(after[f]) for f in sorted(set(after) - set(before))],
+        "resolved": [brief(before[f]) for f in sorted(set(before) - set(after))],
+        "changed": changed,
+        "unchanged": unchanged,
+    }

@@ -1,0 +1,267 @@
+"""The web UI: server-rendered pages (Jinja2, autoescaped) and one small script, no build step.
+
+Every value that comes from a manifest, a notes file or a reviewer is escaped by the template
+engine; the one piece of markup inserted as is, the architecture diagram, is an SVG that
+:func:`workflow.exports.html.architecture_svg` builds with every text escaped. Pages are served
+with a Content-Security-Policy that allows only this app's own script and styles. Form posts
+carry the session's CSRF token and are refused from other origins.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+
+from workflow import __version__
+from workflow.api.auth import SESSION_COOKIE, Principal
+from workflow.api.deps import authenticator, check_origin, optional_principal, service
+from workflow.api.service import RunOptions, Upload, parse_edits
+from workflow.errors import DecisionError, KtmbError, RunStateError
+from workflow.threat_model import PHASES, FindingStatus, Severity, ThreatModel
+
+__all__ = ["mount_ui", "render_error"]
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+_env = Environment(loader=FileSystemLoader(str(WEB_DIR / "templates")),
+                   autoescape=select_autoescape(default=True, default_for_string=True),
+                   trim_blocks=True, lstrip_blocks=True)
+_SESSION_DAYS = 7
+
+
+def _render(request: Request, template: str, status: int = 200,
+            principal: Principal | None = None, **context: Any) -> HTMLResponse:
+    csrf = authenticator(request).csrf_token(principal) if principal else ""
+    html = _env.get_template(template).render(
+        principal=principal, csrf=csrf, version=__version__, path=request.url.path,
+        phases=[p.value for p in PHASES], severities=[s.value for s in Severity],
+        statuses=[s.value for s in FindingStatus], **context)
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def render_error(request: Request, status: int, kind: str, detail: str) -> Response:
+    """An error page (what the JSON API answers as ``{error, detail}``)."""
+    try:
+        principal = optional_principal(request)
+    except Exception:
+        principal = None
+    return _render(request, "error.html", status=status, principal=principal, kind=kind,
+                   detail=detail, status_code=status)
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    return RedirectResponse(f"/ui/login?next={quote(request.url.path)}", status_code=303)
+
+
+def _safe_next(value: str | None) -> str:
+    if value and value.startswith("/ui") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/ui/"
+
+
+def _check_form(request: Request, principal: Principal, form: FormData) -> None:
+    """Origin and CSRF checks of a form post.
+
+    Raises:
+        HTTPException: 403 when either fails.
+    """
+    from fastapi import HTTPException
+
+    check_origin(request)
+    value = form.get("csrf")
+    if not authenticator(request).csrf_ok(principal, [value if isinstance(value, str) else None]):
+        raise HTTPException(status_code=403, detail="the form is stale or forged (CSRF token); "
+                                                    "reload the page and try again")
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _edits_from_form(form: FormData) -> list[dict[str, Any]]:
+    """The per-finding edit controls as the ``edits`` list of a PhaseEdits."""
+    edits = []
+    index = 0
+    while f"f{index}_id" in form:
+        fid = _text(form, f"f{index}_id")
+        edit: dict[str, Any] = {"id": fid}
+        if _text(form, f"f{index}_remove"):
+            edit["remove"] = True
+        for field in ("severity", "status", "note"):
+            value = _text(form, f"f{index}_{field}")
+            if value:
+                edit[field] = value
+        if len(edit) > 1:
+            edits.append(edit)
+        index += 1
+    return edits
+
+
+def _diagram(model: ThreatModel) -> Markup | None:
+    try:
+        from workflow.exports.html import architecture_svg
+    except ImportError:
+        return None
+    if not model.architecture.components and not model.architecture.entry_points:
+        return None
+    return Markup(architecture_svg(model.architecture))  # noqa: S704 - escaped by the exporter
+
+
+def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired here
+    """Add the web UI routes and static files to ``app``."""
+    app.mount("/ui/static", StaticFiles(directory=str(WEB_DIR / "static")), name="ui-static")
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/ui/", status_code=307)
+
+    @app.get("/ui/login", include_in_schema=False)
+    def login_form(request: Request, next: str | None = None) -> Response:
+        auth = authenticator(request)
+        return _render(request, "login.html", principal=optional_principal(request),
+                       next=_safe_next(next), header_mode=bool(auth.api.trusted_header_user),
+                       token_mode=auth.tokens is not None, error=None)
+
+    @app.post("/ui/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        check_origin(request)
+        form = await request.form()
+        token = _text(form, "token")
+        target = _safe_next(_text(form, "next"))
+        auth = authenticator(request)
+        principal = await run_in_threadpool(auth.from_token, token, "cookie") if token else None
+        if principal is None:
+            return _render(request, "login.html", status=401, principal=None, next=target,
+                           header_mode=bool(auth.api.trusted_header_user),
+                           token_mode=auth.tokens is not None,
+                           error="That token is not valid.")
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, token, max_age=_SESSION_DAYS * 86400, path="/", httponly=True,
+            samesite="strict", secure=auth.api.cookie_secure or request.url.scheme == "https")
+        return response
+
+    @app.post("/ui/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        principal = optional_principal(request)
+        form = await request.form()
+        if principal is not None:
+            _check_form(request, principal, form)
+        response = RedirectResponse("/ui/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+        return response
+
+    @app.get("/ui/", include_in_schema=False)
+    def runs_page(request: Request, application: str | None = None,
+                  status: str | None = None) -> Response:
+        principal = optional_principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        svc = service(request)
+        runs = svc.list_runs(principal, application=application or None,
+                             status=status or None, limit=200)
+        return _render(request, "runs.html", principal=principal, runs=runs,
+                       application=application or "", wanted_status=status or "",
+                       run_statuses=["queued", "running", "awaiting_approval", "completed",
+                                     "rejected", "failed", "interrupted"])
+
+    @app.post("/ui/runs", include_in_schema=False)
+    async def start_run(request: Request) -> Response:
+        principal = optional_principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        form = await request.form(max_files=500)
+        _check_form(request, principal, form)
+        manifests = [f for f in form.getlist("manifests")
+                     if isinstance(f, UploadFile) and f.filename]
+        notes = [f for f in form.getlist("architecture")
+                 if isinstance(f, UploadFile) and f.filename]
+        options = RunOptions(application=_text(form, "application") or None,
+                             approval=_text(form, "approval") or "none")
+        accepted = await run_in_threadpool(
+            service(request).start_upload, principal,
+            [Upload(f.filename, f.file) for f in manifests],
+            [Upload(f.filename, f.file) for f in notes], options)
+        return RedirectResponse(f"/ui/runs/{quote(accepted.run_id)}", status_code=303)
+
+    @app.get("/ui/runs/{run_id}", include_in_schema=False)
+    def run_page(request: Request, run_id: str) -> Response:
+        principal = optional_principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        return _run_page(request, principal, run_id)
+
+    @app.post("/ui/runs/{run_id}/approve", include_in_schema=False)
+    async def approve(request: Request, run_id: str) -> Response:
+        principal = optional_principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        form = await request.form()
+        _check_form(request, principal, form)
+        try:
+            edits = parse_edits(_edits_from_form(form) or None)
+            await run_in_threadpool(service(request).approve, run_id, principal,
+                                    comment=_text(form, "comment"), edits=edits)
+        except (DecisionError, RunStateError) as exc:
+            return await run_in_threadpool(_run_page, request, principal, run_id,
+                                           str(exc), exc.http_status)
+        return RedirectResponse(f"/ui/runs/{quote(run_id)}", status_code=303)
+
+    @app.post("/ui/runs/{run_id}/reject", include_in_schema=False)
+    async def reject(request: Request, run_id: str) -> Response:
+        principal = optional_principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        form = await request.form()
+        _check_form(request, principal, form)
+        try:
+            await run_in_threadpool(service(request).reject, run_id, principal,
+                                    reason=_text(form, "reason"))
+        except (DecisionError, RunStateError) as exc:
+            return await run_in_threadpool(_run_page, request, principal, run_id,
+                                           str(exc), exc.http_status)
+        return RedirectResponse(f"/ui/runs/{quote(run_id)}", status_code=303)
+
+    @app.get("/ui/runs/{run_id}/report", include_in_schema=False)
+    def report_page(request: Request, run_id: str) -> Response:
+        principal = optional_principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        svc = service(request)
+        status = svc.status(run_id, principal)
+        model = svc.threat_model(run_id, principal)
+        by_phase = {p.value: [f for f in model.findings if f.phase == p] for p in PHASES}
+        return _render(request, "report.html", principal=principal, run=status, model=model,
+                       diagram=_diagram(model), by_phase=by_phase)
+
+    @app.get("/ui/diff", include_in_schema=False)
+    def diff_page(request: Request, old: str = "", new: str = "") -> Response:
+        principal = optional_principal(request)
+        if principal is None:
+            return _login_redirect(request)
+        result = service(request).diff(old, new, principal) if old and new else None
+        return _render(request, "diff.html", principal=principal, old=old, new=new,
+                       result=result)
+
+
+def _run_page(request: Request, principal: Principal, run_id: str, error: str | None = None,
+              status_code: int = 200) -> Response:
+    svc = service(request)
+    status = svc.status(run_id, principal)
+    pending = None
+    if status.status == "awaiting_approval" and not status.busy:
+        try:
+            pending = svc.pending(run_id, principal)
+        except KtmbError:
+            pending = None
+    return _render(request, "run.html", status=status_code, principal=principal, run=status,
+                   pending=pending, error=error)
