@@ -392,6 +392,24 @@ def diff(run_a: str, run_b: str, as_json: Annotated[bool, typer.Option("--json")
     typer.echo(result.model_dump_json(indent=2) if as_json else render_text(result))
 
 
+@app.command()
+@handled
+def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8080) -> None:
+    """Serve the HTTP API (/openapi.json) and the web UI (/ui/) for reviewers.
+
+    Authentication: KTMB_API_TOKENS_FILE and/or KTMB_TRUSTED_HEADER_USER (see workflow.api).
+    """
+    import uvicorn
+
+    from workflow.api import create_app
+
+    application = create_app(_Env().settings)
+    typer.echo(f"ktmb serve: http://{host}:{port}/ui/ (API schema: /openapi.json)", err=True)
+    uvicorn.run(application, host=host, port=port, access_log=False, server_header=False,
+                proxy_headers=False, log_level="warning")
+
+
 # ---- batch ---------------------------------------------------------------------------------
 def _run_one(path: str, approval: list[str], llm: dict[str, Any]) -> dict[str, Any]:
     """One application of a batch, in its own process."""
