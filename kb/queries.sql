@@ -1,0 +1,170 @@
+-- Every SQL statement of the knowledge base. Blocks start with "-- name: <name>" and are loaded
+-- once by kb.store. Statements marked (reader) run as ktmb_reader under row-level security;
+-- the others run as the owner and are only reached after a permission check in kb.store.
+
+-- name: reader_role
+-- (reader) Switch the current transaction to the non-owner role that row-level security binds.
+SET LOCAL ROLE ktmb_reader;
+
+-- name: reader_principal
+-- (reader) The principal of the current transaction.
+SELECT set_config('ktmb.groups', %(groups)s, true) AS groups,
+       set_config('ktmb.user', %(user)s, true) AS "user";
+
+-- name: reader_tuning
+-- (reader) Filtered HNSW scans keep going until enough rows pass the filters (pgvector 0.8).
+SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
+       set_config('hnsw.ef_search', %(ef_search)s, true);
+
+-- name: lock_collection
+-- Serialise writers of one collection (built-in corpus refresh, concurrent ingests).
+SELECT pg_advisory_xact_lock(hashtext('ktmb.kb:' || %(collection)s));
+
+-- name: collection_visible
+-- (reader) One collection, if the principal may read it.
+SELECT name, embedding_model, dimension, read_groups, public, corpus_digest, created_by
+FROM kb_collections WHERE name = %(name)s;
+
+-- name: collections_visible
+-- (reader) The collections the principal may read, with their sizes.
+SELECT c.name, c.embedding_model, c.dimension, c.read_groups, c.public, c.created_by,
+       (SELECT count(*) FROM kb_documents d WHERE d.collection = c.name) AS documents,
+       (SELECT count(*) FROM kb_chunks k WHERE k.collection = c.name) AS chunks,
+       (SELECT count(*) FROM kb_chunks k WHERE k.collection = c.name
+                                          AND k.embedding IS NULL) AS unembedded
+FROM kb_collections c ORDER BY c.public DESC, c.name;
+
+-- name: collection_owner_view
+-- The collection as stored, for permission checks before a write.
+SELECT name, embedding_model, dimension, read_groups, public, corpus_digest, created_by
+FROM kb_collections WHERE name = %(name)s;
+
+-- name: collection_create
+INSERT INTO kb_collections (name, embedding_model, dimension, read_groups, public, created_by)
+VALUES (%(name)s, %(embedding_model)s, %(dimension)s, %(read_groups)s, %(public)s, %(created_by)s)
+ON CONFLICT (name) DO NOTHING;
+
+-- name: collection_set_digest
+UPDATE kb_collections SET corpus_digest = %(digest)s WHERE name = %(name)s;
+
+-- name: collection_delete
+DELETE FROM kb_collections WHERE name = %(name)s;
+
+-- name: documents_visible
+-- (reader) Documents of one collection with their chunk counts.
+SELECT d.doc_key, d.source_path, d.title, d.version, d.sha256, d.updated_at,
+       (SELECT count(*) FROM kb_chunks k WHERE k.document_id = d.id) AS chunks
+FROM kb_documents d WHERE d.collection = %(collection)s ORDER BY d.doc_key;
+
+-- name: document_by_path
+SELECT id, doc_key, source_path, sha256, version FROM kb_documents
+WHERE collection = %(collection)s AND source_path = %(source_path)s;
+
+-- name: document_by_key
+SELECT id, doc_key, source_path, sha256, version FROM kb_documents
+WHERE collection = %(collection)s AND doc_key = %(doc_key)s;
+
+-- name: document_keys
+SELECT doc_key FROM kb_documents WHERE collection = %(collection)s;
+
+-- name: document_insert
+INSERT INTO kb_documents (collection, doc_key, source_path, title, sha256, version, metadata,
+                          ingested_by)
+VALUES (%(collection)s, %(doc_key)s, %(source_path)s, %(title)s, %(sha256)s, 1, %(metadata)s,
+        %(ingested_by)s)
+RETURNING id, version;
+
+-- name: document_update
+UPDATE kb_documents
+SET sha256 = %(sha256)s, title = %(title)s, metadata = %(metadata)s, version = version + 1,
+    source_path = %(source_path)s, ingested_by = %(ingested_by)s, updated_at = now()
+WHERE id = %(id)s
+RETURNING id, version;
+
+-- name: document_delete
+DELETE FROM kb_documents WHERE id = %(id)s;
+
+-- name: chunks_delete_for_document
+DELETE FROM kb_chunks WHERE document_id = %(document_id)s;
+
+-- name: chunk_insert
+INSERT INTO kb_chunks (document_id, collection, anchor, ordinal, section, body, frameworks,
+                       phases, embedding)
+VALUES (%(document_id)s, %(collection)s, %(anchor)s, %(ordinal)s, %(section)s, %(body)s,
+        %(frameworks)s, %(phases)s, %(embedding)s);
+
+-- name: chunks_copy
+COPY kb_chunks (document_id, collection, anchor, ordinal, section, body, frameworks, phases,
+                embedding) FROM STDIN WITH (FORMAT BINARY);
+
+-- name: chunks_unembedded
+SELECT id, section, body FROM kb_chunks
+WHERE collection = %(collection)s AND embedding IS NULL ORDER BY id LIMIT %(limit)s;
+
+-- name: chunk_set_embedding
+UPDATE kb_chunks SET embedding = %(embedding)s WHERE id = %(id)s;
+
+-- name: chunk_count_visible
+-- (reader) How many chunks the principal can read (optionally in some collections).
+SELECT count(*) AS n FROM kb_chunks
+WHERE %(collections)s::text[] IS NULL OR collection = ANY (%(collections)s::text[]);
+
+-- name: chunks_by_anchor
+-- (reader) Passages by their stable anchors in one collection (rule citations).
+SELECT k.id, k.anchor, k.section, k.body, k.collection, d.doc_key, d.version
+FROM kb_chunks k JOIN kb_documents d ON d.id = k.document_id
+WHERE k.collection = %(collection)s AND k.anchor = ANY (%(anchors)s::text[])
+ORDER BY array_position(%(anchors)s::text[], k.anchor);
+
+-- name: search
+-- (reader) Hybrid search: pgvector cosine and full text (english words OR-ed, plus a 'simple'
+-- vector for identifiers), fused by reciprocal rank fusion. Either half can be switched off
+-- (vector-only, text-only). Row-level security limits every leg to readable collections.
+WITH q AS (
+    SELECT CASE WHEN %(text)s::text IS NULL THEN NULL ELSE
+               to_tsquery('english', replace(plainto_tsquery('english', %(text)s::text)::text,
+                                             ' & ', ' | ')) END AS en,
+           CASE WHEN %(identifiers)s::text IS NULL THEN NULL ELSE
+               to_tsquery('simple', replace(plainto_tsquery('simple', %(identifiers)s::text)::text,
+                                            ' & ', ' | ')) END AS simple
+),
+semantic AS (
+    SELECT id, rank() OVER (ORDER BY dist, id) AS rnk FROM (
+        SELECT c.id, c.embedding <=> %(qvec)s::halfvec(384) AS dist
+        FROM kb_chunks c
+        WHERE %(use_vector)s
+          AND c.embedding IS NOT NULL
+          AND c.collection = ANY (%(vector_collections)s::text[])
+          AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
+          AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
+        ORDER BY c.embedding <=> %(qvec)s::halfvec(384)
+        LIMIT %(pool)s) s
+),
+keyword AS (
+    SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk FROM (
+        SELECT c.id,
+               coalesce(ts_rank_cd(c.tsv, q.en), 0.0)
+               + 0.5 * coalesce(ts_rank_cd(c.tsv_simple, q.simple), 0.0) AS score
+        FROM kb_chunks c, q
+        WHERE %(use_text)s
+          AND (c.tsv @@ q.en OR c.tsv_simple @@ q.simple)
+          AND (%(collections)s::text[] IS NULL OR c.collection = ANY (%(collections)s::text[]))
+          AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
+          AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
+        ORDER BY score DESC
+        LIMIT %(pool)s) t
+),
+fused AS (
+    SELECT coalesce(s.id, w.id) AS id,
+           coalesce(1.0 / (%(rrf_k)s + s.rnk), 0.0)
+           + coalesce(1.0 / (%(rrf_k)s + w.rnk), 0.0) AS score
+    FROM semantic s FULL OUTER JOIN keyword w ON s.id = w.id
+    ORDER BY score DESC, id
+    LIMIT %(k)s
+)
+SELECT k.id, k.anchor, k.section, k.body, k.collection, d.doc_key, d.version,
+       f.score::float8 AS score
+FROM fused f
+JOIN kb_chunks k ON k.id = f.id
+JOIN kb_documents d ON d.id = k.document_id
+ORDER BY f.score DESC, k.id;

@@ -1,0 +1,403 @@
+"""The knowledge-base store: named SQL (``kb/queries.sql``) over psycopg 3, row-level security.
+
+Every read runs inside a transaction that switches to the non-owner role ``ktmb_reader`` and sets
+the principal's groups (``SET LOCAL ROLE`` + ``set_config(..., true)``, so nothing leaks to the
+next user of a pooled connection). PostgreSQL then shows only the collections that are public or
+shared with one of those groups: counts, searches and joins cannot see anything else. Writes run
+as the owner after :meth:`KnowledgeStore.writable_collection` has checked that the principal
+belongs to one of the collection's groups.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import psycopg
+from pgvector import HalfVector
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from workflow.db import Database
+from workflow.errors import ConfigError, NotFoundError, StoreError
+from workflow.settings import Settings
+
+__all__ = [
+    "BUILTIN",
+    "CollectionInfo",
+    "DocumentInfo",
+    "KnowledgeStore",
+    "Principal",
+    "SearchRow",
+    "queries",
+]
+
+BUILTIN = "builtin"
+"""Name of the built-in corpus collection (readable by everyone, written only by ktmb)."""
+
+_GROUP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:/+-]{0,127}$")
+_COLLECTION_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_Conn = psycopg.Connection[dict[str, Any]]
+
+
+@cache
+def queries() -> dict[str, str]:
+    """The named statements of ``kb/queries.sql`` (loaded once)."""
+    text = resources.files("kb").joinpath("queries.sql").read_text(encoding="utf-8")
+    named: dict[str, str] = {}
+    name: str | None = None
+    lines: list[str] = []
+    for line in text.splitlines():
+        match = re.match(r"^--\s*name:\s*([a-z_]+)\s*$", line)
+        if match:
+            if name:
+                named[name] = _strip_comments(lines)
+            name, lines = match.group(1), []
+        elif name:
+            lines.append(line)
+    if name:
+        named[name] = _strip_comments(lines)
+    return named
+
+
+def _strip_comments(lines: Sequence[str]) -> str:
+    body = "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip()
+    return body.rstrip(";").strip()
+
+
+def _sql(name: str) -> Any:
+    """A named statement, typed for psycopg (the text comes only from queries.sql)."""
+    return queries()[name]
+
+
+class Principal(BaseModel):
+    """Who a query or an ingestion acts for: a user and the groups it belongs to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: str = "unknown"
+    groups: tuple[str, ...] = ()
+
+    @field_validator("user")
+    @classmethod
+    def _check_user(cls, value: str) -> str:
+        value = value.strip()
+        if not value or len(value) > 256 or any(ord(ch) < 32 for ch in value):
+            raise ValueError("a user name is 1-256 printable characters")
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _check_groups(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for group in value:
+            if not _GROUP_RE.match(group):
+                raise ValueError(
+                    f"group {group!r} is not valid: use letters, digits and . _ @ : / + - "
+                    "(no commas or spaces, at most 128 characters)")
+        return tuple(dict.fromkeys(value))
+
+    @classmethod
+    def of(cls, user: str, groups: Sequence[str]) -> Principal:
+        """Build a principal, turning a validation problem into a :class:`ConfigError`."""
+        try:
+            return cls(user=user, groups=tuple(groups))
+        except ValueError as exc:
+            problem = str(exc).splitlines()
+            detail = problem[-1].strip() if problem else "invalid"
+            raise ConfigError(f"invalid principal: {detail}") from None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, user: str | None = None,
+                      groups: Sequence[str] | None = None) -> Principal:
+        """The principal from options, else from ``KTMB_USER`` / ``KTMB_GROUPS`` (settings)."""
+        return cls.of(user or settings.user, list(groups) if groups else list(settings.groups))
+
+
+class CollectionInfo(BaseModel):
+    """A collection as the principal sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    embedding_model: str
+    dimension: int
+    read_groups: tuple[str, ...] = ()
+    public: bool = False
+    corpus_digest: str | None = None
+    created_by: str = "unknown"
+    documents: int = 0
+    chunks: int = 0
+    unembedded: int = 0
+
+
+class DocumentInfo(BaseModel):
+    """A document of a collection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_key: str
+    source_path: str
+    title: str
+    version: int
+    sha256: str
+    chunks: int
+
+
+class SearchRow(BaseModel):
+    """One chunk found by a search."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    anchor: str
+    section: str
+    body: str
+    collection: str
+    doc_key: str
+    version: int
+    score: float = 0.0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_collection_name(name: str) -> str:
+    """Validate a collection name (lower-case letters, digits, ``.``, ``_`` and ``-``)."""
+    if not _COLLECTION_RE.match(name):
+        raise ConfigError(
+            f"collection name {name!r} is not valid: use 1-63 lower-case letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit")
+    return name
+
+
+class KnowledgeStore:
+    """Named queries over a :class:`workflow.db.Database`, reads under row-level security."""
+
+    def __init__(self, db: Database, *, ef_search: int = 100) -> None:
+        self.db = db
+        self.ef_search = ef_search
+
+    # -- transactions ---------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self, principal: Principal) -> Iterator[_Conn]:
+        """A read-only transaction acting as ``ktmb_reader`` for ``principal``.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        try:
+            with self.db.connection() as conn, conn.transaction():
+                conn.execute(_sql("reader_role"))
+                conn.execute(_sql("reader_principal"),
+                             {"groups": ",".join(principal.groups), "user": principal.user})
+                conn.execute(_sql("reader_tuning"), {"ef_search": str(self.ef_search)})
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreError(f"knowledge-base read failed: {_first_line(exc)}") from exc
+
+    @contextmanager
+    def writing(self, collection: str) -> Iterator[_Conn]:
+        """A transaction as the owner, holding the collection's writer lock.
+
+        Raises:
+            StoreError: the database failed.
+        """
+        try:
+            with self.db.connection() as conn, conn.transaction():
+                conn.execute(_sql("lock_collection"), {"collection": collection})
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreError(f"knowledge-base write failed: {_first_line(exc)}") from exc
+
+    # -- collections ----------------------------------------------------------------------
+
+    def visible_collection(self, principal: Principal, name: str) -> CollectionInfo | None:
+        """The collection if the principal may read it, else None (absent and hidden look alike)."""
+        with self.reading(principal) as conn:
+            row = conn.execute(_sql("collection_visible"), {"name": name}).fetchone()
+        return _collection(row) if row else None
+
+    def list_collections(self, principal: Principal) -> list[CollectionInfo]:
+        """The collections the principal may read, with document and chunk counts."""
+        with self.reading(principal) as conn:
+            rows = conn.execute(_sql("collections_visible")).fetchall()
+        return [_collection(row) for row in rows]
+
+    def list_documents(self, principal: Principal, collection: str) -> list[DocumentInfo]:
+        """The documents of a readable collection.
+
+        Raises:
+            NotFoundError: the collection does not exist or is not readable.
+        """
+        with self.reading(principal) as conn:
+            if conn.execute(_sql("collection_visible"), {"name": collection}).fetchone() is None:
+                raise NotFoundError(f"no collection {collection!r} is readable by you")
+            rows = conn.execute(_sql("documents_visible"), {"collection": collection}).fetchall()
+        return [DocumentInfo(**row) for row in rows]
+
+    def writable_collection(self, principal: Principal, name: str) -> CollectionInfo | None:
+        """The collection if the principal may write it; None if it does not exist.
+
+        A principal may write a collection it can read through one of its groups; the built-in
+        collection is written only by ktmb itself.
+
+        Raises:
+            ConfigError: the name is reserved, or the collection belongs to other groups.
+        """
+        check_collection_name(name)
+        if name == BUILTIN:
+            raise ConfigError(f"the collection {BUILTIN!r} is the built-in corpus; "
+                              "choose another name")
+        with self.db.connection() as conn:
+            row = conn.execute(_sql("collection_owner_view"), {"name": name}).fetchone()
+        if row is None:
+            return None
+        info = _collection(row)
+        if not set(info.read_groups) & set(principal.groups):
+            raise ConfigError(f"collection {name!r} cannot be used: it exists and none of your "
+                              "groups may write it")
+        return info
+
+    def create_collection(self, conn: _Conn, *, name: str, embedding_model: str, dimension: int,
+                          read_groups: Sequence[str], public: bool, created_by: str) -> None:
+        """Create a collection inside a writing transaction (no-op when it exists)."""
+        conn.execute(_sql("collection_create"), {
+            "name": name, "embedding_model": embedding_model, "dimension": dimension,
+            "read_groups": list(read_groups), "public": public, "created_by": created_by})
+
+    def owner_collection(self, conn: _Conn, name: str) -> CollectionInfo | None:
+        """The collection as stored (owner view, no row-level security)."""
+        row = conn.execute(_sql("collection_owner_view"), {"name": name}).fetchone()
+        return _collection(row) if row else None
+
+    def set_digest(self, conn: _Conn, name: str, digest: str) -> None:
+        """Record the corpus digest of a collection."""
+        conn.execute(_sql("collection_set_digest"), {"name": name, "digest": digest})
+
+    def delete_collection(self, conn: _Conn, name: str) -> None:
+        """Delete a collection with its documents and chunks."""
+        conn.execute(_sql("collection_delete"), {"name": name})
+
+    # -- documents and chunks -------------------------------------------------------------
+
+    def document_by_path(self, conn: _Conn, collection: str,
+                         source_path: str) -> dict[str, Any] | None:
+        """A stored document by its source path."""
+        return conn.execute(_sql("document_by_path"),
+                            {"collection": collection, "source_path": source_path}).fetchone()
+
+    def document_by_key(self, conn: _Conn, collection: str, doc_key: str) -> dict[str, Any] | None:
+        """A stored document by its key."""
+        return conn.execute(_sql("document_by_key"),
+                            {"collection": collection, "doc_key": doc_key}).fetchone()
+
+    def document_keys(self, conn: _Conn, collection: str) -> list[str]:
+        """All document keys of a collection."""
+        rows = conn.execute(_sql("document_keys"), {"collection": collection}).fetchall()
+        return [str(row["doc_key"]) for row in rows]
+
+    def insert_document(self, conn: _Conn, *, collection: str, doc_key: str, source_path: str,
+                        title: str, sha256: str, metadata: dict[str, Any],
+                        ingested_by: str) -> tuple[int, int]:
+        """Insert a document; returns (id, version)."""
+        row = conn.execute(_sql("document_insert"), {
+            "collection": collection, "doc_key": doc_key, "source_path": source_path,
+            "title": title, "sha256": sha256, "metadata": Jsonb(metadata),
+            "ingested_by": ingested_by}).fetchone()
+        assert row is not None  # noqa: S101 - RETURNING always yields a row
+        return int(row["id"]), int(row["version"])
+
+    def update_document(self, conn: _Conn, *, doc_id: int, source_path: str, title: str,
+                        sha256: str, metadata: dict[str, Any],
+                        ingested_by: str) -> tuple[int, int]:
+        """Replace a document's digest and metadata and bump its version; drops its chunks."""
+        conn.execute(_sql("chunks_delete_for_document"), {"document_id": doc_id})
+        row = conn.execute(_sql("document_update"), {
+            "id": doc_id, "source_path": source_path, "title": title, "sha256": sha256,
+            "metadata": Jsonb(metadata), "ingested_by": ingested_by}).fetchone()
+        assert row is not None  # noqa: S101 - RETURNING always yields a row
+        return int(row["id"]), int(row["version"])
+
+    def delete_document(self, conn: _Conn, doc_id: int) -> None:
+        """Delete a document and its chunks."""
+        conn.execute(_sql("document_delete"), {"id": doc_id})
+
+    def insert_chunks(self, conn: _Conn, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert chunks (each a dict of the ``chunk_insert`` parameters)."""
+        if not rows:
+            return
+        prepared = [{**row, "embedding": HalfVector(row["embedding"])
+                     if row.get("embedding") is not None else None} for row in rows]
+        with conn.cursor() as cur:
+            cur.executemany(_sql("chunk_insert"), prepared)
+
+    def copy_chunks(self, conn: _Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Bulk-load chunks with binary COPY.
+
+        Each row is (document_id, collection, anchor, ordinal, section, body, frameworks,
+        phases, embedding).
+        """
+        with conn.cursor() as cur, cur.copy(_sql("chunks_copy")) as copy:
+            copy.set_types(["bigint", "text", "text", "integer", "text", "text", "text[]",
+                            "text[]", "halfvec"])
+            for row in rows:
+                copy.write_row(row)
+
+    def unembedded(self, conn: _Conn, collection: str, limit: int) -> list[dict[str, Any]]:
+        """Chunks of a collection that have no embedding yet."""
+        return conn.execute(_sql("chunks_unembedded"),
+                            {"collection": collection, "limit": limit}).fetchall()
+
+    def set_embeddings(self, conn: _Conn, items: Sequence[tuple[int, Sequence[float]]]) -> None:
+        """Store embeddings for chunk ids."""
+        with conn.cursor() as cur:
+            cur.executemany(_sql("chunk_set_embedding"),
+                            [{"id": cid, "embedding": HalfVector(list(vec))} for cid, vec in items])
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def count_chunks(self, principal: Principal,
+                     collections: Sequence[str] | None = None) -> int:
+        """How many chunks the principal can read."""
+        with self.reading(principal) as conn:
+            row = conn.execute(_sql("chunk_count_visible"), {
+                "collections": list(collections) if collections is not None else None}).fetchone()
+        return int(row["n"]) if row else 0
+
+    def by_anchor(self, principal: Principal, collection: str,
+                  anchors: Sequence[str]) -> list[SearchRow]:
+        """Readable chunks by stable anchor, in the order of ``anchors``."""
+        with self.reading(principal) as conn:
+            rows = conn.execute(_sql("chunks_by_anchor"),
+                                {"collection": collection, "anchors": list(anchors)}).fetchall()
+        return [SearchRow(**row) for row in rows]
+
+    def search(self, principal: Principal, *, text: str | None, identifiers: str | None,
+               vector: Sequence[float] | None, vector_collections: Sequence[str],
+               collections: Sequence[str] | None, framework: str | None, phase: str | None,
+               k: int, pool: int, rrf_k: int) -> list[SearchRow]:
+        """Run the fused search (either half is off when its input is None)."""
+        params = {
+            "text": text, "identifiers": identifiers,
+            "qvec": HalfVector(list(vector)) if vector is not None else None,
+            "use_vector": vector is not None, "use_text": text is not None,
+            "vector_collections": list(vector_collections),
+            "collections": list(collections) if collections is not None else None,
+            "framework": framework, "phase": phase, "k": k, "pool": pool, "rrf_k": rrf_k,
+        }
+        with self.reading(principal) as conn:
+            rows = conn.execute(_sql("search"), params).fetchall()
+        return [SearchRow(**row) for row in rows]
+
+
+def _collection(row: dict[str, Any]) -> CollectionInfo:
+    data = dict(row)
+    data["read_groups"] = tuple(data.get("read_groups") or ())
+    return CollectionInfo(**data)

