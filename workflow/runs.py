@@ -93,8 +93,12 @@ class Runs:
             return RunOutcome(run_id=run_id, status="queued")
         return self._drive(run_id, initial)
 
-    def resume(self, run_id: str) -> RunOutcome:
-        """Continue a stopped run from its last finished node."""
+    def resume(self, run_id: str, *, control: RunControl | None = None) -> RunOutcome:
+        """Continue a stopped run from its last finished node.
+
+        ``control`` lets the caller stop the run after its current node (a queue worker's
+        SIGTERM: ``control.request_drain(...)``); by default SIGTERM/Ctrl-C do it.
+        """
         info = self.store.get(run_id)
         if info.status == "completed":
             raise RunStateError(f"run {run_id} has already completed")
@@ -109,10 +113,11 @@ class Runs:
                                 f"use 'ktmb approve {run_id}' or 'ktmb reject {run_id}'")
         if not snapshot.next and not snapshot.values:
             raise RunStateError(f"run {run_id} has no saved state to resume")
-        return self._drive(run_id, None)
+        return self._drive(run_id, None, control=control)
 
     def decide(self, run_id: str, *, decision: str, by: str, comment: str = "",
-               edits: PhaseEdits | None = None) -> RunOutcome:
+               edits: PhaseEdits | None = None,
+               control: RunControl | None = None) -> RunOutcome:
         """Approve or reject the pending phase and continue the run.
 
         Raises:
@@ -139,7 +144,8 @@ class Runs:
                 "rejected", by=by, comment=comment,
                 edits=edits.model_dump(mode="json") if edits else None, at=verdict.at)
 
-        return self._drive(run_id, Command(resume=decision_json(verdict)), before=record)
+        return self._drive(run_id, Command(resume=decision_json(verdict)), before=record,
+                           control=control)
 
     def rerun(self, run_id: str, from_phase: Phase, *, guidance: str | None = None) -> RunOutcome:
         """Redo ``from_phase`` and every phase after it, with the rejection reason as guidance."""
@@ -218,7 +224,8 @@ class Runs:
                     conn.execute(_Q["release_run_lock"], {"run_id": run_id})
 
     def _drive(self, run_id: str, payload: Any,
-               before: Callable[[], None] | None = None) -> RunOutcome:
+               before: Callable[[], None] | None = None,
+               control: RunControl | None = None) -> RunOutcome:
         info = self.store.get(run_id)
         with self._run_lock(run_id) as locked, bound_contextvars(run_id=run_id):
             if not locked:
@@ -236,7 +243,8 @@ class Runs:
 
             context.progress = progress
             self.store.set_status(run_id, "running")
-            control = RunControl()
+            if control is None:
+                control = RunControl()
             try:
                 with _drain_on_signals(control):
                     self.graph.invoke(payload, self._config(run_id),
