@@ -480,9 +480,14 @@ _CAPABILITIES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str
 )
 
 
+_ADMIN_VERBS = frozenset({"get", "list", "create", "update", "patch", "delete"})
+
+
 def _is_admin_rule(rule: PolicyRule) -> bool:
-    return "*" in rule.verbs and "*" in rule.resources and "*" in rule.api_groups \
-        and not rule.resource_names
+    """All resources in all groups with every verb, or every read and write verb."""
+    if rule.resource_names or "*" not in rule.resources or "*" not in rule.api_groups:
+        return False
+    return "*" in rule.verbs or _ADMIN_VERBS <= set(rule.verbs)
 
 
 def capabilities_of(grants: Iterable[Grant]) -> list[Capability]:

@@ -31,10 +31,14 @@ RULE = RuleMeta(
 
 
 def evaluate(inv: Inventory) -> Iterator[Finding]:
-    """Flag containers without allowPrivilegeEscalation: false."""
+    """Flag containers without allowPrivilegeEscalation: false.
+
+    A privileged container is left to its own rule unless it also sets the field to true.
+    """
     for wl, container in containers(inv):
         value = container.security_context.get("allowPrivilegeEscalation")
-        if value is False or container.security_context.get("privileged") is True:
+        if value is False or (value is None
+                              and container.security_context.get("privileged") is True):
             continue
         yield RULE.finding(
             wl.id, [located(inv, wl.id,

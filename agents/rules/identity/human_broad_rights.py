@@ -31,7 +31,7 @@ RULE = RuleMeta(
 )
 
 _BROAD = ["cluster-admin", "secrets-read", "escalate", "bind", "impersonate", "rbac-write",
-          "webhook-write", "nodes-proxy", "pods-exec", "token-request"]
+          "webhook-write", "nodes-proxy", "pods-exec", "pods-attach", "token-request"]
 
 
 def evaluate(inv: Inventory) -> Iterator[Finding]:
