@@ -130,6 +130,79 @@ class Evaluator:
         return False
 
 
+def _evaluate(cases: list[Case], checks: dict[str, Any],
+              evaluator: Evaluator, base: Path) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for case in cases:
+        spec = checks.get(case.check)
+        if spec is None or "rules" not in spec:
+            continue
+        verdict = evaluator.verdict(case.file, spec)
+        tally = tallies[case.check]
+        if verdict is None:
+            tally.unloadable += 1
+            continue
+        tally.total += 1
+        if verdict == case.expect_fail:
+            tally.agree += 1
+        else:
+            want = "fail" if case.expect_fail else "pass"
+            tally.disagreements.append(f"{case.file.relative_to(base)} (peer: {want})")
+    return tallies
+
+
+def _print_uncovered(peer_checks: list[str], checks: dict[str, Any], details: bool) -> int:
+    """Print the checks ktmb does not cover, by reason; the number without a reason."""
+    missing = 0
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for check in peer_checks:
+        spec = checks.get(check, {})
+        if "uncovered" in spec:
+            by_reason[spec["uncovered"]].append(check)
+    for category in sorted(by_reason):
+        scope = "in scope" if category in IN_SCOPE_UNCOVERED else "out of scope"
+        print(f"   not covered ({category}, {scope}): {len(by_reason[category])}")
+        for check in by_reason[category]:
+            reason = checks[check].get("reason", "")
+            if not reason:
+                missing += 1
+                reason = "NO REASON GIVEN"
+            shown = reason if details or category in IN_SCOPE_UNCOVERED else ""
+            print(f"     {check}" + (f": {shown}" if shown else ""))
+        if category not in IN_SCOPE_UNCOVERED and not details:
+            print(f"     reason: {checks[by_reason[category][0]]['reason']}")
+    return missing
+
+
+def _report_set(name: str, cases: list[Case], checks: dict[str, Any],
+                tallies: dict[str, Tally], details: bool) -> tuple[int, int, int]:
+    """Print one set's figures; (agree, total, problems)."""
+    agree = sum(t.agree for t in tallies.values())
+    total = sum(t.total for t in tallies.values())
+    unloadable = sum(t.unloadable for t in tallies.values())
+    peer_checks = sorted({c.check for c in cases})
+    covered = [c for c in peer_checks if "rules" in checks.get(c, {})]
+    print(f"== {name}: {len(peer_checks)} peer checks with labelled fixtures, "
+          f"{len(covered)} covered by ktmb rules")
+    share = agree / total if total else 0.0
+    print(f"   agreement on covered checks: {agree}/{total} fixtures = {share:.1%}"
+          + (f" ({unloadable} fixture(s) ktmb refuses as invalid input, not counted)"
+             if unloadable else ""))
+    for check in covered:
+        tally = tallies[check]
+        line = f"     {check:<58} {tally.agree:>3}/{tally.total:<3}"
+        print(line + (f"  unloadable {tally.unloadable}" if tally.unloadable else ""))
+        if details:
+            for item in tally.disagreements:
+                print(f"         disagree: {item}")
+    problems = _print_uncovered(peer_checks, checks, details)
+    unmapped = sorted(set(peer_checks) - set(checks))
+    if unmapped:
+        problems += len(unmapped)
+        print(f"   UNMAPPED peer checks (add them to {MAP_FILE.name}): {unmapped}")
+    return agree, total, problems
+
+
 def run(corpus: Path, details: bool) -> int:
     """Evaluate every labelled set and print the figures; 1 when the map has a gap."""
     mapping = yaml.safe_load(MAP_FILE.read_text(encoding="utf-8"))
@@ -139,10 +212,8 @@ def run(corpus: Path, details: bool) -> int:
     if unknown_rules:
         print(f"map names unknown ktmb rules: {unknown_rules}")
         return 1
-    problems = 0
+    problems = grand_agree = grand_total = 0
     started = time.perf_counter()
-    grand_agree = grand_total = 0
-    summary: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as home:
         evaluator = Evaluator(Path(home))
         for name, reader in READERS.items():
@@ -153,66 +224,11 @@ def run(corpus: Path, details: bool) -> int:
             labels = json.loads(labels_file.read_text(encoding="utf-8"))
             cases = reader(corpus / name, labels)
             checks = mapping.get(name) or {}
-            tallies: dict[str, Tally] = defaultdict(Tally)
-            unmapped = sorted({c.check for c in cases} - set(checks))
-            for case in cases:
-                spec = checks.get(case.check)
-                if spec is None or "rules" not in spec:
-                    continue
-                verdict = evaluator.verdict(case.file, spec)
-                tally = tallies[case.check]
-                if verdict is None:
-                    tally.unloadable += 1
-                    continue
-                tally.total += 1
-                if verdict == case.expect_fail:
-                    tally.agree += 1
-                else:
-                    want = "fail" if case.expect_fail else "pass"
-                    tally.disagreements.append(f"{case.file.relative_to(corpus / name)} "
-                                               f"(peer: {want})")
-            agree = sum(t.agree for t in tallies.values())
-            total = sum(t.total for t in tallies.values())
-            unloadable = sum(t.unloadable for t in tallies.values())
+            tallies = _evaluate(cases, checks, evaluator, corpus / name)
+            agree, total, gaps = _report_set(name, cases, checks, tallies, details)
             grand_agree += agree
             grand_total += total
-            peer_checks = sorted({c.check for c in cases})
-            covered = [c for c in peer_checks if "rules" in checks.get(c, {})]
-            print(f"== {name}: {len(peer_checks)} peer checks with labelled fixtures, "
-                  f"{len(covered)} covered by ktmb rules")
-            share = agree / total if total else 0.0
-            print(f"   agreement on covered checks: {agree}/{total} fixtures = {share:.1%}"
-                  + (f" ({unloadable} fixture(s) ktmb refuses as invalid input, not counted)"
-                     if unloadable else ""))
-            for check in covered:
-                tally = tallies[check]
-                line = f"     {check:<58} {tally.agree:>3}/{tally.total:<3}"
-                print(line + (f"  unloadable {tally.unloadable}" if tally.unloadable else ""))
-                if details:
-                    for item in tally.disagreements:
-                        print(f"         disagree: {item}")
-            by_reason: dict[str, list[str]] = defaultdict(list)
-            for check in peer_checks:
-                spec = checks.get(check, {})
-                if "uncovered" in spec:
-                    by_reason[spec["uncovered"]].append(check)
-            for category in sorted(by_reason):
-                scope = "in scope" if category in IN_SCOPE_UNCOVERED else "out of scope"
-                print(f"   not covered ({category}, {scope}): {len(by_reason[category])}")
-                for check in by_reason[category]:
-                    reason = checks[check].get("reason", "")
-                    if not reason:
-                        problems += 1
-                        reason = "NO REASON GIVEN"
-                    shown = reason if details or category in IN_SCOPE_UNCOVERED else ""
-                    print(f"     {check}" + (f": {shown}" if shown else ""))
-                if category not in IN_SCOPE_UNCOVERED and not details:
-                    print(f"     reason: {checks[by_reason[category][0]]['reason']}")
-            if unmapped:
-                problems += len(unmapped)
-                print(f"   UNMAPPED peer checks (add them to {MAP_FILE.name}): {unmapped}")
-            summary[name] = {"agree": agree, "total": total, "covered": len(covered),
-                             "checks": len(peer_checks)}
+            problems += gaps
     elapsed = time.perf_counter() - started
     share = grand_agree / grand_total if grand_total else 0.0
     print(f"== overall: {grand_agree}/{grand_total} = {share:.1%} agreement on covered checks "
