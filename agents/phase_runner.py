@@ -133,8 +133,8 @@ def run_phase(phase: Phase, rules: Sequence[Any], state: ThreatModelState,
         prompts: dict[str, Any] = {}
         dropped = 0
         guidance = (state.get("guidance") or {}).get(phase.value)
-        passages = _retrieve(phase, findings, ctx, degradations)
         if ctx.enrich is not None:
+            passages = _retrieve(phase, findings, ctx, degradations)
             result = ctx.enrich(phase, inv, findings, inputs, passages, guidance, ctx)
             findings = result.findings
             dropped = result.dropped

@@ -10,7 +10,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
@@ -84,11 +83,16 @@ def _main(
     if version:
         typer.echo(f"ktmb {__version__}")
         raise typer.Exit(0)
+    _OUTPUT["progress"] = not log_json
     configure_logging(json_logs=log_json,
                       level="INFO" if log_json and log_level == "WARNING" else log_level)
 
 
 # ---- shared plumbing -----------------------------------------------------------------------
+#: Terminal progress is off when logs are JSON (both go to standard error).
+_OUTPUT: dict[str, bool] = {"progress": True}
+
+
 class _Env:
     """Settings, database and runs, opened lazily once per command."""
 
@@ -103,7 +107,8 @@ class _Env:
 
         if self._runs is None:
             db = open_database(self.settings)
-            builder = ContextBuilder(self.settings, db, progress=_progress if progress else None,
+            show = progress and _OUTPUT["progress"]
+            builder = ContextBuilder(self.settings, db, progress=_progress if show else None,
                                      allow_remote_model=allow_remote_model)
             self._runs = Runs(db, builder)
         return self._runs
@@ -248,12 +253,23 @@ def run(
     _report(outcome, runs, out=out, fail_on=fail_on)
 
 
+_GENERIC_DIRS = {"manifests", "manifest", "deploy", "deployment", "k8s", "kubernetes", "kube",
+                 "yaml", "base", "release", "rendered", "static", "templates", "overlays"}
+
+
 def _default_app_name(paths: list[str]) -> str:
+    """The application's name from its first path, skipping generic folder names."""
     first = paths[0] if paths else "app"
     if first == "-":
         return "stdin"
     path = Path(first).resolve()
-    return path.name if path.is_dir() else path.stem
+    if not path.is_dir():
+        path = path.parent if path.stem.lower() in _GENERIC_DIRS else path
+        if not path.is_dir():
+            return path.stem
+    while path.name.lower() in _GENERIC_DIRS and path.parent != path:
+        path = path.parent
+    return path.name or "app"
 
 
 @app.command()
@@ -410,54 +426,157 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
                 proxy_headers=False, log_level="warning")
 
 
-# ---- batch ---------------------------------------------------------------------------------
-def _run_one(path: str, approval: list[str], llm: dict[str, Any]) -> dict[str, Any]:
-    """One application of a batch, in its own process."""
-    configure_logging(json_logs=True, level="ERROR")
-    env = _Env()
-    name = _default_app_name([path])
-    try:
-        from workflow.inputs import load_inputs
+# ---- batch and worker --------------------------------------------------------------------------
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, KtmbError):
+        return str(exc)
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
+
+def _enqueue_one(env: _Env, runs: Any, queue: Any, path: str, policy: list[str],
+                 options: dict[str, Any], max_attempts: int | None) -> dict[str, Any]:
+    """Create the queued run of one application and its job; a failure is recorded, not raised."""
+    from workflow.inputs import load_inputs
+    from workflow.runs import new_run_id
+
+    name = _default_app_name([path])
+    run_id = new_run_id(name)
+    try:
         inputs = load_inputs([path], settings=env.settings)
-        runs = env.runs()
-        outcome = runs.start(inputs, application=name, approval=approval, llm=llm,
-                             created_by=env.settings.user,
-                             owner_groups=list(env.settings.groups))
-        summary: dict[str, Any] = {}
-        if outcome.status == "completed":
-            summary = runs.threat_model(outcome.run_id).summary.by_severity
-        return {"application": name, "run_id": outcome.run_id, "status": outcome.status,
-                "summary": summary, "error": None}
-    except KtmbError as exc:
-        return {"application": name, "run_id": None, "status": "failed", "summary": {},
-                "error": str(exc)}
+        runs.start(inputs, application=name, approval=policy, llm=options,
+                   created_by=env.settings.user, owner_groups=list(env.settings.groups),
+                   run_id=run_id, execute=False)
+        queue.enqueue(run_id, max_attempts=max_attempts)
     except Exception as exc:
-        return {"application": name, "run_id": None, "status": "failed", "summary": {},
-                "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+        error = _error_text(exc)
+        return {"application": name, "run_id": _record_failed(runs, run_id, name, policy,
+                                                               options, env, error),
+                "status": "failed", "summary": {}, "error": error}
+    return {"application": name, "run_id": run_id, "status": "queued", "summary": {},
+            "error": None}
+
+
+def _record_failed(runs: Any, run_id: str, name: str, policy: list[str],
+                   options: dict[str, Any], env: _Env, error: str) -> str | None:
+    """Keep an application that could not be queued as a failed run; its id, if recorded."""
+    from workflow.errors import NotFoundError
+
+    try:
+        try:
+            runs.store.get(run_id)
+        except NotFoundError:
+            runs.store.create(
+                run_id=run_id, application=name, approval_policy=policy,
+                llm_provider=options.get("provider", "off"), llm_model=options.get("model"),
+                inputs_digest="", inputs=[], options={"llm": options},
+                owner_groups=list(env.settings.groups), created_by=env.settings.user,
+                status="failed")
+        runs.store.set_status(run_id, "failed", error=error)
+        return run_id
+    except KtmbError as exc:
+        log.warning("batch_failure_not_recorded", application=name, error=str(exc))
+        return None
+
+
+def _spawn_workers(count: int) -> list[Any]:
+    """Start ``count`` local ``ktmb worker`` processes on the same database."""
+    import subprocess
+
+    command = [sys.executable, "-m", "workflow", "--log-level", "ERROR", "worker",
+               "--concurrency", "1"]
+    return [subprocess.Popen(command, stdin=subprocess.DEVNULL,  # noqa: S603 - fixed argv
+                             stdout=subprocess.DEVNULL) for _ in range(count)]
+
+
+def _stop_workers(procs: list[Any], timeout: float = 60.0) -> None:
+    """SIGTERM the local workers (they finish their current node), then wait; kill stragglers."""
+    import signal
+    import subprocess
+    import time
+
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_for(queue: Any, results: list[dict[str, Any]], procs: list[Any]) -> None:
+    """Follow the batch's runs until the queue holds no work for them."""
+    import time
+
+    waiting = {r["run_id"]: r for r in results if r["status"] == "queued"}
+    while waiting:
+        for item in queue.progress(list(waiting)):
+            if item.pending:
+                continue
+            result = waiting.pop(item.run_id)
+            result.update(status=item.status,
+                          error=item.error if item.status == "failed" else None)
+            typer.echo(f"  {result['application']:<28} {result['status']}", err=True)
+        if waiting and all(proc.poll() is not None for proc in procs):
+            codes = ", ".join(str(proc.returncode) for proc in procs)
+            for result in waiting.values():
+                result["error"] = (f"still queued: every local worker exited (exit codes "
+                                   f"{codes}); run 'ktmb worker' to finish it")
+            typer.echo(f"ktmb: warning: every local worker exited (exit codes {codes})",
+                       err=True)
+            return
+        if waiting:
+            time.sleep(0.25)
 
 
 @app.command()
 @handled
 def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or file) per "
-                                                         "application.")],
-          workers: Annotated[int, typer.Option(min=1, max=64)] = 2,
-          approval: Annotated[str, typer.Option()] = "none",
-          llm: Annotated[str, typer.Option()] = "off",
-          model: Annotated[str | None, typer.Option()] = None,
+                                                         "application; its name is the "
+                                                         "application's.")],
+          workers: Annotated[int, typer.Option(
+              min=1, max=64, help="Local worker processes that drain the queue.")] = 2,
+          approval: Annotated[str, typer.Option(
+              help="Phases that need approval: none, each, or PHASE[,PHASE...].")] = "none",
+          llm: Annotated[str, typer.Option(help="Model provider: off, ollama or llamacpp.")]
+          = "off",
+          model: Annotated[str | None, typer.Option(help="Ollama model or GGUF file.")] = None,
+          max_attempts: Annotated[int | None, typer.Option(
+              min=1, max=100, help="Attempts per run before it is marked failed "
+                                   "(default KTMB_QUEUE_MAX_ATTEMPTS or 3).")] = None,
+          no_wait: Annotated[bool, typer.Option(
+              "--no-wait", help="Only queue the runs; 'ktmb worker' processes execute them.")]
+          = False,
           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Run many applications concurrently; a failing one does not stop the others."""
+    """Queue one run per application and, unless --no-wait, drain the queue with local workers.
+
+    Runs go through the PostgreSQL job queue, so 'ktmb worker' processes on other machines that
+    share the database help too. A failing application never stops the others; the exit code
+    is 1 when any application failed.
+    """
     policy = parse_approval_policy(approval)
     options = _llm_options(llm, model, None, None)
     env = _Env()
-    env.runs()  # start and migrate the database once, before the workers attach
-    results: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_run_one, p, policy, options): p for p in paths}
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            typer.echo(f"  {result['application']:<28} {result['status']}", err=True)
+    runs = env.runs()
+    from workflow.queue import RunQueue, queue_options
+
+    with RunQueue(runs.db, queue_options(max_attempts=max_attempts)) as queue:
+        results = [_enqueue_one(env, runs, queue, p, policy, options, max_attempts)
+                   for p in paths]
+        for r in results:
+            if r["status"] == "failed":
+                typer.echo(f"  {r['application']:<28} failed", err=True)
+        if not no_wait and any(r["status"] == "queued" for r in results):
+            procs = _spawn_workers(workers)
+            try:
+                _wait_for(queue, results, procs)
+            finally:
+                _stop_workers(procs)
+    for r in results:
+        if r["status"] == "completed":
+            r["summary"] = runs.threat_model(r["run_id"]).summary.by_severity
     results.sort(key=lambda r: r["application"])
     if as_json:
         typer.echo(json.dumps(results, indent=2))
@@ -469,6 +588,41 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
                        f"{detail}")
     failed = [r for r in results if r["status"] == "failed"]
     raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+@handled
+def worker(concurrency: Annotated[int, typer.Option(
+               min=1, max=32, help="Runs executed at once by this process.")] = 1,
+           once: Annotated[bool, typer.Option(
+               "--once", help="Exit when no job is ready instead of waiting for more.")] = False,
+           heartbeat: Annotated[float | None, typer.Option(
+               help="Seconds between heartbeats (default KTMB_QUEUE_HEARTBEAT or 10).")] = None,
+           stalled_after: Annotated[float | None, typer.Option(
+               help="Re-queue the runs of a worker silent this long (default "
+                    "KTMB_QUEUE_STALLED_AFTER or 30).")] = None,
+           poll: Annotated[float | None, typer.Option(
+               help="Seconds between queue polls (default KTMB_QUEUE_POLL or 5).")] = None,
+           allow_remote_model: Annotated[bool, typer.Option(
+               help="Allow a model host that is not loopback or private.")] = False) -> None:
+    """Execute queued runs until SIGTERM; any number of workers may share the database.
+
+    SIGTERM or Ctrl-C: running runs finish their current node, are marked interrupted and
+    re-queued, then the worker exits 0. A second signal exits at once.
+    """
+    from workflow.db import open_database
+    from workflow.queue import queue_options, run_worker
+    from workflow.runs import Runs
+    from workflow.services import ContextBuilder
+
+    env = _Env()
+    options = queue_options(heartbeat=heartbeat, stalled_after=stalled_after, poll=poll)
+    db = open_database(env.settings, max_size=concurrency + 4)
+    runs = Runs(db, ContextBuilder(env.settings, db, allow_remote_model=allow_remote_model))
+    typer.echo(f"ktmb worker: executing queued runs (concurrency {concurrency}"
+               f"{', until the queue is empty' if once else ''}); stop with SIGTERM or Ctrl-C",
+               err=True)
+    raise typer.Exit(run_worker(db, runs, concurrency=concurrency, once=once, options=options))
 
 
 @app.command()

