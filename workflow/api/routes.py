@@ -47,6 +47,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(responses=_ERRORS)
 
 
+def _groups(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    return [] if text.strip().lower() == "none" else text.split(",")
+
+
 @router.get("/health", tags=["service"], summary="Liveness (no authentication)")
 def health() -> dict[str, str]:
     """Whether the service answers."""
@@ -86,13 +92,14 @@ def start_upload(
     cloud: Annotated[str | None, Form(max_length=50)] = None,
     classification: Annotated[str | None, Form(max_length=100)] = None,
     owner_groups: Annotated[str | None, Form(max_length=5000, description=(
-        "Comma-separated groups that may see the run (default: all of yours)."))] = None,
+        "Comma-separated groups that may see the run (default: all of yours; 'none': "
+        "every reviewer)."))] = None,
 ) -> RunAccepted:
     """Upload manifests and start a run; the phases run in the background (poll the status)."""
     options = RunOptions(
         application=application or None, approval=approval, llm=llm, model=model or None,
         cloud=cloud or None, classification=classification or None,
-        owner_groups=None if owner_groups is None else owner_groups.split(","))
+        owner_groups=_groups(owner_groups))
     return svc.start_upload(
         principal, [Upload(f.filename, f.file) for f in manifests],
         [Upload(f.filename, f.file) for f in architecture or []], options)
