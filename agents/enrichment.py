@@ -51,6 +51,7 @@ __all__ = [
     "EnrichmentResult",
     "FindingRecommendation",
     "PhaseAnswer",
+    "PreparedPrompt",
     "RawPhaseAnswer",
     "ThreatProposal",
     "Usage",
@@ -58,6 +59,7 @@ __all__ = [
     "estimate_tokens",
     "inventory_facts",
     "llm_fingerprint",
+    "prepare_prompt",
 ]
 
 log = structlog.get_logger(__name__)
@@ -524,9 +526,12 @@ def _notes_text(notes: Notes) -> str:
     return "\n\n---\n\n".join(p for p in parts if p)
 
 
-class _Assembly(BaseModel):
-    """The rendered prompt and what it shows."""
+class PreparedPrompt(BaseModel):
+    """A phase prompt rendered within its budget, and what it shows the model."""
 
+    system_ref: PromptRef
+    phase_ref: PromptRef
+    system: str
     prompt: str
     tokens: int
     shown_resources: frozenset[str]
@@ -537,16 +542,17 @@ class _Assembly(BaseModel):
     fits: bool
 
 
-def _assemble(phase_prompt: prompts.Prompt, system_text: str, *, facts: list[tuple[str, str]],
+def _assemble(phase_prompt: prompts.Prompt, system: prompts.Prompt, *, facts: list[tuple[str, str]],
               findings: list[Finding], passages: list[Passage], notes: str, guidance: str,
               header: dict[str, str], budget: Budget,
-              count: Callable[[str], int]) -> _Assembly:
+              count: Callable[[str], int]) -> PreparedPrompt:
     """Render the phase prompt, trimming in a fixed order until it fits ``budget``.
 
     Order: passages beyond the best ``min_passages`` (lowest-ranked first), inventory facts
     (lowest priority first, at least one kept), the remaining passages, rule findings (lowest
     score first), then the end of the notes (with a visible marker).
     """
+    system_text = system.render()
     findings = sorted(findings, key=lambda f: (-f.score, f.id))
     passages = list(passages)
     facts = list(facts)
@@ -592,8 +598,9 @@ def _assemble(phase_prompt: prompts.Prompt, system_text: str, *, facts: list[tup
                                           "to fit the context]"
         trimmed_facts.append(f"notes:{omitted}")
         text, tokens = render()
-    return _Assembly(
-        prompt=text, tokens=tokens, shown_resources=frozenset(
+    return PreparedPrompt(
+        system_ref=system.ref, phase_ref=phase_prompt.ref,
+        system=system_text, prompt=text, tokens=tokens, shown_resources=frozenset(
             {rid for rid, _ in facts} | {r for f in findings for r in f.resources}),
         shown_passages={p.chunk_id: p for p in passages},
         shown_findings=frozenset(f.id for f in findings), trimmed=trimmed,
@@ -621,7 +628,7 @@ def _threat_problem(item: ThreatProposal) -> str | None:
     return None
 
 
-def _ground_threat(raw: dict[str, Any], *, phase: Phase, assembly: _Assembly, llm: LlmInfo,
+def _ground_threat(raw: dict[str, Any], *, phase: Phase, assembly: PreparedPrompt, llm: LlmInfo,
                    kept: dict[str, Finding], drops: Counter[str]) -> int:
     """Add one grounded threat to ``kept`` or count why not; return the items examined."""
     try:
@@ -671,7 +678,7 @@ def _ground_threat(raw: dict[str, Any], *, phase: Phase, assembly: _Assembly, ll
     return examined
 
 
-def _ground_recommendation(raw: dict[str, Any], *, assembly: _Assembly,
+def _ground_recommendation(raw: dict[str, Any], *, assembly: PreparedPrompt,
                            kept: dict[str, str], drops: Counter[str]) -> None:
     try:
         rec = FindingRecommendation.model_validate(raw)
@@ -690,7 +697,7 @@ def _ground_recommendation(raw: dict[str, Any], *, assembly: _Assembly,
         kept[rec.finding_id] = rec.recommendation.strip()
 
 
-def _ground(answer: RawPhaseAnswer, *, phase: Phase, assembly: _Assembly,
+def _ground(answer: RawPhaseAnswer, *, phase: Phase, assembly: PreparedPrompt,
             llm: LlmInfo) -> _Grounded:
     """Keep only grounded items; count every drop by reason.
 
@@ -709,7 +716,32 @@ def _ground(answer: RawPhaseAnswer, *, phase: Phase, assembly: _Assembly,
                      proposed=proposed, drops=drops)
 
 
-# ---- the entry point ----------------------------------------------------------------------------
+# ---- the entry points ----
+def prepare_prompt(phase: Phase | str, inv: Inventory, findings: Sequence[Finding],
+                   passages: Sequence[Passage], notes: Notes, guidance: str | None, *,
+                   application: str = "application", cloud: str = "unspecified",
+                   classification: str = "unspecified", budget: Budget | None = None,
+                   prompt_version: int | None = None,
+                   count_tokens: Callable[[str], int] = estimate_tokens) -> PreparedPrompt:
+    """Render the system and phase prompts for ``phase`` within the budget (no model call).
+
+    The arguments are those of :func:`enrich_phase`. Useful to inspect or measure a prompt.
+
+    Raises:
+        PromptError: when the prompt files are missing or malformed.
+    """
+    phase = Phase(phase)
+    system = prompts.load("system")
+    phase_prompt = prompts.load(phase.value, prompt_version)
+    rule_resources = [r for f in findings for r in f.resources]
+    return _assemble(
+        phase_prompt, system, facts=inventory_facts(inv, phase, rule_resources),
+        findings=list(findings), passages=list(passages), notes=_notes_text(notes),
+        guidance=(guidance or "").strip(), budget=budget or Budget(), count=count_tokens,
+        header={"application": _data(application), "cloud": _data(cloud),
+                "classification": _data(classification)})
+
+
 def enrich_phase(phase: Phase | str, inv: Inventory, findings: Sequence[Finding],
                  passages: Sequence[Passage], notes: Notes, guidance: str | None,
                  llm: ModelClient | None, cache: LlmCache | None = None, *,
@@ -746,22 +778,19 @@ def enrich_phase(phase: Phase | str, inv: Inventory, findings: Sequence[Finding]
     if llm is None:
         return EnrichmentResult(phase=phase)
     budget = budget or Budget()
-    system = prompts.load("system")
-    phase_prompt = prompts.load(phase.value, prompt_version)
-    system_text = system.render()
-    rule_resources = [r for f in findings for r in f.resources]
-    assembly = _assemble(
-        phase_prompt, system_text, facts=inventory_facts(inv, phase, rule_resources),
-        findings=list(findings), passages=list(passages), notes=_notes_text(notes),
-        guidance=(guidance or "").strip(), budget=budget, count=count_tokens,
-        header={"application": _data(application), "cloud": _data(cloud),
-                "classification": _data(classification)})
+    assembly = prepare_prompt(phase, inv, findings, passages, notes, guidance,
+                              application=application, cloud=cloud,
+                              classification=classification, budget=budget,
+                              prompt_version=prompt_version, count_tokens=count_tokens)
+    system_text = assembly.system
     info = llm.info
-    base = {"phase": phase, "prompt_ref": phase_prompt.ref, "system_prompt_ref": system.ref,
+    base = {"phase": phase, "prompt_ref": assembly.phase_ref,
+            "system_prompt_ref": assembly.system_ref,
             "llm": info, "prompt_tokens_estimate": assembly.tokens,
             "trimmed": tuple(assembly.trimmed), "trimmed_facts": tuple(assembly.trimmed_facts)}
-    bound = log.bind(phase=phase.value, prompt_id=phase_prompt.id,
-                     prompt_version=phase_prompt.version, prompt_sha256=phase_prompt.sha256[:12])
+    phase_ref = assembly.phase_ref
+    bound = log.bind(phase=phase.value, prompt_id=phase_ref.id,
+                     prompt_version=phase_ref.version, prompt_sha256=phase_ref.sha256[:12])
     if assembly.trimmed or assembly.trimmed_facts:
         bound.warning("llm_prompt_trimmed", passages=len(assembly.trimmed),
                       other=len(assembly.trimmed_facts), tokens=assembly.tokens)
@@ -771,8 +800,8 @@ def enrich_phase(phase: Phase | str, inv: Inventory, findings: Sequence[Finding]
         bound.warning("llm_phase_degraded", reason=reason)
         return EnrichmentResult(**base, degradation=reason)
     schema = RawPhaseAnswer.model_json_schema()
-    key = cache_key(provider=info.provider, model=info.model, prompt_id=phase_prompt.id,
-                    prompt_version=phase_prompt.version, prompt_sha256=phase_prompt.sha256,
+    key = cache_key(provider=info.provider, model=info.model, prompt_id=phase_ref.id,
+                    prompt_version=phase_ref.version, prompt_sha256=phase_ref.sha256,
                     schema=schema, num_ctx=budget.num_ctx, system=system_text,
                     prompt=assembly.prompt)
     base["cache_key"] = key
@@ -814,8 +843,8 @@ def enrich_phase(phase: Phase | str, inv: Inventory, findings: Sequence[Finding]
             try:
                 cache.put(CachedAnswer(
                     key=key, provider=info.provider, model=info.model,
-                    model_digest=llm.info.digest, prompt_id=phase_prompt.id,
-                    prompt_version=phase_prompt.version, prompt_sha256=phase_prompt.sha256,
+                    model_digest=llm.info.digest, prompt_id=phase_ref.id,
+                    prompt_version=phase_ref.version, prompt_sha256=phase_ref.sha256,
                     answer=answer.model_dump(mode="json"), prompt_tokens=reply.prompt_tokens,
                     completion_tokens=reply.completion_tokens))
             except KtmbError as exc:
