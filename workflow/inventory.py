@@ -323,9 +323,9 @@ class PolicyRule(_Frozen):
         """True when the rule grants ``verb`` on ``resource`` (wildcards honoured)."""
         if "*" not in self.verbs and verb not in self.verbs:
             return False
-        base = resource.split("/", 1)[0]
+        base, _, sub = resource.partition("/")
         if not ("*" in self.resources or resource in self.resources
-                or (resource == base and f"{base}/*" in self.resources)):
+                or (sub and (f"{base}/*" in self.resources or f"*/{sub}" in self.resources))):
             return False
         return api_group is None or "*" in self.api_groups or api_group in self.api_groups
 

@@ -244,11 +244,10 @@ def test_empty_selector() -> None:
     (PolicyRule(api_groups=("",), resources=("pods",), verbs=("get",)), "list", "pods", False),
     (PolicyRule(api_groups=("",), resources=("*",), verbs=("*",)), "create", "secrets", True),
     (PolicyRule(api_groups=("",), resources=("pods",), verbs=("get",)), "get", "pods/log", False),
-    pytest.param(
-        PolicyRule(api_groups=("",), resources=("pods/*",), verbs=("create",)), "create", "pods",
-        False, marks=pytest.mark.xfail(
-            reason="bug: inventory.py PolicyRule.allows treats 'pods/*' as granting 'pods'; "
-                   "Kubernetes RBAC never matches the parent resource from 'x/*'")),
+    (PolicyRule(api_groups=("",), resources=("pods/*",), verbs=("create",)), "create", "pods",
+     False),
+    (PolicyRule(api_groups=("",), resources=("pods/*",), verbs=("create",)), "create",
+     "pods/exec", True),
 ])
 def test_policy_rule_allows(rule: PolicyRule, verb: str, resource: str, expected: bool) -> None:
     """PolicyRule.allows honours wildcards."""
