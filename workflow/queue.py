@@ -1,0 +1,628 @@
+"""The batch job queue: procrastinate on the ktmb database, and the workers that execute runs.
+
+``ktmb batch`` creates one run per application (status ``queued``: the inputs are written as the
+run's first checkpoint, see ``Runs.start(..., execute=False)``) and enqueues a
+``ktmb:run_application`` job for it. ``ktmb worker`` processes, on any machine that reaches the
+database, fetch jobs and continue the run from its last checkpoint (``Runs.resume``), so any
+worker can execute or resume any run; the manifests never need to be on the worker's disk.
+
+Guarantees:
+
+* **One executor per run.** Jobs carry ``lock=<run id>`` (procrastinate never runs two jobs with
+  the same lock at once) and ``Runs`` holds a PostgreSQL advisory lock per run while executing.
+* **Dead workers.** Workers send heartbeats (procrastinate 3.x ``procrastinate_workers``). Every
+  worker also runs a reaper: under an advisory lock it asks procrastinate for stalled jobs
+  (``JobManager.get_stalled_jobs``: ``doing`` jobs whose worker's heartbeat is older than
+  ``stalled_after``) and retries them, so another worker resumes the run from its last
+  checkpoint (``durability="sync"``: the finished nodes are not redone).
+* **Approval holds no worker.** A job ends when its run reaches ``awaiting_approval``; the
+  decision is applied by ``ktmb approve`` / the API, or enqueued with
+  :meth:`RunQueue.enqueue_decision` (job ``ktmb:continue_run``).
+* **Bounded retries.** A run that fails is retried until ``max_attempts`` attempts (default 3,
+  carried by the job so every worker applies the same bound) and then marked ``failed`` with its
+  error. A worker that dies counts as a failed attempt too, so an application that kills its
+  worker (out of memory, say) is bounded as well.
+* **Graceful stop.** SIGTERM/SIGINT: the worker stops fetching, asks each running graph to stop
+  after its current node (LangGraph ``RunControl.request_drain``), marks those runs
+  ``interrupted`` and re-queues them, then exits. A second signal exits at once (the runs are
+  then recovered as stalled).
+
+The procrastinate schema is applied on first use under an advisory lock (several processes may
+start together) from the installed procrastinate package, and its version is recorded in
+``ktmb_queue_schema``; when procrastinate is upgraded, the migration files it ships that are
+newer than the recorded version are applied the same way. Stop every worker before upgrading.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import procrastinate
+import psycopg
+from langgraph.runtime import RunControl
+from procrastinate import exceptions as pq_exceptions
+from procrastinate import jobs as pq_jobs
+from procrastinate import retry as pq_retry
+from procrastinate import schema as pq_schema
+from structlog.contextvars import bound_contextvars
+
+from workflow.db import Database
+from workflow.errors import ConfigError, KtmbError, NotFoundError, RunStateError, UserError
+from workflow.log import get_logger
+from workflow.run_store import RunStore
+
+__all__ = [
+    "CONTINUE_TASK",
+    "QUEUE",
+    "RUN_TASK",
+    "QueueOptions",
+    "RunProgress",
+    "RunQueue",
+    "WorkerRuntime",
+    "ensure_queue_schema",
+    "make_app",
+    "queue_options",
+    "reap_stalled_jobs",
+    "run_worker",
+]
+
+log = get_logger(__name__)
+
+QUEUE = "ktmb-runs"
+NAMESPACE = "ktmb"
+RUN_TASK = f"{NAMESPACE}:run_application"
+CONTINUE_TASK = f"{NAMESPACE}:continue_run"
+#: Run statuses after which a ``run_application`` job has nothing left to do.
+SETTLED = frozenset({"completed", "rejected", "awaiting_approval"})
+
+_SCHEMA_LOCK = 7_364_221_004  # advisory lock key: applying the procrastinate schema
+_REAPER_LOCK = 7_364_221_005  # advisory lock key: one reaper at a time re-queues stalled jobs
+
+
+# ---- options ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueOptions:
+    """Queue and worker tuning (environment ``KTMB_QUEUE_*``; CLI options override).
+
+    Attributes:
+        max_attempts: attempts of a run before it is marked failed (``KTMB_QUEUE_MAX_ATTEMPTS``).
+        retry_wait: seconds before the second attempt; grows linearly (``KTMB_QUEUE_RETRY_WAIT``).
+        heartbeat: seconds between a worker's heartbeats (``KTMB_QUEUE_HEARTBEAT``).
+        stalled_after: a job whose worker sent no heartbeat for this long is re-queued
+            (``KTMB_QUEUE_STALLED_AFTER``); keep it at least three heartbeats.
+        poll: seconds between polls for new jobs when no notification arrives
+            (``KTMB_QUEUE_POLL``).
+    """
+
+    max_attempts: int = 3
+    retry_wait: float = 5.0
+    heartbeat: float = 10.0
+    stalled_after: float = 30.0
+    poll: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ConfigError(f"the maximum number of attempts must be at least 1, got "
+                              f"{self.max_attempts}")
+        if min(self.heartbeat, self.poll) <= 0 or self.retry_wait < 0:
+            raise ConfigError("queue intervals must be positive")
+        if self.stalled_after < 2 * self.heartbeat:
+            raise ConfigError(f"stalled-after ({self.stalled_after:g} s) must be at least twice "
+                              f"the heartbeat ({self.heartbeat:g} s), or live workers would be "
+                              "taken for dead")
+
+
+def _env_number(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+
+
+def queue_options(**overrides: float | int | None) -> QueueOptions:
+    """Options from the environment, with the given non-None values taking precedence."""
+    values: dict[str, Any] = {
+        "max_attempts": int(_env_number("KTMB_QUEUE_MAX_ATTEMPTS", 3)),
+        "retry_wait": _env_number("KTMB_QUEUE_RETRY_WAIT", 5.0),
+        "heartbeat": _env_number("KTMB_QUEUE_HEARTBEAT", 10.0),
+        "stalled_after": _env_number("KTMB_QUEUE_STALLED_AFTER", 30.0),
+        "poll": _env_number("KTMB_QUEUE_POLL", 5.0),
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return QueueOptions(**values)
+
+
+# ---- schema -------------------------------------------------------------------------------------
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _migration_files() -> list[tuple[str, Path]]:
+    """The procrastinate package's migrations as (version, file), oldest first."""
+    folder = Path(pq_schema.SchemaManager.get_migrations_path())
+    found = []
+    for path in folder.glob("*.sql"):
+        version = path.name.split("_", 1)[0]
+        with suppress(ValueError):
+            found.append((_version_key(version), path.name, version, path))
+    return [(version, path) for _key, _name, version, path in sorted(found)]
+
+
+def installed_schema_version() -> str:
+    """The schema version of the installed procrastinate: its newest migration's version."""
+    files = _migration_files()
+    return files[-1][0] if files else "00.00.00"
+
+
+def ensure_queue_schema(url: str) -> None:
+    """Create or upgrade procrastinate's tables, once, whatever the number of processes starting.
+
+    Raises:
+        ConfigError: the database holds a newer queue schema than this installation knows.
+        StoreError: the schema could not be applied.
+    """
+    from workflow.errors import StoreError
+
+    target = installed_schema_version()
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+            try:
+                _apply_queue_schema(conn, target)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(f"cannot set up the job queue schema: {first}") from exc
+
+
+def _apply_queue_schema(conn: psycopg.Connection[Any], target: str) -> None:
+    conn.execute("""CREATE TABLE IF NOT EXISTS ktmb_queue_schema (
+                      component text PRIMARY KEY, version text NOT NULL,
+                      applied_at timestamptz NOT NULL DEFAULT now())""")
+    row = conn.execute("SELECT version FROM ktmb_queue_schema "
+                       "WHERE component = 'procrastinate'").fetchone()
+    recorded: str | None = row[0] if row else None
+    exists = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
+    record = ("INSERT INTO ktmb_queue_schema (component, version) VALUES ('procrastinate', %s) "
+              "ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version, "
+              "applied_at = now()")
+    if not (exists and exists[0]):
+        with conn.transaction():
+            conn.execute(pq_schema.SchemaManager.get_schema())
+            conn.execute(record, (target,))
+        log.info("queue_schema_created", version=target)
+        return
+    if recorded is None:
+        log.warning("queue_schema_unversioned", assumed=target)
+        conn.execute(record, (target,))
+        return
+    if _version_key(recorded) > _version_key(target):
+        raise ConfigError(f"the job queue schema in the database ({recorded}) is newer than this "
+                          f"installation's procrastinate ({target}); upgrade ktmb")
+    pending = [(v, p) for v, p in _migration_files() if _version_key(v) > _version_key(recorded)]
+    for version, path in pending:
+        with conn.transaction():
+            conn.execute(path.read_text(encoding="utf-8"))
+            conn.execute(record, (version,))
+        log.info("queue_schema_migrated", migration=path.name)
+    if _version_key(recorded) < _version_key(target) and not pending:
+        conn.execute(record, (target,))
+
+
+# ---- the procrastinate app and its tasks -------------------------------------------------
+class _Permanent(KtmbError):
+    """The job cannot succeed by retrying."""
+
+
+class _RunRetry(pq_retry.BaseRetryStrategy):
+    """Retry a failed run until the job's ``max_attempts``, waiting ``retry_wait`` x attempt."""
+
+    def get_retry_decision(self, *, exception: BaseException,
+                           job: pq_jobs.Job) -> pq_retry.RetryDecision | None:
+        if isinstance(exception, _Permanent | pq_exceptions.TaskNotFound):
+            return None
+        attempt = job.attempts + 1
+        if attempt >= int(job.task_kwargs.get("max_attempts") or 1):  # type: ignore[arg-type]
+            return None
+        wait = float(job.task_kwargs.get("retry_wait") or 0) * attempt  # type: ignore[arg-type]
+        return pq_retry.RetryDecision(retry_in={"seconds": round(wait)})
+
+
+_tasks = procrastinate.Blueprint()
+
+
+@_tasks.task(name="run_application", queue=QUEUE, pass_context=True, retry=_RunRetry())
+def run_application(context: procrastinate.JobContext, run_id: str, max_attempts: int = 3,
+                    retry_wait: float = 5.0) -> str:
+    """Execute or resume a run from its last checkpoint; returns where the run stands."""
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+    return runtime.execute(run_id, attempt=context.job.attempts + 1, max_attempts=max_attempts,
+                           retry_wait=retry_wait, job_id=context.job.id)
+
+
+@_tasks.task(name="continue_run", queue=QUEUE, pass_context=True)
+def continue_run(context: procrastinate.JobContext, run_id: str, decision: dict[str, Any],
+                 max_attempts: int = 3, retry_wait: float = 5.0) -> str:
+    """Apply an approval decision taken elsewhere and continue the run."""
+    runtime: WorkerRuntime = context.additional_context["runtime"]
+    return runtime.decide(run_id, decision, max_attempts=max_attempts, retry_wait=retry_wait,
+                          job_id=context.job.id)
+
+
+def make_app(url: str, *, max_size: int = 4) -> procrastinate.App:
+    """A procrastinate app on the database at ``url`` with the ktmb tasks."""
+    connector = procrastinate.PsycopgConnector(conninfo=url, min_size=1,
+                                               max_size=max(2, max_size))
+    app = procrastinate.App(connector=connector)
+    app.add_tasks_from(_tasks, namespace=NAMESPACE)
+    return app
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, KtmbError):
+        return str(exc)
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".strip()
+
+
+# ---- enqueueing and watching (synchronous: CLI and API) -----------------------------------------
+@dataclass(frozen=True)
+class RunProgress:
+    """A run of a batch and whether the queue still holds work for it."""
+
+    run_id: str
+    application: str
+    status: str
+    error: str | None
+    pending: bool
+
+
+_PROGRESS_SQL = """
+SELECT r.run_id, r.application, r.status, r.error,
+       EXISTS (SELECT 1 FROM procrastinate_jobs j
+               WHERE j.queue_name = %(queue)s AND j.lock = r.run_id
+                 AND j.status IN ('todo', 'doing')) AS pending
+FROM runs r WHERE r.run_id = ANY(%(run_ids)s)
+"""
+
+
+class RunQueue:
+    """Enqueue runs and follow them, from a synchronous process (``ktmb batch``, the API)."""
+
+    def __init__(self, db: Database, options: QueueOptions | None = None) -> None:
+        self.db = db
+        self.options = options or queue_options()
+        ensure_queue_schema(db.url)
+        self.app = make_app(db.url)
+        self.app.open(db.pool)  # the sync side shares the database's pool
+
+    def close(self) -> None:
+        """Release the app (the shared pool stays open)."""
+        self.app.close()
+
+    def __enter__(self) -> RunQueue:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def enqueue(self, run_id: str, *, max_attempts: int | None = None) -> int | None:
+        """Queue a ``run_application`` job for a queued run; None if one is already waiting."""
+        try:
+            job_id: int = self.app.configure_task(
+                RUN_TASK, lock=run_id, queueing_lock=run_id).defer(
+                run_id=run_id, max_attempts=max_attempts or self.options.max_attempts,
+                retry_wait=self.options.retry_wait)
+        except pq_exceptions.AlreadyEnqueued:
+            return None
+        log.info("run_enqueued", run_id=run_id, job_id=job_id)
+        return job_id
+
+    def enqueue_decision(self, run_id: str, *, decision: str, by: str, comment: str = "",
+                         edits: dict[str, Any] | None = None) -> int:
+        """Queue an approval decision: a worker applies it and continues the run.
+
+        The run must be waiting for approval; the decision is validated by the worker (as
+        ``Runs.decide`` does), and a malformed one fails the job and leaves the run waiting.
+        """
+        if decision not in {"approve", "reject"}:
+            raise ConfigError(f"decision must be approve or reject, got {decision!r}")
+        info = RunStore(self.db).get(run_id)
+        if info.status != "awaiting_approval":
+            raise RunStateError(f"run {run_id} is not waiting for approval "
+                                f"(status: {info.status})")
+        job_id: int = self.app.configure_task(CONTINUE_TASK, lock=run_id).defer(
+            run_id=run_id, decision={"decision": decision, "by": by, "comment": comment,
+                                     "edits": edits},
+            max_attempts=self.options.max_attempts, retry_wait=self.options.retry_wait)
+        return job_id
+
+    def progress(self, run_ids: Sequence[str]) -> list[RunProgress]:
+        """Where the given runs stand, and whether jobs are still waiting or running for them."""
+        with self.db.connection() as conn:
+            rows = conn.execute(_PROGRESS_SQL, {"queue": QUEUE,
+                                                "run_ids": list(run_ids)}).fetchall()
+        return [RunProgress(**row) for row in rows]
+
+
+# ---- the worker -------------------------------------------------------------------------------
+class WorkerRuntime:
+    """What a worker process's jobs share: the runs, the app, and the drain controls."""
+
+    def __init__(self, runs: Any, app: procrastinate.App, options: QueueOptions,
+                 loop: asyncio.AbstractEventLoop) -> None:
+        self.runs = runs
+        self.store: RunStore = runs.store
+        self.app = app
+        self.options = options
+        self.loop = loop
+        self.stopping: str | None = None
+        self._controls: dict[str, RunControl] = {}
+        self._lock = threading.Lock()
+
+    # -- stopping --
+    def stop(self, reason: str) -> None:
+        """Ask every running graph to stop after its current node."""
+        with self._lock:
+            self.stopping = reason
+            for control in self._controls.values():
+                control.request_drain(reason)
+            running = list(self._controls)
+        log.info("worker_draining", reason=reason, runs=running)
+
+    @contextmanager
+    def _control(self, run_id: str) -> Iterator[RunControl]:
+        control = RunControl()
+        with self._lock:
+            if self.stopping:
+                control.request_drain(self.stopping)
+            self._controls[run_id] = control
+        try:
+            yield control
+        finally:
+            with self._lock:
+                self._controls.pop(run_id, None)
+
+    # -- jobs --
+    def execute(self, run_id: str, *, attempt: int, max_attempts: int, retry_wait: float,
+                job_id: int | None = None) -> str:
+        """Continue a run; raise to have procrastinate retry it (bounded by ``max_attempts``)."""
+        with bound_contextvars(run_id=run_id, job_id=job_id, attempt=attempt):
+            try:
+                info = self.store.get(run_id)
+            except NotFoundError as exc:
+                raise _Permanent(str(exc)) from exc
+            if info.status in SETTLED:
+                log.info("run_already_settled", status=info.status)
+                return info.status
+            log.info("run_attempt", max_attempts=max_attempts)
+            try:
+                with self._control(run_id) as control:
+                    outcome = self.runs.resume(run_id, control=control)
+            except RunStateError as exc:
+                return self._refused(run_id, exc, attempt, max_attempts, retry_wait)
+            except Exception as exc:
+                self._failed(run_id, exc, attempt, max_attempts)
+                raise
+            if outcome.status == "interrupted":
+                self.requeue(run_id, max_attempts=max_attempts, retry_wait=retry_wait)
+            log.info("run_job_done", status=outcome.status)
+            return str(outcome.status)
+
+    def decide(self, run_id: str, decision: dict[str, Any], *, max_attempts: int,
+               retry_wait: float, job_id: int | None = None) -> str:
+        """Apply a decision taken elsewhere and continue the run (``continue_run``)."""
+        from workflow.gates import PhaseEdits
+
+        with bound_contextvars(run_id=run_id, job_id=job_id):
+            try:
+                edits = (PhaseEdits.model_validate(decision["edits"])
+                         if decision.get("edits") else None)
+                with self._control(run_id) as control:
+                    outcome = self.runs.decide(
+                        run_id, decision=str(decision["decision"]), by=str(decision["by"]),
+                        comment=str(decision.get("comment") or ""), edits=edits,
+                        control=control)
+            except (UserError, KeyError, ValueError) as exc:
+                log.warning("decision_refused", error=_error_text(exc))
+                raise _Permanent(_error_text(exc)) from exc
+            except Exception as exc:
+                # The decision is applied; the rest of the run is retried as a run job.
+                message = _error_text(exc)
+                log.error("run_failed_after_decision", error=message)
+                self.store.set_status(run_id, "queued", error=f"failed after the decision: "
+                                      f"{message}; retrying")
+                self.requeue(run_id, max_attempts=max_attempts, retry_wait=retry_wait,
+                             delay=retry_wait)
+                return "requeued"
+            if outcome.status == "interrupted":
+                self.requeue(run_id, max_attempts=max_attempts, retry_wait=retry_wait)
+            return str(outcome.status)
+
+    def _refused(self, run_id: str, exc: RunStateError, attempt: int, max_attempts: int,
+                 retry_wait: float) -> str:
+        info = self.store.get(run_id)
+        if info.status in SETTLED:  # e.g. resume found the run waiting at a gate
+            log.info("run_already_settled", status=info.status)
+            return info.status
+        if not self.runs.state(run_id):  # nothing to resume: retrying cannot help
+            self._failed(run_id, exc, attempt, attempt)
+            raise _Permanent(str(exc)) from exc
+        # Another process holds the run lock (``ktmb resume``, or a worker taken for dead):
+        # look again later; the owner records the outcome, or leaves the run to resume.
+        log.warning("run_busy_elsewhere", reason=str(exc))
+        self.requeue(run_id, max_attempts=max_attempts, retry_wait=retry_wait,
+                     delay=max(self.options.poll, retry_wait, 1.0))
+        return "busy"
+
+    def _failed(self, run_id: str, exc: BaseException, attempt: int, max_attempts: int) -> None:
+        message = _error_text(exc)
+        if attempt < max_attempts and not isinstance(exc, _Permanent):
+            log.warning("run_attempt_failed", error=message, max_attempts=max_attempts)
+            self.store.set_status(run_id, "queued", error=f"attempt {attempt} of {max_attempts} "
+                                  f"failed: {message}; retrying")
+        else:
+            log.error("run_failed_for_good", error=message, attempts=attempt)
+            self.store.set_status(run_id, "failed",
+                                  error=f"failed after {attempt} attempt(s): {message}")
+
+    def requeue(self, run_id: str, *, max_attempts: int, retry_wait: float,
+                delay: float = 0.0) -> None:
+        """Queue a fresh ``run_application`` job for the run (from a job's thread)."""
+        async def defer() -> None:
+            deferrer = self.app.configure_task(RUN_TASK, lock=run_id, queueing_lock=run_id,
+                                               schedule_in={"seconds": round(delay)})
+            with suppress(pq_exceptions.AlreadyEnqueued):
+                await deferrer.defer_async(run_id=run_id, max_attempts=max_attempts,
+                                           retry_wait=retry_wait)
+
+        asyncio.run_coroutine_threadsafe(defer(), self.loop).result(timeout=60)
+        log.info("run_requeued", delay=delay)
+
+
+async def reap_stalled_jobs(app: procrastinate.App, store: RunStore, url: str,
+                            options: QueueOptions) -> int:
+    """Re-queue the jobs of dead workers (or fail them at their last attempt); returns a count.
+
+    Only one process reaps at a time (advisory lock); a run re-queued here is resumed by the next
+    free worker from its last checkpoint.
+    """
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_REAPER_LOCK,))
+        row = await cur.fetchone()
+        if not (row and row[0]):
+            return 0
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(
+                queue=QUEUE, seconds_since_heartbeat=options.stalled_after)
+            for job in stalled:
+                await _reap(app, store, job, options)
+            return len(list(stalled))
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_REAPER_LOCK,))
+
+
+async def _reap(app: procrastinate.App, store: RunStore, job: pq_jobs.Job,
+                options: QueueOptions) -> None:
+    run_id = str(job.task_kwargs.get("run_id") or job.lock or "")
+    attempt = job.attempts + 1
+    max_attempts = int(job.task_kwargs.get("max_attempts") or 1)  # type: ignore[arg-type]
+    why = (f"the worker executing it stopped (killed or lost: no heartbeat for "
+           f"{options.stalled_after:g} s)")
+    with bound_contextvars(run_id=run_id, job_id=job.id, attempt=attempt):
+        try:
+            if attempt >= max_attempts:
+                await app.job_manager.finish_job(job, status=pq_jobs.Status.FAILED,
+                                                 delete_job=False)
+                await asyncio.to_thread(store.set_status, run_id, "failed",
+                                        error=f"failed after {attempt} attempt(s): {why}")
+                log.error("stalled_run_failed", reason=why)
+            else:
+                await app.job_manager.retry_job(job)
+                await asyncio.to_thread(store.set_status, run_id, "queued",
+                                        error=f"attempt {attempt} of {max_attempts}: {why}; "
+                                              "re-queued")
+                log.warning("stalled_run_requeued", reason=why)
+        except pq_exceptions.ConnectorException as exc:  # finished meanwhile
+            log.info("stalled_job_changed", error=str(exc).splitlines()[0][:200])
+        except NotFoundError:
+            log.warning("stalled_job_without_run")
+
+
+async def _reaper(app: procrastinate.App, store: RunStore, url: str,
+                  options: QueueOptions) -> None:
+    interval = max(1.0, options.stalled_after / 3)
+    while True:
+        try:
+            await reap_stalled_jobs(app, store, url, options)
+        except (psycopg.Error, pq_exceptions.ProcrastinateException, KtmbError) as exc:
+            log.warning("reaper_failed", error=_error_text(exc))
+        await asyncio.sleep(interval)
+
+
+class _ToStructlog(logging.Handler):
+    """procrastinate's standard-library log records as structlog events (no tracebacks)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        logger = get_logger(record.name)
+        method = getattr(logger, record.levelname.lower(), logger.info)
+        method(str(getattr(record, "action", "procrastinate")), message=record.getMessage())
+
+
+def _bridge_procrastinate_logs() -> None:
+    pq_logger = logging.getLogger("procrastinate")
+    if not any(isinstance(h, _ToStructlog) for h in pq_logger.handlers):
+        pq_logger.addHandler(_ToStructlog())
+    pq_logger.propagate = False
+
+
+def run_worker(db: Database, runs: Any, *, concurrency: int = 1, once: bool = False,
+               options: QueueOptions | None = None, name: str | None = None) -> int:
+    """Process jobs until SIGTERM/SIGINT (or, with ``once``, until the queue is empty).
+
+    Returns:
+        The process exit code: 0 after a graceful stop.
+    """
+    options = options or queue_options()
+    ensure_queue_schema(db.url)
+    _bridge_procrastinate_logs()
+    worker_name = name or f"ktmb-{socket.gethostname()}-{os.getpid()}"
+    return asyncio.run(_serve(db, runs, concurrency=concurrency, once=once, options=options,
+                              name=worker_name))
+
+
+async def _serve(db: Database, runs: Any, *, concurrency: int, once: bool,
+                 options: QueueOptions, name: str) -> int:
+    loop = asyncio.get_running_loop()
+    app = make_app(db.url, max_size=concurrency + 3)
+    async with app.open_async():
+        runtime = WorkerRuntime(runs, app, options, loop)
+        if once:
+            await reap_stalled_jobs(app, runtime.store, db.url, options)
+        worker = asyncio.create_task(app.run_worker_async(
+            queues=[QUEUE], name=name, concurrency=concurrency, wait=not once,
+            install_signal_handlers=False, listen_notify=True,
+            fetch_job_polling_interval=options.poll,
+            update_heartbeat_interval=options.heartbeat,
+            stalled_worker_timeout=options.stalled_after,
+            additional_context={"runtime": runtime}), name="procrastinate worker")
+        reaper = asyncio.create_task(_reaper(app, runtime.store, db.url, options),
+                                     name="stalled-job reaper")
+
+        def on_signal(signame: str) -> None:
+            if runtime.stopping:
+                log.warning("worker_forced_exit", signal=signame)
+                os._exit(130)
+            runtime.stop(signame)
+            worker.cancel()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, on_signal, sig.name)
+        log.info("worker_started", worker=name, concurrency=concurrency, once=once)
+        try:
+            await worker
+        except asyncio.CancelledError:
+            if runtime.stopping is None:
+                raise
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            reaper.cancel()
+            with suppress(asyncio.CancelledError):
+                await reaper
+        log.info("worker_stopped", worker=name, reason=runtime.stopping or "queue empty")
+    return 0
