@@ -50,6 +50,8 @@ __all__ = [
     "Budget",
     "EnrichmentResult",
     "FindingRecommendation",
+    "NoteLike",
+    "NotesInput",
     "PhaseAnswer",
     "PreparedPrompt",
     "RawPhaseAnswer",
@@ -504,15 +506,25 @@ def _passage_block(passage: Passage) -> str:
 
 
 # ---- prompt assembly with an explicit budget ----------------------------------------------------
-class _NoteLike(Protocol):
-    path: str
-    text: str
+class NoteLike(Protocol):
+    """A notes file: ``workflow.inputs.Notes`` or anything with ``path`` and ``text``."""
+
+    @property
+    def path(self) -> str:
+        """Where the notes came from."""
+        ...
+
+    @property
+    def text(self) -> str:
+        """The (redacted) text."""
+        ...
 
 
-Notes = str | Sequence["str | _NoteLike"] | None
+#: Architecture and review notes as enrichment accepts them.
+NotesInput = str | Sequence[str | NoteLike] | None
 
 
-def _notes_text(notes: Notes) -> str:
+def _notes_text(notes: NotesInput) -> str:
     if notes is None:
         return ""
     if isinstance(notes, str):
@@ -718,7 +730,7 @@ def _ground(answer: RawPhaseAnswer, *, phase: Phase, assembly: PreparedPrompt,
 
 # ---- the entry points ----
 def prepare_prompt(phase: Phase | str, inv: Inventory, findings: Sequence[Finding],
-                   passages: Sequence[Passage], notes: Notes, guidance: str | None, *,
+                   passages: Sequence[Passage], notes: NotesInput, guidance: str | None, *,
                    application: str = "application", cloud: str = "unspecified",
                    classification: str = "unspecified", budget: Budget | None = None,
                    prompt_version: int | None = None,
@@ -743,7 +755,7 @@ def prepare_prompt(phase: Phase | str, inv: Inventory, findings: Sequence[Findin
 
 
 def enrich_phase(phase: Phase | str, inv: Inventory, findings: Sequence[Finding],
-                 passages: Sequence[Passage], notes: Notes, guidance: str | None,
+                 passages: Sequence[Passage], notes: NotesInput, guidance: str | None,
                  llm: ModelClient | None, cache: LlmCache | None = None, *,
                  application: str = "application", cloud: str = "unspecified",
                  classification: str = "unspecified", budget: Budget | None = None,
