@@ -232,8 +232,9 @@ class OllamaModelClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
+        # trust_env=False: no HTTP(S)_PROXY detour, the request goes to the checked host only.
         self._client = ollama.Client(
-            host=host, timeout=httpx.Timeout(timeout, connect=5.0), **extra)
+            host=host, timeout=httpx.Timeout(timeout, connect=5.0), trust_env=False, **extra)
         self._digest: str | None = None
         self._digest_looked_up = False
         self._down_until = 0.0
@@ -364,7 +365,7 @@ def probe_ollama(host: str, *, timeout: float = 3.0,
                  transport: httpx.BaseTransport | None = None) -> OllamaStatus:
     """Ask an (already allowed) Ollama host for its version and pulled models."""
     extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
-    client = ollama.Client(host=host, timeout=httpx.Timeout(timeout), **extra)
+    client = ollama.Client(host=host, timeout=httpx.Timeout(timeout), trust_env=False, **extra)
     try:
         listing = client.list()
         return OllamaStatus(host=host, reachable=True,

@@ -296,3 +296,17 @@ def test_llamacpp_missing_names_the_pip_command(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(llm, "llama_cpp_available", lambda: False)
     with pytest.raises(ConfigError, match=r"pip install 'ktmb\[llamacpp\]'"):
         llm.make_model_client("llamacpp")
+
+
+def test_proxy_environment_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP(S)_PROXY cannot divert model traffic away from the checked host."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    recorder = Recorder([ollama_chat_response(VALID)])
+    model = OllamaModelClient("phi4-mini", "http://10.0.0.5:11434", retry=NO_WAIT,
+                              transport=httpx.MockTransport(recorder))
+    answer = model.structured(RawPhaseAnswer, system="s", prompt="p", num_ctx=4096)
+    assert 1 == len(answer.value.threats)
+    assert "10.0.0.5:11434" == recorder.requests[0].url.netloc.decode()
