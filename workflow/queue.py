@@ -242,10 +242,6 @@ class _RunRetry(pq_retry.BaseRetryStrategy):
         return pq_retry.RetryDecision(retry_in={"seconds": round(wait)})
 
 
-_tasks = procrastinate.Blueprint()
-
-
-@_tasks.task(name="run_application", queue=QUEUE, pass_context=True, retry=_RunRetry())
 def run_application(context: procrastinate.JobContext, run_id: str, max_attempts: int = 3,
                     retry_wait: float = 5.0) -> str:
     """Execute or resume a run from its last checkpoint; returns where the run stands."""
@@ -254,7 +250,6 @@ def run_application(context: procrastinate.JobContext, run_id: str, max_attempts
                            retry_wait=retry_wait, job_id=context.job.id)
 
 
-@_tasks.task(name="continue_run", queue=QUEUE, pass_context=True)
 def continue_run(context: procrastinate.JobContext, run_id: str, decision: dict[str, Any],
                  max_attempts: int = 3, retry_wait: float = 5.0) -> str:
     """Apply an approval decision taken elsewhere and continue the run."""
@@ -268,7 +263,8 @@ def make_app(url: str, *, max_size: int = 4) -> procrastinate.App:
     connector = procrastinate.PsycopgConnector(conninfo=url, min_size=1,
                                                max_size=max(2, max_size))
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(_tasks, namespace=NAMESPACE)
+    app.task(name=RUN_TASK, queue=QUEUE, pass_context=True, retry=_RunRetry())(run_application)
+    app.task(name=CONTINUE_TASK, queue=QUEUE, pass_context=True)(continue_run)
     return app
 
 
