@@ -38,11 +38,15 @@ def mitigations(inv: Inventory) -> list[dict[str, str]]:
     return out
 
 
-def regulated_data(inv: Inventory) -> dict[str, list[str]]:
-    """Regulation prefix -> resources whose data classification calls for it."""
+def regulated_data(inv: Inventory,
+                   data_classification: str | None = None) -> dict[str, list[str]]:
+    """Regulation prefix -> resources whose data classification calls for it.
+
+    ``data_classification`` is the application's own, applied to workloads without one.
+    """
     out: dict[str, set[str]] = {}
     for wl in inv.workloads:
-        level = classification(inv, wl.id)
+        level = classification(inv, wl.id) or data_classification
         if level not in SENSITIVE_CLASSES:
             continue
         for ref in regulations_for(level):
@@ -57,7 +61,8 @@ def _worst(items: Sequence[Severity]) -> str | None:
     return None
 
 
-def build_compliance(inv: Inventory, findings: Sequence[Finding]) -> dict[str, Any]:
+def build_compliance(inv: Inventory, findings: Sequence[Finding], *,
+                     data_classification: str | None = None) -> dict[str, Any]:
     """Findings grouped per framework and control, regulations in scope, and credited controls.
 
     Shape::
@@ -97,7 +102,7 @@ def build_compliance(inv: Inventory, findings: Sequence[Finding]) -> dict[str, A
         summary[prefix] = {"name": entry["name"], "findings": len(entry["_ids"]),
                            "highest": _worst(entry["_bands"]), "controls": controls}
     regulations = {prefix: {"name": FRAMEWORK_NAMES.get(prefix, prefix), "resources": res}
-                   for prefix, res in regulated_data(inv).items()}
+                   for prefix, res in regulated_data(inv, data_classification).items()}
     return {
         "frameworks": summary,
         "regulations": regulations,

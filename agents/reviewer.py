@@ -37,6 +37,7 @@ from agents.rules.facts import (
     automounts_token,
     classification,
     exposures,
+    normalise_classification,
     policy_engines,
     psa_labels,
     regulations_for,
@@ -191,8 +192,15 @@ def _admission_enforced(inv: Inventory) -> tuple[bool, set[str]]:
     return engines, enforced
 
 
+def _level(inv: Inventory, resource: str, default: str | None) -> str | None:
+    """A resource's classification, else the application's (when the resource is in it)."""
+    own = classification(inv, resource)
+    return own if own is not None else (default if resource in inv else None)
+
+
 def risk_context(inv: Inventory, finding: Finding, *, exposed: set[str],
-                 on_path: set[str], engines: bool, enforced: set[str]) -> RiskContext:
+                 on_path: set[str], engines: bool, enforced: set[str],
+                 default_class: str | None = None) -> RiskContext:
     """The modifiers that apply to one finding."""
     resources = finding.resources
     kinds = {r.split("/", 1)[0] for r in resources}
@@ -201,7 +209,7 @@ def risk_context(inv: Inventory, finding: Finding, *, exposed: set[str],
                                      "ValidatingWebhookConfiguration", "DaemonSet"})
                     or any(r.split("/", 1)[0] in CLUSTER_SCOPED_KINDS - {"Namespace"}
                            and r in inv for r in resources))
-    sensitive = any(classification(inv, r) in SENSITIVE_CLASSES for r in resources)
+    sensitive = any(_level(inv, r, default_class) in SENSITIVE_CLASSES for r in resources)
     namespace = _namespace_of(inv, resources[0]) if resources else None
     mitigated = finding.rule.startswith(_ADMISSION_MITIGATED) and (
         engines or (namespace is not None and namespace in enforced)) and not (
@@ -214,8 +222,8 @@ def risk_context(inv: Inventory, finding: Finding, *, exposed: set[str],
         on_attack_path=finding.id in on_path)
 
 
-def _rescore(inv: Inventory, finding: Finding, context: RiskContext) -> tuple[Finding,
-                                                                              tuple[str, ...]]:
+def _rescore(inv: Inventory, finding: Finding, context: RiskContext,
+             default_class: str | None = None) -> tuple[Finding, tuple[str, ...]]:
     if finding.status == FindingStatus.QUESTION:
         context = RiskContext()
     adjusted = adjust(finding.likelihood, finding.impact, context)
@@ -223,7 +231,7 @@ def _rescore(inv: Inventory, finding: Finding, context: RiskContext) -> tuple[Fi
     band = finding.severity_override or severity(value)
     extra: tuple[str, ...] = ()
     if context.sensitive_data:
-        levels = {classification(inv, r) for r in finding.resources}
+        levels = {_level(inv, r, default_class) for r in finding.resources}
         extra = tuple(ref for level in sorted(x for x in levels if x) for ref in
                       regulations_for(level))
     update: dict[str, Any] = {"likelihood": adjusted.likelihood, "impact": adjusted.impact,
@@ -252,7 +260,8 @@ def _summary(findings: Sequence[Finding], dropped: int) -> Summary:
 
 def review(inv: Inventory, findings: Sequence[Finding], *,
            architecture: ArchitectureView | None = None, model_items_dropped: int = 0,
-           merge_threshold: float = MERGE_THRESHOLD) -> Review:
+           merge_threshold: float = MERGE_THRESHOLD,
+           data_classification: str | None = None) -> Review:
     """Merge duplicates, build attack paths, score in code, rank, and summarise.
 
     Args:
@@ -262,6 +271,8 @@ def review(inv: Inventory, findings: Sequence[Finding], *,
             the inventory's exposure facts; accepted for callers that pass it).
         model_items_dropped: model items the phases dropped, carried into the summary.
         merge_threshold: text similarity above which overlapping findings merge.
+        data_classification: the application's classification (``--classification``), used
+            for resources that carry none of their own (e.g. ``pci``, ``personal``).
     """
     del architecture  # exposure is recomputed from the inventory, which the view derives from
     merged = merge_findings(findings, threshold=merge_threshold)
@@ -269,17 +280,18 @@ def review(inv: Inventory, findings: Sequence[Finding], *,
     on_path = {fid for path in paths for fid in path.findings}
     exposed = _exposed_resources(inv)
     engines, enforced = _admission_enforced(inv)
+    default_class = normalise_classification(data_classification)
     scored: list[Finding] = []
     reasons: dict[str, tuple[str, ...]] = {}
     for item in merged:
         context = risk_context(inv, item, exposed=exposed, on_path=on_path, engines=engines,
-                               enforced=enforced)
-        new, why = _rescore(inv, item, context)
+                               enforced=enforced, default_class=default_class)
+        new, why = _rescore(inv, item, context, default_class)
         scored.append(new)
         if why:
             reasons[new.id] = why
     ranked = tuple(sorted(scored, key=_rank_key))
     return Review(findings=ranked, attack_paths=paths,
                   summary=_summary(ranked, model_items_dropped),
-                  compliance=build_compliance(inv, ranked),
+                  compliance=build_compliance(inv, ranked, data_classification=default_class),
                   identity_map=build_identity_map(inv), adjustments=reasons)

@@ -41,6 +41,7 @@ __all__ = [
     "internet_exposed",
     "is_logging_agent",
     "is_runtime_security_agent",
+    "normalise_classification",
     "policy_engines",
     "psa_labels",
     "regulations_for",
@@ -236,14 +237,21 @@ def is_runtime_security_agent(wl: Workload) -> bool:
 
 
 # ---- classification -------------------------------------------------------------------------
+def normalise_classification(value: str | None) -> str | None:
+    """A classification value in the normalised vocabulary (``pci`` -> ``cardholder``, ...)."""
+    if not value:
+        return None
+    for pattern, normal in _CLASS_VALUES:
+        if pattern.search(value):
+            return normal
+    return value.lower()
+
+
 def _class_of(mapping: dict[str, str]) -> str | None:
     for key, value in sorted(mapping.items()):
         name = key.rsplit("/", 1)[-1].lower()
         if name in _CLASS_KEYS or any(name.endswith(k) for k in _CLASS_KEYS[:3]):
-            for pattern, normal in _CLASS_VALUES:
-                if pattern.search(value):
-                    return normal
-            return value.lower() or None
+            return normalise_classification(value)
     return None
 
 

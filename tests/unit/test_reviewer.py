@@ -281,3 +281,16 @@ def test_merge_threshold_is_respected(threshold: float) -> None:
                      title="The web container is privileged and may escape")
     expected = 1 if similarity(rule, model) >= threshold else 2
     assert expected == len(merge_findings([rule, model], threshold=threshold))
+
+
+def test_application_classification_applies_to_unlabelled_resources(tmp_path: Path) -> None:
+    """--classification pci raises impact and brings PCI DSS into the compliance summary."""
+    inv = _inv(tmp_path, INTERNAL_PRIVILEGED)
+    found = run_rules(ALL_RULES, inv)
+    plain = _by_id(review(inv, found).findings, "controls.run-as-root@Deployment/shop/web")
+    result = review(inv, found, data_classification="pci")
+    pci = _by_id(result.findings, "controls.run-as-root@Deployment/shop/web")
+    assert plain.impact + 1 == pci.impact
+    assert "PCI-DSS-4.0:1.3.1" in pci.references
+    assert "PCI-DSS-4.0:1.3.1" not in plain.references
+    assert ["Deployment/shop/web"] == result.compliance["regulations"]["PCI-DSS-4.0"]["resources"]
