@@ -198,7 +198,7 @@ def test_approve_with_edits(client: TestClient) -> None:
     run_id = start(client)
     wait(client, run_id)
     finding = client.get(f"/runs/{run_id}/pending", headers=auth(ALICE)).json()["findings"][0]
-    body = {"comment": "looks right", "edits": {"edits": [
+    body: dict[str, Any] = {"comment": "looks right", "edits": {"edits": [
         {"id": finding["id"], "severity": "low", "status": "accepted", "note": "known, tracked"}]}}
     response = client.post(f"/runs/{run_id}/approve", headers=auth(ALICE), json=body)
     assert 202 == response.status_code, response.text
@@ -348,8 +348,8 @@ def test_server_paths(make_client: Callable[..., TestClient], tmp_path: Path) ->
                            json={"paths": [str(allowed / "payments")], "approval": "none"})
     assert 202 == response.status_code, response.text
     assert "completed" == wait(client, response.json()["run_id"])["status"]
-    for path in (str(outside), str(allowed / ".." / "outside"), "/etc/passwd"):
-        assert_clean_error(client.post("/runs/from-path", headers=h, json={"paths": [path]}),
+    for raw in (str(outside), str(allowed / ".." / "outside"), "/etc/passwd"):
+        assert_clean_error(client.post("/runs/from-path", headers=h, json={"paths": [raw]}),
                            403)
     (allowed / "escape").mkdir()
     (allowed / "escape" / "link.yaml").symlink_to(outside / "secret.yaml")

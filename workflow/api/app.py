@@ -53,7 +53,7 @@ the client can fix, 503 when the database is down, 500 (one line, no trace) othe
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",
     "x-frame-options": "SAMEORIGIN",
     "cross-origin-opener-policy": "same-origin",
 }

@@ -124,6 +124,10 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
     def root() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=307)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/ui/login", include_in_schema=False)
     def login_form(request: Request, next: str | None = None) -> Response:
         auth = authenticator(request)
