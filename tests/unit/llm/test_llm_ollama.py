@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -298,15 +300,55 @@ def test_llamacpp_missing_names_the_pip_command(monkeypatch: pytest.MonkeyPatch)
         llm.make_model_client("llamacpp")
 
 
+class _Server:
+    """A loopback HTTP server in a thread that answers like Ollama and records paths."""
+
+    def __init__(self, chat_body: bytes) -> None:
+        seen: list[str] = []
+        self.seen = seen
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _reply(self) -> None:
+                seen.append(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                self.rfile.read(length)
+                body = chat_body if self.path.endswith("/api/chat") else \
+                    ollama_tags_response("phi4-mini:latest").content
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def test_proxy_environment_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HTTP(S)_PROXY cannot divert model traffic away from the checked host."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
-        monkeypatch.setenv(name, "http://127.0.0.1:9")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    recorder = Recorder([ollama_chat_response(VALID)])
-    model = OllamaModelClient("phi4-mini", "http://10.0.0.5:11434", retry=NO_WAIT,
-                              transport=httpx.MockTransport(recorder))
-    answer = model.structured(RawPhaseAnswer, system="s", prompt="p", num_ctx=4096)
+    """HTTP(S)_PROXY cannot divert model traffic away from the checked host (real sockets)."""
+    body = ollama_chat_response(VALID).content
+    with _Server(body) as model_host, _Server(b"{}") as proxy:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        model = make_model_client("ollama", host=f"127.0.0.1:{model_host.port}", retry=NO_WAIT)
+        assert model is not None
+        answer = model.structured(RawPhaseAnswer, system="s", prompt="p", num_ctx=4096)
     assert 1 == len(answer.value.threats)
-    assert "10.0.0.5:11434" == recorder.requests[0].url.netloc.decode()
+    assert "/api/chat" == model_host.seen[0]
+    assert [] == proxy.seen
