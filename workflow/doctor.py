@@ -21,7 +21,6 @@ from agents.llm import (
     LLAMACPP_INSTALL,
     check_model_host,
     llama_cpp_available,
-    normalise_host,
     probe_ollama,
 )
 from workflow.errors import ConfigError, KtmbError
@@ -56,10 +55,9 @@ def _ollama_checks(model: str | None, host: str | None, allow_remote: bool,
     try:
         url = check_model_host(host, allow_remote=allow_remote)
     except ConfigError as exc:
-        shown = normalise_host(host) if "resolved" not in str(exc) else str(host)
         return [Check(name="model host allowed", ok=False, detail=str(exc), required=required,
-                      fix=f"export OLLAMA_HOST=http://127.0.0.1:11434  (or pass "
-                          f"--allow-remote-model to use {shown})")]
+                      fix="export OLLAMA_HOST=http://127.0.0.1:11434  (or pass "
+                          "--allow-remote-model to use this host)")]
     checks = [Check(name="model host allowed", ok=True, detail=f"{url} is local or private",
                     required=required)]
     status = probe_ollama(url, transport=transport)

@@ -116,3 +116,11 @@ def test_unreachable_database_url_names_the_fix(monkeypatch: pytest.MonkeyPatch,
     assert False is database.ok
     assert "KTMB_DATABASE_URL" in (database.fix or "")
     assert "secret" not in database.detail
+
+
+def test_malformed_host_is_a_failed_check() -> None:
+    """A host with an unsupported scheme is reported, not raised."""
+    checks, ok = doctor_report(host="ftp://10.0.0.1", check_database=False)
+    found = by_name(checks)
+    assert False is ok
+    assert "must use http or https" in found["model host allowed"].detail
