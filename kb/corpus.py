@@ -3,9 +3,9 @@
 A corpus file is Markdown with YAML front matter (``id``, ``title``, ``source``,
 ``source_version``, ``licence``, ``frameworks``, ``phases``). Every ``## Heading {#anchor}``
 starts one passage whose stable id is the anchor; rules link to passages by these ids through
-:mod:`kb.rule_topics`. A passage may override the file's metadata with an HTML comment on the
-line after its heading: ``<!-- frameworks: pss, cis; phases: controls; source: ...;
-source_version: ... -->``.
+:mod:`kb.rule_topics`. A passage may override the file's frameworks and phases with an HTML
+comment on the line after its heading: ``<!-- frameworks: pss, cis; phases: controls -->``.
+Source and source version are per file, so every passage of a file cites the same source.
 """
 
 from __future__ import annotations
@@ -123,8 +123,6 @@ def _apply_passage_meta(where: str, current: dict[str, Any], text: str) -> None:
         key, value = (s.strip() for s in part.split(":", 1))
         if key in ("frameworks", "phases"):
             current[key] = _list(value)
-        elif key in ("source", "source_version"):
-            current[key] = value
         else:
             raise ConfigError(f"{where}: unknown passage key {key!r}")
     _check_keys(where, current["frameworks"], current["phases"])

@@ -364,9 +364,10 @@ def parse_bytes(path: Path, data: bytes, *, max_chars: int = MAX_CHARS) -> Parse
     return parsed
 
 
-def embedding_text(section: str, text: str) -> str:
-    """What is embedded for a chunk: its heading, then its text."""
-    return f"{section}\n{text}" if section else text
+def embedding_text(section: str, text: str, title: str = "") -> str:
+    """What is embedded for a chunk: document title and heading, then its text."""
+    head = " - ".join(part for part in (title, section) if part)
+    return f"{head}\n{text}" if head else text
 
 
 # -- ingestion ----------------------------------------------------------------------------
@@ -392,11 +393,12 @@ def _doc_key(path: Path) -> str:
     return f"{stem}-{hashlib.sha256(str(path).encode()).hexdigest()[:8]}"
 
 
-def _embed(embedder: Embedder | None, chunks: Sequence[ChunkSpec]) -> list[list[float] | None]:
+def _embed(embedder: Embedder | None, chunks: Sequence[ChunkSpec],
+           title: str) -> list[list[float] | None]:
     if embedder is None:
         return [None] * len(chunks)
     vectors: list[list[float] | None] = []
-    texts = [embedding_text(c.section, c.text) for c in chunks]
+    texts = [embedding_text(c.section, c.text, title) for c in chunks]
     for start in range(0, len(texts), _EMBED_BATCH):
         vectors.extend(embedder.embed(texts[start:start + _EMBED_BATCH]))
     return vectors
@@ -485,7 +487,7 @@ def _ingest_one(store: KnowledgeStore, principal: Principal, path: Path, collect
         return FileResult(path=str(path), status="unchanged", document=stored["doc_key"],
                           version=int(stored["version"]))
     parsed = parse_bytes(path, data)
-    vectors = _embed(embedder, parsed.chunks)
+    vectors = _embed(embedder, parsed.chunks, parsed.title)
     doc_key = stored["doc_key"] if stored else _doc_key(path)
     metadata = {**parsed.metadata, "kind": parsed.kind, "bytes": len(data)}
     with store.writing(collection) as conn:
@@ -520,15 +522,12 @@ def backfill_embeddings(store: KnowledgeStore, collection: str, embedder: Embedd
             rows = store.unembedded(conn, collection, batch)
         if not rows:
             return done
-        vectors = embedder.embed([embedding_text(r["section"], r["body"]) for r in rows])
+        vectors = embedder.embed([embedding_text(r["section"], r["body"], r["title"])
+                                  for r in rows])
         with store.writing(collection) as conn:
             store.set_embeddings(conn, [(int(r["id"]), v)
                                         for r, v in zip(rows, vectors, strict=True)])
         done += len(rows)
-
-
-def _source_line(source: str, version: str) -> str:
-    return f"Source: {source}; version: {version}."
 
 
 def ensure_builtin(store: KnowledgeStore, embedder: Embedder | None) -> BuiltinStatus:
@@ -560,11 +559,10 @@ def ensure_builtin(store: KnowledgeStore, embedder: Embedder | None) -> BuiltinS
         old = stored.get(doc.id)
         if old is not None and old["sha256"] == doc.sha256:
             continue
-        chunks = tuple(ChunkSpec(
-            section=p.title, text=f"{p.text}\n\n{_source_line(p.source, p.source_version)}",
-            anchor=p.id, frameworks=p.frameworks, phases=p.phases) for p in doc.passages)
-        vectors = (embedder.embed([embedding_text(p.title, p.text) for p in doc.passages])
-                   if embedder else [None] * len(chunks))
+        chunks = tuple(ChunkSpec(section=p.title, text=p.text, anchor=p.id,
+                                 frameworks=p.frameworks, phases=p.phases)
+                       for p in doc.passages)
+        vectors = _embed(embedder, chunks, doc.title)
         pending.append((doc, chunks, vectors))
     with store.writing(BUILTIN) as conn:
         store.create_collection(conn, name=BUILTIN, embedding_model=MINILM, dimension=DIMENSION,

@@ -98,8 +98,8 @@ COPY kb_chunks (document_id, collection, anchor, ordinal, section, body, framewo
                 embedding) FROM STDIN WITH (FORMAT BINARY);
 
 -- name: chunks_unembedded
-SELECT id, section, body FROM kb_chunks
-WHERE collection = %(collection)s AND embedding IS NULL ORDER BY id LIMIT %(limit)s;
+SELECT k.id, k.section, k.body, d.title FROM kb_chunks k JOIN kb_documents d ON d.id = k.document_id
+WHERE k.collection = %(collection)s AND k.embedding IS NULL ORDER BY k.id LIMIT %(limit)s;
 
 -- name: chunk_set_embedding
 UPDATE kb_chunks SET embedding = %(embedding)s WHERE id = %(id)s;
@@ -111,21 +111,23 @@ WHERE %(collections)s::text[] IS NULL OR collection = ANY (%(collections)s::text
 
 -- name: chunks_by_anchor
 -- (reader) Passages by their stable anchors in one collection (rule citations).
-SELECT k.id, k.anchor, k.section, k.body, k.collection, d.doc_key, d.version
+SELECT k.id, k.anchor, k.section, k.body, k.collection, d.doc_key, d.version, d.title,
+       d.metadata ->> 'source' AS source, d.metadata ->> 'source_version' AS source_version
 FROM kb_chunks k JOIN kb_documents d ON d.id = k.document_id
 WHERE k.collection = %(collection)s AND k.anchor = ANY (%(anchors)s::text[])
 ORDER BY array_position(%(anchors)s::text[], k.anchor);
 
 -- name: search
--- (reader) Hybrid search: pgvector cosine and full text (english words OR-ed, plus a 'simple'
--- vector for identifiers), fused by reciprocal rank fusion. Either half can be switched off
--- (vector-only, text-only). Row-level security limits every leg to readable collections.
+-- (reader) Hybrid search: reciprocal rank fusion of up to three ranked lists — pgvector cosine,
+-- english full text (query words OR-ed) and 'simple' full text over identifier-like query terms
+-- (hostPath, T1611, 5.2.2). Vector or text legs can be switched off (vector-only, text-only).
+-- Row-level security limits every leg to readable collections.
 WITH q AS (
     SELECT CASE WHEN %(text)s::text IS NULL THEN NULL ELSE
-               to_tsquery('english', replace(plainto_tsquery('english', %(text)s::text)::text,
+               to_tsquery('english', replace(plainto_tsquery('english', kb_split_dots(%(text)s::text))::text,
                                              ' & ', ' | ')) END AS en,
            CASE WHEN %(identifiers)s::text IS NULL THEN NULL ELSE
-               to_tsquery('simple', replace(plainto_tsquery('simple', %(identifiers)s::text)::text,
+               to_tsquery('simple', replace(plainto_tsquery('simple', kb_split_dots(%(identifiers)s::text))::text,
                                             ' & ', ' | ')) END AS simple
 ),
 semantic AS (
@@ -142,27 +144,41 @@ semantic AS (
 ),
 keyword AS (
     SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk FROM (
-        SELECT c.id,
-               coalesce(ts_rank_cd(c.tsv, q.en), 0.0)
-               + 0.5 * coalesce(ts_rank_cd(c.tsv_simple, q.simple), 0.0) AS score
+        SELECT c.id, ts_rank_cd(c.tsv, q.en) AS score
         FROM kb_chunks c, q
         WHERE %(use_text)s
-          AND (c.tsv @@ q.en OR c.tsv_simple @@ q.simple)
+          AND c.tsv @@ q.en
           AND (%(collections)s::text[] IS NULL OR c.collection = ANY (%(collections)s::text[]))
           AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
           AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
         ORDER BY score DESC
         LIMIT %(pool)s) t
 ),
+ident AS (
+    SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk FROM (
+        SELECT c.id, ts_rank_cd(c.tsv_simple, q.simple) AS score
+        FROM kb_chunks c, q
+        WHERE %(use_text)s
+          AND c.tsv_simple @@ q.simple
+          AND (%(collections)s::text[] IS NULL OR c.collection = ANY (%(collections)s::text[]))
+          AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
+          AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
+        ORDER BY score DESC
+        LIMIT %(pool)s) t
+),
+ranks AS (
+    SELECT id, rnk FROM semantic
+    UNION ALL SELECT id, rnk FROM keyword
+    UNION ALL SELECT id, rnk FROM ident
+),
 fused AS (
-    SELECT coalesce(s.id, w.id) AS id,
-           coalesce(1.0 / (%(rrf_k)s + s.rnk), 0.0)
-           + coalesce(1.0 / (%(rrf_k)s + w.rnk), 0.0) AS score
-    FROM semantic s FULL OUTER JOIN keyword w ON s.id = w.id
+    SELECT id, sum(1.0 / (%(rrf_k)s + rnk)) AS score
+    FROM ranks GROUP BY id
     ORDER BY score DESC, id
     LIMIT %(k)s
 )
-SELECT k.id, k.anchor, k.section, k.body, k.collection, d.doc_key, d.version,
+SELECT k.id, k.anchor, k.section, k.body, k.collection, d.doc_key, d.version, d.title,
+       d.metadata ->> 'source' AS source, d.metadata ->> 'source_version' AS source_version,
        f.score::float8 AS score
 FROM fused f
 JOIN kb_chunks k ON k.id = f.id

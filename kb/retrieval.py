@@ -56,7 +56,7 @@ def identifier_terms(query: str) -> str | None:
 
     They are matched with the 'simple' text configuration, which keeps them unstemmed.
     """
-    terms = [m.group(0).strip(".-/:") for m in _IDENT.finditer(query)]
+    terms = [m.group(0).rstrip(".-/:") for m in _IDENT.finditer(query)]
     terms = [t for t in terms if len(t) >= 2]
     return " ".join(dict.fromkeys(terms)) or None
 
@@ -71,8 +71,11 @@ def rrf_fuse(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple
 
 
 def _passage(row: SearchRow) -> Passage:
+    text = row.body
+    if row.source:
+        text += f"\n\nSource: {row.source}; version: {row.source_version or 'unknown'}."
     return Passage(chunk_id=row.anchor, document=row.doc_key, section=row.section,
-                   version=row.version, collection=row.collection, text=row.body,
+                   version=row.version, collection=row.collection, text=text,
                    score=row.score)
 
 

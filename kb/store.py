@@ -159,6 +159,9 @@ class SearchRow(BaseModel):
     collection: str
     doc_key: str
     version: int
+    title: str = ""
+    source: str | None = None
+    source_version: str | None = None
     score: float = 0.0
 
 

