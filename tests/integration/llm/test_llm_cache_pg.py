@@ -242,3 +242,12 @@ def test_doctor_reports_the_database_reachable(settings: Settings) -> None:
     database = next(c for c in checks if c.name == "database reachable")
     assert True is database.ok
     assert "PostgreSQL" in database.detail
+
+
+def test_cache_works_after_the_full_migration_chain(settings: Settings) -> None:
+    """open_database applies every migration, 0003 included; the cache is then usable."""
+    from workflow.db import open_database
+
+    cache = PgLlmCache(open_database(settings))
+    cache.put(entry(key="c" * 64))
+    assert 1 == cache.count()
