@@ -17,12 +17,24 @@ __all__ = [
     "authenticator",
     "check_origin",
     "optional_principal",
+    "principal_dep",
     "require_principal",
     "require_writer",
     "service",
+    "service_dep",
 ]
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+async def service_dep(request: Request) -> ReviewService:
+    """The review service (async: resolved on the event loop, no thread hop)."""
+    return service(request)
+
+
+async def principal_dep(request: Request) -> Principal:
+    """:func:`require_principal` on the event loop (a dict lookup and a stat: no thread hop)."""
+    return require_principal(request)
 
 
 def service(request: Request) -> ReviewService:
@@ -99,8 +111,8 @@ def check_origin(request: Request) -> None:
         raise HTTPException(status_code=403, detail="cross-origin request refused")
 
 
-def require_writer(request: Request,
-                   principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+async def require_writer(request: Request,
+                         principal: Annotated[Principal, Depends(principal_dep)]) -> Principal:
     """The principal of a state-changing API request (origin and, for sessions, CSRF checked).
 
     Raises:
@@ -114,6 +126,6 @@ def require_writer(request: Request,
     return principal
 
 
-Service = Annotated[ReviewService, Depends(service)]
-CurrentPrincipal = Annotated[Principal, Depends(require_principal)]
+Service = Annotated[ReviewService, Depends(service_dep)]
+CurrentPrincipal = Annotated[Principal, Depends(principal_dep)]
 WritingPrincipal = Annotated[Principal, Depends(require_writer)]

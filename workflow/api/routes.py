@@ -54,13 +54,13 @@ def _groups(text: str | None) -> list[str] | None:
 
 
 @router.get("/health", tags=["service"], summary="Liveness (no authentication)")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """Whether the service answers."""
     return {"status": "ok"}
 
 
 @router.get("/me", response_model=Me, tags=["service"], summary="Who you are")
-def me(request: Request, principal: CurrentPrincipal) -> Me:
+async def me(request: Request, principal: CurrentPrincipal) -> Me:
     """The authenticated reviewer, their groups and their CSRF token."""
     return Me(user=principal.user, groups=list(principal.groups), via=principal.via,
               csrf_token=authenticator(request).csrf_token(principal))

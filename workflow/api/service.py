@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,6 +63,9 @@ __all__ = [
 log = get_logger(__name__)
 
 _MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
+#: Statuses in which a run's checkpoint changes only together with its runs-table row.
+_SETTLED = {"awaiting_approval", "completed", "rejected", "failed", "interrupted"}
+_CACHE_SIZE = 2048
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -99,6 +103,14 @@ class ExportDocument:
     text: str
     media_type: str
     filename: str
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    """What the status and pending reads need from a checkpoint."""
+
+    phases: dict[str, Any]
+    pending: dict[str, Any] | None
 
 
 def safe_file_name(raw: str | None, index: int, used: set[str], *,
@@ -159,6 +171,7 @@ class ReviewService:
                                         thread_name_prefix="ktmb-run")
         self._busy: set[str] = set()
         self._lock = threading.Lock()
+        self._reads: OrderedDict[tuple[str, datetime, str], _Checkpoint] = OrderedDict()
 
     # ---- visibility ---------------------------------------------------------------------
     def visible_run(self, run_id: str, principal: Principal) -> RunInfo:
@@ -191,8 +204,7 @@ class ReviewService:
     def status(self, run_id: str, principal: Principal) -> RunStatus:
         """A run's status, phase by phase, with its approvals."""
         info = self.visible_run(run_id, principal)
-        values: dict[str, Any] = dict(self.runs.state(run_id) or {})
-        phases = values.get("phases") or {}
+        phases = self._checkpoint(info).phases
         progress = []
         for phase in PHASES:
             record = phases.get(phase.value) or {}
@@ -221,7 +233,7 @@ class ReviewService:
             RunStateError: the run is not waiting for approval.
         """
         info = self.visible_run(run_id, principal)
-        payload = self.runs.pending(run_id) if info.status == "awaiting_approval" else None
+        payload = self._checkpoint(info).pending if info.status == "awaiting_approval" else None
         if payload is None or self.busy(run_id):
             raise RunStateError(f"run {run_id} is not waiting for approval "
                                 f"(status: {'running' if self.busy(run_id) else info.status})")
@@ -259,6 +271,33 @@ class ReviewService:
         result = diff_models(old, new)
         dumped = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
         return dict(dumped)
+
+    def _checkpoint(self, info: RunInfo) -> _Checkpoint:
+        """The phase records and pending payload of a run's latest checkpoint.
+
+        Reading a checkpoint deserialises the run's whole state (its inputs included), so the
+        reads of a settled run (waiting at a gate, finished) are kept, keyed by the row's
+        ``updated_at`` and status: every change of a settled run's checkpoint goes with a change
+        of its row (a decision sets it running), so a kept read is never stale.
+        """
+        key = (info.run_id, info.updated_at, info.status)
+        with self._lock:
+            kept = self._reads.get(key)
+            if kept is not None:
+                self._reads.move_to_end(key)
+                return kept
+        snapshot = self.runs.graph.get_state({"configurable": {"thread_id": info.run_id}})
+        values = snapshot.values or {}
+        pending = None
+        if snapshot.interrupts and isinstance(snapshot.interrupts[0].value, dict):
+            pending = dict(snapshot.interrupts[0].value)
+        read = _Checkpoint(phases=dict(values.get("phases") or {}), pending=pending)
+        if info.status in _SETTLED:
+            with self._lock:
+                self._reads[key] = read
+                while len(self._reads) > _CACHE_SIZE:
+                    self._reads.popitem(last=False)
+        return read
 
     # ---- starting -----------------------------------------------------------------------
     def start_upload(self, principal: Principal, manifests: Sequence[Upload],
