@@ -461,3 +461,44 @@ def test_kb_collections_follow_groups(client: TestClient) -> None:
     response = client.get("/kb/collections", headers=auth(BOB))
     assert 200 == response.status_code, response.text
     assert all(c["public"] or set(c["read_groups"]) & {"marketing"} for c in response.json())
+
+
+def test_queue_executor(make_client: Callable[..., TestClient], cli_env: dict[str, str]) -> None:
+    """With KTMB_API_EXECUTOR=queue, starts and decisions are jobs that `ktmb worker` runs."""
+    import subprocess
+    import sys
+
+    client = make_client(executor="queue")
+    run_id = start(client)
+    queued = client.get(f"/runs/{run_id}", headers=auth(ALICE)).json()
+    assert ("queued", True) == (queued["status"], queued["busy"])
+    env = {**cli_env, "KTMB_EMBEDDINGS": "off"}
+
+    def work() -> None:
+        done = subprocess.run([sys.executable, "-m", "workflow", "worker", "--once"], env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert 0 == done.returncode, done.stderr[-2000:]
+
+    work()
+    status = wait(client, run_id)
+    assert ("awaiting_approval", "architecture") == (status["status"], status["pending_phase"])
+    accepted = client.post(f"/runs/{run_id}/approve", headers=auth(ALICE), json={})
+    assert 202 == accepted.status_code, accepted.text
+    assert client.get(f"/runs/{run_id}", headers=auth(ALICE)).json()["busy"] is True
+    work()
+    status = wait(client, run_id)
+    assert ("awaiting_approval", "identity") == (status["status"], status["pending_phase"])
+
+
+def test_serve_refuses_to_run_without_authentication(tmp_path: Path) -> None:
+    """`ktmb serve` with neither tokens nor a trusted header exits 2 with one clear line."""
+    from typer.testing import CliRunner
+
+    from workflow.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--port", "1"], env={
+        "KTMB_API_TOKENS_FILE": "", "KTMB_TRUSTED_HEADER_USER": "",
+        "KTMB_HOME": str(tmp_path)})
+    assert 2 == result.exit_code
+    assert "KTMB_API_TOKENS_FILE" in result.output
+    assert "Traceback" not in result.output

@@ -13,6 +13,9 @@
                                (comma-separated; default ``127.0.0.1,::1``).
 ``KTMB_SERVER_PATHS``          Directories (colon-separated) from which a run may read server-side
                                manifests; any other path is refused with 403. Unset: none.
+``KTMB_API_EXECUTOR``          Who executes runs after a start or a decision: ``threads`` (default:
+                               background threads of this process) or ``queue`` (the PostgreSQL
+                               job queue of :mod:`workflow.queue`; run ``ktmb worker`` processes).
 ``KTMB_API_WORKERS``           Background threads that execute runs (default 4).
 ``KTMB_COOKIE_SECURE``         ``1`` marks the session cookie ``Secure`` (set it behind HTTPS;
                                it is set automatically when the request arrived over HTTPS).
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +48,7 @@ class ApiSettings(BaseModel):
     trusted_header_groups: str | None = None
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     server_paths: tuple[Path, ...] = ()
+    executor: Literal["threads", "queue"] = "threads"
     workers: int = Field(default=4, ge=1, le=64)
     max_upload_files: int = Field(default=500, ge=1)
     cookie_secure: bool = False
@@ -79,6 +84,9 @@ def load_api_settings() -> ApiSettings:
                           ) from None
     if not 1 <= workers <= 64:
         raise ConfigError("KTMB_API_WORKERS must be between 1 and 64")
+    executor = (env.get("KTMB_API_EXECUTOR") or "threads").strip().lower()
+    if executor not in {"threads", "queue"}:
+        raise ConfigError(f"KTMB_API_EXECUTOR must be threads or queue, got {executor!r}")
     tokens = env.get("KTMB_API_TOKENS_FILE", "").strip()
     proxies = _split(env.get("KTMB_TRUSTED_PROXIES"), ",") or ("127.0.0.1", "::1")
     return ApiSettings(
@@ -88,6 +96,7 @@ def load_api_settings() -> ApiSettings:
         trusted_proxies=proxies,
         server_paths=tuple(Path(p).expanduser() for p in _split(env.get("KTMB_SERVER_PATHS"),
                                                                    ":")),
+        executor=executor,
         workers=workers,
         cookie_secure=env.get("KTMB_COOKIE_SECURE", "").strip().lower() in {"1", "true", "yes"},
     )

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+from langgraph.runtime import RunControl
 from pydantic import ValidationError
 
 from workflow.api.auth import Principal, can_see
@@ -171,6 +172,12 @@ class ReviewService:
                                         thread_name_prefix="ktmb-run")
         self._busy: set[str] = set()
         self._lock = threading.Lock()
+        self._controls: dict[str, RunControl] = {}
+        self._queue: Any = None
+        if api.executor == "queue":
+            from workflow.queue import RunQueue
+
+            self._queue = RunQueue(runs.db)
         self._reads: OrderedDict[tuple[str, datetime, str], _Checkpoint] = OrderedDict()
 
     # ---- visibility ---------------------------------------------------------------------
@@ -196,9 +203,13 @@ class ReviewService:
         return [RunSummary.model_validate(r.model_dump(exclude={"inputs"})) for r in visible]
 
     def busy(self, run_id: str) -> bool:
-        """Whether this server is executing the run right now."""
+        """Whether the run is being executed (here, or by a queue worker, or queued for one)."""
         with self._lock:
-            return run_id in self._busy
+            if run_id in self._busy:
+                return True
+        if self._queue is not None:
+            return any(p.pending for p in self._queue.progress([run_id]))
+        return False
 
     # ---- reading ------------------------------------------------------------------------
     def status(self, run_id: str, principal: Principal) -> RunStatus:
@@ -385,7 +396,10 @@ class ReviewService:
                         created_by=principal.user, owner_groups=owners, run_id=run_id,
                         execute=False)
         log.info("api_run_started", run_id=run_id, user=principal.user, files=len(inputs.files))
-        self._background(run_id, lambda: self.runs.resume(run_id))
+        if self._queue is not None:
+            self._queue.enqueue(run_id)
+        else:
+            self._background(run_id, lambda control: self.runs.resume(run_id, control=control))
         return RunAccepted(run_id=run_id, status="queued",
                            detail=f"{len(inputs.resources)} objects from {len(inputs.files)} "
                                   "files; the phases run in the background",
@@ -443,9 +457,18 @@ class ReviewService:
             raise
         log.info("api_decision", run_id=run_id, phase=phase.value, decision=decision,
                  user=principal.user, edits=len(edits.edits) if edits else 0)
-        self._background(run_id, lambda: self.runs.decide(
-            run_id, decision=decision, by=principal.user, comment=comment, edits=edits),
-            reserved=True)
+        if self._queue is not None:
+            try:
+                self._queue.enqueue_decision(
+                    run_id, decision=decision, by=principal.user, comment=comment,
+                    edits=edits.model_dump(mode="json") if edits else None)
+            finally:
+                with self._lock:
+                    self._busy.discard(run_id)
+        else:
+            self._background(run_id, lambda control: self.runs.decide(
+                run_id, decision=decision, by=principal.user, comment=comment, edits=edits,
+                control=control), reserved=True)
         verb = "approved" if decision == "approve" else "rejected"
         return RunAccepted(run_id=run_id, status="running" if decision == "approve" else verb,
                            detail=f"the {phase.value} phase was {verb}",
@@ -470,15 +493,18 @@ class ReviewService:
         return phase
 
     # ---- background execution -----------------------------------------------------------
-    def _background(self, run_id: str, work: Callable[[], Any], *,
+    def _background(self, run_id: str, work: Callable[[RunControl], Any], *,
                     reserved: bool = False) -> None:
         with self._lock:
             if not reserved:
                 self._busy.add(run_id)
 
         def job() -> None:
+            control = RunControl()
+            with self._lock:
+                self._controls[run_id] = control
             try:
-                outcome = work()
+                outcome = work(control)
                 log.info("api_run_settled", run_id=run_id,
                          status=getattr(outcome, "status", None))
             except KtmbError as exc:
@@ -489,6 +515,7 @@ class ReviewService:
             finally:
                 with self._lock:
                     self._busy.discard(run_id)
+                    self._controls.pop(run_id, None)
 
         self._pool.submit(job)
 
@@ -505,8 +532,17 @@ class ReviewService:
         return False
 
     def close(self) -> None:
-        """Stop taking work; queued work is dropped (those runs stay ``queued``, resumable)."""
+        """Stop taking work; runs in progress stop after their current node.
+
+        Those runs become ``interrupted``; work not started yet is dropped (its runs stay
+        ``queued``). ``ktmb resume`` continues either.
+        """
         self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            for control in self._controls.values():
+                control.request_drain("server shutdown")
+        if self._queue is not None:
+            self._queue.close()
 
 
 def _inside(path: Path, roots: Iterable[Path]) -> bool:
