@@ -276,7 +276,7 @@ def review(inv: Inventory, findings: Sequence[Finding], *,
     """
     del architecture  # exposure is recomputed from the inventory, which the view derives from
     merged = merge_findings(findings, threshold=merge_threshold)
-    paths = attack_paths(inv, merged)
+    paths = attack_paths(inv, [f for f in merged if f.status not in _INACTIVE])
     on_path = {fid for path in paths for fid in path.findings}
     exposed = _exposed_resources(inv)
     engines, enforced = _admission_enforced(inv)

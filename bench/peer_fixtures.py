@@ -104,7 +104,7 @@ def _counts(finding: Finding, spec: dict[str, Any]) -> bool:
     if spec.get("evidence_lacks") and spec["evidence_lacks"] in evidence:
         return False
     floor = (spec.get("min_impact_by_rule") or {}).get(finding.rule, spec.get("min_impact", 1))
-    return finding.impact >= floor
+    return finding.impact >= int(floor)
 
 
 class Evaluator:

@@ -6,6 +6,7 @@ from agents.rules.architecture import (
     exposed_admin_interface,
     exposed_data_store,
     gateway_without_tls,
+    ingress_snippet_annotation,
     ingress_without_tls,
 )
 
@@ -15,5 +16,6 @@ RULES = (
     exposed_admin_interface,
     exposed_data_store,
     gateway_without_tls,
+    ingress_snippet_annotation,
     ingress_without_tls,
 )

@@ -62,3 +62,16 @@ def test_path_findings_list_steps_and_chain(load: Callable[..., Inventory]) -> N
         [e.resource for e in finding.evidence][:3]
     assert "controls.privileged-container@Deployment/shop/web#web" in finding.description
     assert 5 == finding.impact
+
+
+def test_false_positive_breaks_the_path_in_review(load: Callable[..., Inventory]) -> None:
+    """A chained finding a human marked false positive no longer carries a path."""
+    from agents.reviewer import review
+    from workflow.threat_model import FindingStatus
+
+    inv = load(FIXTURES / "risk_review.internet-to-node" / "fail_privileged_behind_lb.yaml")
+    found = run_rules(ALL_RULES, inv)
+    marked = [f.model_copy(update={"status": FindingStatus.FALSE_POSITIVE})
+              if f.rule == "controls.privileged-container" else f for f in found]
+    assert any("internet-to-node" in p.id for p in review(inv, found).attack_paths)
+    assert [] == [p for p in review(inv, marked).attack_paths if "internet-to-node" in p.id]
