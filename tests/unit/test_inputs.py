@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -379,3 +381,33 @@ def test_unsafe_tags_are_refused(offline_settings: Settings, tmp_path: Path,
         assert str(path) in str(exc)
     else:
         assert ["ConfigMap/default/x"] == [r.id for r in loaded.resources]
+
+
+def _mini_bomb(path: Path) -> None:
+    """One document whose aliases expand to about 4.4 million nodes (under KTMB_MAX_NODES)."""
+    lines = [CONFIGMAP_HEAD + "data:", '  a: &a [' + ",".join(['"lol"'] * 10) + "]"]
+    previous = "a"
+    for name in "bcdef":
+        lines.append(f"  {name}: &{name} [" + ",".join([f"*{previous}"] * 10) + "]")
+        previous = name
+    lines.append("  x: [*f, *f, *f]")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: workflow/inputs.py refuses alias expansion only above KTMB_MAX_NODES (5,000,000 per "
+    "document); a 4.4M-node bomb of 53 aliases is accepted and takes ~30 s and ~1 GB to build"))
+def test_bomb_just_under_the_node_limit_is_refused_quickly(tmp_path: Path) -> None:
+    """A bomb sized just under the node limit must still fail fast, not build for seconds."""
+    path = tmp_path / "mini-bomb.yaml"
+    _mini_bomb(path)
+    code = ("import sys; from pathlib import Path; from workflow.inputs import load_inputs; "
+            "from workflow.settings import Settings; from workflow.errors import InventoryError\n"
+            "try:\n    load_inputs([sys.argv[1]], settings=Settings(home=Path(sys.argv[2]), "
+            "redaction_key='k'))\nexcept InventoryError as exc:\n    print(exc)\n")
+    try:
+        out = subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path)],
+                             capture_output=True, text=True, timeout=5, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("loading a 4.4M-node alias bomb took more than 5 s")
+    assert str(path) in out.stdout
