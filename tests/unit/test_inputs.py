@@ -411,3 +411,19 @@ def test_bomb_just_under_the_node_limit_is_refused_quickly(tmp_path: Path) -> No
     except subprocess.TimeoutExpired:
         pytest.fail("loading a 4.4M-node alias bomb took more than 5 s")
     assert str(path) in out.stdout
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["bookinfo", "guestbook", "ingress-nginx", "node-agents",
+                                  "online-boutique", "online-boutique-helm-hardened",
+                                  "sock-shop"])
+def test_corpus_applications_load(offline_settings: Settings, name: str) -> None:
+    """Every corpus application loads (skips when ../shared/corpus is absent)."""
+    from conftest import corpus_app
+
+    app = corpus_app(name)
+    loaded = load_inputs([app], settings=offline_settings, base=app)
+    assert loaded.resources
+    assert [] == [w for w in loaded.warnings if "skipped" not in w]
+    assert len(loaded.inventory.resources) <= len(loaded.resources)
+    assert all("/" in r.id for r in loaded.resources)
