@@ -41,6 +41,7 @@ __all__ = [
     "internet_exposed",
     "is_logging_agent",
     "is_runtime_security_agent",
+    "lb_restricted",
     "normalise_classification",
     "policy_engines",
     "psa_labels",
@@ -297,7 +298,8 @@ class Exposure:
     detail: str = ""
 
 
-def _lb_internal(res: Resource | None) -> bool:
+def lb_restricted(res: Resource | None) -> bool:
+    """True for a LoadBalancer Service that is internal or limited by source ranges."""
     if res is None:
         return False
     for key, value in _INTERNAL_LB.items():
@@ -366,7 +368,7 @@ def _exposures(inv: Inventory) -> dict[str, tuple[Exposure, ...]]:
     for svc in inv.services:
         res = inv.get(svc.id)
         if svc.type == "LoadBalancer":
-            add(svc.targets, Exposure(svc.id, "LoadBalancer", not _lb_internal(res), "/spec/type",
+            add(svc.targets, Exposure(svc.id, "LoadBalancer", not lb_restricted(res), "/spec/type",
                                       "LoadBalancer"))
         elif svc.type == "NodePort":
             add(svc.targets, Exposure(svc.id, "NodePort", False, "/spec/type", "NodePort"))

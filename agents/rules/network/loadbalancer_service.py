@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import exposures
+from agents.rules.facts import lb_restricted
 from workflow.inventory import Inventory
 from workflow.threat_model import Finding, Phase, Stride
 
@@ -34,14 +34,8 @@ RULE = RuleMeta(
 
 
 def evaluate(inv: Inventory) -> Iterator[Finding]:
-    """Flag public LoadBalancer Services."""
-    public = {e.entry for items in exposures(inv).values() for e in items
-              if e.kind == "LoadBalancer" and e.internet}
+    """Flag LoadBalancer Services that are neither internal nor limited by source ranges."""
     for svc in inv.services:
-        if svc.type != "LoadBalancer":
-            continue
-        res = inv.get(svc.id)
-        internal_ranges = res is not None and bool(res.get("/spec/loadBalancerSourceRanges"))
-        if svc.id in public or (not svc.targets and not internal_ranges):
+        if svc.type == "LoadBalancer" and not lb_restricted(inv.get(svc.id)):
             yield RULE.finding(svc.id, [located(inv, svc.id, "/spec/type", "LoadBalancer")],
                                title=f"{svc.id} is a public LoadBalancer")
