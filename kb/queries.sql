@@ -119,16 +119,19 @@ ORDER BY array_position(%(anchors)s::text[], k.anchor);
 
 -- name: search
 -- (reader) Hybrid search: reciprocal rank fusion of up to three ranked lists — pgvector cosine,
--- english full text (query words OR-ed) and 'simple' full text over identifier-like query terms
+-- english full text (each query word parsed alone, words OR-ed) and 'simple' full text over
+-- identifier-like query terms
 -- (hostPath, T1611, 5.2.2). Vector or text legs can be switched off (vector-only, text-only).
 -- Row-level security limits every leg to readable collections.
 WITH q AS (
-    SELECT CASE WHEN %(text)s::text IS NULL THEN NULL ELSE
-               to_tsquery('english', replace(plainto_tsquery('english', kb_split_dots(%(text)s::text))::text,
-                                             ' & ', ' | ')) END AS en,
-           CASE WHEN %(identifiers)s::text IS NULL THEN NULL ELSE
-               to_tsquery('simple', replace(plainto_tsquery('simple', kb_split_dots(%(identifiers)s::text))::text,
-                                            ' & ', ' | ')) END AS simple
+    SELECT (SELECT kb_tsquery_or(x) FROM (
+                SELECT plainto_tsquery('english', kb_split_dots(w)) AS x
+                FROM regexp_split_to_table(%(text)s::text, '\s+') AS w) e
+            WHERE numnode(x) > 0) AS en,
+           (SELECT kb_tsquery_or(x) FROM (
+                SELECT plainto_tsquery('simple', kb_split_dots(w)) AS x
+                FROM regexp_split_to_table(%(identifiers)s::text, '\s+') AS w) i
+            WHERE numnode(x) > 0) AS simple
 ),
 semantic AS (
     SELECT id, rank() OVER (ORDER BY dist, id) AS rnk FROM (
@@ -184,3 +187,23 @@ FROM fused f
 JOIN kb_chunks k ON k.id = f.id
 JOIN kb_documents d ON d.id = k.document_id
 ORDER BY f.score DESC, k.id;
+
+-- name: bulk_drop_indexes
+-- Bulk load (bench/kb_load.py): drop the search indexes, load with COPY, then rebuild them.
+DROP INDEX IF EXISTS kb_chunks_embedding_idx, kb_chunks_tsv_idx, kb_chunks_tsv_simple_idx;
+
+-- name: bulk_build_memory
+SELECT set_config('maintenance_work_mem', '1GB', true);
+
+-- name: bulk_create_embedding_index
+CREATE INDEX IF NOT EXISTS kb_chunks_embedding_idx ON kb_chunks
+    USING hnsw (embedding halfvec_cosine_ops) WITH (m = 16, ef_construction = 64);
+
+-- name: bulk_create_text_indexes
+CREATE INDEX IF NOT EXISTS kb_chunks_tsv_idx ON kb_chunks USING gin (tsv);
+
+-- name: bulk_create_simple_index
+CREATE INDEX IF NOT EXISTS kb_chunks_tsv_simple_idx ON kb_chunks USING gin (tsv_simple);
+
+-- name: bulk_analyze
+ANALYZE kb_chunks;

@@ -353,6 +353,23 @@ class KnowledgeStore:
             for row in rows:
                 copy.write_row(row)
 
+    def drop_search_indexes(self, conn: _Conn) -> None:
+        """Drop the vector and text indexes before a bulk load (rebuild them afterwards)."""
+        conn.execute(_sql("bulk_drop_indexes"))
+
+    def build_search_indexes(self, conn: _Conn) -> dict[str, float]:
+        """(Re)build the HNSW and GIN indexes and analyse; returns seconds per step."""
+        import time
+
+        timings: dict[str, float] = {}
+        conn.execute(_sql("bulk_build_memory"))
+        for step in ("bulk_create_embedding_index", "bulk_create_text_indexes",
+                     "bulk_create_simple_index", "bulk_analyze"):
+            start = time.perf_counter()
+            conn.execute(_sql(step))
+            timings[step.removeprefix("bulk_")] = time.perf_counter() - start
+        return timings
+
     def unembedded(self, conn: _Conn, collection: str, limit: int) -> list[dict[str, Any]]:
         """Chunks of a collection that have no embedding yet."""
         return conn.execute(_sql("chunks_unembedded"),

@@ -28,6 +28,10 @@ CREATE FUNCTION kb_split_dots(text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$ SELECT regexp_replace($1, '([A-Za-z0-9])[.]([A-Za-z])', '\1 \2', 'g') $$;
 
+-- OR of tsqueries (the query text is parsed word by word, then OR-ed, so that the parts of a
+-- hyphenated identifier such as MS-TA9017 stay AND-ed together).
+CREATE AGGREGATE kb_tsquery_or(tsquery) (SFUNC = tsquery_or, STYPE = tsquery);
+
 CREATE TABLE kb_collections (
     name            text PRIMARY KEY CHECK (name ~ '^[a-z0-9][a-z0-9._-]{0,62}$'),
     embedding_model text NOT NULL,

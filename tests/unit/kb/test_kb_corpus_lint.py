@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from kb.corpus import FRAMEWORKS, corpus_digest, load_corpus, parse_corpus_file, passage_ids
+from kb.corpus import (
+    FRAMEWORKS,
+    CorpusDocument,
+    CorpusPassage,
+    corpus_digest,
+    load_corpus,
+    parse_corpus_file,
+    passage_ids,
+)
 from kb.rule_topics import TOPICS, passages_for_topics
 from workflow.errors import ConfigError
 from workflow.threat_model import Phase
@@ -23,7 +31,8 @@ def test_corpus_has_at_least_150_passages() -> None:
 
 
 @pytest.mark.parametrize(("doc", "passage"), PASSAGES, ids=[p.id for _, p in PASSAGES])
-def test_every_passage_has_source_version_and_keys(doc, passage) -> None:
+def test_every_passage_has_source_version_and_keys(doc: CorpusDocument,
+                                                   passage: CorpusPassage) -> None:
     """Every passage names its source and version, and uses known frameworks and phases."""
     assert passage.source.strip()
     assert passage.source_version.strip()
@@ -133,7 +142,7 @@ def test_passage_metadata_comment_overrides_file_defaults() -> None:
 
 
 def _rule_metas() -> list[object]:
-    metas = []
+    metas: list[object] = []
     for phase in Phase:
         module = importlib.import_module(f"agents.rules.{phase.value}")
         metas.extend(getattr(item, "RULE", item) for item in getattr(module, "RULES", ()))

@@ -1,0 +1,156 @@
+"""Ingestion on a real PostgreSQL: idempotency, versions, bad files, built-in corpus, vectors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kb.corpus import corpus_digest, load_corpus
+from kb.embeddings import MINILM, OllamaEmbedder
+from kb.ingest import ensure_builtin, ingest_paths
+from kb.retrieval import KnowledgeBase, SearchMode
+from kb.store import BUILTIN, Principal
+from workflow.errors import ConfigError
+
+pytestmark = pytest.mark.integration
+
+RED = Principal(user="rita", groups=("red",))
+
+
+def _chunk_rows(kb: KnowledgeBase, collection: str) -> list[tuple[int, str, bool]]:
+    with kb.db.connection() as conn:
+        rows = conn.execute("SELECT id, anchor, embedding IS NOT NULL AS v FROM kb_chunks "
+                            "WHERE collection = %s ORDER BY id", (collection,)).fetchall()
+    return [(r["id"], r["anchor"], r["v"]) for r in rows]
+
+
+def test_unchanged_files_change_nothing(kb: KnowledgeBase, tmp_path: Path,
+                                        collection_name: str) -> None:
+    """Re-ingesting unchanged files leaves documents and chunk ids exactly as they were."""
+    (tmp_path / "a.md").write_text("# Runbook\n## Access\nOnly SRE may exec.\n", "utf-8")
+    (tmp_path / "b.txt").write_text("Egress is open to the internet.\n", "utf-8")
+    first = ingest_paths(kb.store, RED, [tmp_path], collection=collection_name,
+                         embedder=kb.embedder)
+    before = _chunk_rows(kb, collection_name)
+    second = ingest_paths(kb.store, RED, [tmp_path], collection=collection_name,
+                          embedder=kb.embedder)
+    assert ["added", "added"] == [f.status for f in first.files]
+    assert ["unchanged", "unchanged"] == [f.status for f in second.files]
+    assert before == _chunk_rows(kb, collection_name)
+    assert all(has_vector for _, _, has_vector in before)
+
+
+def test_changed_file_replaces_chunks_and_bumps_version(kb: KnowledgeBase, tmp_path: Path,
+                                                        collection_name: str) -> None:
+    """A changed file gets version 2 and only its new text is searchable."""
+    path = tmp_path / "notes.md"
+    path.write_text("# Notes\nThe payments namespace uses quokkapolicy alpha.\n", "utf-8")
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    path.write_text("# Notes\nThe payments namespace now uses wombatpolicy beta.\n", "utf-8")
+    report = ingest_paths(kb.store, RED, [path], collection=collection_name,
+                          embedder=kb.embedder)
+    assert [("updated", 2)] == [(f.status, f.version) for f in report.files]
+    retriever = kb.retriever(RED, collections=[collection_name])
+    assert [] == retriever.search_mode("quokkapolicy", mode=SearchMode.TEXT)
+    hits = retriever.search_mode("wombatpolicy", mode=SearchMode.TEXT)
+    assert [2] == [h.version for h in hits]
+    assert 1 == len(_chunk_rows(kb, collection_name))
+
+
+def test_bad_files_do_not_stop_the_others(kb: KnowledgeBase, tmp_path: Path,
+                                          collection_name: str) -> None:
+    """A corrupt PDF and a missing path each give one error line; the good file is ingested."""
+    (tmp_path / "good.md").write_text("# Good\nUseful text about ingress TLS.\n", "utf-8")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    report = ingest_paths(kb.store, RED, [tmp_path / "good.md", tmp_path / "broken.pdf",
+                                          tmp_path / "missing.md"],
+                          collection=collection_name, embedder=kb.embedder)
+    assert ["added", "error", "error"] == [f.status for f in report.files]
+    assert all(f.error and "\n" not in f.error for f in report.failed)
+    assert "no such file" in (report.files[2].error or "")
+
+
+def test_threat_model_findings_are_searchable(kb: KnowledgeBase, tmp_path: Path,
+                                              collection_name: str) -> None:
+    """A past threat model's findings become passages cited by finding id."""
+    model = {
+        "schema_version": "1.0", "run_id": "run-7", "created_at": "2026-01-01T00:00:00Z",
+        "application": {"name": "ledger"}, "generator": {"version": "0.1"},
+        "phases": {"identity": {}},
+        "findings": [{"id": "identity.cluster-admin@ServiceAccount/ledger/batch",
+                      "rule": "identity.cluster-admin", "title": "Batch job is cluster-admin",
+                      "description": "The ledger batch ServiceAccount is bound to cluster-admin.",
+                      "phase": "identity"}],
+    }
+    path = tmp_path / "ledger.json"
+    path.write_text(json.dumps(model), "utf-8")
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    hits = kb.retriever(RED, collections=[collection_name]).search(
+        "ledger batch cluster-admin", k=2)
+    assert hits[0].chunk_id.endswith("#identity.cluster-admin@ServiceAccount/ledger/batch")
+    assert "Batch job is cluster-admin" == hits[0].section
+
+
+def test_builtin_corpus_is_ingested_once_with_its_digest(kb: KnowledgeBase) -> None:
+    """A second refresh changes nothing; every passage is stored under its id, with a vector."""
+    status = ensure_builtin(kb.store, kb.embedder)
+    info = kb.store.visible_collection(Principal(user="anyone"), BUILTIN)
+    passages = {p.id for d in load_corpus() for p in d.passages}
+    assert False is status.changed
+    assert info is not None and corpus_digest() == info.corpus_digest
+    assert (True, MINILM, 384) == (info.public, info.embedding_model, info.dimension)
+    rows = _chunk_rows(kb, BUILTIN)
+    assert passages == {anchor for _, anchor, _ in rows}
+    assert all(v for _, _, v in rows)
+
+
+def test_chunks_without_vectors_are_backfilled(kb: KnowledgeBase, tmp_path: Path,
+                                               collection_name: str) -> None:
+    """Chunks ingested without embeddings are found by keywords and embedded later."""
+    path = tmp_path / "plain.md"
+    path.write_text("# Plain\nThe capybara service keeps card data.\n", "utf-8")
+    no_vectors = KnowledgeBase(kb.db, use_embeddings=False)
+    ingest_paths(no_vectors.store, RED, [path], collection=collection_name, embedder=None)
+    assert [False] == [v for _, _, v in _chunk_rows(kb, collection_name)]
+    retriever = no_vectors.retriever(RED, collections=[collection_name])
+    hits = retriever.search("capybara card data")
+    assert ["Plain"] == [h.section for h in hits]
+    assert any("full-text search only" in note for note in retriever.notes)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    assert [True] == [v for _, _, v in _chunk_rows(kb, collection_name)]
+
+
+def _ollama(model: str) -> OllamaEmbedder:
+    def handler(request: httpx.Request) -> httpx.Response:
+        inputs = json.loads(request.content)["input"]
+        return httpx.Response(200, json={"embeddings": [[1.0] + [0.0] * 383 for _ in inputs]})
+    return OllamaEmbedder("http://127.0.0.1:11434", model,
+                          transport=httpx.MockTransport(handler))
+
+
+def test_collection_refuses_another_embedding_model(kb: KnowledgeBase, tmp_path: Path,
+                                                    collection_name: str) -> None:
+    """A collection built with MiniLM refuses vectors and queries from another model."""
+    path = tmp_path / "doc.md"
+    path.write_text("# Doc\nSome text.\n", "utf-8")
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    other = _ollama("nomic-embed-text")
+    with pytest.raises(ConfigError, match="embedded with all-minilm-l6-v2"):
+        ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=other)
+    mixed = KnowledgeBase(kb.db, embedder=other)
+    with pytest.raises(ConfigError, match="ollama:nomic-embed-text"):
+        mixed.retriever(RED, collections=[collection_name]).search("text")
+
+
+def test_ollama_all_minilm_is_compatible(kb: KnowledgeBase, tmp_path: Path,
+                                         collection_name: str) -> None:
+    """Ollama's all-minilm counts as the same model as the embedded MiniLM."""
+    path = tmp_path / "doc.md"
+    path.write_text("# Doc\nSome text.\n", "utf-8")
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    report = ingest_paths(kb.store, RED, [path], collection=collection_name,
+                          embedder=_ollama("all-minilm"))
+    assert ["unchanged"] == [f.status for f in report.files]
