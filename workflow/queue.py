@@ -41,6 +41,7 @@ import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ from procrastinate import exceptions as pq_exceptions
 from procrastinate import jobs as pq_jobs
 from procrastinate import retry as pq_retry
 from procrastinate import schema as pq_schema
+from procrastinate import worker as pq_worker
 from structlog.contextvars import bound_contextvars
 
 from workflow.db import Database
@@ -179,7 +181,7 @@ def ensure_queue_schema(url: str) -> None:
     target = installed_schema_version()
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+            _advisory_lock(conn, _SCHEMA_LOCK)
             try:
                 _apply_queue_schema(conn, target)
             finally:
@@ -187,6 +189,26 @@ def ensure_queue_schema(url: str) -> None:
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(f"cannot set up the job queue schema: {first}") from exc
+
+
+def _advisory_lock(conn: psycopg.Connection[Any], key: int, timeout: float = 600.0) -> None:
+    """Take a session advisory lock by polling.
+
+    A session blocked in ``pg_advisory_lock`` keeps a snapshot open, and a ``CREATE INDEX
+    CONCURRENTLY`` run by the lock holder on another connection then waits for it forever (a
+    deadlock PostgreSQL cannot see); short ``pg_try_advisory_lock`` calls hold no snapshot.
+    """
+    from workflow.errors import StoreError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+        if row and row[0]:
+            return
+        if time.monotonic() > deadline:
+            raise StoreError(f"timed out after {timeout:g} s waiting for another process to "
+                             "set up the job queue schema")
+        time.sleep(0.2)
 
 
 def _apply_queue_schema(conn: psycopg.Connection[Any], target: str) -> None:
@@ -581,6 +603,20 @@ def run_worker(db: Database, runs: Any, *, concurrency: int = 1, once: bool = Fa
                               name=worker_name))
 
 
+async def _keep_beating(app: procrastinate.App, worker: pq_worker.Worker,
+                        options: QueueOptions) -> None:
+    """Heartbeats while a stopping worker drains its runs.
+
+    procrastinate 3.10 cancels its heartbeat before waiting for running jobs (open upstream PR
+    procrastinate#1585), so a drain longer than ``stalled_after`` would look like a dead worker
+    and other workers would re-queue a run that is still executing.
+    """
+    while worker.worker_id is not None:
+        with suppress(pq_exceptions.ProcrastinateException):
+            await app.job_manager.update_heartbeat(worker.worker_id)
+        await asyncio.sleep(options.heartbeat)
+
+
 async def _serve(db: Database, runs: Any, *, concurrency: int, once: bool,
                  options: QueueOptions, name: str) -> int:
     loop = asyncio.get_running_loop()
@@ -589,36 +625,39 @@ async def _serve(db: Database, runs: Any, *, concurrency: int, once: bool,
         runtime = WorkerRuntime(runs, app, options, loop)
         if once:
             await reap_stalled_jobs(app, runtime.store, db.url, options)
-        worker = asyncio.create_task(app.run_worker_async(
-            queues=[QUEUE], name=name, concurrency=concurrency, wait=not once,
+        worker = pq_worker.Worker(
+            app=app, queues=[QUEUE], name=name, concurrency=concurrency, wait=not once,
             install_signal_handlers=False, listen_notify=True,
             fetch_job_polling_interval=options.poll,
             update_heartbeat_interval=options.heartbeat,
             stalled_worker_timeout=options.stalled_after,
-            additional_context={"runtime": runtime}), name="procrastinate worker")
-        reaper = asyncio.create_task(_reaper(app, runtime.store, db.url, options),
-                                     name="stalled-job reaper")
+            additional_context={"runtime": runtime})
+        running = asyncio.create_task(worker.run(),  # type: ignore[no-untyped-call]
+                                      name="procrastinate worker")
+        side = [asyncio.create_task(_reaper(app, runtime.store, db.url, options),
+                                    name="stalled-job reaper")]
 
         def on_signal(signame: str) -> None:
             if runtime.stopping:
                 log.warning("worker_forced_exit", signal=signame)
                 os._exit(130)
             runtime.stop(signame)
-            worker.cancel()
+            side[0].cancel()  # a stopping worker takes no other worker's runs
+            side.append(asyncio.create_task(_keep_beating(app, worker, options),
+                                            name="drain heartbeat"))
+            worker.stop()  # type: ignore[no-untyped-call]  # no new jobs; runs drain
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal, sig.name)
         log.info("worker_started", worker=name, concurrency=concurrency, once=once)
         try:
-            await worker
-        except asyncio.CancelledError:
-            if runtime.stopping is None:
-                raise
+            await running
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-            reaper.cancel()
-            with suppress(asyncio.CancelledError):
-                await reaper
+            for task in side:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         log.info("worker_stopped", worker=name, reason=runtime.stopping or "queue empty")
     return 0
