@@ -163,8 +163,12 @@ async def http_load(base: str, paths: list[str], clients: int) -> tuple[list[flo
                     errors += 1
 
         t0 = time.perf_counter()
+        c0 = time.process_time()
         await asyncio.gather(*(worker() for _ in range(clients)))
         elapsed = time.perf_counter() - t0
+        client_cpu = time.process_time() - c0
+    if len(samples) > 100:
+        print(f"    (bench client CPU {client_cpu:.1f} s of {elapsed:.1f} s wall)")
     if errors:
         raise SystemExit(f"{errors} requests failed")
     return samples, elapsed
@@ -245,6 +249,9 @@ def main() -> None:
                     "KTMB_EMBEDDINGS": "off", "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
         log = root / "serve.log"
 
+        load = os.getloadavg()
+        print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / "
+              f"{load[2]:.1f} (1/5/15 min) at the start")
         print(f"ktmb serve start-up ({args.starts} starts; the first migrates a fresh database)")
         starts = []
         for i in range(args.starts):
@@ -274,6 +281,8 @@ def main() -> None:
                                                kind)
             print(row(f"  peer: direct DB reads ({kind})", percentiles(floor),
                       len(floor) / floor_elapsed))
+        load = os.getloadavg()
+        print(f"\nload average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
     finally:
         for proc in procs:
             stop(proc)
