@@ -9,8 +9,7 @@ from typing import Any
 import jsonschema
 import psycopg
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from workflow.cli import app
 
@@ -295,7 +294,7 @@ def test_help_documents_exit_codes(cli_env: dict[str, str]) -> None:
 # ---- secrets end to end ------------------------------------------------------------------------
 def _database_text(url: str) -> str:
     """Every row of the run and checkpoint tables, as text (bytea shows as hex)."""
-    chunks = []
+    chunks: list[str] = []
     with psycopg.connect(url) as conn:
         for table in ("runs", "approvals", "threat_models", "checkpoints", "checkpoint_blobs",
                       "checkpoint_writes"):

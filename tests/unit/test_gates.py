@@ -37,7 +37,7 @@ FINDINGS = {
 
 
 def _decision(*edits: FindingEdit, decision: str = "approve") -> PhaseDecision:
-    return PhaseDecision(phase=Phase.NETWORK, decision=decision, by="ann",  # type: ignore[arg-type]
+    return PhaseDecision(phase=Phase.NETWORK, decision=decision, by="ann",
                          comment="ok", at=AT, edits=PhaseEdits(edits=edits) if edits else None)
 
 

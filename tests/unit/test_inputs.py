@@ -419,7 +419,7 @@ def test_bomb_just_under_the_node_limit_is_refused_quickly(tmp_path: Path) -> No
                                   "sock-shop"])
 def test_corpus_applications_load(offline_settings: Settings, name: str) -> None:
     """Every corpus application loads (skips when ../shared/corpus is absent)."""
-    from conftest import corpus_app
+    from conftest import corpus_app  # type: ignore[import-not-found]
 
     app = corpus_app(name)
     loaded = load_inputs([app], settings=offline_settings, base=app)

@@ -73,8 +73,9 @@ def _produced_model(settings: Settings) -> dict[str, Any]:
          "extras": {}, "rejected": None, "threat_model": None},
         {"configurable": {"thread_id": "schema-1"}}, context=RunContext(), durability="sync",
         version="v2")
-    model: dict[str, Any] = out.value["threat_model"]
-    return model
+    model = out.value["threat_model"]
+    assert model is not None
+    return dict(model)
 
 
 @pytest.fixture(scope="module")
