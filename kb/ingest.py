@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -189,6 +190,8 @@ def _plain(path: Path, text: str, max_chars: int) -> ParsedDocument:
 def _pdf(path: Path, data: bytes, max_chars: int) -> ParsedDocument:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would repeat our error
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)

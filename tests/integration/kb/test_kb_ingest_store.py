@@ -154,3 +154,27 @@ def test_ollama_all_minilm_is_compatible(kb: KnowledgeBase, tmp_path: Path,
     report = ingest_paths(kb.store, RED, [path], collection=collection_name,
                           embedder=_ollama("all-minilm"))
     assert ["unchanged"] == [f.status for f in report.files]
+
+
+def test_cli_ingest_reports_each_file(kb: KnowledgeBase, kb_env: None, tmp_path: Path,
+                                      collection_name: str) -> None:
+    """`ktmb kb ingest` prints a line per file, an error line per bad file, and fails at the end."""
+    from typer.testing import CliRunner
+
+    from kb.cli import kb_app
+    from workflow.errors import UserError
+
+    (tmp_path / "ok.md").write_text("# OK\nNamespaces enforce restricted.\n", "utf-8")
+    (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 nothing here")
+    args = ["ingest", str(tmp_path / "ok.md"), str(tmp_path / "bad.pdf"), "--collection",
+            collection_name, "--user", "rita", "--group", "red"]
+    result = CliRunner().invoke(kb_app, args)
+    assert isinstance(result.exception, UserError)
+    assert "1 of 2 files could not be ingested" in str(result.exception)
+    assert 1 == sum(line.startswith("added") for line in result.stdout.splitlines())
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert 1 == len(errors)
+    assert errors[0].startswith(f"error: {tmp_path / 'bad.pdf'}: not a readable PDF (")
+    again = CliRunner().invoke(kb_app, [*args[:2], *args[3:]])
+    assert 0 == again.exit_code, again.output
+    assert again.stdout.startswith("unchanged")
