@@ -2,19 +2,15 @@
 -- once by kb.store. Statements marked (reader) run as ktmb_reader under row-level security;
 -- the others run as the owner and are only reached after a permission check in kb.store.
 
--- name: reader_role
--- (reader) Switch the current transaction to the non-owner role that row-level security binds.
-SET LOCAL ROLE ktmb_reader;
-
--- name: reader_principal
--- (reader) The principal of the current transaction.
-SELECT set_config('ktmb.groups', %(groups)s, true) AS groups,
-       set_config('ktmb.user', %(user)s, true) AS "user";
-
--- name: reader_tuning
--- (reader) Filtered HNSW scans keep going until enough rows pass the filters (pgvector 0.8).
-SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),
-       set_config('hnsw.ef_search', %(ef_search)s, true);
+-- name: reader_setup
+-- (reader) One round trip per read transaction: switch to the non-owner role that row-level
+-- security binds (set_config('role', ..., true) is SET LOCAL ROLE), set the principal, and let
+-- filtered HNSW scans continue until enough rows pass the filters (pgvector 0.8).
+SELECT set_config('role', 'ktmb_reader', true) AS role,
+       set_config('ktmb.groups', %(groups)s, true) AS groups,
+       set_config('ktmb.user', %(user)s, true) AS "user",
+       set_config('hnsw.iterative_scan', 'relaxed_order', true) AS iterative_scan,
+       set_config('hnsw.ef_search', %(ef_search)s, true) AS ef_search;
 
 -- name: lock_collection
 -- Serialise writers of one collection (built-in corpus refresh, concurrent ingests).

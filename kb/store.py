@@ -197,10 +197,9 @@ class KnowledgeStore:
         """
         try:
             with self.db.connection() as conn, conn.transaction():
-                conn.execute(_sql("reader_role"))
-                conn.execute(_sql("reader_principal"),
-                             {"groups": ",".join(principal.groups), "user": principal.user})
-                conn.execute(_sql("reader_tuning"), {"ef_search": str(self.ef_search)})
+                conn.execute(_sql("reader_setup"), {
+                    "groups": ",".join(principal.groups), "user": principal.user,
+                    "ef_search": str(self.ef_search)})
                 yield conn
         except psycopg.Error as exc:
             raise StoreError(f"knowledge-base read failed: {_first_line(exc)}") from exc
