@@ -44,6 +44,15 @@ EXAMPLE = REPO / "examples" / "payments"
 TOKEN = secrets.token_urlsafe(24)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -272,9 +281,13 @@ def main() -> None:
         for kind, suffix in (("status", ""), ("pending", "/pending")):
             paths = [f"/runs/{run_ids[i % len(run_ids)]}{suffix}" for i in range(args.requests)]
             asyncio.run(http_load(base, paths[: args.clients * 2], args.clients))  # warm-up
+            before = cpu_seconds(procs[0].pid)
             samples, elapsed = asyncio.run(http_load(base, paths, args.clients))
+            used = cpu_seconds(procs[0].pid) - before
             print(row(f"HTTP GET /runs/{{id}}{suffix}", percentiles(samples),
                       len(samples) / elapsed))
+            print(f"    (server CPU {used:.1f} s of {elapsed:.1f} s wall: "
+                  f"{used / len(samples) * 1000:.1f} ms per request)")
             one, one_elapsed = asyncio.run(http_load(base, paths[:200], 1))
             print(row("  same, 1 client", percentiles(one), len(one) / one_elapsed))
             floor, floor_elapsed = direct_load(url, home, run_ids, args.requests, args.clients,
