@@ -7,6 +7,7 @@ network phase so a worker can be killed or stopped mid-run.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import signal
@@ -26,6 +27,7 @@ from workflow.cli import app
 from workflow.context import RunContext
 from workflow.db import open_database
 from workflow.inputs import load_inputs
+from workflow.log import configure_logging
 from workflow.queue import QueueOptions, RunQueue, ensure_queue_schema
 from workflow.runs import Runs
 from workflow.settings import Settings
@@ -35,6 +37,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "examples" / "payments" / "manifests"
 LATER_PHASES = ["network", "controls", "compliance", "risk_review"]
+
+
+@pytest.fixture(autouse=True)
+def _logs_to_a_buffer() -> Iterator[io.StringIO]:
+    """structlog writes to a buffer of this test (a CliRunner stream is closed after use)."""
+    buffer = io.StringIO()
+    configure_logging(json_logs=True, level="INFO", stream=buffer)
+    yield buffer
+    configure_logging(json_logs=True, level="WARNING", stream=io.StringIO())
 
 
 @pytest.fixture
@@ -235,9 +246,10 @@ def test_run_waiting_for_approval_holds_no_worker(
     assert None is worker.poll()
     assert 0 == _rows(env, "SELECT count(*) AS n FROM procrastinate_jobs "
                            "WHERE status = 'doing'")[0]["n"]
-    result = CliRunner().invoke(app, ["approve", gated, "--comment", "ok"], env=env,
-                                catch_exceptions=False)
-    assert 0 == result.exit_code, result.stderr
+    result = subprocess.run([sys.executable, "-m", "workflow", "approve", gated, "--comment",
+                             "ok"], env=env, capture_output=True, text=True, timeout=300,
+                            cwd=REPO, check=False)
+    assert 0 == result.returncode, result.stderr
     assert "completed" == _runs(env, [gated])[gated]["status"]
     assert 0 == _stop(worker)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from workflow.context import RunContext
 from workflow.db import Database, open_database
 from workflow.errors import ConfigError, RunStateError
 from workflow.inputs import LoadedInputs, load_inputs
+from workflow.log import configure_logging
 from workflow.queue import (
     QUEUE,
     QueueOptions,
@@ -34,6 +36,15 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO / "examples" / "payments" / "manifests"
 FAST = QueueOptions(max_attempts=3, retry_wait=0, heartbeat=1, stalled_after=3, poll=0.5)
+
+
+@pytest.fixture(autouse=True)
+def _logs_to_a_buffer() -> Iterator[io.StringIO]:
+    """structlog writes to a buffer of this test (a CliRunner stream is closed after use)."""
+    buffer = io.StringIO()
+    configure_logging(json_logs=True, level="INFO", stream=buffer)
+    yield buffer
+    configure_logging(json_logs=True, level="WARNING", stream=io.StringIO())
 
 
 @pytest.fixture
