@@ -10,6 +10,7 @@ import pytest
 
 from agents.rules.catalogue import ALL_RULES
 from workflow.inventory import Inventory
+from workflow.threat_model import FindingStatus
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -46,6 +47,8 @@ def test_rule_fixture(rule: Any, path: Path, load: Callable[..., Inventory]) -> 
     for item in found:
         assert rule.RULE.id == item.rule
         assert item.id.startswith(rule.RULE.id + "@")
+        if item.status == FindingStatus.QUESTION:
+            assert item.title.endswith("?"), "open questions are phrased as questions"
 
 
 @pytest.mark.parametrize(("rule", "path"), _cases())
@@ -55,3 +58,13 @@ def test_rule_fixture_is_deterministic(rule: Any, path: Path,
     first = [f.model_dump() for f in rule.evaluate(load(path))]
     second = [f.model_dump() for f in rule.evaluate(load(path))]
     assert first == second
+
+
+def test_logging_phase_states_no_invented_facts(load: Callable[..., Inventory]) -> None:
+    """Logging findings about what manifests cannot show are questions, never open facts."""
+    from agents.rules.catalogue import rules_for
+
+    inv = load(FIXTURES / "logging.no-log-shipping" / "fail_no_agent.yaml")
+    found = [f for rule in rules_for("logging") for f in rule.evaluate(inv)]
+    assert found
+    assert {FindingStatus.QUESTION} == {f.status for f in found}
