@@ -31,6 +31,7 @@ __all__ = [
     "automounts_token",
     "capabilities_of",
     "classification",
+    "classification_from_text",
     "cloud_identity",
     "container_value",
     "containers",
@@ -76,7 +77,8 @@ CLOUD_IDENTITY_ANNOTATIONS: dict[str, str] = {
 SENSITIVE_CLASSES = frozenset({"cardholder", "personal", "confidential", "restricted", "health"})
 
 _CLASS_KEYS = ("data-classification", "data_classification", "dataclassification",
-               "classification", "data-class", "data-sensitivity", "sensitivity")
+               "classification",
+    "classification_from_text", "data-class", "data-sensitivity", "sensitivity")
 _CLASS_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)pci|cardholder|payment-card|\bchd\b"), "cardholder"),
     (re.compile(r"(?i)phi|hipaa|health|medical"), "health"),
@@ -246,6 +248,20 @@ def normalise_classification(value: str | None) -> str | None:
         if pattern.search(value):
             return normal
     return value.lower()
+
+
+_NOTE_CLASS = re.compile(
+    r"(?im)^[\s>*#|-]*\**data[ _-]?classification\**\s*[:=|]\s*\**([A-Za-z][\w /-]{1,40})")
+
+
+def classification_from_text(text: str) -> str | None:
+    """The data classification an architecture or review note declares, normalised.
+
+    Recognises a line such as ``Data classification: PCI`` (Markdown emphasis, list or table
+    syntax allowed); the first such line wins.
+    """
+    match = _NOTE_CLASS.search(text)
+    return normalise_classification(match.group(1).strip()) if match else None
 
 
 def _class_of(mapping: dict[str, str]) -> str | None:

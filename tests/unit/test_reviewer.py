@@ -294,3 +294,16 @@ def test_application_classification_applies_to_unlabelled_resources(tmp_path: Pa
     assert "PCI-DSS-4.0:1.3.1" in pci.references
     assert "PCI-DSS-4.0:1.3.1" not in plain.references
     assert ["Deployment/shop/web"] == result.compliance["regulations"]["PCI-DSS-4.0"]["resources"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("# Shop\n\nData classification: PCI (cardholder data)\n", "cardholder"),
+    ("- **Data classification**: personal data of EU customers\n", "personal"),
+    ("| data_classification | Confidential |\n", "confidential"),
+    ("The shop sells socks.\n", None),
+])
+def test_classification_from_notes(text: str, expected: str | None) -> None:
+    """An architecture note's 'Data classification:' line gives the application's class."""
+    from agents.rules.facts import classification_from_text
+
+    assert expected == classification_from_text(text)
