@@ -485,6 +485,8 @@ def test_queue_executor(make_client: Callable[..., TestClient], cli_env: dict[st
     accepted = client.post(f"/runs/{run_id}/approve", headers=auth(ALICE), json={})
     assert 202 == accepted.status_code, accepted.text
     assert client.get(f"/runs/{run_id}", headers=auth(ALICE)).json()["busy"] is True
+    again = client.post(f"/runs/{run_id}/approve", headers=auth(ALICE), json={})
+    assert_clean_error(again, 409)
     work()
     status = wait(client, run_id)
     assert ("awaiting_approval", "identity") == (status["status"], status["pending_phase"])

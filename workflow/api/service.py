@@ -53,7 +53,7 @@ from workflow.threat_model import PHASES, Finding, Phase, ThreatModel
 
 __all__ = [
     "ExportDocument",
-    "PathNotAllowedError",
+    "ForbiddenError",
     "ReviewService",
     "RunOptions",
     "Upload",
@@ -70,8 +70,8 @@ _CACHE_SIZE = 2048
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class PathNotAllowedError(UserError):
-    """The server-side path is outside the directories listed in KTMB_SERVER_PATHS."""
+class ForbiddenError(UserError):
+    """Not allowed: a server-side path outside KTMB_SERVER_PATHS, or a group you are not in."""
 
     http_status = 403
 
@@ -338,7 +338,7 @@ class ReviewService:
         """Start a run on server-side files inside ``KTMB_SERVER_PATHS``.
 
         Raises:
-            PathNotAllowedError: a path (or a file a directory leads to) is outside them.
+            ForbiddenError: a path (or a file a directory leads to) is outside them.
         """
         checked = [self._allowed_path(p) for p in paths]
         notes = [self._allowed_path(p) for p in architecture]
@@ -369,18 +369,18 @@ class ReviewService:
             raise ConfigError(f"{raw[:200]}: give an absolute server-side path")
         roots = [r.resolve() for r in self.api.server_paths]
         if not roots:
-            raise PathNotAllowedError("reading server-side paths is switched off "
+            raise ForbiddenError("reading server-side paths is switched off "
                                       "(KTMB_SERVER_PATHS is not set)")
         real = path.resolve()
         if not _inside(real, roots):
-            raise PathNotAllowedError(f"{raw[:200]} is outside the directories this server "
+            raise ForbiddenError(f"{raw[:200]} is outside the directories this server "
                                       "may read (KTMB_SERVER_PATHS)")
         if not real.exists():
             raise NotFoundError(f"{raw[:200]}: no such file or directory")
         if real.is_dir():
             for item in real.rglob("*"):
                 if item.is_file() and not _inside(item.resolve(), roots):
-                    raise PathNotAllowedError(
+                    raise ForbiddenError(
                         f"{raw[:200]} leads to a file outside KTMB_SERVER_PATHS "
                         f"({item.relative_to(real)})")
         return real
@@ -411,7 +411,7 @@ class ReviewService:
         groups = list(dict.fromkeys(g.strip() for g in wanted if g.strip()))
         foreign = [g for g in groups if g not in principal.groups]
         if foreign:
-            raise PathNotAllowedError(f"you can only give a run to groups you belong to "
+            raise ForbiddenError(f"you can only give a run to groups you belong to "
                                       f"(not {', '.join(sorted(foreign))[:200]})")
         return groups
 
@@ -445,6 +445,8 @@ class ReviewService:
     def _decide(self, run_id: str, principal: Principal, decision: str, comment: str,
                 edits: PhaseEdits | None) -> RunAccepted:
         info = self.visible_run(run_id, principal)
+        if self._queue is not None and self.busy(run_id):
+            raise RunStateError(f"run {run_id} has queued work; wait for a worker to take it")
         with self._lock:
             if run_id in self._busy:
                 raise RunStateError(f"run {run_id} is being executed; wait for it to stop")
