@@ -123,9 +123,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--queries", type=int, default=0,
+                        help="time only the first N labelled questions (0 = all)")
+    parser.add_argument("--reuse", type=Path, default=None,
+                        help="KTMB_HOME of an earlier run: skip loading, only time queries")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    home = Path(tempfile.mkdtemp(prefix="ktmb-kbload-", dir="/tmp"))
+    home = args.reuse or Path(tempfile.mkdtemp(prefix="ktmb-kbload-", dir="/tmp"))
     db = open_database(Settings(home=home, database_url=os.environ.get("KTMB_DATABASE_URL")))
     store = KnowledgeStore(db)
     embedder = MiniLMEmbedder()
@@ -138,26 +142,31 @@ def main(argv: list[str] | None = None) -> int:
           f"in {seconds:.1f} s = {status.passages / seconds:.1f} chunks/s")
 
     queries = yaml.safe_load(QUERIES.read_text(encoding="utf-8"))["queries"]
+    if args.queries:
+        queries = queries[:args.queries]
     start = time.perf_counter()
     vectors = [embedder.embed([item["q"]])[0] for item in queries]
     embed_ms = (time.perf_counter() - start) * 1000 / len(queries)
     print(f"MiniLM question embedding: {embed_ms:.1f} ms per question (mean)")
 
-    small = time_queries(store, queries, vectors, args.rounds)
-    print(f"built-in only ({status.passages} chunks), database time per query:")
-    for mode, figures in small.items():
-        print(f"  {mode:6} p50 {figures['p50']:6.1f} ms  p95 {figures['p95']:6.1f} ms  "
-              f"recall@5 {figures['recall']:.3f}  (n={figures['n']:.0f})")
-
-    count, copy_seconds = synthetic_rows(store, args.chunks, embedder, args.seed)
-    print(f"synthetic load: {count} chunks with COPY (generated columns computed, no search "
-          f"indexes) in {copy_seconds:.1f} s = {count / copy_seconds:.0f} chunks/s")
-    with store.db.connection() as conn:
-        start = time.perf_counter()
-        timings = store.build_search_indexes(conn)
-        total = time.perf_counter() - start
-    print("index build: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
-          + f"; total {total:.1f} s; end-to-end {count / (copy_seconds + total):.0f} chunks/s")
+    if args.reuse is None:
+        small = time_queries(store, queries, vectors, args.rounds)
+        print(f"built-in only ({status.passages} chunks), database time per query:")
+        for mode, figures in small.items():
+            print(f"  {mode:6} p50 {figures['p50']:6.1f} ms  p95 {figures['p95']:6.1f} ms  "
+                  f"recall@5 {figures['recall']:.3f}  (n={figures['n']:.0f})")
+        count, copy_seconds = synthetic_rows(store, args.chunks, embedder, args.seed)
+        print(f"synthetic load: {count} chunks with COPY (generated columns computed, no "
+              f"search indexes) in {copy_seconds:.1f} s = {count / copy_seconds:.0f} chunks/s")
+        with store.db.connection() as conn:
+            start = time.perf_counter()
+            timings = store.build_search_indexes(conn)
+            total = time.perf_counter() - start
+        print("index build: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+              + f"; total {total:.1f} s; end-to-end {count / (copy_seconds + total):.0f} "
+              "chunks/s")
+    else:
+        count = store.count_chunks(PRINCIPAL, ["synthetic"])
 
     big = time_queries(store, queries, vectors, args.rounds)
     print(f"built-in + {count} synthetic chunks, database time per query (RLS on, group bench):")

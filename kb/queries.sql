@@ -143,10 +143,10 @@ semantic AS (
 ),
 keyword AS (
     SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk FROM (
-        SELECT c.id, ts_rank_cd(c.tsv, q.en) AS score
-        FROM kb_chunks c, q
+        SELECT c.id, ts_rank_cd(c.tsv, (SELECT en FROM q)) AS score
+        FROM kb_chunks c
         WHERE %(use_text)s
-          AND c.tsv @@ q.en
+          AND c.tsv @@ (SELECT en FROM q)
           AND (%(collections)s::text[] IS NULL OR c.collection = ANY (%(collections)s::text[]))
           AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
           AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
@@ -155,10 +155,10 @@ keyword AS (
 ),
 ident AS (
     SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk FROM (
-        SELECT c.id, ts_rank_cd(c.tsv_simple, q.simple) AS score
-        FROM kb_chunks c, q
+        SELECT c.id, ts_rank_cd(c.tsv_simple, (SELECT simple FROM q)) AS score
+        FROM kb_chunks c
         WHERE %(use_text)s
-          AND c.tsv_simple @@ q.simple
+          AND c.tsv_simple @@ (SELECT simple FROM q)
           AND (%(collections)s::text[] IS NULL OR c.collection = ANY (%(collections)s::text[]))
           AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
           AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
