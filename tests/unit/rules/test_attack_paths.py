@@ -5,12 +5,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from agents.attack_paths import attack_paths, find_paths
 from agents.rules.base import run_rules
 from agents.rules.catalogue import ALL_RULES
+from workflow.inputs import load_inputs
 from workflow.inventory import Inventory
+from workflow.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def load(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Inventory]:
+    """Load manifest paths into an inventory through the real input pipeline.
+
+    Defined here rather than in a conftest.py: a second conftest module would shadow the
+    top-level one for tests that import it by name.
+    """
+    settings = Settings(home=tmp_path_factory.mktemp("ktmb-home"))
+
+    def _load(*paths: Path) -> Inventory:
+        return load_inputs(list(paths), settings=settings).inventory
+
+    return _load
 
 
 def test_node_path_steps(load: Callable[..., Inventory]) -> None:

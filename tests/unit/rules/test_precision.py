@@ -11,7 +11,9 @@ from agents.reviewer import review
 from agents.rules.base import run_rules
 from agents.rules.catalogue import ALL_RULES
 from workflow.diff import diff_models
+from workflow.inputs import load_inputs
 from workflow.inventory import Inventory
+from workflow.settings import Settings
 from workflow.threat_model import (
     Application,
     FindingStatus,
@@ -23,6 +25,21 @@ from workflow.threat_model import (
 HARDENED = Path(__file__).parent / "apps" / "hardened"
 CORPUS = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "apps"
 SEVERE = {Severity.HIGH, Severity.CRITICAL}
+
+
+@pytest.fixture(scope="module")
+def load(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Inventory]:
+    """Load manifest paths into an inventory through the real input pipeline.
+
+    Defined here rather than in a conftest.py: a second conftest module would shadow the
+    top-level one for tests that import it by name.
+    """
+    settings = Settings(home=tmp_path_factory.mktemp("ktmb-home"))
+
+    def _load(*paths: Path) -> Inventory:
+        return load_inputs(list(paths), settings=settings).inventory
+
+    return _load
 
 
 def _model(inv: Inventory, run: str) -> ThreatModel:

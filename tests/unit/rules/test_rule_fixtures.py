@@ -9,10 +9,27 @@ from typing import Any
 import pytest
 
 from agents.rules.catalogue import ALL_RULES
+from workflow.inputs import load_inputs
 from workflow.inventory import Inventory
+from workflow.settings import Settings
 from workflow.threat_model import FindingStatus
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def load(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Inventory]:
+    """Load manifest paths into an inventory through the real input pipeline.
+
+    Defined here rather than in a conftest.py: a second conftest module would shadow the
+    top-level one for tests that import it by name.
+    """
+    settings = Settings(home=tmp_path_factory.mktemp("ktmb-home"))
+
+    def _load(*paths: Path) -> Inventory:
+        return load_inputs(list(paths), settings=settings).inventory
+
+    return _load
 
 
 def _cases() -> list[Any]:
