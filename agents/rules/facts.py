@@ -148,7 +148,7 @@ def _memo(name: str, inv: Inventory, compute: Any) -> Any:
     hit = _MEMO.get(key)
     if hit is not None and hit[0] is inv:
         return hit[1]
-    if len(_MEMO) > 64:
+    if len(_MEMO) > 16:
         _MEMO.clear()
     value = compute(inv)
     _MEMO[key] = (inv, value)
