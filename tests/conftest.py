@@ -13,12 +13,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from corpus_paths import CORPUS, REPO, corpus_app
 
 from workflow.settings import Settings
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
 EXAMPLES = REPO / "examples"
+__all__ = ["CORPUS", "EXAMPLES", "REPO", "corpus_app"]
 
 
 def _with_database(url: str, name: str) -> str:
@@ -103,10 +103,3 @@ def cli_env(settings: Settings) -> dict[str, str]:
                 "KTMB_REDACTION_KEY": "test-key", "KTMB_USER": "tester"})
     return env
 
-
-def corpus_app(name: str) -> Path:
-    """A corpus application's directory; skips the test when the corpus is absent."""
-    path = CORPUS / "apps" / name
-    if not path.exists():
-        pytest.skip(f"shared corpus not present at {CORPUS}")
-    return path

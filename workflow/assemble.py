@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from agents.reviewer import review
 from agents.rules.catalogue import ALL_RULES
+from agents.rules.facts import classification_from_text
 from workflow import __version__
 from workflow.context import RunContext
 from workflow.inputs import LoadedInputs
@@ -37,16 +38,34 @@ def _generator(state: ThreatModelState) -> Generator:
                      prompts=tuple(prompts), rules=len(ALL_RULES))
 
 
+def _classification(state: ThreatModelState, inputs: LoadedInputs) -> str | None:
+    """The run's data classification: ``--classification``, else the architecture notes."""
+    options = state.get("extras") or {}
+    explicit = options.get("classification")
+    if explicit:
+        return str(explicit)
+    for note in inputs.notes:
+        found = classification_from_text(note.text)
+        if found:
+            return found
+    return None
+
+
 def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
     """The threat model of the state; ``partial`` marks a run that has not finished."""
     inputs = LoadedInputs.from_snapshot(state.get("inputs") or {})
     inv = inputs.inventory
     findings = [Finding.model_validate(f) for f in (state.get("findings") or {}).values()]
     architecture = ArchitectureView.model_validate(state.get("architecture") or {})
-    result = review(inv, findings, architecture=architecture)
     phases = {p: PhaseRecord.model_validate((state.get("phases") or {}).get(p.value, {}))
               for p in PHASES}
     dropped = sum(r.model_items_dropped for r in phases.values())
+    result = review(inv, findings, architecture=architecture, model_items_dropped=dropped,
+                    data_classification=_classification(state, inputs))
+    if result.adjustments:
+        result = result.model_copy(update={"findings": tuple(
+            f.model_copy(update={"score_factors": result.adjustments.get(f.id, ())})
+            for f in result.findings)})
     degradations = tuple(Degradation.model_validate(d)
                          for _, d in sorted((state.get("degradations") or {}).items()))
     summary = result.summary.model_copy(update={"model_items_dropped": dropped})

@@ -401,11 +401,11 @@ def _render(model: ThreatModel, fmt: str) -> str:
 def diff(run_a: str, run_b: str, as_json: Annotated[bool, typer.Option("--json")] = False,
          ) -> None:
     """Compare two runs' threat models: new, changed, unchanged and resolved findings."""
-    from workflow.diff import diff_models, render_text
+    from workflow.diff import diff_models, render_json, render_text
 
     runs = _Env().runs()
     result = diff_models(runs.threat_model(run_a), runs.threat_model(run_b))
-    typer.echo(result.model_dump_json(indent=2) if as_json else render_text(result))
+    typer.echo(render_json(result) if as_json else render_text(result))
 
 
 @app.command()

@@ -661,7 +661,12 @@ class Inventory(BaseModel):
                 "rules": base.rules + tuple(extra),
                 "aggregated_from": tuple(m.id for m in members)})
         for name, role in BUILTIN_CLUSTER_ROLES.items():
-            found.setdefault(f"ClusterRole/{name}", role)
+            declared = found.get(role.id)
+            if declared is None:
+                found[role.id] = role
+            else:  # the API server reconciles default roles: their rules always remain
+                found[role.id] = declared.model_copy(update={
+                    "rules": declared.rules + role.rules, "builtin": True})
         return found
 
     @cached_property

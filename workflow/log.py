@@ -11,7 +11,27 @@ from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["StderrLogger", "configure_logging", "get_logger"]
+
+
+class StderrLogger:
+    """Writes each line to whatever ``sys.stderr`` is at that moment.
+
+    Binding a logger to the stream object seen at configuration time breaks as soon as that
+    stream is replaced and closed (a test runner's capture, a daemon's re-opened stderr).
+    """
+
+    def msg(self, message: str) -> None:
+        """Write one log line."""
+        stream = sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def _stderr_logger(*_args: Any) -> StderrLogger:
+    return StderrLogger()
 
 
 def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
@@ -46,7 +66,8 @@ def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
     structlog.configure(
         processors=[*shared, exc, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.WriteLoggerFactory(file=out),
+        logger_factory=(structlog.WriteLoggerFactory(file=stream) if stream is not None
+                        else _stderr_logger),
         cache_logger_on_first_use=False,
     )
     for noisy in ("httpx", "httpcore", "urllib3", "psycopg", "psycopg.pool", "yoyo",

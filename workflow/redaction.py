@@ -29,7 +29,8 @@ MARKER_PREFIX = "«redacted"
 
 _CREDENTIAL_NAME = re.compile(
     r"(?i)(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|client[_-]?key|signing[_-]?key|encryption[_-]?key|(^|[_.-])key$|credential|auth"
+    r"|client[_-]?key|signing[_-]?key|encryption[_-]?key|(^|[_.-])key$|key[_-]?content"
+    r"|credential|auth"
     r"|bearer|session[_-]?key|dsn|connection[_-]?string)")
 _NOT_CREDENTIAL_NAME = re.compile(
     r"(?i)([_.-](file|path|dir|url|uri|name|ref|id|enabled|mode|type|method|header|endpoint"
@@ -45,8 +46,8 @@ def _looks_like_reference(value: str) -> bool:
 #: the whole match).
 _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("private key", re.compile(
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?"
-        r"(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)")),
+        r"-{3,5}BEGIN [A-Z0-9 ]*PRIVATE KEY-{3,5}[\s\S]*?"
+        r"(?:-{3,5}END [A-Z0-9 ]*PRIVATE KEY-{3,5}|\Z)")),
     ("AWS access key id", re.compile(r"\b((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})\b")),
     ("AWS secret access key", re.compile(
         r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})")),

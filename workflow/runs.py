@@ -87,7 +87,9 @@ class Runs:
             "run_id": run_id, "application": application, "inputs": inputs.to_snapshot(),
             "inputs_digest": inputs.digest, "approval": approval, "llm": None,
             "findings": {}, "phases": {}, "guidance": {}, "degradations": {}, "usage": {},
-            "prompts": {}, "extras": {}, "rejected": None, "threat_model": None}
+            "prompts": {}, "extras": {"classification": (llm or {}).get("classification"),
+                                     "cloud": (llm or {}).get("cloud")},
+            "rejected": None, "threat_model": None}
         if not execute:
             self.graph.update_state(self._config(run_id), initial, as_node="__start__")
             return RunOutcome(run_id=run_id, status="queued")

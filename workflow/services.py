@@ -54,14 +54,14 @@ class ContextBuilder:
                                                    allow_remote=self.allow_remote_model)
         return self._clients[key]
 
-    def retriever(self) -> Any:
-        """The knowledge-base retriever acting for the configured principal, or None."""
+    def retriever(self, user: str | None = None, groups: list[str] | None = None) -> Any:
+        """The knowledge-base retriever acting for a principal (default: the settings')."""
         try:
             from kb.retrieval import open_retriever
         except ImportError:
             return None
         try:
-            return open_retriever(self.settings)
+            return open_retriever(self.settings, user=user, groups=groups)
         except Exception as exc:
             log.warning("knowledge_base_unavailable", reason=str(exc).splitlines()[0][:200])
             return None
@@ -70,7 +70,8 @@ class ContextBuilder:
         """The context of a run."""
         llm = (info.options.get("llm") or {}) if info.options else {}
         client = self.model_client(llm.get("provider", "off"), llm.get("model"))
-        ctx = RunContext(retriever=self.retriever(), llm=client, progress=self.progress)
+        ctx = RunContext(retriever=self.retriever(info.created_by, list(info.owner_groups) or None),
+                         llm=client, progress=self.progress)
         if client is not None:
             ctx.enrich = self._enricher(info, llm)
         return ctx

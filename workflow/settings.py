@@ -34,7 +34,7 @@ class Settings(BaseModel):
     max_documents: int = 50_000
     max_depth: int = 64
     max_aliases: int = 10_000
-    max_nodes: int = 5_000_000
+    max_nodes: int = 200_000
     redaction_key: str | None = None
     user: str = "unknown"
     groups: tuple[str, ...] = ()
@@ -70,7 +70,7 @@ def load_settings() -> Settings:
         max_documents=_int("KTMB_MAX_DOCUMENTS", 50_000),
         max_depth=_int("KTMB_MAX_DEPTH", 64),
         max_aliases=_int("KTMB_MAX_ALIASES", 10_000),
-        max_nodes=_int("KTMB_MAX_NODES", 5_000_000),
+        max_nodes=_int("KTMB_MAX_NODES", 200_000),
         redaction_key=os.environ.get("KTMB_REDACTION_KEY") or None,
         user=user,
         groups=groups,

@@ -187,6 +187,8 @@ class Finding(_Model):
     status: FindingStatus = FindingStatus.OPEN
     notes: tuple[Note, ...] = ()
     rationale: str = Field(default="", description="Why the model proposed it (model findings).")
+    score_factors: tuple[str, ...] = Field(
+        default=(), description="Why the reviewer raised or lowered likelihood or impact.")
 
 
 class InputFile(_Model):

@@ -394,9 +394,6 @@ def _mini_bomb(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: workflow/inputs.py refuses alias expansion only above KTMB_MAX_NODES (5,000,000 per "
-    "document); a 4.4M-node bomb of 53 aliases is accepted and takes ~30 s and ~1 GB to build"))
 def test_bomb_just_under_the_node_limit_is_refused_quickly(tmp_path: Path) -> None:
     """A bomb sized just under the node limit must still fail fast, not build for seconds."""
     path = tmp_path / "mini-bomb.yaml"
@@ -419,7 +416,7 @@ def test_bomb_just_under_the_node_limit_is_refused_quickly(tmp_path: Path) -> No
                                   "sock-shop"])
 def test_corpus_applications_load(offline_settings: Settings, name: str) -> None:
     """Every corpus application loads (skips when ../shared/corpus is absent)."""
-    from conftest import corpus_app  # type: ignore[import-not-found]
+    from corpus_paths import corpus_app
 
     app = corpus_app(name)
     loaded = load_inputs([app], settings=offline_settings, base=app)

@@ -18,7 +18,6 @@ from workflow.api.routes import router
 from workflow.api.service import ReviewService
 from workflow.errors import KtmbError
 from workflow.log import get_logger
-from workflow.run_store import RunInfo
 from workflow.runs import Runs
 from workflow.settings import Settings
 
@@ -156,19 +155,9 @@ def open_runs(settings: Settings) -> Runs:
     from workflow.db import open_database
     from workflow.services import ContextBuilder
 
-    class OwnerContextBuilder(ContextBuilder):
-        """Retrieval acts for the run's creator and owner groups, not the server's account."""
-
-        def __call__(self, info: RunInfo) -> Any:
-            scoped = self.settings.model_copy(update={
-                "user": info.created_by, "groups": tuple(info.owner_groups)})
-            builder = ContextBuilder(scoped, self.db, progress=self.progress,
-                                     allow_remote_model=self.allow_remote_model)
-            builder._clients = self._clients  # share loaded model clients
-            return builder(info)
-
     db = open_database(settings, max_size=24)
-    return Runs(db, OwnerContextBuilder(settings, db))
+    # ContextBuilder lets retrieval act for each run's creator and owner groups.
+    return Runs(db, ContextBuilder(settings, db))
 
 
 def create_app(settings: Settings, *, runs: Runs | None = None,
