@@ -47,8 +47,11 @@ _embedded_lock = threading.Lock()
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """The URL (or key=value DSN) without its password, for messages."""
+    text = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    text = re.sub(r"([?&]password=)[^&]*", r"\1***", text, flags=re.IGNORECASE)
+    return re.sub(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", text,
+                  flags=re.IGNORECASE)
 
 
 def embedded_server_uri(pgdata: Path) -> str:
@@ -138,11 +141,28 @@ def _migration_files() -> list[Path]:
                   if not p.name.endswith(".rollback.sql"))
 
 
+def _up_to_date(conn: psycopg.Connection[Any], files: list[Path]) -> bool:
+    """True when every migration file and the checkpointer's schema are already applied."""
+    tables = conn.execute(
+        "SELECT to_regclass('ktmb_migration_checksums') IS NOT NULL, "
+        "to_regclass('checkpoint_migrations') IS NOT NULL").fetchone()
+    if not tables or not all(tables):
+        return False
+    recorded = {row[0]: row[1] for row in conn.execute(
+        "SELECT migration, sha256 FROM ktmb_migration_checksums").fetchall()}
+    if any(recorded.get(p.stem) != hashlib.sha256(p.read_bytes()).hexdigest() for p in files):
+        return False
+    row = conn.execute("SELECT max(v) FROM checkpoint_migrations").fetchone()
+    return row is not None and row[0] == len(PostgresSaver.MIGRATIONS) - 1
+
+
 def _apply_migrations(url: str) -> None:
     from yoyo import get_backend, read_migrations
 
     yoyo_url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
     with psycopg.connect(url, autocommit=True) as conn:
+        if _up_to_date(conn, _migration_files()):
+            return
         conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
         try:
             conn.execute("""CREATE TABLE IF NOT EXISTS ktmb_migration_checksums (
