@@ -512,12 +512,15 @@ class WorkerRuntime:
         log.info("run_requeued", delay=delay)
 
 
-async def reap_stalled_jobs(app: procrastinate.App, store: RunStore, url: str,
+async def reap_stalled_jobs(app: procrastinate.App, runs: Any, url: str,
                             options: QueueOptions) -> int:
     """Re-queue the jobs of dead workers (or fail them at their last attempt); returns a count.
 
-    Only one process reaps at a time (advisory lock); a run re-queued here is resumed by the next
-    free worker from its last checkpoint.
+    A job is stalled when its worker sent no heartbeat for ``options.stalled_after`` seconds.
+    A late heartbeat is not death: when the run's advisory lock is still held, the process
+    executing the run is alive (a killed process's session, and its lock, are gone), and the job
+    is left alone. Only one process reaps at a time (advisory lock); a re-queued run is resumed
+    by the next free worker from its last checkpoint.
     """
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_REAPER_LOCK,))
@@ -527,15 +530,14 @@ async def reap_stalled_jobs(app: procrastinate.App, store: RunStore, url: str,
         try:
             stalled = await app.job_manager.get_stalled_jobs(
                 queue=QUEUE, seconds_since_heartbeat=options.stalled_after)
-            for job in stalled:
-                await _reap(app, store, job, options)
-            return len(list(stalled))
+            return sum([await _reap(app, runs, job, options) for job in stalled])
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_REAPER_LOCK,))
 
 
-async def _reap(app: procrastinate.App, store: RunStore, job: pq_jobs.Job,
-                options: QueueOptions) -> None:
+async def _reap(app: procrastinate.App, runs: Any, job: pq_jobs.Job,
+                options: QueueOptions) -> int:
+    store: RunStore = runs.store
     run_id = str(job.task_kwargs.get("run_id") or job.lock or "")
     attempt = job.attempts + 1
     max_attempts = int(job.task_kwargs.get("max_attempts") or 1)  # type: ignore[arg-type]
@@ -543,30 +545,38 @@ async def _reap(app: procrastinate.App, store: RunStore, job: pq_jobs.Job,
            f"{options.stalled_after:g} s)")
     with bound_contextvars(run_id=run_id, job_id=job.id, attempt=attempt):
         try:
-            if attempt >= max_attempts:
-                await app.job_manager.finish_job(job, status=pq_jobs.Status.FAILED,
-                                                 delete_job=False)
+            if await asyncio.to_thread(runs._locked_elsewhere, run_id):
+                log.info("stalled_job_still_executing")  # late heartbeats, live executor
+                return 0
+            info = await asyncio.to_thread(store.get, run_id)
+            if info.status in SETTLED or attempt < max_attempts:
+                if info.status not in SETTLED:  # status first: no worker has it yet
+                    await asyncio.to_thread(
+                        store.set_status, run_id, "queued",
+                        error=f"attempt {attempt} of {max_attempts}: {why}; re-queued")
+                await app.job_manager.retry_job(job)
+                log.warning("stalled_run_requeued", reason=why)
+            else:
                 await asyncio.to_thread(store.set_status, run_id, "failed",
                                         error=f"failed after {attempt} attempt(s): {why}")
+                await app.job_manager.finish_job(job, status=pq_jobs.Status.FAILED,
+                                                 delete_job=False)
                 log.error("stalled_run_failed", reason=why)
-            else:
-                await app.job_manager.retry_job(job)
-                await asyncio.to_thread(store.set_status, run_id, "queued",
-                                        error=f"attempt {attempt} of {max_attempts}: {why}; "
-                                              "re-queued")
-                log.warning("stalled_run_requeued", reason=why)
+            return 1
         except pq_exceptions.ConnectorException as exc:  # finished meanwhile
             log.info("stalled_job_changed", error=str(exc).splitlines()[0][:200])
         except NotFoundError:
             log.warning("stalled_job_without_run")
+            await app.job_manager.finish_job(job, status=pq_jobs.Status.FAILED,
+                                             delete_job=False)
+        return 0
 
 
-async def _reaper(app: procrastinate.App, store: RunStore, url: str,
-                  options: QueueOptions) -> None:
+async def _reaper(app: procrastinate.App, runs: Any, url: str, options: QueueOptions) -> None:
     interval = max(1.0, options.stalled_after / 3)
     while True:
         try:
-            await reap_stalled_jobs(app, store, url, options)
+            await reap_stalled_jobs(app, runs, url, options)
         except (psycopg.Error, pq_exceptions.ProcrastinateException, KtmbError) as exc:
             log.warning("reaper_failed", error=_error_text(exc))
         await asyncio.sleep(interval)
@@ -624,7 +634,7 @@ async def _serve(db: Database, runs: Any, *, concurrency: int, once: bool,
     async with app.open_async():
         runtime = WorkerRuntime(runs, app, options, loop)
         if once:
-            await reap_stalled_jobs(app, runtime.store, db.url, options)
+            await reap_stalled_jobs(app, runtime.runs, db.url, options)
         worker = pq_worker.Worker(
             app=app, queues=[QUEUE], name=name, concurrency=concurrency, wait=not once,
             install_signal_handlers=False, listen_notify=True,
@@ -634,7 +644,7 @@ async def _serve(db: Database, runs: Any, *, concurrency: int, once: bool,
             additional_context={"runtime": runtime})
         running = asyncio.create_task(worker.run(),  # type: ignore[no-untyped-call]
                                       name="procrastinate worker")
-        side = [asyncio.create_task(_reaper(app, runtime.store, db.url, options),
+        side = [asyncio.create_task(_reaper(app, runtime.runs, db.url, options),
                                     name="stalled-job reaper")]
 
         def on_signal(signame: str) -> None:

@@ -55,7 +55,7 @@ def env(cli_env: dict[str, str], settings: Settings) -> dict[str, str]:
     The database is migrated first, as a deployment does before it scales workers out.
     """
     ensure_queue_schema(open_database(settings).url)
-    return {**cli_env, "KTMB_QUEUE_HEARTBEAT": "1", "KTMB_QUEUE_STALLED_AFTER": "4",
+    return {**cli_env, "KTMB_QUEUE_HEARTBEAT": "1", "KTMB_QUEUE_STALLED_AFTER": "6",
             "KTMB_QUEUE_POLL": "1", "KTMB_QUEUE_RETRY_WAIT": "0", "KTMB_EMBEDDINGS": "off"}
 
 

@@ -289,7 +289,7 @@ def _reap(db: Database, runs: Runs) -> int:
     async def reap() -> int:
         app = make_app(db.url)
         async with app.open_async():
-            return await reap_stalled_jobs(app, runs.store, db.url, FAST)
+            return await reap_stalled_jobs(app, runs, db.url, FAST)
 
     return asyncio.run(reap())
 
@@ -322,6 +322,20 @@ def test_stalled_job_at_its_last_attempt_fails_the_run(db: Database, runs: Runs,
     assert (info.error or "").startswith("failed after 1 attempt(s): the worker executing it "
                                          "stopped (killed or lost")
     assert ["failed"] == [j["status"] for j in _jobs(db, run_id)]
+
+
+def test_a_late_heartbeat_of_a_live_executor_is_not_death(
+        db: Database, runs: Runs, queue: RunQueue, inputs: LoadedInputs) -> None:
+    """A stale heartbeat while the run lock is held (the executor lives) re-queues nothing."""
+    run_id = _queued(runs, inputs, "slow-beat-app")
+    queue.enqueue(run_id)
+    _take_and_abandon(db, run_id)
+    with runs._run_lock(run_id) as locked:  # the executing process still holds the run
+        assert locked
+        assert 0 == _reap(db, runs)
+    assert (["doing"], "running") == ([j["status"] for j in _jobs(db, run_id)],
+                                      runs.info(run_id).status)
+    assert 1 == _reap(db, runs)  # once the lock is gone, the process is
 
 
 def test_a_live_worker_is_not_reaped(db: Database, runs: Runs, queue: RunQueue,
