@@ -407,7 +407,7 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                     location=_secret_location(found.path, res.kind)))
             resources.append(res)
     if not resources:
-        named = ", ".join(str(p) for p in paths)
+        named = ", ".join("<stdin>" if str(p) == "-" else str(p) for p in paths)
         raise InventoryError(named, "no Kubernetes objects found")
     notes = []
     for note_path in architecture:

@@ -9,7 +9,8 @@ VALUES (%(run_id)s, %(application)s, %(status)s, %(approval_policy)s, %(llm_prov
 
 -- name: set_status
 UPDATE runs
-SET status = %(status)s, pending_phase = %(pending_phase)s, current_phase = %(current_phase)s,
+SET status = %(status)s, pending_phase = %(pending_phase)s,
+    current_phase = COALESCE(%(current_phase)s, current_phase),
     error = %(error)s, updated_at = now(),
     finished_at = CASE WHEN %(status)s IN ('completed', 'rejected', 'failed') THEN now()
                        ELSE NULL END
