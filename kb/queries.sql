@@ -100,6 +100,19 @@ WHERE k.collection = %(collection)s AND k.embedding IS NULL ORDER BY k.id LIMIT 
 -- name: chunk_set_embedding
 UPDATE kb_chunks SET embedding = %(embedding)s WHERE id = %(id)s;
 
+-- name: query_words
+-- (reader) The query text parsed word by word with the english configuration: one tsquery per
+-- content word (a hyphenated identifier keeps its parts AND-ed), in order.
+SELECT x::text AS word FROM (
+    SELECT plainto_tsquery('english', kb_split_dots(w)) AS x, n
+    FROM regexp_split_to_table(%(text)s::text, '\s+') WITH ORDINALITY AS t(w, n)) s
+WHERE numnode(x) > 0 ORDER BY n;
+
+-- name: text_match_probe
+-- (reader) How many readable chunks match a word query, counting at most %(cap)s.
+SELECT kb_text_count(to_tsquery('simple', %(query)s::text), %(collections)s::text[],
+                     %(framework)s::text, %(phase)s::text, %(cap)s) AS n;
+
 -- name: chunk_count_visible
 -- (reader) How many chunks the principal can read (optionally in some collections).
 SELECT count(*) AS n FROM kb_chunks
@@ -115,15 +128,13 @@ ORDER BY array_position(%(anchors)s::text[], k.anchor);
 
 -- name: search
 -- (reader) Hybrid search: reciprocal rank fusion of up to three ranked lists — pgvector cosine,
--- english full text (each query word parsed alone, words OR-ed) and 'simple' full text over
--- identifier-like query terms
+-- english full text (the word query chosen by kb.store, see query_words) and 'simple' full text
+-- over identifier-like query terms
 -- (hostPath, T1611, 5.2.2). Vector or text legs can be switched off (vector-only, text-only).
 -- Row-level security limits every leg to readable collections.
 WITH q AS (
-    SELECT (SELECT kb_tsquery_or(x) FROM (
-                SELECT plainto_tsquery('english', kb_split_dots(w)) AS x
-                FROM regexp_split_to_table(%(text)s::text, '\s+') AS w) e
-            WHERE numnode(x) > 0) AS en,
+    SELECT CASE WHEN %(en_query)s::text IS NULL THEN NULL
+                ELSE to_tsquery('simple', %(en_query)s::text) END AS en,
            (SELECT kb_tsquery_or(x) FROM (
                 SELECT plainto_tsquery('simple', kb_split_dots(w)) AS x
                 FROM regexp_split_to_table(%(identifiers)s::text, '\s+') AS w) i
@@ -142,28 +153,16 @@ semantic AS (
         LIMIT %(pool)s) s
 ),
 keyword AS (
-    SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk FROM (
-        SELECT c.id, ts_rank_cd(c.tsv, (SELECT en FROM q)) AS score
-        FROM kb_chunks c
-        WHERE %(use_text)s
-          AND c.tsv @@ (SELECT en FROM q)
-          AND (%(collections)s::text[] IS NULL OR c.collection = ANY (%(collections)s::text[]))
-          AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
-          AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
-        ORDER BY score DESC
-        LIMIT %(pool)s) t
+    SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk
+    FROM kb_text_candidates((SELECT en FROM q), false, %(collections)s::text[],
+                            %(framework)s::text, %(phase)s::text, %(pool)s)
+    WHERE %(use_text)s
 ),
 ident AS (
-    SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk FROM (
-        SELECT c.id, ts_rank_cd(c.tsv_simple, (SELECT simple FROM q)) AS score
-        FROM kb_chunks c
-        WHERE %(use_text)s
-          AND c.tsv_simple @@ (SELECT simple FROM q)
-          AND (%(collections)s::text[] IS NULL OR c.collection = ANY (%(collections)s::text[]))
-          AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
-          AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
-        ORDER BY score DESC
-        LIMIT %(pool)s) t
+    SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk
+    FROM kb_text_candidates((SELECT simple FROM q), true, %(collections)s::text[],
+                            %(framework)s::text, %(phase)s::text, %(pool)s)
+    WHERE %(use_text)s
 ),
 ranks AS (
     SELECT id, rnk FROM semantic

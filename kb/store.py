@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
+from itertools import combinations
 from typing import Any
 
 import psycopg
@@ -182,9 +183,10 @@ def check_collection_name(name: str) -> str:
 class KnowledgeStore:
     """Named queries over a :class:`workflow.db.Database`, reads under row-level security."""
 
-    def __init__(self, db: Database, *, ef_search: int = 100) -> None:
+    def __init__(self, db: Database, *, ef_search: int = 100, text_cap: int = 1000) -> None:
         self.db = db
         self.ef_search = ef_search
+        self.text_cap = text_cap
 
     # -- transactions ---------------------------------------------------------------------
 
@@ -403,8 +405,8 @@ class KnowledgeStore:
                collections: Sequence[str] | None, framework: str | None, phase: str | None,
                k: int, pool: int, rrf_k: int) -> list[SearchRow]:
         """Run the fused search (either half is off when its input is None)."""
-        params = {
-            "text": text, "identifiers": identifiers,
+        params: dict[str, Any] = {
+            "identifiers": identifiers,
             "qvec": HalfVector(list(vector)) if vector is not None else None,
             "use_vector": vector is not None, "use_text": text is not None,
             "vector_collections": list(vector_collections),
@@ -412,8 +414,40 @@ class KnowledgeStore:
             "framework": framework, "phase": phase, "k": k, "pool": pool, "rrf_k": rrf_k,
         }
         with self.reading(principal) as conn:
+            params["en_query"] = self._word_query(conn, text, params) if text else None
             rows = conn.execute(_sql("search"), params).fetchall()
         return [SearchRow(**row) for row in rows]
+
+    def _word_query(self, conn: _Conn, text: str, params: dict[str, Any]) -> str | None:
+        """The english word query, bounded so that ranking stays cheap on large collections.
+
+        All words OR-ed while that matches at most ``text_cap`` chunks; otherwise coordinate
+        matching: any ``m`` of the first 8 words, ``m`` as low as the cap allows but at least
+        half of them.
+        """
+        rows = conn.execute(_sql("query_words"), {"text": text}).fetchall()
+        words = list(dict.fromkeys(f"( {row['word']} )" for row in rows))
+        if not words:
+            return None
+        any_word = " | ".join(words)
+        if len(words) == 1 or self._probe(conn, any_word, params) <= self.text_cap:
+            return any_word
+        words = words[:8]
+        chosen = " & ".join(words)
+        for size in range(len(words), (len(words) + 1) // 2 - 1, -1):
+            query = " | ".join("( " + " & ".join(combo) + " )"
+                               for combo in combinations(words, size))
+            if self._probe(conn, query, params) > self.text_cap:
+                break
+            chosen = query
+        return chosen
+
+    def _probe(self, conn: _Conn, query: str, params: dict[str, Any]) -> int:
+        row = conn.execute(_sql("text_match_probe"), {
+            "query": query, "collections": params["collections"],
+            "framework": params["framework"], "phase": params["phase"],
+            "cap": self.text_cap + 1}).fetchone()
+        return int(row["n"]) if row else 0
 
 
 def _collection(row: dict[str, Any]) -> CollectionInfo:

@@ -106,6 +106,54 @@ CREATE FUNCTION kb_readable_collections() RETURNS text[]
     AS $$ SELECT coalesce(array_agg(name), '{}'::text[]) FROM public.kb_collections
           WHERE public OR read_groups && public.kb_principal_groups() $$;
 
+-- Full-text candidates for the reader. Row-level security cannot use the GIN indexes (the @@
+-- operator is not LEAKPROOF, so it may not run before the policy), which made every text search
+-- a sequential scan. This SECURITY DEFINER function applies exactly the policy's predicate
+-- (collection readable by the principal of this transaction) itself, so the GIN index is used.
+CREATE FUNCTION kb_text_candidates(query tsquery, use_simple boolean, collections text[],
+                                   framework text, phase text, lim integer)
+    RETURNS TABLE (id bigint, score real)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, public
+    AS $$
+        SELECT id, score FROM (
+            SELECT c.id, ts_rank_cd(c.tsv, query) AS score FROM public.kb_chunks c
+            WHERE NOT use_simple AND c.tsv @@ query
+              AND c.collection = ANY (public.kb_readable_collections())
+              AND (collections IS NULL OR c.collection = ANY (collections))
+              AND (framework IS NULL OR framework = ANY (c.frameworks))
+              AND (phase IS NULL OR phase = ANY (c.phases))
+            UNION ALL
+            SELECT c.id, ts_rank_cd(c.tsv_simple, query) AS score FROM public.kb_chunks c
+            WHERE use_simple AND c.tsv_simple @@ query
+              AND c.collection = ANY (public.kb_readable_collections())
+              AND (collections IS NULL OR c.collection = ANY (collections))
+              AND (framework IS NULL OR framework = ANY (c.frameworks))
+              AND (phase IS NULL OR phase = ANY (c.phases))) t
+        ORDER BY score DESC, id LIMIT lim $$;
+
+-- How many readable chunks match an english word query (at most cap), for kb.store.
+CREATE FUNCTION kb_text_count(query tsquery, collections text[], framework text, phase text,
+                              cap integer)
+    RETURNS bigint
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, public
+    AS $$
+        SELECT count(*) FROM (
+            SELECT 1 FROM public.kb_chunks c
+            WHERE c.tsv @@ query
+              AND c.collection = ANY (public.kb_readable_collections())
+              AND (collections IS NULL OR c.collection = ANY (collections))
+              AND (framework IS NULL OR framework = ANY (c.frameworks))
+              AND (phase IS NULL OR phase = ANY (c.phases))
+            LIMIT cap) s $$;
+
+REVOKE ALL ON FUNCTION kb_text_candidates(tsquery, boolean, text[], text, text, integer)
+    FROM PUBLIC;
+REVOKE ALL ON FUNCTION kb_text_count(tsquery, text[], text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kb_text_candidates(tsquery, boolean, text[], text, text, integer)
+    TO ktmb_reader;
+GRANT EXECUTE ON FUNCTION kb_text_count(tsquery, text[], text, text, integer) TO ktmb_reader;
 REVOKE ALL ON FUNCTION kb_readable_collections() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kb_readable_collections() TO ktmb_reader;
 GRANT EXECUTE ON FUNCTION kb_principal_groups() TO ktmb_reader;
