@@ -36,6 +36,7 @@ from agents.llm_cache import MemoryLlmCache
 from agents.rules.base import run_rules
 from workflow.context import ModelClient, Passage
 from workflow.inputs import LoadedInputs, load_inputs
+from workflow.log import configure_logging
 from workflow.settings import Settings
 from workflow.threat_model import Finding, Phase
 
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="render the prompts within the budget and count, no model")
     parser.add_argument("--json", type=Path, default=None, help="also write the raw figures")
     args = parser.parse_args(argv)
+    configure_logging(json_logs=False, level="WARNING", stream=sys.stderr)
     if not CORPUS_APPS.is_dir():
         print(f"skipped: no corpus at {CORPUS_APPS}")
         return 0
