@@ -22,11 +22,8 @@ LLM_PROVIDERS = ("off", "ollama", "llamacpp")
 
 
 def _merge_recommendation(finding: Finding, text: str, model: str) -> Finding:
-    addition = f"In context ({model}): {text.strip()}"
-    if addition in finding.recommendation:
-        return finding
-    joined = f"{finding.recommendation}\n\n{addition}".strip()
-    return finding.model_copy(update={"recommendation": joined})
+    """The model's advice goes beside the rule's recommendation, never into it."""
+    return finding.model_copy(update={"model_recommendation": f"({model}) {text.strip()}"})
 
 
 class ContextBuilder:

@@ -181,6 +181,9 @@ class Finding(_Model):
     severity_override: Severity | None = Field(
         default=None, description="Severity set by a reviewer; wins over the computed band.")
     recommendation: str = ""
+    model_recommendation: str = Field(
+        default="", description="The model's advice in context, kept apart from the rule's "
+        "recommendation (origin of the text: generator.llm).")
     citations: tuple[Citation, ...] = ()
     origin: Origin = Origin.RULE
     merged_from: tuple[str, ...] = ()
