@@ -135,6 +135,13 @@ def test_raw_sql_as_reader_cannot_see_other_groups(kb: KnowledgeBase,
         assert (0,) == words
         assert (0,) == conn.execute("SELECT count(*) FROM pg_stats WHERE tablename IN "
                                     "('kb_chunks', 'kb_documents')").fetchone()
+        through_function = conn.execute(
+            "SELECT count(*) FROM kb_text_candidates(to_tsquery('simple', %s), true, NULL, NULL, "
+            "NULL, 100)", (phrase,)).fetchone()
+        assert (0,) == through_function
+        assert (0,) == conn.execute(
+            "SELECT kb_text_count(to_tsquery('simple', %s), NULL, NULL, NULL, 100)",
+            (phrase,)).fetchone()
         joined = conn.execute("SELECT count(*) FROM kb_chunks k JOIN kb_documents d "
                               "ON d.id = k.document_id WHERE d.collection = %s",
                               (collection,)).fetchone()
@@ -144,6 +151,9 @@ def test_raw_sql_as_reader_cannot_see_other_groups(kb: KnowledgeBase,
         _as_reader(conn, "red")
         assert (1,) == conn.execute("SELECT count(*) FROM kb_chunks WHERE body LIKE %s",
                                     (f"%{phrase}%",)).fetchone()
+        assert (1,) == conn.execute(
+            "SELECT count(*) FROM kb_text_candidates(to_tsquery('simple', %s), true, NULL, NULL, "
+            "NULL, 100)", (phrase,)).fetchone()
         conn.rollback()
 
 
