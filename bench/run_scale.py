@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -84,16 +83,28 @@ def generate(n_objects: int, out: Path) -> int:
     return len(docs)
 
 
+_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n")
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
-    """Run a command; (seconds, peak RSS in KiB of that child, exit code)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run a command; (seconds, its own peak RSS in KiB, exit code).
+
+    A fresh wrapper process runs the command, so the peak is that command's alone (the
+    RUSAGE_CHILDREN maximum of this script would include earlier children).
+    """
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], env=env, capture_output=True,
+                          text=True, check=False)
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode not in (0,):
-        sys.stderr.write(proc.stderr[-2000:])
-    return seconds, max(peak, before) if peak > before else peak, proc.returncode
+    lines = proc.stderr.strip().splitlines()
+    peak = int(lines[-1]) if lines and lines[-1].isdigit() else 0
+    if proc.returncode != 0:
+        sys.stderr.write("\n".join(lines[-20:-1]) + "\n")
+    return seconds, peak, proc.returncode
 
 
 def ktmb(target: Path, env: dict[str, str], out: Path) -> tuple[float, int, int]:
