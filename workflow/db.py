@@ -13,6 +13,7 @@ import hashlib
 import importlib.util
 import re
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -156,6 +157,22 @@ def _up_to_date(conn: psycopg.Connection[Any], files: list[Path]) -> bool:
     return row is not None and row[0] == len(PostgresSaver.MIGRATIONS) - 1
 
 
+def _take_schema_lock(conn: psycopg.Connection[Any], timeout: float = 600.0) -> None:
+    """Take the schema lock by polling, never by blocking.
+
+    A session blocked in ``pg_advisory_lock`` holds a snapshot that the holder's
+    ``CREATE INDEX CONCURRENTLY`` waits for: a cycle PostgreSQL cannot detect.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_SCHEMA_LOCK,)).fetchone()
+        if row and row[0]:
+            return
+        if time.monotonic() > deadline:
+            raise StoreError("timed out waiting for another process to migrate the database")
+        time.sleep(0.2)
+
+
 def _apply_migrations(url: str) -> None:
     from yoyo import get_backend, read_migrations
 
@@ -163,7 +180,7 @@ def _apply_migrations(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         if _up_to_date(conn, _migration_files()):
             return
-        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+        _take_schema_lock(conn)
         try:
             conn.execute("""CREATE TABLE IF NOT EXISTS ktmb_migration_checksums (
                               migration text PRIMARY KEY, sha256 text NOT NULL,
