@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,7 +29,7 @@ CORPUS_APPS = REPO.parent / "shared" / "corpus" / "apps"
 
 def generate(n_objects: int, out: Path) -> int:
     """Write a realistic application of about ``n_objects`` objects; returns the count."""
-    docs: list[dict] = []
+    docs: list[dict[str, Any]] = []
     per_ns = 100
     i = 0
     while len(docs) < n_objects:
@@ -137,7 +138,8 @@ def main() -> None:
     from workflow.embedded_pgvector import ensure_portable_pgvector
 
     ensure_portable_pgvector()
-    server = pgserver.get_server(work / "pgdata", cleanup_mode="delete")
+    server = pgserver.get_server(  # type: ignore[attr-defined]
+        work / "pgdata", cleanup_mode="delete")
     env = {**os.environ, "KTMB_HOME": str(work / "home"),
            "KTMB_DATABASE_URL": server.get_uri(), "KTMB_REDACTION_KEY": "bench"}
     # Migrate and ingest the built-in knowledge base once, outside the timing.

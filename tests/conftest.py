@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from corpus_paths import CORPUS, REPO, corpus_app
 
+from tests.corpus_paths import CORPUS, REPO, corpus_app
 from workflow.settings import Settings
 
 EXAMPLES = REPO / "examples"
@@ -45,7 +45,7 @@ def pg_server_url() -> Iterator[str]:
 
     ensure_portable_pgvector()
     root = Path(tempfile.mkdtemp(prefix="ktmb-test-pg-", dir="/tmp"))
-    server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+    server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")  # type: ignore[attr-defined]
     try:
         yield str(server.get_uri())
     finally:
@@ -55,7 +55,8 @@ def pg_server_url() -> Iterator[str]:
         if (pgdata / "postmaster.pid").exists():
             user = "pgserver" if os.geteuid() == 0 else None
             try:
-                pgserver.pg_ctl(["-w", "stop", "-m", "immediate"], pgdata=pgdata, user=user)
+                pgserver.pg_ctl(  # type: ignore[attr-defined]
+                    ["-w", "stop", "-m", "immediate"], pgdata=pgdata, user=user)
             except (subprocess.CalledProcessError, OSError):
                 pass
         shutil.rmtree(root, ignore_errors=True)

@@ -660,7 +660,7 @@ class Inventory(BaseModel):
             found[rid] = base.model_copy(update={
                 "rules": base.rules + tuple(extra),
                 "aggregated_from": tuple(m.id for m in members)})
-        for name, role in BUILTIN_CLUSTER_ROLES.items():
+        for role in BUILTIN_CLUSTER_ROLES.values():
             declared = found.get(role.id)
             if declared is None:
                 found[role.id] = role

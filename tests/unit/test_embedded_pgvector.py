@@ -56,4 +56,5 @@ def test_vectors_of_384_dimensions_work_on_the_embedded_server(fresh_database_ur
         conn.execute("CREATE INDEX ON v USING hnsw (e vector_cosine_ops)")
         row = conn.execute("SELECT id FROM v ORDER BY e <=> (SELECT e FROM v WHERE id = 3) "
                            "LIMIT 1").fetchone()
+    assert row is not None
     assert 3 == row[0]

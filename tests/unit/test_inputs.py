@@ -96,7 +96,7 @@ def test_empty_standard_input_is_refused(offline_settings: Settings) -> None:
     """Empty standard input is one error line."""
     with pytest.raises(InventoryError) as info:
         load_inputs(["-"], settings=offline_settings, stdin=io.BytesIO(b""))
-    assert "-: no Kubernetes objects found" == str(info.value)
+    assert "<stdin>: no Kubernetes objects found" == str(info.value)
 
 
 def test_recursive_directory(offline_settings: Settings) -> None:
@@ -416,7 +416,7 @@ def test_bomb_just_under_the_node_limit_is_refused_quickly(tmp_path: Path) -> No
                                   "sock-shop"])
 def test_corpus_applications_load(offline_settings: Settings, name: str) -> None:
     """Every corpus application loads (skips when ../shared/corpus is absent)."""
-    from corpus_paths import corpus_app
+    from tests.corpus_paths import corpus_app
 
     app = corpus_app(name)
     loaded = load_inputs([app], settings=offline_settings, base=app)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the dev extras
+import jsonschema  # no types-jsonschema in the dev extras
 import pytest
 
 from workflow.threat_model import (

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import jsonschema  # type: ignore[import-untyped]  # no types-jsonschema in the dev extras
+import jsonschema  # no types-jsonschema in the dev extras
 import pytest
 
 from workflow.exports import otm

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from llm_support import ollama_tags_response
 
 import workflow.doctor as doctor
+from tests.unit.llm.llm_support import ollama_tags_response
 from workflow.doctor import Check, doctor_report, run_doctor
 
 

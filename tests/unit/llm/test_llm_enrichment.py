@@ -7,15 +7,6 @@ import re
 from typing import Any
 
 import pytest
-from llm_support import (
-    INJECTION,
-    FakeModel,
-    make_inventory,
-    passages,
-    rule_findings,
-    shop_manifests,
-    threat,
-)
 
 import prompts
 from agents.enrichment import (
@@ -28,6 +19,15 @@ from agents.enrichment import (
     llm_fingerprint,
 )
 from agents.llm_cache import CachedAnswer, MemoryLlmCache
+from tests.unit.llm.llm_support import (
+    INJECTION,
+    FakeModel,
+    make_inventory,
+    passages,
+    rule_findings,
+    shop_manifests,
+    threat,
+)
 from workflow.errors import ModelOutputError, ModelUnavailableError, StoreError
 from workflow.scoring import score, severity
 from workflow.threat_model import Finding, LlmInfo, Origin, Phase, Severity

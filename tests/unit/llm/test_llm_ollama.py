@@ -11,15 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from llm_support import (
-    make_inventory,
-    ollama_chat_response,
-    ollama_tags_response,
-    passages,
-    rule_findings,
-    shop_manifests,
-    threat,
-)
 
 from agents.enrichment import RawPhaseAnswer, enrich_phase
 from agents.llm import (
@@ -28,6 +19,15 @@ from agents.llm import (
     RetryPolicy,
     check_model_host,
     make_model_client,
+)
+from tests.unit.llm.llm_support import (
+    make_inventory,
+    ollama_chat_response,
+    ollama_tags_response,
+    passages,
+    rule_findings,
+    shop_manifests,
+    threat,
 )
 from workflow.errors import ConfigError, ModelOutputError, ModelUnavailableError
 from workflow.threat_model import Origin, Phase
