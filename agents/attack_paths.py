@@ -11,9 +11,10 @@ can raise their likelihood and a human can follow the chain.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from agents.rules.base import RuleMeta, evidence
 from agents.rules.facts import (
     _memo,
     automounts_token,
@@ -33,6 +34,7 @@ __all__ = [
     "attack_paths",
     "catalogue_findings",
     "find_paths",
+    "path_findings",
     "rule_paths",
 ]
 
@@ -150,3 +152,15 @@ def attack_paths(inv: Inventory, findings: Sequence[Finding]) -> tuple[AttackPat
     """The attack paths as they appear in the threat model."""
     return tuple(AttackPath(id=p.id, steps=p.steps, findings=p.findings, target=p.target)
                  for p in find_paths(inv, findings))
+
+
+def path_findings(rule: RuleMeta, inv: Inventory) -> Iterator[Finding]:
+    """One finding of an attack-path rule per path: its steps as evidence, the chain in text."""
+    for path in rule_paths(inv, rule.id):
+        chain = ", ".join(path.findings) or "none recorded"
+        yield rule.finding(
+            (path.workload, *path.steps[1:2]),
+            [evidence(step, "", f"step {index}") for index, step in enumerate(path.steps)],
+            detail=path.entry, impact=path.impact,
+            title=f"{rule.title}: " + " -> ".join(path.steps),
+            description=f"{rule.description} Chains: {chain}.")

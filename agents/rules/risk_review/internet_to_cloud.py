@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.attack_paths import rule_paths
+from agents.attack_paths import path_findings
 from agents.rules import refs
-from agents.rules.base import RuleMeta, evidence
+from agents.rules.base import RuleMeta
 from workflow.inventory import Inventory
 from workflow.threat_model import Finding, Phase, Stride
 
@@ -35,11 +35,4 @@ RULE = RuleMeta(
 
 def evaluate(inv: Inventory) -> Iterator[Finding]:
     """One finding per path: its steps as evidence, the chained findings in the text."""
-    for path in rule_paths(inv, RULE.id):
-        chain = ", ".join(path.findings) or "none recorded"
-        yield RULE.finding(
-            (path.workload, *(s for s in path.steps[1:2])),
-            [evidence(step, "", f"step {index}") for index, step in enumerate(path.steps)],
-            detail=path.entry, impact=path.impact,
-            title=f"{RULE.title}: " + " -> ".join(path.steps),
-            description=f"{RULE.description} Chains: {chain}.")
+    return path_findings(RULE, inv)
