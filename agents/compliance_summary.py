@@ -86,8 +86,10 @@ def build_compliance(inv: Inventory, findings: Sequence[Finding], *,
             entry = frameworks.setdefault(prefix, {"name": FRAMEWORK_NAMES[prefix],
                                                    "controls": {}, "_ids": set(),
                                                    "_bands": []})
-            slot = entry["controls"].setdefault(control, {"findings": [], "_bands": []})
-            if item.id not in slot["findings"]:
+            slot = entry["controls"].setdefault(control, {"findings": [], "_bands": [],
+                                                          "_seen": set()})
+            if item.id not in slot["_seen"]:
+                slot["_seen"].add(item.id)
                 slot["findings"].append(item.id)
                 slot["_bands"].append(band)
             entry["_ids"].add(item.id)

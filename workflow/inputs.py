@@ -204,6 +204,9 @@ def _prescan(label: str, text: str, limits: _Limits) -> None:
         raise _yaml_problem(label, exc) from None
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 class _Builder:
     """Turns composed YAML nodes into Python values and records the line of every pointer."""
 
@@ -213,6 +216,8 @@ class _Builder:
     def build(self, node: Node, path: str, lines: dict[str, int]) -> Any:
         lines[path or "/"] = node.start_mark.line + 1
         if isinstance(node, ScalarNode):
+            if node.tag == _STR_TAG:  # the common case, without the constructor's dispatch
+                return node.value
             return self.constructor.construct_object(node, deep=True)
         if isinstance(node, SequenceNode):
             return [self.build(child, f"{path}/{i}", lines) for i, child in enumerate(node.value)]
