@@ -7,6 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from agents.phase_runner import inputs_of
 from agents.reviewer import review
 from agents.rules.catalogue import ALL_RULES
 from agents.rules.facts import classification_from_text
@@ -53,7 +54,7 @@ def _classification(state: ThreatModelState, inputs: LoadedInputs) -> str | None
 
 def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
     """The threat model of the state; ``partial`` marks a run that has not finished."""
-    inputs = LoadedInputs.from_snapshot(state.get("inputs") or {})
+    inputs = inputs_of(state)  # the phases' cached inputs (and their memoised facts)
     inv = inputs.inventory
     findings = [Finding.model_validate(f) for f in (state.get("findings") or {}).values()]
     architecture = ArchitectureView.model_validate(state.get("architecture") or {})

@@ -58,6 +58,13 @@ class Notes:
     text: str
 
 
+def _trusted_resource(data: dict[str, Any]) -> Resource:
+    """A resource from a snapshot this module wrote (validated when it was loaded)."""
+    fields = dict(data)
+    fields["source"] = SourceRef.model_construct(**fields["source"])
+    return Resource.model_construct(**fields)
+
+
 @dataclass
 class LoadedInputs:
     """Everything a run reads, redacted, with digests."""
@@ -88,7 +95,7 @@ class LoadedInputs:
         """Rebuild from :meth:`to_snapshot` output."""
         return cls(
             files=[InputFile.model_validate(f) for f in data.get("files", [])],
-            resources=[Resource.model_validate(r) for r in data.get("resources", [])],
+            resources=[_trusted_resource(r) for r in data.get("resources", [])],
             secret_values=[SecretValue.model_validate(s) for s in data.get("secret_values", [])],
             notes=[Notes(path=n["path"], text=n["text"]) for n in data.get("notes", [])],
             warnings=list(data.get("warnings", [])))
