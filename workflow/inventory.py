@@ -471,11 +471,24 @@ class Inventory(BaseModel):
 
     def of_kind(self, *kinds: str) -> Iterator[Resource]:
         """Resources of the given kinds, in id order."""
+        if len(kinds) == 1:
+            yield from self._by_kind.get(kinds[0], ())
+            return
         wanted = set(kinds)
-        for rid in sorted(self.resources):
-            res = self.resources[rid]
+        for res in self._sorted:
             if res.kind in wanted:
                 yield res
+
+    @cached_property
+    def _sorted(self) -> tuple[Resource, ...]:
+        return tuple(self.resources[rid] for rid in sorted(self.resources))
+
+    @cached_property
+    def _by_kind(self) -> dict[str, tuple[Resource, ...]]:
+        grouped: dict[str, list[Resource]] = defaultdict(list)
+        for res in self._sorted:
+            grouped[res.kind].append(res)
+        return {kind: tuple(items) for kind, items in grouped.items()}
 
     @cached_property
     def namespaces(self) -> tuple[str, ...]:
