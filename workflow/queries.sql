@@ -26,6 +26,8 @@ SELECT * FROM runs WHERE run_id = %(run_id)s;
 SELECT * FROM runs
 WHERE (%(application)s::text IS NULL OR application = %(application)s)
   AND (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(viewer)s::text IS NULL OR cardinality(owner_groups) = 0
+       OR owner_groups && %(viewer_groups)s::text[] OR created_by = %(viewer)s)
 ORDER BY created_at DESC
 LIMIT %(limit)s;
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -88,11 +89,17 @@ class RunStore:
         return RunInfo.model_validate(row)
 
     def list_runs(self, *, application: str | None = None, status: str | None = None,
-             limit: int = 200) -> list[RunInfo]:
-        """Runs, newest first."""
+                  limit: int = 200, viewer: str | None = None,
+                  viewer_groups: Sequence[str] = ()) -> list[RunInfo]:
+        """Runs, newest first; with ``viewer``, only those that viewer may see.
+
+        A viewer sees runs without owner groups, runs sharing one of ``viewer_groups``, and the
+        runs it created (the same rule as ``workflow.api.auth.can_see``).
+        """
         with self.db.connection() as conn:
             rows = conn.execute(_Q["list_runs"], {
-                "application": application, "status": status, "limit": limit}).fetchall()
+                "application": application, "status": status, "limit": limit,
+                "viewer": viewer, "viewer_groups": list(viewer_groups)}).fetchall()
         return [RunInfo.model_validate(r) for r in rows]
 
     def record_approval(self, run_id: str, *, phase: str, decision: str, by: str, comment: str,

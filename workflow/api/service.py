@@ -197,9 +197,10 @@ class ReviewService:
     def list_runs(self, principal: Principal, *, application: str | None = None,
                   status: str | None = None, limit: int = 100) -> list[RunSummary]:
         """The runs the reviewer may see, newest first."""
-        rows = self.runs.store.list_runs(application=application, status=status,
-                                    limit=max(limit * 5, 500))
-        visible = [r for r in rows if can_see(r, principal)][:limit]
+        rows = self.runs.store.list_runs(application=application, status=status, limit=limit,
+                                         viewer=principal.user,
+                                         viewer_groups=tuple(principal.groups))
+        visible = [r for r in rows if can_see(r, principal)]  # the same rule, in SQL and here
         return [RunSummary.model_validate(r.model_dump(exclude={"inputs"})) for r in visible]
 
     def busy(self, run_id: str) -> bool:
