@@ -58,8 +58,20 @@ class Notes:
     text: str
 
 
+_RESOURCE_FIELDS = frozenset(Resource.model_fields)
+_SOURCE_FIELDS = frozenset(SourceRef.model_fields)
+
+
 def _trusted_resource(data: dict[str, Any]) -> Resource:
-    """A resource from a snapshot this module wrote (validated when it was loaded)."""
+    """A resource from a snapshot this module wrote (validated when it was loaded).
+
+    Anything that does not have exactly the shape it wrote is validated in full, so a damaged
+    snapshot still fails with a validation error rather than a half-built resource.
+    """
+    source = data.get("source")
+    if (data.keys() != _RESOURCE_FIELDS or not isinstance(source, dict)
+            or source.keys() != _SOURCE_FIELDS or not isinstance(data.get("raw"), dict)):
+        return Resource.model_validate(data)
     fields = dict(data)
     fields["source"] = SourceRef.model_construct(**fields["source"])
     return Resource.model_construct(**fields)
