@@ -13,9 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
-from importlib import resources
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from workflow.db import Database
 from workflow.errors import ConfigError, NotFoundError, StoreError
 from workflow.settings import Settings
+from workflow.sql import load_queries
 
 __all__ = [
     "BUILTIN",
@@ -45,29 +45,9 @@ _COLLECTION_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _Conn = psycopg.Connection[dict[str, Any]]
 
 
-@cache
 def queries() -> dict[str, str]:
     """The named statements of ``kb/queries.sql`` (loaded once)."""
-    text = resources.files("kb").joinpath("queries.sql").read_text(encoding="utf-8")
-    named: dict[str, str] = {}
-    name: str | None = None
-    lines: list[str] = []
-    for line in text.splitlines():
-        match = re.match(r"^--\s*name:\s*([a-z_]+)\s*$", line)
-        if match:
-            if name:
-                named[name] = _strip_comments(lines)
-            name, lines = match.group(1), []
-        elif name:
-            lines.append(line)
-    if name:
-        named[name] = _strip_comments(lines)
-    return named
-
-
-def _strip_comments(lines: Sequence[str]) -> str:
-    body = "\n".join(line for line in lines if not line.lstrip().startswith("--")).strip()
-    return body.rstrip(";").strip()
+    return load_queries(Path(__file__).with_name("queries.sql"))
 
 
 def _sql(name: str) -> Any:
