@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agents.rules import refs
-from agents.rules.base import RuleMeta, located
-from agents.rules.facts import data_store, exposures
+from agents.rules.base import RuleMeta
+from agents.rules.exposure import exposed_workload_findings
+from agents.rules.facts import data_store
 from workflow.inventory import Inventory
 from workflow.threat_model import Finding, Phase, Stride
 
@@ -36,16 +37,5 @@ RULE = RuleMeta(
 
 def evaluate(inv: Inventory) -> Iterator[Finding]:
     """Flag data-store workloads with any exposure outside the cluster network."""
-    exposed = exposures(inv)
-    for wl in inv.workloads:
-        kind = data_store(wl)
-        ways = exposed.get(wl.id, ())
-        if not kind or not ways:
-            continue
-        internet = any(e.internet for e in ways)
-        yield RULE.finding(
-            (wl.id, *dict.fromkeys(e.entry for e in ways if e.entry != wl.id)),
-            [located(inv, e.entry, e.path, e.detail) for e in ways[:4]],
-            likelihood=3 if internet else 2,
-            title=f"{kind.capitalize()} {wl.name} is reachable via "
-                  + ", ".join(sorted({e.kind for e in ways})))
+    return exposed_workload_findings(RULE, inv, data_store,
+                                     lambda kind, wl: f"{kind.capitalize()} {wl.name}")
