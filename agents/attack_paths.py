@@ -81,8 +81,17 @@ def catalogue_findings(inv: Inventory) -> list[Finding]:
     return run_rules([r for r in ALL_RULES if r.RULE.phase != Phase.RISK_REVIEW], inv)
 
 
-def _on(findings: Sequence[Finding], resource: str) -> list[Finding]:
-    return [f for f in findings if f.resources and f.resources[0] == resource]
+def _index(findings: Sequence[Finding]) -> tuple[dict[str, list[Finding]],
+                                                  dict[str, list[Finding]]]:
+    """Findings by their first (primary) resource and by every resource they name."""
+    primary: dict[str, list[Finding]] = {}
+    naming: dict[str, list[Finding]] = {}
+    for f in findings:
+        if f.resources:
+            primary.setdefault(f.resources[0], []).append(f)
+        for res in dict.fromkeys(f.resources):
+            naming.setdefault(res, []).append(f)
+    return primary, naming
 
 
 def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> list[PathCandidate]:
@@ -93,11 +102,12 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
     exposed = exposures(inv)
     stores = [wl for wl in inv.workloads if data_store(wl) and wl.kind != "PodTemplate"]
     open_stores = {f.resources[0] for f in findings if f.rule == "network.pod-not-isolated"}
+    primary, naming = _index(findings)
     for wl_id in sorted(exposed):
         wl = inv.workload(wl_id)
         if wl is None:
             continue
-        on_wl = _on(findings, wl_id)
+        on_wl = primary.get(wl_id, [])
         for entry in sorted({e.entry for e in exposed[wl_id] if e.internet}):
             head = ("internet", entry, wl_id)
             escapes = [f for f in on_wl if f.rule in NODE_ESCAPE_RULES and f.impact >= 4]
@@ -113,8 +123,8 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
                 if caps:
                     cluster = any(c.grant.scope == "cluster" for c in caps)
                     scope = "cluster" if cluster else "namespace/" + caps[0].grant.scope
-                    chained = [f.id for f in findings if wl.service_account_id in f.resources
-                               and f.rule.startswith("identity.")]
+                    chained = [f.id for f in naming.get(wl.service_account_id, [])
+                               if f.rule.startswith("identity.")]
                     found.append(PathCandidate(
                         "risk_review.internet-to-cluster", entry, wl_id, scope,
                         (*head, wl.service_account_id,
@@ -122,8 +132,8 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
                         tuple(sorted(dict.fromkeys(chained))), 5 if cluster else 4))
             cloud = cloud_identity(inv.get(wl.service_account_id))
             if cloud is not None:
-                chained = [f.id for f in findings if f.rule == "identity.cloud-identity"
-                           and f.resources and f.resources[0] == wl.service_account_id]
+                chained = [f.id for f in primary.get(wl.service_account_id, [])
+                           if f.rule == "identity.cloud-identity"]
                 found.append(PathCandidate(
                     "risk_review.internet-to-cloud", entry, wl_id, "cloud",
                     (*head, wl.service_account_id, f"{cloud[2]} {cloud[1]}", "cloud"),
@@ -131,8 +141,7 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
             for store in stores:
                 if store.id == wl_id or store.id not in open_stores:
                     continue
-                chained = [f.id for f in findings if f.resources and f.resources[0] == store.id
-                           and f.rule in _STORE_RULES]
+                chained = [f.id for f in primary.get(store.id, []) if f.rule in _STORE_RULES]
                 level = classification(inv, store.id)
                 found.append(PathCandidate(
                     "risk_review.internet-to-data-store", f"{entry}>{store.id}", wl_id,

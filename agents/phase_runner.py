@@ -15,13 +15,14 @@ from typing import Any
 from structlog.contextvars import bound_contextvars
 
 from agents.rules.base import run_rules
+from workflow import dumped
 from workflow.context import Passage, RunContext
 from workflow.errors import RetrievalError
 from workflow.inputs import LoadedInputs
 from workflow.inventory import Inventory
 from workflow.log import get_logger
 from workflow.state import ThreatModelState
-from workflow.threat_model import Evidence, Finding, Phase, PhaseRecord, PhaseStatus
+from workflow.threat_model import Citation, Evidence, Finding, Phase, PhaseRecord, PhaseStatus
 
 __all__ = ["PhaseOutput", "inputs_of", "locate_evidence", "run_phase"]
 
@@ -69,11 +70,12 @@ class PhaseOutput:
     usage: dict[str, Any]
     prompts: dict[str, Any]
     llm: dict[str, Any] | None = None
+    run_id: str = ""
 
     def update(self, phase: Phase) -> dict[str, Any]:
         """The state update of this phase."""
         update: dict[str, Any] = {
-            "findings": {f.id: f.model_dump(mode="json") for f in self.findings},
+            "findings": {f.id: dumped.dump(self.run_id, f) for f in self.findings},
             "phases": {phase.value: self.record.model_dump(mode="json")},
             "degradations": self.degradations,
             "usage": {phase.value: self.usage} if self.usage else {},
@@ -97,20 +99,21 @@ def _cite(findings: list[Finding], ctx: RunContext, phase: Phase,
     """Attach the built-in passages that back each rule to its findings."""
     if ctx.retriever is None:
         return findings
-    by_rule: dict[str, list[Passage]] = {}
+    by_rule: dict[str, tuple[Citation, ...]] = {}
     out = []
     for finding in findings:
         if finding.rule not in by_rule:
+            passages: list[Passage]
             try:
-                by_rule[finding.rule] = ctx.retriever.passages_for_rule(finding.rule)
+                passages = ctx.retriever.passages_for_rule(finding.rule)
             except RetrievalError as exc:
                 degradations[f"{phase.value}:citations"] = {
                     "phase": phase.value, "component": "knowledge_base", "reason": str(exc)}
-                by_rule[finding.rule] = []
-        passages = by_rule[finding.rule]
-        if passages:
-            finding = finding.model_copy(update={
-                "citations": tuple(p.citation() for p in passages)})
+                passages = []
+            by_rule[finding.rule] = tuple(p.citation() for p in passages)
+        citations = by_rule[finding.rule]
+        if citations:
+            finding = finding.model_copy(update={"citations": citations})
         out.append(finding)
     return out
 
@@ -151,7 +154,8 @@ def run_phase(phase: Phase, rules: Sequence[Any], state: ThreatModelState,
             ctx.progress(phase, "finished", {"findings": len(findings), "status": status.value})
     return PhaseOutput(findings=findings, record=record, degradations=degradations,
                        usage=usage, prompts=prompts,
-                       llm=ctx.llm.info.model_dump(mode="json") if ctx.llm else None)
+                       llm=ctx.llm.info.model_dump(mode="json") if ctx.llm else None,
+                       run_id=str(state.get("run_id") or ""))
 
 
 def retrieval_query(phase: Phase, findings: Sequence[Finding]) -> str:

@@ -11,7 +11,7 @@ from agents.phase_runner import inputs_of
 from agents.reviewer import review
 from agents.rules.catalogue import ALL_RULES
 from agents.rules.facts import classification_from_text
-from workflow import __version__
+from workflow import __version__, dumped
 from workflow.context import RunContext
 from workflow.inputs import LoadedInputs
 from workflow.state import ThreatModelState
@@ -56,7 +56,8 @@ def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
     """The threat model of the state; ``partial`` marks a run that has not finished."""
     inputs = inputs_of(state)  # the phases' cached inputs (and their memoised facts)
     inv = inputs.inventory
-    findings = [Finding.model_validate(f) for f in (state.get("findings") or {}).values()]
+    run_id = str(state.get("run_id") or "")
+    findings = [dumped.load(run_id, f, Finding) for f in (state.get("findings") or {}).values()]
     architecture = ArchitectureView.model_validate(state.get("architecture") or {})
     phases = {p: PhaseRecord.model_validate((state.get("phases") or {}).get(p.value, {}))
               for p in PHASES}
@@ -82,4 +83,4 @@ def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
 def reviewer(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Merge, score and rank every phase's findings into the final threat model."""
     model = assemble_model(state, partial=False)
-    return {"threat_model": model.model_dump(mode="json")}
+    return {"threat_model": dumped.dump(model.run_id, model)}

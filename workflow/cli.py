@@ -139,7 +139,7 @@ def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = F
                    f"redo it with: ktmb rerun {outcome.run_id} --from {outcome.pending_phase}",
                    err=True)
     elif status == "completed":
-        model: ThreatModel = runs.threat_model(outcome.run_id)
+        model: ThreatModel = outcome.model or runs.threat_model(outcome.run_id)
         if not quiet:
             _print_summary(model)
         if out is not None:

@@ -116,11 +116,14 @@ class RunStore:
         with self.db.connection() as conn:
             return list(conn.execute(_Q["approvals_of"], {"run_id": run_id}).fetchall())
 
-    def save_threat_model(self, run_id: str, application: str, model: dict[str, Any]) -> int:
-        """Store the final model as the application's next version; returns the version."""
+    def save_threat_model(self, run_id: str, application: str, model_json: str) -> int:
+        """Store the final model (its JSON text) as the application's next version.
+
+        Returns the version.
+        """
         with self.db.connection() as conn:
             row = conn.execute(_Q["save_threat_model"], {
-                "run_id": run_id, "application": application, "model": Jsonb(model)}).fetchone()
+                "run_id": run_id, "application": application, "model": model_json}).fetchone()
         return int(row["version"]) if row else 0
 
     def threat_model(self, run_id: str) -> tuple[int, dict[str, Any]] | None:

@@ -11,19 +11,20 @@ from __future__ import annotations
 import secrets
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphDrained
 from langgraph.runtime import RunControl
-from langgraph.types import Command
+from langgraph.types import Command, Interrupt
 from psycopg import Connection
 from structlog.contextvars import bound_contextvars
 
+from workflow import dumped
 from workflow.context import RunContext
 from workflow.db import Database
 from workflow.errors import KtmbError, NotFoundError, RunError, RunStateError
@@ -59,6 +60,8 @@ class RunOutcome:
     pending_phase: str | None = None
     error: str | None = None
     version: int | None = None
+    #: The final model when this process has just produced it (saves reading it back).
+    model: ThreatModel | None = field(default=None, compare=False, repr=False)
 
 
 class Runs:
@@ -249,9 +252,9 @@ class Runs:
                 control = RunControl()
             try:
                 with _drain_on_signals(control):
-                    self.graph.invoke(payload, self._config(run_id),
-                                      context=context, durability="sync", version="v2",
-                                      control=control)
+                    output = self.graph.invoke(payload, self._config(run_id),
+                                               context=context, durability="sync",
+                                               version="v2", control=control)
             except GraphDrained:
                 self.store.set_status(run_id, "interrupted")
                 log.info("run_interrupted", reason=control.drain_reason)
@@ -268,13 +271,23 @@ class Runs:
                 log.error("run_failed", error=message)
                 raise RunError(f"run {run_id} failed: {message}; finished phases are kept, "
                                f"continue with 'ktmb resume {run_id}'") from exc
-            return self._settle(run_id)
+            return self._settle(run_id, dict(output.value or {}), output.interrupts)
 
-    def _settle(self, run_id: str) -> RunOutcome:
-        snapshot = self.graph.get_state(self._config(run_id))
-        values = snapshot.values
-        if snapshot.interrupts:
-            phase = snapshot.interrupts[0].value.get("phase")
+    def _settle(self, run_id: str, values: dict[str, Any],
+                interrupts: Sequence[Interrupt]) -> RunOutcome:
+        """Record where an invocation that returned normally left the run.
+
+        ``values`` and ``interrupts`` are the invocation's own output: a normal return without
+        an interrupt means the graph reached its end, so the checkpoint is not read back
+        (unless the invocation produced nothing, e.g. it found the graph already at its end).
+        """
+        if not values and not interrupts:
+            snapshot = self.graph.get_state(self._config(run_id))
+            values, interrupts = dict(snapshot.values), snapshot.interrupts
+            if snapshot.next and not interrupts:
+                values = {}
+        if interrupts:
+            phase = interrupts[0].value.get("phase")
             self.store.set_status(run_id, "awaiting_approval", pending_phase=phase,
                                   current_phase=phase)
             log.info("run_awaiting_approval", phase=phase)
@@ -284,12 +297,14 @@ class Runs:
             self.store.set_status(run_id, "rejected", pending_phase=phase, current_phase=phase)
             log.info("run_rejected", phase=phase)
             return RunOutcome(run_id=run_id, status="rejected", pending_phase=phase)
-        model = values.get("threat_model")
-        if not snapshot.next and model:
-            version = self.store.save_threat_model(run_id, values["application"], model)
+        data = values.get("threat_model")
+        if data:
+            model = dumped.load(run_id, data, ThreatModel)
+            version = self.store.save_threat_model(run_id, values["application"],
+                                                   model.model_dump_json())
             self.store.set_status(run_id, "completed", current_phase="reviewer")
-            log.info("run_completed", findings=len(model.get("findings", [])), version=version)
-            return RunOutcome(run_id=run_id, status="completed", version=version)
+            log.info("run_completed", findings=len(model.findings), version=version)
+            return RunOutcome(run_id=run_id, status="completed", version=version, model=model)
         self.store.set_status(run_id, "interrupted")
         return RunOutcome(run_id=run_id, status="interrupted")
 

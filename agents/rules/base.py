@@ -110,10 +110,32 @@ class RuleModule(ModuleType):
     evaluate: Callable[[Inventory], Iterator[Finding]]
 
 
+def rule_findings(rule: Any, inv: Inventory) -> tuple[Finding, ...]:
+    """One rule module's findings over an inventory, computed once per inventory object.
+
+    Rules are pure and the inventory and findings are immutable, so the risk-review phase
+    (which chains the other phases' findings) and a re-run phase reuse what was computed.
+    """
+    key = (rule.RULE.id, id(inv))
+    hit = _RESULTS.get(key)
+    if hit is not None and hit[0] is inv:
+        return hit[1]
+    if len({k[1] for k in _RESULTS}) >= _INVENTORIES_KEPT and all(k[1] != id(inv)
+                                                                  for k in _RESULTS):
+        _RESULTS.clear()
+    value = tuple(rule.evaluate(inv))
+    _RESULTS[key] = (inv, value)
+    return value
+
+
+_INVENTORIES_KEPT = 4
+_RESULTS: dict[tuple[str, int], tuple[Inventory, tuple[Finding, ...]]] = {}
+
+
 def run_rules(rules: Iterable[Any], inv: Inventory) -> list[Finding]:
     """Run rule modules over an inventory; findings keyed by id, first one wins."""
     found: dict[str, Finding] = {}
     for rule in rules:
-        for item in rule.evaluate(inv):
+        for item in rule_findings(rule, inv):
             found.setdefault(item.id, item)
     return list(found.values())

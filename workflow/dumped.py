@@ -1,0 +1,62 @@
+"""Models dumped into the graph state, recognised again in the same process.
+
+Phase nodes put their findings into the LangGraph state as JSON dicts (what the checkpointer
+stores), and the reviewer puts the threat model there; the nodes and steps that follow need them
+back as models. Re-validating thousands of dicts that this very process has just produced from
+validated models is wasted work (seconds at 5,000 objects), so each dump is remembered for its
+run by the identity of the dict object: the exact same object maps back to its model. A dict
+that came from a checkpoint (a resumed run, another process, an edited finding) is another
+object and is validated as usual. Nothing mutates state dicts in place (reducers build new
+dicts), so identity is a sound test.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+__all__ = ["dump", "forget", "load"]
+
+_M = TypeVar("_M", bound=BaseModel)
+_RUNS_KEPT = 4
+
+_lock = threading.Lock()
+_runs: OrderedDict[str, dict[int, tuple[Any, BaseModel]]] = OrderedDict()
+
+
+def _entries(run_id: str) -> dict[int, tuple[Any, BaseModel]]:
+    entries = _runs.get(run_id)
+    if entries is None:
+        entries = _runs[run_id] = {}
+        while len(_runs) > _RUNS_KEPT:
+            _runs.popitem(last=False)
+    else:
+        _runs.move_to_end(run_id)
+    return entries
+
+
+def dump(run_id: str, model: BaseModel) -> dict[str, Any]:
+    """``model`` as a JSON dict for the state, remembered for this run."""
+    data = model.model_dump(mode="json")
+    with _lock:
+        _entries(run_id)[id(data)] = (data, model)
+    return data
+
+
+def load(run_id: str, data: Any, cls: type[_M]) -> _M:
+    """The model behind a state value: the remembered one if this process dumped ``data``."""
+    with _lock:
+        entries = _runs.get(run_id)
+        hit = entries.get(id(data)) if entries is not None else None
+    if hit is not None and hit[0] is data and isinstance(hit[1], cls):
+        return hit[1]
+    return cls.model_validate(data)
+
+
+def forget(run_id: str) -> None:
+    """Drop what is remembered for a run."""
+    with _lock:
+        _runs.pop(run_id, None)
