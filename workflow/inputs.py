@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -179,43 +179,55 @@ def _prescan(label: str, text: str, limits: _Limits) -> None:
     depth = 0
     documents = 0
     aliases = 0
-    sizes: list[int] = [0]
+    sizes: list[int] = [0]  # nodes under each open collection (alias expansion counted)
+    total = 0  # sum(sizes): the alias-expanded size of the current document so far
     anchored: dict[str, int] = {}
     anchors_open: list[str | None] = []
+    scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+    starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
     try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > limits.max_documents:
-                    raise InventoryError(label, f"more than {limits.max_documents:,} documents "
-                                         "(KTMB_MAX_DOCUMENTS)")
-                sizes = [0]
-            elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+        events: Iterable[Any] = yaml.parse(text, Loader=_Loader)
+        for event in events:
+            cls = type(event)
+            if cls is scalar:
+                sizes[-1] += 1
+                total += 1
+                if event.anchor:
+                    anchored[event.anchor] = 1
+            elif cls in starts:
                 depth += 1
                 if depth > limits.max_depth:
                     raise InventoryError(label, f"nesting deeper than {limits.max_depth} levels "
                                          "(KTMB_MAX_DEPTH)",
                                          line=_line(event))
                 sizes.append(1)
+                total += 1
                 anchors_open.append(event.anchor)
-            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            elif cls in ends:
                 depth -= 1
                 size = sizes.pop()
                 anchor = anchors_open.pop()
                 if anchor:
                     anchored[anchor] = size
                 sizes[-1] += size
-            elif isinstance(event, yaml.ScalarEvent):
-                sizes[-1] += 1
-                if event.anchor:
-                    anchored[event.anchor] = 1
-            elif isinstance(event, yaml.AliasEvent):
+                continue  # the size moved to the parent; the total is unchanged
+            elif cls is alias:
                 aliases += 1
                 if aliases > limits.max_aliases:
                     raise InventoryError(label, f"more than {limits.max_aliases:,} YAML aliases "
                                          "(KTMB_MAX_ALIASES)", line=_line(event))
-                sizes[-1] += anchored.get(event.anchor or "", 1)
-            if sizes[-1] > limits.max_nodes or (len(sizes) > 1 and sum(sizes) > limits.max_nodes):
+                size = anchored.get(event.anchor or "", 1)
+                sizes[-1] += size
+                total += size
+            elif cls is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > limits.max_documents:
+                    raise InventoryError(label, f"more than {limits.max_documents:,} documents "
+                                         "(KTMB_MAX_DOCUMENTS)")
+                sizes = [0]
+                total = 0
+            if total > limits.max_nodes:
                 raise InventoryError(label, "alias expansion exceeds "
                                      f"{limits.max_nodes:,} nodes (a YAML bomb?)",
                                      line=_line(event))
@@ -234,21 +246,30 @@ class _Builder:
 
     def build(self, node: Node, path: str, lines: dict[str, int]) -> Any:
         lines[path or "/"] = node.start_mark.line + 1
-        if isinstance(node, ScalarNode):
+        cls = type(node)
+        if cls is ScalarNode:
             if node.tag == _STR_TAG:  # the common case, without the constructor's dispatch
                 return node.value
             return self.constructor.construct_object(node, deep=True)
-        if isinstance(node, SequenceNode):
+        if cls is SequenceNode:
             return [self.build(child, f"{path}/{i}", lines) for i, child in enumerate(node.value)]
-        if isinstance(node, MappingNode):
-            self.constructor.flatten_mapping(node)
+        if cls is MappingNode:
+            self.constructor.flatten_mapping(cast(MappingNode, node))
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                key = self.constructor.construct_object(key_node, deep=True)
-                text = "" if key is None else str(key).lower() if isinstance(key, bool) \
-                    else str(key)
-                ptr = f"{path}/{text.replace('~', '~0').replace('/', '~1')}"
-                out[text] = self.build(value_node, ptr, lines)
+                if type(key_node) is ScalarNode and key_node.tag == _STR_TAG:
+                    text = key_node.value
+                else:
+                    key = self.constructor.construct_object(key_node, deep=True)
+                    text = "" if key is None else str(key).lower() if isinstance(key, bool) \
+                        else str(key)
+                ptr = f"{path}/{text.replace('~', '~0').replace('/', '~1')}" \
+                    if "~" in text or "/" in text else f"{path}/{text}"
+                if type(value_node) is ScalarNode and value_node.tag == _STR_TAG:
+                    lines[ptr] = value_node.start_mark.line + 1
+                    out[text] = value_node.value
+                else:
+                    out[text] = self.build(value_node, ptr, lines)
             return out
         return None  # pragma: no cover - the composer yields only the three node types
 

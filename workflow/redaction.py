@@ -65,6 +65,13 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+#: A substring every value pattern needs: text without one cannot match any of them, so the
+#: patterns only run on the few values that have one.
+_VALUE_TRIGGER = re.compile(
+    r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|xox[abposr]-|AIza|_live_|eyJ|://\S*@"
+    r"|(?i:passw|pwd|secret|token|api[_-]?key)")
+
+
 def is_credential_name(name: str) -> bool:
     """True when a variable or key name suggests it holds a credential."""
     return bool(_CREDENTIAL_NAME.search(name)) and not _NOT_CREDENTIAL_NAME.search(name)
@@ -119,6 +126,8 @@ class Redactor:
     def scrub_text(self, text: str, path: str) -> str:
         """Replace every secret-looking substring of free text (values, notes, annotations)."""
         if len(text) < 8 and "=" not in text and ":" not in text:
+            return text
+        if not _VALUE_TRIGGER.search(text):
             return text
         out = text
         for reason, pattern in _VALUE_PATTERNS:
