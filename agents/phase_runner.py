@@ -21,7 +21,7 @@ from workflow.errors import RetrievalError
 from workflow.inputs import LoadedInputs
 from workflow.inventory import Inventory
 from workflow.log import get_logger
-from workflow.state import ThreatModelState
+from workflow.state import ThreatModelState, findings_key
 from workflow.threat_model import Citation, Evidence, Finding, Phase, PhaseRecord, PhaseStatus
 
 __all__ = ["PhaseOutput", "inputs_of", "locate_evidence", "run_phase"]
@@ -75,7 +75,7 @@ class PhaseOutput:
     def update(self, phase: Phase) -> dict[str, Any]:
         """The state update of this phase."""
         update: dict[str, Any] = {
-            "findings": {f.id: dumped.dump(self.run_id, f) for f in self.findings},
+            findings_key(phase): {f.id: dumped.dump(self.run_id, f) for f in self.findings},
             "phases": {phase.value: self.record.model_dump(mode="json")},
             "degradations": self.degradations,
             "usage": {phase.value: self.usage} if self.usage else {},

@@ -14,7 +14,7 @@ from agents.rules.facts import classification_from_text
 from workflow import __version__, dumped
 from workflow.context import RunContext
 from workflow.inputs import LoadedInputs
-from workflow.state import ThreatModelState
+from workflow.state import ThreatModelState, all_findings
 from workflow.threat_model import (
     PHASES,
     Application,
@@ -57,7 +57,7 @@ def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
     inputs = inputs_of(state)  # the phases' cached inputs (and their memoised facts)
     inv = inputs.inventory
     run_id = str(state.get("run_id") or "")
-    findings = [dumped.load(run_id, f, Finding) for f in (state.get("findings") or {}).values()]
+    findings = [dumped.load(run_id, f, Finding) for f in all_findings(state).values()]
     architecture = ArchitectureView.model_validate(state.get("architecture") or {})
     phases = {p: PhaseRecord.model_validate((state.get("phases") or {}).get(p.value, {}))
               for p in PHASES}

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workflow.context import RunContext
 from workflow.errors import DecisionError
-from workflow.state import ThreatModelState
+from workflow.state import ThreatModelState, findings_key, phase_findings
 from workflow.threat_model import (
     PHASES,
     Approval,
@@ -190,7 +190,8 @@ def apply_edits(decision: PhaseDecision, findings: dict[str, Any]) -> dict[str, 
 
 def pending_payload(phase: Phase, state: ThreatModelState) -> dict[str, Any]:
     """What a gate shows the reviewer: the phase and its findings."""
-    findings = [f for f in (state.get("findings") or {}).values() if f.get("phase") == phase.value]
+    findings = [f for f in phase_findings(state, phase).values()
+                if f.get("phase") == phase.value]
     findings.sort(key=lambda f: (-float(f.get("score", 0)), f.get("id", "")))
     return {"phase": phase.value, "findings": findings}
 
@@ -203,7 +204,7 @@ def make_gate(phase: Phase) -> Callable[[ThreatModelState, Runtime[RunContext]],
             return {}
         answer = interrupt(pending_payload(phase, state))
         decision = PhaseDecision.model_validate(answer)
-        findings = state.get("findings") or {}
+        findings = phase_findings(state, phase)
         approval = Approval(
             decision="approved" if decision.decision == "approve" else "rejected",
             by=decision.by, comment=decision.comment, at=decision.at,
@@ -217,7 +218,7 @@ def make_gate(phase: Phase) -> Callable[[ThreatModelState, Runtime[RunContext]],
         record["findings"] = sum(
             1 for fid, f in findings.items()
             if f.get("phase") == phase.value and update.get(fid, f) is not None)
-        return {"phases": {phase.value: record}, "findings": update}
+        return {"phases": {phase.value: record}, findings_key(phase): update}
 
     gate.__name__ = f"gate_{phase.value}"
     return gate

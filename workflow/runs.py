@@ -33,7 +33,7 @@ from workflow.graph import build_graph, gate_name
 from workflow.inputs import LoadedInputs
 from workflow.log import get_logger
 from workflow.run_store import _Q, RunInfo, RunStore
-from workflow.state import ThreatModelState
+from workflow.state import ThreatModelState, all_findings
 from workflow.threat_model import PHASES, Phase, ThreatModel
 
 __all__ = ["ContextFactory", "RunOutcome", "Runs", "new_run_id"]
@@ -89,7 +89,7 @@ class Runs:
         initial: ThreatModelState = {
             "run_id": run_id, "application": application, "inputs": inputs.to_snapshot(),
             "inputs_digest": inputs.digest, "approval": approval, "llm": None,
-            "findings": {}, "phases": {}, "guidance": {}, "degradations": {}, "usage": {},
+            "phases": {}, "guidance": {}, "degradations": {}, "usage": {},
             "prompts": {}, "extras": {"classification": (llm or {}).get("classification"),
                                      "cloud": (llm or {}).get("cloud")},
             "rejected": None, "threat_model": None}
@@ -137,7 +137,7 @@ class Runs:
         phase = Phase(snapshot.interrupts[0].value["phase"])
         verdict = PhaseDecision(phase=phase, decision=decision,
                                 by=by, comment=comment, at=datetime.now(UTC), edits=edits)
-        validate_decision(verdict, snapshot.values.get("findings") or {})
+        validate_decision(verdict, all_findings(snapshot.values))
 
         def record() -> None:  # under the run lock: only a decision that will apply is kept
             current = self.graph.get_state(self._config(run_id))

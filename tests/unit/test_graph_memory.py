@@ -16,7 +16,7 @@ from workflow.gates import FindingEdit, PhaseDecision, PhaseEdits, decision_json
 from workflow.graph import build_graph
 from workflow.inputs import load_inputs
 from workflow.settings import Settings
-from workflow.state import ThreatModelState
+from workflow.state import ThreatModelState, all_findings
 from workflow.threat_model import PHASES, Finding, Phase, Severity, ThreatModel
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "payments"
@@ -46,7 +46,7 @@ def _initial(settings: Settings, run_id: str, approval: list[str]) -> ThreatMode
     inputs = load_inputs([EXAMPLE / "manifests"], settings=settings,
                          architecture=[EXAMPLE / "ARCHITECTURE.md"], base=EXAMPLE)
     return {"run_id": run_id, "application": "payments", "inputs": inputs.to_snapshot(),
-            "inputs_digest": inputs.digest, "approval": approval, "llm": None, "findings": {},
+            "inputs_digest": inputs.digest, "approval": approval, "llm": None,
             "phases": {}, "guidance": {}, "degradations": {}, "usage": {}, "prompts": {},
             "extras": {}, "rejected": None, "threat_model": None}
 
@@ -150,11 +150,11 @@ def test_reexecuted_nodes_do_not_duplicate_findings(graph: Any,
     """Running phases again on a state that holds their findings upserts, never appends."""
     enricher = FakeEnricher()
     first = _run(graph, _initial(offline_settings, "r5", []), "r5", enricher)
-    before = dict(first.value["findings"])
+    before = all_findings(first.value)
     graph.update_state(_cfg("r5"), {}, as_node="gate_logging")
     assert ("network",) == graph.get_state(_cfg("r5")).next
     again = _run(graph, None, "r5", enricher)
-    assert sorted(before) == sorted(again.value["findings"])
+    assert sorted(before) == sorted(all_findings(again.value))
     ids = [f["id"] for f in again.value["threat_model"]["findings"]]
     assert len(ids) == len(set(ids))
     assert sorted(before) == sorted(ids)

@@ -68,7 +68,7 @@ def _produced_model(settings: Settings) -> dict[str, Any]:
     graph = build_graph().compile(checkpointer=InMemorySaver())
     out = graph.invoke(
         {"run_id": "schema-1", "application": "payments", "inputs": inputs.to_snapshot(),
-         "inputs_digest": inputs.digest, "approval": [], "llm": None, "findings": {},
+         "inputs_digest": inputs.digest, "approval": [], "llm": None,
          "phases": {}, "guidance": {}, "degradations": {}, "usage": {}, "prompts": {},
          "extras": {}, "rejected": None, "threat_model": None},
         {"configurable": {"thread_id": "schema-1"}}, context=RunContext(), durability="sync",

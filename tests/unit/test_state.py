@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import get_type_hints
 
 from workflow.state import ThreatModelState, merge_findings, merge_records
+from workflow.threat_model import PHASES
 
 
 def test_merge_findings_upserts_by_id() -> None:
@@ -68,6 +69,7 @@ def test_state_channels_have_reducers() -> None:
     hints = get_type_hints(ThreatModelState, include_extras=True)
     reducers = {name: getattr(hint, "__metadata__", (None,))[0]
                 for name, hint in hints.items() if hasattr(hint, "__metadata__")}
-    assert {"findings": merge_findings, "phases": merge_records, "guidance": merge_records,
+    assert {**{f"findings_{p.value}": merge_findings for p in PHASES},
+            "phases": merge_records, "guidance": merge_records,
             "degradations": merge_records, "usage": merge_records, "prompts": merge_records,
             "extras": merge_records} == reducers

@@ -49,6 +49,7 @@ from workflow.log import get_logger
 from workflow.run_store import RunInfo
 from workflow.runs import Runs, new_run_id
 from workflow.settings import Settings
+from workflow.state import all_findings
 from workflow.threat_model import PHASES, Finding, Phase, ThreatModel
 
 __all__ = [
@@ -492,7 +493,7 @@ class ReviewService:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ()))
             raise DecisionError(f"{where}: {err.get('msg', 'invalid')}") from None
-        validate_decision(verdict, snapshot.values.get("findings") or {})
+        validate_decision(verdict, all_findings(snapshot.values))
         return phase
 
     # ---- background execution -----------------------------------------------------------
