@@ -6,6 +6,7 @@ Exit codes: 0 completed, 1 internal error, 2 bad input or usage, 3 awaiting appr
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -655,8 +656,21 @@ def _mount_kb() -> None:
 _mount_kb()
 
 
+def _tune_gc() -> None:
+    """Collect garbage less often in this short-lived, allocation-heavy process.
+
+    A run allocates hundreds of thousands of small objects that live until it ends (inventory,
+    findings); with CPython's default thresholds the collector rescans them over and over
+    (about a fifth of a 5,000-object run). Objects alive after start-up are frozen out of
+    collection and young collections run every 50,000 allocations instead of 700.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def main() -> None:
     """Console entry point: every error is one line on standard error and an exit code."""
+    _tune_gc()
     try:
         app()
     except KtmbError as exc:
