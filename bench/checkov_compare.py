@@ -1,15 +1,38 @@
 """ktmb next to Checkov on every application of ../shared/corpus/apps, timed in the same run.
 
-For each application: ktmb's findings by severity and its wall time through the library
-(load_inputs + every phase's rules + architecture view + reviewer, in this process) and, when
-the CLI works, through ``ktmb run --llm off`` (a fresh process, embedded database included);
-Checkov's failed and passed checks and its wall time (``checkov -d APP --framework kubernetes``,
-a fresh process). Checkov is installed from PyPI into the benchmark's own virtualenv (created
-when missing) and runs offline: BC_SKIP_MAPPING=TRUE, CKV_NO_DOWNLOAD, --skip-download, no API
-key. Target: ktmb at least 10x faster than Checkov on the same input.
+For each application: ktmb's findings by severity and Checkov's failed and passed checks, and
+both tools' wall time in four modes (``--modes``, all by default), measured in the same run:
+
+* ``cold``: one fresh process per application and run, start-up included: ``ktmb run --llm off``
+  (embedded database included) next to ``checkov -d APP --framework kubernetes``;
+* ``warm``: the full pipeline in one long-lived process, as a server or batch worker runs it,
+  timed per application after one warm-up run in that process: ktmb through ``Runs.start`` (the
+  real LangGraph graph, PostgreSQL checkpoints on the embedded database, the built-in knowledge
+  base, llm off; the library API of ``ktmb batch`` and ``ktmb worker``: ``open_database``,
+  ``ContextBuilder``, ``Runs``) next to Checkov's own Python API (a new
+  ``checkov.kubernetes.runner.Runner`` per scan, registries loaded once; bench/_checkov_warm.py
+  run by the Checkov virtualenv's Python). Each tool's loop is a subprocess of its own, so the
+  embedded database is not held open by this script during the cold and batch modes;
+* ``batch``: the whole corpus in one invocation each: ``ktmb batch APP1 APP2 ... --llm off``
+  (job queue, ``--batch-workers`` local workers) next to one ``checkov -d APPS_DIR`` (Checkov
+  scans the corpus directory recursively; ``checkov -d APP1 -d APP2`` is not used: Checkov 3.3
+  reuses one Kubernetes runner for every ``-d``, whose parsed definitions are cached, so it
+  reports the first directory again for each further one). Scanning the corpus as one tree,
+  Checkov's graph checks (e.g. CKV2_K8S_6, pods without a NetworkPolicy) see all applications as
+  one cluster, so it reports a few failed checks fewer than the per-application runs;
+* ``engine``: ktmb's rule engine alone in this process (load_inputs + every phase's rules +
+  architecture view + reviewer, no graph, no database), next to Checkov's cold CLI (the original
+  comparison) and next to Checkov warm in-process.
+
+ktmb's runs share one ktmb home (``--ktmb-home``, a temporary one by default): its embedded
+database is created, migrated and its knowledge base ingested by one untimed ``ktmb run`` before
+any measurement. Checkov is installed from PyPI into the benchmark's own virtualenv (created when
+missing) and runs offline: BC_SKIP_MAPPING=TRUE, CKV_NO_DOWNLOAD, --skip-download, no API key.
+Target: ktmb at least 10x faster than Checkov on the same input (x = Checkov s / ktmb s).
 
 Usage: python bench/checkov_compare.py [--apps DIR] [--venv /tmp/bench-checkov-venv]
-       [--repeat 3] [--no-cli] [--no-install]
+       [--repeat 3] [--modes cold,warm,batch,engine] [--batch-workers 2] [--ktmb-home DIR]
+       [--no-cli] [--no-install]
 """
 
 from __future__ import annotations
@@ -24,6 +47,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +61,14 @@ from workflow.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_APPS = ROOT.parent / "shared" / "corpus" / "apps"
+CHECKOV_WARM = Path(__file__).resolve().parent / "_checkov_warm.py"
 OFFLINE_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_NO_DOWNLOAD": "TRUE",
                "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "FALSE", "BC_API_KEY": "",
                "PRISMA_API_URL": "", "CKV_IGNORE_HIDDEN_DIRECTORIES": "TRUE"}
 BANDS = ("critical", "high", "medium", "low", "info")
+MODES = ("cold", "warm", "batch", "engine")
+TARGET = 10.0
+NAN = float("nan")
 
 
 def ensure_checkov(venv: Path, install: bool) -> Path | None:
@@ -55,8 +84,32 @@ def ensure_checkov(venv: Path, install: bool) -> Path | None:
     return exe if exe.exists() else None
 
 
+def _ktmb_exe() -> str:
+    return shutil.which("ktmb") or str(Path(sys.executable).parent / "ktmb")
+
+
+def _last_error(proc: subprocess.CompletedProcess[str]) -> str:
+    return f"exit {proc.returncode}: " + (proc.stderr.strip().splitlines() or ["?"])[-1][:80]
+
+
+def _json_line(text: str) -> Any:
+    """The last line of ``text`` that parses as JSON (tools may print more before it)."""
+    for line in reversed(text.strip().splitlines()):
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    return None
+
+
+def _load() -> str:
+    return "/".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+# ---- engine: ktmb's rules in this process ---------------------------------------------------
 def ktmb_library(app: Path, home: Path) -> tuple[float, Counter[str], int]:
-    """Seconds, findings by severity and resource count for the in-process pipeline."""
+    """Seconds, findings by severity and resource count for the in-process rule engine."""
     started = time.perf_counter()
     inv = load_inputs([app], settings=Settings(home=home)).inventory
     findings = run_rules(ALL_RULES, inv)
@@ -66,111 +119,390 @@ def ktmb_library(app: Path, home: Path) -> tuple[float, Counter[str], int]:
     return elapsed, Counter(f.severity.value for f in result.findings), len(inv.resources)
 
 
+# ---- cold: one process per application ------------------------------------------------------
 def ktmb_cli(app: Path, home: Path) -> tuple[float, str]:
     """Seconds and a status for ``ktmb run --llm off`` in a fresh process."""
-    exe = shutil.which("ktmb") or str(Path(sys.executable).parent / "ktmb")
     env = {**os.environ, "KTMB_HOME": str(home)}
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        proc = subprocess.run([exe, "run", str(app), "--llm", "off", "--app", app.name,
+        proc = subprocess.run([_ktmb_exe(), "run", str(app), "--llm", "off", "--app", app.name,
                                "--out", str(Path(out) / "model.json")],
                               env=env, capture_output=True, text=True, timeout=600,
                               check=False)
         elapsed = time.perf_counter() - started
-    status = "ok" if proc.returncode in (0, 5) else f"exit {proc.returncode}: " + (
-        proc.stderr.strip().splitlines() or ["?"])[-1][:80]
-    return elapsed, status
+    return elapsed, "ok" if proc.returncode in (0, 5) else _last_error(proc)
 
 
-def checkov(exe: Path, app: Path) -> tuple[float, int, int, str]:
-    """Seconds, failed and passed checks for Checkov on the same directory, offline."""
-    env = {**os.environ, **OFFLINE_ENV}
-    started = time.perf_counter()
-    proc = subprocess.run([str(exe), "-d", str(app), "--framework", "kubernetes", "-o", "json",
-                           "--skip-download", "--quiet", "--compact"],
-                          env=env, capture_output=True, text=True, timeout=900, check=False)
-    elapsed = time.perf_counter() - started
+def _checkov_counts(stdout: str) -> tuple[int, int] | None:
+    """Failed and passed checks summed over every JSON report Checkov printed (or None)."""
+    decoder, text, at, docs = json.JSONDecoder(), stdout.strip(), 0, []
     try:
-        data: Any = json.loads(proc.stdout or "{}")
+        while at < len(text):
+            doc, at = decoder.raw_decode(text, at)
+            docs.extend(doc if isinstance(doc, list) else [doc])
+            while at < len(text) and text[at].isspace():
+                at += 1
     except json.JSONDecodeError:
-        return elapsed, -1, -1, f"exit {proc.returncode}, output not JSON"
-    reports = data if isinstance(data, list) else [data]
+        return None
     failed = passed = 0
-    for report in reports:
+    for report in docs:
         summary = report.get("summary", {}) if isinstance(report, dict) else {}
         failed += int(summary.get("failed", 0))
         passed += int(summary.get("passed", 0))
-    return elapsed, failed, passed, "ok" if proc.returncode in (0, 1) else f"exit {proc.returncode}"
+    return failed, passed
+
+
+def checkov(exe: Path, *dirs: Path) -> tuple[float, int, int, str]:
+    """Seconds, failed and passed checks for one Checkov process on ``dirs``, offline."""
+    env = {**os.environ, **OFFLINE_ENV}
+    targets = [arg for d in dirs for arg in ("-d", str(d))]
+    started = time.perf_counter()
+    proc = subprocess.run([str(exe), *targets, "--framework", "kubernetes", "-o", "json",
+                           "--skip-download", "--quiet", "--compact"],
+                          env=env, capture_output=True, text=True, timeout=1800, check=False)
+    elapsed = time.perf_counter() - started
+    counts = _checkov_counts(proc.stdout or "{}")
+    if counts is None:
+        return elapsed, -1, -1, f"exit {proc.returncode}, output not JSON"
+    return elapsed, *counts, "ok" if proc.returncode in (0, 1) else f"exit {proc.returncode}"
+
+
+# ---- warm: one long-lived process per tool --------------------------------------------------
+def warm_ktmb_main(home: Path, repeat: int, apps: list[Path]) -> None:
+    """Child mode: ktmb's full pipeline in this process, one warm-up, then each app timed."""
+    from workflow.log import configure_logging
+
+    configure_logging(level="ERROR")
+    started = time.perf_counter()
+    from workflow.db import open_database
+    from workflow.runs import Runs
+    from workflow.services import ContextBuilder
+
+    imported = time.perf_counter() - started
+    settings = Settings(home=home, user="bench")
+    started = time.perf_counter()
+    db = open_database(settings)
+    runs = Runs(db, ContextBuilder(settings, db))
+    opened = time.perf_counter() - started
+
+    def one(app: Path) -> tuple[float, str, dict[str, int]]:
+        begun = time.perf_counter()
+        inputs = load_inputs([app], settings=settings)
+        outcome = runs.start(inputs, application=app.name, approval=[],
+                             llm={"provider": "off", "model": None}, created_by="bench")
+        by_severity = (runs.threat_model(outcome.run_id).summary.by_severity
+                       if outcome.status == "completed" else {})
+        return time.perf_counter() - begun, outcome.status, by_severity
+
+    warmup = one(apps[0])[0]
+    results: dict[str, Any] = {}
+    for app in apps:
+        timed = [one(app) for _ in range(repeat)]
+        results[app.name] = {"times": [t[0] for t in timed if t[1] == "completed"],
+                             "status": timed[0][1], "by_severity": timed[0][2]}
+    print(json.dumps({"import_s": imported, "open_s": opened, "warmup_s": warmup,
+                      "apps": results}), flush=True)
+
+
+def warm_ktmb(home: Path, repeat: int, apps: list[Path]) -> dict[str, Any]:
+    """Run :func:`warm_ktmb_main` in a fresh process; its JSON, or ``{"error": ...}``."""
+    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--warm-ktmb",
+                           "--ktmb-home", str(home), "--repeat", str(repeat),
+                           *map(str, apps)],
+                          env={**os.environ, "KTMB_HOME": str(home)}, capture_output=True,
+                          text=True, timeout=3600, check=False, cwd=ROOT)
+    data = _json_line(proc.stdout)
+    return data if isinstance(data, dict) else {"error": _last_error(proc)}
+
+
+def warm_checkov(venv: Path, repeat: int, apps: list[Path]) -> dict[str, Any]:
+    """Checkov's in-process loop (bench/_checkov_warm.py) in the Checkov virtualenv."""
+    proc = subprocess.run([str(venv / "bin" / "python"), str(CHECKOV_WARM), str(repeat),
+                           *map(str, apps)],
+                          env={**os.environ, **OFFLINE_ENV}, capture_output=True, text=True,
+                          timeout=3600, check=False, cwd=tempfile.gettempdir())
+    data = _json_line(proc.stdout)
+    return data if isinstance(data, dict) else {"error": _last_error(proc)}
+
+
+# ---- batch: the whole corpus in one invocation each ------------------------------------------
+def ktmb_batch(apps: list[Path], home: Path, workers: int) -> tuple[float, dict[str, Any], str]:
+    """Seconds, results by application and a status for one ``ktmb batch ... --llm off``."""
+    started = time.perf_counter()
+    proc = subprocess.run([_ktmb_exe(), "--log-level", "ERROR", "batch", *map(str, apps),
+                           "--llm", "off", "--workers", str(workers), "--json"],
+                          env={**os.environ, "KTMB_HOME": str(home)}, capture_output=True,
+                          text=True, timeout=3600, check=False)
+    elapsed = time.perf_counter() - started
+    try:
+        results = {r["application"]: r for r in json.loads(proc.stdout)}
+    except (json.JSONDecodeError, TypeError, KeyError):
+        return elapsed, {}, _last_error(proc)
+    bad = sorted(name for name, r in results.items() if r.get("status") != "completed")
+    status = "ok" if proc.returncode == 0 and not bad else (
+        f"exit {proc.returncode}, not completed: {', '.join(bad) or '-'}")
+    return elapsed, results, status
+
+
+@contextmanager
+def _directory(path: Path | None) -> Iterator[Path]:
+    if path is not None:
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="ktmb-bench-") as tmp:
+        yield Path(tmp)
 
 
 def _median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
+    return statistics.median(values) if values else NAN
 
 
-def main() -> None:
-    """Run the comparison and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--apps", type=Path, default=DEFAULT_APPS)
-    parser.add_argument("--venv", type=Path, default=Path("/tmp/bench-checkov-venv"))
-    parser.add_argument("--repeat", type=int, default=3, help="runs per tool; median reported")
-    parser.add_argument("--no-cli", action="store_true", help="skip `ktmb run --llm off`")
-    parser.add_argument("--no-install", action="store_true", help="do not install checkov")
-    args = parser.parse_args()
-    if not args.apps.is_dir():
-        print(f"corpus apps not found at {args.apps}")
-        sys.exit(2)
-    exe = ensure_checkov(args.venv, not args.no_install)
-    apps = sorted(p for p in args.apps.iterdir() if p.is_dir())
+def _x(peer: float, ours: float) -> float:
+    return peer / ours if ours and ours == ours and peer == peer else NAN
+
+
+def _s(value: float, digits: int = 2) -> str:
+    return "-" if value != value else f"{value:.{digits}f}"
+
+
+def _xs(value: float) -> str:
+    return "-" if value != value else f"{value:.1f}"
+
+
+# ---- measuring ------------------------------------------------------------------------------
+def _progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')} load {_load()}] {message}", file=sys.stderr, flush=True)
+
+
+def measure_per_app(args: argparse.Namespace, apps: list[Path], exe: Path | None,
+                    home: Path) -> list[dict[str, Any]]:
+    """Engine and cold modes, application by application (each tool ``--repeat`` times)."""
     rows = []
-    with tempfile.TemporaryDirectory() as lib_home, tempfile.TemporaryDirectory() as cli_home:
-        if not args.no_cli:  # warm-up: the first CLI run creates the embedded database
-            ktmb_cli(apps[0], Path(cli_home))
+    engine, cold = "engine" in args.modes, "cold" in args.modes
+    with tempfile.TemporaryDirectory() as lib_home:
         for app in apps:
-            lib = [ktmb_library(app, Path(lib_home)) for _ in range(args.repeat)]
-            lib_time = _median([r[0] for r in lib])
-            counts, resources = lib[0][1], lib[0][2]
-            cli_runs = [] if args.no_cli else [ktmb_cli(app, Path(cli_home))
-                                               for _ in range(args.repeat)]
+            _progress(f"{app.name}: engine / cold")
+            lib = [ktmb_library(app, Path(lib_home)) for _ in range(args.repeat if engine else 1)]
+            cli_runs = ([ktmb_cli(app, home) for _ in range(args.repeat)]
+                        if cold and not args.no_cli else [])
             cli_ok = [r[0] for r in cli_runs if r[1] == "ok"]
-            cli_time = _median(cli_ok)
-            cli_status = (cli_runs[0][1] if not cli_ok else "ok") if cli_runs else "skipped"
-            ck = [checkov(exe, app) for _ in range(args.repeat)] if exe else []
+            ck = ([checkov(exe, app) for _ in range(args.repeat)]
+                  if exe and (cold or engine) else [])
             rows.append({
-                "app": app.name, "resources": resources, "ktmb": counts,
-                "ktmb_lib_s": lib_time, "ktmb_cli_s": cli_time, "ktmb_cli": cli_status,
+                "app": app.name, "resources": lib[0][2], "engine_counts": lib[0][1],
+                "ktmb_lib_s": _median([r[0] for r in lib]) if engine else NAN,
+                "ktmb_cli_s": _median(cli_ok),
+                "ktmb_cli": (cli_runs[0][1] if not cli_ok else "ok") if cli_runs else "skipped",
                 "checkov_s": _median([r[0] for r in ck]),
                 "checkov_failed": ck[0][1] if ck else None,
                 "checkov_passed": ck[0][2] if ck else None,
-                "checkov": ck[0][3] if ck else f"not installed in {args.venv}"})
+                "checkov": ck[0][3] if ck else ("not installed" if not exe else "skipped")})
+    return rows
+
+
+def measure_warm(args: argparse.Namespace, apps: list[Path], exe: Path | None,
+                 home: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Warm mode: one long-lived process per tool; per-app medians are added to ``rows``."""
+    _progress("warm: ktmb full pipeline in one process")
+    ours = warm_ktmb(home, args.repeat, apps)
+    _progress("warm: Checkov Python API in one process")
+    peer: dict[str, Any] = (warm_checkov(args.venv, args.repeat, apps) if exe
+                            else {"error": "not installed"})
+    for row in rows:
+        mine = ours.get("apps", {}).get(row["app"], {})
+        theirs = peer.get("apps", {}).get(row["app"], {})
+        row["warm_s"] = _median(mine.get("times", []))
+        row["warm_status"] = mine.get("status", ours.get("error", "?"))
+        row["warm_counts"] = Counter(mine.get("by_severity", {}))
+        row["checkov_warm_s"] = _median(theirs.get("times", []))
+        row["checkov_warm_counts"] = (theirs.get("failed"), theirs.get("passed"))
+    return {"ktmb": {k: v for k, v in ours.items() if k != "apps"},
+            "checkov": {k: v for k, v in peer.items() if k != "apps"}}
+
+
+def measure_batch(args: argparse.Namespace, apps: list[Path], exe: Path | None,
+                  home: Path) -> dict[str, Any]:
+    """Batch mode: the whole corpus in one ktmb and one Checkov invocation, ``--repeat`` times."""
+    ours, peer = [], []
+    for i in range(args.repeat):
+        _progress(f"batch {i + 1}/{args.repeat}: ktmb batch, checkov -d {args.apps}")
+        ours.append(ktmb_batch(apps, home, args.batch_workers))
+        if exe:
+            peer.append(checkov(exe, args.apps))
+    ok = [r[0] for r in ours if r[2] == "ok"]
+    return {"ktmb_s": _median(ok), "ktmb": ours[0][2] if not ok else "ok",
+            "ktmb_results": ours[0][1], "checkov_s": _median([r[0] for r in peer]),
+            "checkov_failed": peer[0][1] if peer else None,
+            "checkov": peer[0][3] if peer else "not installed"}
+
+
+# ---- reporting ------------------------------------------------------------------------------
+def _counts(row: dict[str, Any]) -> Counter[str]:
+    """ktmb's findings by severity: the full pipeline's when it ran, else the engine's."""
+    warm = row.get("warm_counts")
+    return warm if warm else row["engine_counts"]
+
+
+def print_per_app(rows: list[dict[str, Any]], modes: list[str]) -> None:
+    """Findings of both tools and the per-application timings of each mode."""
     head = (f"{'app':<32}{'res':>5}  {'ktmb C/H/M/L/I':<18}{'lib s':>8}{'cli s':>8}"
             f"{'checkov fail/pass':>19}{'ckv s':>8}{'x lib':>8}{'x cli':>8}")
     print(head)
     print("-" * len(head))
     for row in rows:
-        bands = "/".join(str(row["ktmb"].get(b, 0)) for b in BANDS)
+        bands = "/".join(str(_counts(row).get(b, 0)) for b in BANDS)
         peer = (f"{row['checkov_failed']}/{row['checkov_passed']}"
                 if row["checkov_failed"] is not None else "-")
-        x_lib = row["checkov_s"] / row["ktmb_lib_s"] if row["ktmb_lib_s"] else float("nan")
-        x_cli = row["checkov_s"] / row["ktmb_cli_s"] if row["ktmb_cli_s"] else float("nan")
-        print(f"{row['app']:<32}{row['resources']:>5}  {bands:<18}{row['ktmb_lib_s']:>8.3f}"
-              f"{row['ktmb_cli_s']:>8.2f}{peer:>19}{row['checkov_s']:>8.2f}{x_lib:>8.1f}"
-              f"{x_cli:>8.1f}")
-    total_lib = sum(r["ktmb_lib_s"] for r in rows)
-    total_ck = sum(r["checkov_s"] for r in rows)
+        print(f"{row['app']:<32}{row['resources']:>5}  {bands:<18}{_s(row['ktmb_lib_s'], 3):>8}"
+              f"{_s(row['ktmb_cli_s']):>8}{peer:>19}{_s(row['checkov_s']):>8}"
+              f"{_xs(_x(row['checkov_s'], row['ktmb_lib_s'])):>8}"
+              f"{_xs(_x(row['checkov_s'], row['ktmb_cli_s'])):>8}")
+    print("(ktmb C/H/M/L/I: the full pipeline's findings when warm ran, else the rule engine's; "
+          "lib = engine only, cli = cold `ktmb run`, ckv = cold `checkov -d APP`)")
+    if "warm" not in modes:
+        return
+    head = (f"{'app (warm, in-process)':<32}{'ktmb s':>9}{'ckv s':>9}{'x warm':>8}"
+            f"{'lib s':>9}{'x lib/warm':>12}")
+    print()
+    print(head)
     print("-" * len(head))
-    print(f"total: ktmb library {total_lib:.2f} s, Checkov {total_ck:.2f} s; "
-          f"Checkov/ktmb library = {total_ck / total_lib:.1f}x")
-    cli_rows = [r for r in rows if r["ktmb_cli"] == "ok"]
-    if cli_rows:
-        cli_total = sum(r["ktmb_cli_s"] for r in cli_rows)
-        ck_same = sum(r["checkov_s"] for r in cli_rows)
-        print(f"ktmb CLI on {len(cli_rows)} app(s) where it completed: {cli_total:.2f} s vs "
-              f"Checkov {ck_same:.2f} s = {ck_same / cli_total:.1f}x")
-    notes = sorted({f"{r['app']}: ktmb cli {r['ktmb_cli']}" for r in rows if r["ktmb_cli"] != "ok"}
-                   | {f"{r['app']}: checkov {r['checkov']}" for r in rows if r["checkov"] != "ok"})
-    for note in notes:
+    for row in rows:
+        print(f"{row['app']:<32}{_s(row['warm_s'], 3):>9}{_s(row['checkov_warm_s'], 3):>9}"
+              f"{_xs(_x(row['checkov_warm_s'], row['warm_s'])):>8}"
+              f"{_s(row['ktmb_lib_s'], 3):>9}"
+              f"{_xs(_x(row['checkov_warm_s'], row['ktmb_lib_s'])):>12}")
+    print("(ktmb s = Runs.start through the graph with PostgreSQL checkpoints, llm off; ckv s = "
+          "checkov Runner.run; x lib/warm = Checkov warm / ktmb engine only)")
+
+
+def _pair(rows: list[dict[str, Any]], ours: str, theirs: str) -> tuple[float, float, float]:
+    """Totals of two columns over the apps where both were measured, and the smallest app x."""
+    both = [r for r in rows if r[ours] == r[ours] and r[theirs] == r[theirs]]
+    if not both:
+        return NAN, NAN, NAN
+    return (sum(r[ours] for r in both), sum(r[theirs] for r in both),
+            min(_x(r[theirs], r[ours]) for r in both))
+
+
+def print_summary(rows: list[dict[str, Any]], batch: dict[str, Any] | None,
+                  modes: list[str]) -> None:
+    """One line per comparison: totals, x, the smallest per-app x, and the 10x verdict."""
+    lines: list[tuple[str, float, float, float]] = []
+    if "cold" in modes:
+        lines.append(("cold CLI, process per app (sum)", *_pair(rows, "ktmb_cli_s", "checkov_s")))
+    if "warm" in modes:
+        lines.append(("warm in-process, full pipeline (sum)",
+                      *_pair(rows, "warm_s", "checkov_warm_s")))
+    if batch is not None:
+        lines.append(("one invocation, whole corpus", batch["ktmb_s"], batch["checkov_s"],
+                      _x(batch["checkov_s"], batch["ktmb_s"])))
+    if "engine" in modes:
+        lines.append(("engine only vs Checkov cold CLI (sum)",
+                      *_pair(rows, "ktmb_lib_s", "checkov_s")))
+        if "warm" in modes:
+            lines.append(("engine only vs Checkov warm (sum)",
+                          *_pair(rows, "ktmb_lib_s", "checkov_warm_s")))
+    head = (f"{'comparison':<40}{'ktmb s':>9}{'Checkov s':>11}{'x':>8}{'min x/app':>11}"
+            f"  {'>= 10x':<10}")
+    print()
+    print(head)
+    print("-" * len(head))
+    for label, ours, theirs, lowest in lines:
+        x = _x(theirs, ours)
+        verdict = "-" if x != x else ("yes" if x >= TARGET and lowest >= TARGET else
+                                      "total only" if x >= TARGET else "no")
+        print(f"{label:<40}{_s(ours):>9}{_s(theirs):>11}{_xs(x):>8}{_xs(lowest):>11}"
+              f"  {verdict:<10}")
+    print(f"(x = Checkov wall time / ktmb wall time; target {TARGET:.0f}x; '>= 10x' is yes when "
+          "the total and every application meet it)")
+
+
+def print_notes(rows: list[dict[str, Any]], batch: dict[str, Any] | None,
+                warm: dict[str, Any] | None, args: argparse.Namespace) -> None:
+    """Failures, cross-checks between modes, start-up costs, and the machine load."""
+    notes = {f"{r['app']}: ktmb cli {r['ktmb_cli']}" for r in rows
+             if r["ktmb_cli"] not in ("ok", "skipped")}
+    notes |= {f"{r['app']}: checkov {r['checkov']}" for r in rows
+              if r["checkov"] not in ("ok", "skipped")}
+    notes |= {f"{r['app']}: ktmb warm {r['warm_status']}" for r in rows
+              if r.get("warm_status", "completed") != "completed"}
+    notes |= {f"{r['app']}: Checkov warm found {r['checkov_warm_counts'][0]} failed, its CLI "
+              f"{r['checkov_failed']}" for r in rows if r.get("checkov_warm_counts")
+              and r["checkov_failed"] is not None
+              and r["checkov_warm_counts"][0] not in (None, r["checkov_failed"])}
+    notes |= {f"{r['app']}: the rule engine alone finds "
+              f"{'/'.join(str(r['engine_counts'].get(b, 0)) for b in BANDS)}, the full pipeline "
+              f"{'/'.join(str(r['warm_counts'].get(b, 0)) for b in BANDS)}"
+              for r in rows if r.get("warm_counts") and r["warm_counts"] != r["engine_counts"]}
+    for note in sorted(notes):
         print("note:", note)
-    print(f"(median of {args.repeat} runs per tool; x = Checkov wall time / ktmb wall time)")
+    if batch is not None:
+        per_app = [r["checkov_failed"] for r in rows if r["checkov_failed"] is not None]
+        if batch["checkov_failed"] is not None and per_app:
+            why = ("" if batch["checkov_failed"] == sum(per_app) else
+                   " (its graph checks, e.g. CKV2_K8S_6, see the corpus as one cluster: a "
+                   "NetworkPolicy of one application covers another's pods in the same namespace)")
+            print(f"note: one-invocation Checkov reported {batch['checkov_failed']} failed checks, "
+                  f"the per-application runs {sum(per_app)}{why}")
+        if batch["ktmb"] != "ok" or batch["checkov"] != "ok":
+            print(f"note: batch: ktmb {batch['ktmb']}, checkov {batch['checkov']}")
+        print(f"note: ktmb batch ran {args.batch_workers} local worker process(es)")
+    if warm is not None:
+        for tool, info in warm.items():
+            facts = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                              for k, v in info.items())
+            print(f"note: warm {tool} process: {facts} (untimed)")
+    print(f"(median of {args.repeat} runs per tool and mode; 2-core machine load average "
+          f"{_load()} at the end)")
+
+
+def _modes(value: str) -> list[str]:
+    modes = [m.strip() for m in value.split(",") if m.strip()]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown or not modes:
+        raise argparse.ArgumentTypeError(f"modes are {', '.join(MODES)}; got {value!r}")
+    return modes
+
+
+def main() -> None:
+    """Run the comparison and print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--apps", type=Path, default=DEFAULT_APPS)
+    parser.add_argument("--venv", type=Path, default=Path("/tmp/bench-checkov-venv"))
+    parser.add_argument("--repeat", type=int, default=3, help="runs per tool; median reported")
+    parser.add_argument("--modes", type=_modes, default=list(MODES),
+                        help=f"comma-separated, of {','.join(MODES)} (default all)")
+    parser.add_argument("--batch-workers", type=int, default=2,
+                        help="`ktmb batch --workers` (ktmb's default 2)")
+    parser.add_argument("--ktmb-home", type=Path, default=None,
+                        help="ktmb home to reuse (default: a temporary one)")
+    parser.add_argument("--no-cli", action="store_true",
+                        help="skip the cold `ktmb run --llm off` timings")
+    parser.add_argument("--no-install", action="store_true", help="do not install checkov")
+    parser.add_argument("--warm-ktmb", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.warm_ktmb:
+        warm_ktmb_main(args.ktmb_home, args.repeat, args.paths)
+        return
+    if not args.apps.is_dir():
+        print(f"corpus apps not found at {args.apps}")
+        sys.exit(2)
+    exe = ensure_checkov(args.venv, not args.no_install)
+    apps = sorted(p for p in args.apps.iterdir() if p.is_dir())
+    uses_db = ("cold" in args.modes and not args.no_cli) or {"warm", "batch"} & set(args.modes)
+    with _directory(args.ktmb_home) as home:
+        if uses_db:  # untimed: creates the embedded database and ingests the knowledge base
+            _progress(f"preparing the ktmb home {home}")
+            ktmb_cli(apps[0], home)
+        rows = measure_per_app(args, apps, exe, home)
+        warm = measure_warm(args, apps, exe, home, rows) if "warm" in args.modes else None
+        batch = measure_batch(args, apps, exe, home) if "batch" in args.modes else None
+    print()
+    print_per_app(rows, args.modes)
+    print_summary(rows, batch, args.modes)
+    print_notes(rows, batch, warm, args)
 
 
 if __name__ == "__main__":
