@@ -495,7 +495,9 @@ def main() -> None:
     with _directory(args.ktmb_home) as home:
         if uses_db:  # untimed: creates the embedded database and ingests the knowledge base
             _progress(f"preparing the ktmb home {home}")
-            ktmb_cli(apps[0], home)
+            prepared = ktmb_cli(apps[0], home)[1]
+            if prepared != "ok":
+                _progress(f"warning: preparing the ktmb home failed: {prepared}")
         rows = measure_per_app(args, apps, exe, home)
         warm = measure_warm(args, apps, exe, home, rows) if "warm" in args.modes else None
         batch = measure_batch(args, apps, exe, home) if "batch" in args.modes else None
