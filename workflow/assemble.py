@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from workflow.threat_model import (
     ThreatModel,
 )
 
-__all__ = ["assemble_model", "reviewer"]
+__all__ = ["assemble_model", "final_model", "reviewer"]
 
 
 def _generator(state: ThreatModelState) -> Generator:
@@ -81,6 +82,30 @@ def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
 
 
 def reviewer(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Merge, score and rank every phase's findings into the final threat model."""
+    """Merge, score and rank every phase's findings into the final threat model.
+
+    The state keeps only a summary (the whole model would add its size to the checkpoint
+    twice); the model is handed to the run in this process and stored by it. A process that
+    finds a reviewed state without the hand-over rebuilds the same model with ``final_model``.
+    """
     model = assemble_model(state, partial=False)
-    return {"threat_model": dumped.dump(model.run_id, model)}
+    marker = {"findings": model.summary.total, "overall_risk": model.summary.overall_risk.value}
+    with _lock:
+        _handed[model.run_id] = (marker, model)
+        while len(_handed) > 4:
+            _handed.pop(next(iter(_handed)))
+    return {"reviewed": marker}
+
+
+def final_model(state: ThreatModelState) -> ThreatModel:
+    """The final model of a reviewed state: the reviewer's own in this process, else rebuilt."""
+    run_id = str(state.get("run_id") or "")
+    with _lock:
+        handed = _handed.pop(run_id, None)
+    if handed is not None and handed[0] is state.get("reviewed"):
+        return handed[1]
+    return assemble_model(state, partial=False)
+
+
+_lock = threading.Lock()
+_handed: dict[str, tuple[dict[str, Any], ThreatModel]] = {}

@@ -24,7 +24,7 @@ from langgraph.types import Command, Interrupt
 from psycopg import Connection
 from structlog.contextvars import bound_contextvars
 
-from workflow import dumped
+from workflow.assemble import final_model
 from workflow.context import RunContext
 from workflow.db import Database
 from workflow.errors import KtmbError, NotFoundError, RunError, RunStateError
@@ -92,7 +92,7 @@ class Runs:
             "phases": {}, "guidance": {}, "degradations": {}, "usage": {},
             "prompts": {}, "extras": {"classification": (llm or {}).get("classification"),
                                      "cloud": (llm or {}).get("cloud")},
-            "rejected": None, "threat_model": None}
+            "rejected": None, "reviewed": None}
         if not execute:
             self.graph.update_state(self._config(run_id), initial, as_node="__start__")
             return RunOutcome(run_id=run_id, status="queued")
@@ -297,9 +297,8 @@ class Runs:
             self.store.set_status(run_id, "rejected", pending_phase=phase, current_phase=phase)
             log.info("run_rejected", phase=phase)
             return RunOutcome(run_id=run_id, status="rejected", pending_phase=phase)
-        data = values.get("threat_model")
-        if data:
-            model = dumped.load(run_id, data, ThreatModel)
+        if values.get("reviewed"):
+            model = final_model(values)  # type: ignore[arg-type]
             version = self.store.save_threat_model(run_id, values["application"],
                                                    model.model_dump_json())
             self.store.set_status(run_id, "completed", current_phase="reviewer")

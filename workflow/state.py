@@ -70,7 +70,9 @@ class ThreatModelState(TypedDict, total=False):
     architecture: dict[str, Any]
     extras: Annotated[dict[str, Any], merge_records]
     rejected: str | None
-    threat_model: dict[str, Any] | None
+    #: Set by the reviewer: a small summary ({"findings": n, "overall_risk": band}). The model
+    #: itself is stored by the run (threat_models table), not in every checkpoint.
+    reviewed: dict[str, Any] | None
 
 
 def findings_key(phase: Phase) -> str:

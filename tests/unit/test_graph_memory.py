@@ -11,13 +11,14 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
+from workflow.assemble import final_model
 from workflow.context import Enrichment, RunContext
 from workflow.gates import FindingEdit, PhaseDecision, PhaseEdits, decision_json
 from workflow.graph import build_graph
 from workflow.inputs import load_inputs
 from workflow.settings import Settings
 from workflow.state import ThreatModelState, all_findings
-from workflow.threat_model import PHASES, Finding, Phase, Severity, ThreatModel
+from workflow.threat_model import PHASES, Finding, Phase, Severity
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "payments"
 
@@ -48,7 +49,7 @@ def _initial(settings: Settings, run_id: str, approval: list[str]) -> ThreatMode
     return {"run_id": run_id, "application": "payments", "inputs": inputs.to_snapshot(),
             "inputs_digest": inputs.digest, "approval": approval, "llm": None,
             "phases": {}, "guidance": {}, "degradations": {}, "usage": {}, "prompts": {},
-            "extras": {}, "rejected": None, "threat_model": None}
+            "extras": {}, "rejected": None, "reviewed": None}
 
 
 def _fake_count(findings: Any) -> int:
@@ -74,7 +75,7 @@ def test_full_run_produces_a_threat_model(graph: Any, offline_settings: Settings
     """Without gates the graph runs every phase, then the reviewer, in order."""
     enricher = FakeEnricher()
     out = _run(graph, _initial(offline_settings, "r1", []), "r1", enricher)
-    model = ThreatModel.model_validate(out.value["threat_model"])
+    model = final_model(out.value)
     assert () == tuple(out.interrupts)
     assert [p.value for p in PHASES] == [phase for phase, _ in enricher.calls]
     assert dict.fromkeys(PHASES, "completed") == {
@@ -104,7 +105,7 @@ def test_interrupt_at_a_gate_and_resume(graph: Any, offline_settings: Settings) 
             FindingEdit(id="test.network@StatefulSet/payments/payments-db",
                         severity=Severity.CRITICAL, note="holds PAN"))))
     done = _run(graph, Command(resume=decision_json(decision)), "r2", enricher)
-    model = ThreatModel.model_validate(done.value["threat_model"])
+    model = final_model(done.value)
     ids = {f.id for f in model.findings}
     assert "test.network@CronJob/payments/settlement" not in ids
     db = next(f for f in model.findings if f.id == "test.network@StatefulSet/payments/payments-db")
@@ -125,7 +126,7 @@ def test_reject_ends_the_run(graph: Any, offline_settings: Settings) -> None:
     out = _run(graph, Command(resume=decision_json(decision)), "r3", enricher)
     state = graph.get_state(_cfg("r3"))
     assert ("identity", (), None) == (out.value["rejected"], state.next,
-                                      out.value.get("threat_model"))
+                                      out.value.get("reviewed"))
     assert "rejected" == out.value["phases"]["identity"]["status"]
     assert ["architecture", "identity"] == [phase for phase, _ in enricher.calls]
 
@@ -141,7 +142,7 @@ def test_resume_after_a_crash_does_not_rerun_finished_phases(
     assert [p.value for p in PHASES] == list(dict.fromkeys(p for p, _ in enricher.calls))
     assert {"network": 2} == {p: n for p, n in Counter(p for p, _ in enricher.calls).items()
                               if n > 1}
-    model = ThreatModel.model_validate(out.value["threat_model"])
+    model = final_model(out.value)
     assert 3 * len(PHASES) == _fake_count(model.findings)
 
 
@@ -155,7 +156,7 @@ def test_reexecuted_nodes_do_not_duplicate_findings(graph: Any,
     assert ("network",) == graph.get_state(_cfg("r5")).next
     again = _run(graph, None, "r5", enricher)
     assert sorted(before) == sorted(all_findings(again.value))
-    ids = [f["id"] for f in again.value["threat_model"]["findings"]]
+    ids = [f.id for f in final_model(again.value).findings]
     assert len(ids) == len(set(ids))
     assert sorted(before) == sorted(ids)
     assert 2 == Counter(p for p, _ in enricher.calls)["network"]

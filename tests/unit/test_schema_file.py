@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
+from workflow.assemble import final_model
 from workflow.context import RunContext
 from workflow.graph import build_graph
 from workflow.inputs import load_inputs
@@ -70,12 +71,11 @@ def _produced_model(settings: Settings) -> dict[str, Any]:
         {"run_id": "schema-1", "application": "payments", "inputs": inputs.to_snapshot(),
          "inputs_digest": inputs.digest, "approval": [], "llm": None,
          "phases": {}, "guidance": {}, "degradations": {}, "usage": {}, "prompts": {},
-         "extras": {}, "rejected": None, "threat_model": None},
+         "extras": {}, "rejected": None, "reviewed": None},
         {"configurable": {"thread_id": "schema-1"}}, context=RunContext(), durability="sync",
         version="v2")
-    model = out.value["threat_model"]
-    assert model is not None
-    return dict(model)
+    assert out.value["reviewed"] is not None
+    return final_model(out.value).model_dump(mode="json")
 
 
 @pytest.fixture(scope="module")
