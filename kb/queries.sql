@@ -101,17 +101,35 @@ WHERE k.collection = %(collection)s AND k.embedding IS NULL ORDER BY k.id LIMIT 
 UPDATE kb_chunks SET embedding = %(embedding)s WHERE id = %(id)s;
 
 -- name: query_words
--- (reader) The query text parsed word by word with the english configuration: one tsquery per
--- content word (a hyphenated identifier keeps its parts AND-ed), in order.
-SELECT x::text AS word FROM (
-    SELECT plainto_tsquery('english', kb_split_dots(w)) AS x, n
-    FROM regexp_split_to_table(%(text)s::text, '\s+') WITH ORDINALITY AS t(w, n)) s
-WHERE numnode(x) > 0 ORDER BY n;
-
--- name: text_match_probe
--- (reader) How many readable chunks match a word query, counting at most %(cap)s.
-SELECT kb_text_count(to_tsquery('simple', %(query)s::text), %(collections)s::text[],
-                     %(framework)s::text, %(phase)s::text, %(cap)s) AS n;
+-- (reader) The words of a query with how many readable chunks contain them (kb_lexeme_stats,
+-- limited to %(collections)s when given): the english words of %(text)s (simple = false) and the
+-- identifier terms of %(identifiers)s (simple = true), one tsquery per word (a hyphenated
+-- identifier keeps its parts AND-ed; its count is that of its rarest part), in order. A last row
+-- with word NULL counts the chunks.
+WITH words AS (
+    SELECT false AS simple, n, plainto_tsquery('english', kb_split_dots(w)) AS x,
+           tsvector_to_array(to_tsvector('english', kb_split_dots(w))) AS lexemes
+    FROM regexp_split_to_table(%(text)s::text, '\s+') WITH ORDINALITY AS t(w, n)
+    UNION ALL
+    SELECT true, n, plainto_tsquery('simple', kb_split_dots(w)),
+           tsvector_to_array(to_tsvector('simple', kb_split_dots(w)))
+    FROM regexp_split_to_table(%(identifiers)s::text, '\s+') WITH ORDINALITY AS t(w, n)
+)
+SELECT w.simple, w.n, w.x::text AS word,
+       (SELECT coalesce(min(f.chunks), 0) FROM (
+            SELECT coalesce(sum(s.chunks), 0) AS chunks
+            FROM unnest(w.lexemes) AS l(lexeme)
+            LEFT JOIN kb_lexeme_stats s
+                   ON s.simple = w.simple AND s.lexeme = l.lexeme
+                  AND (%(collections)s::text[] IS NULL
+                       OR s.collection = ANY (%(collections)s::text[]))
+            GROUP BY l.lexeme) f)::bigint AS chunks
+FROM words w WHERE numnode(w.x) > 0
+UNION ALL
+SELECT NULL, 0, NULL, coalesce(sum(s.chunks), 0)::bigint FROM kb_lexeme_stats s
+WHERE NOT s.simple AND s.lexeme = ''
+  AND (%(collections)s::text[] IS NULL OR s.collection = ANY (%(collections)s::text[]))
+ORDER BY 1, 2;
 
 -- name: chunk_count_visible
 -- (reader) How many chunks the principal can read (optionally in some collections).
@@ -128,19 +146,12 @@ ORDER BY array_position(%(anchors)s::text[], k.anchor);
 
 -- name: search
 -- (reader) Hybrid search: reciprocal rank fusion of up to three ranked lists — pgvector cosine,
--- english full text (the word query chosen by kb.store, see query_words) and 'simple' full text
--- over identifier-like query terms
--- (hostPath, T1611, 5.2.2). Vector or text legs can be switched off (vector-only, text-only).
--- Row-level security limits every leg to readable collections.
-WITH q AS (
-    SELECT CASE WHEN %(en_query)s::text IS NULL THEN NULL
-                ELSE to_tsquery('simple', %(en_query)s::text) END AS en,
-           (SELECT kb_tsquery_or(x) FROM (
-                SELECT plainto_tsquery('simple', kb_split_dots(w)) AS x
-                FROM regexp_split_to_table(%(identifiers)s::text, '\s+') AS w) i
-            WHERE numnode(x) > 0) AS simple
-),
-semantic AS (
+-- english full text and 'simple' full text over identifier-like query terms (hostPath, T1611,
+-- 5.2.2). kb.store chooses each text leg's candidate query (at most %(text_cap)s candidates are
+-- ranked) and ranking query from query_words; a leg whose query is NULL is off. Vector or text
+-- legs can be switched off (vector-only, text-only). Row-level security limits every leg to
+-- readable collections.
+WITH semantic AS (
     SELECT id, rank() OVER (ORDER BY dist, id) AS rnk FROM (
         SELECT c.id, c.embedding <=> %(qvec)s::halfvec(384) AS dist
         FROM kb_chunks c
@@ -154,15 +165,19 @@ semantic AS (
 ),
 keyword AS (
     SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk
-    FROM kb_text_candidates((SELECT en FROM q), false, %(collections)s::text[],
-                            %(framework)s::text, %(phase)s::text, %(pool)s)
-    WHERE %(use_text)s
+    FROM kb_text_ranked(to_tsquery('simple', %(en_candidates)s::text),
+                        to_tsquery('simple', %(en_ranking)s::text), false,
+                        %(collections)s::text[], %(framework)s::text, %(phase)s::text,
+                        %(text_cap)s, %(pool)s)
+    WHERE %(en_ranking)s::text IS NOT NULL
 ),
 ident AS (
     SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk
-    FROM kb_text_candidates((SELECT simple FROM q), true, %(collections)s::text[],
-                            %(framework)s::text, %(phase)s::text, %(pool)s)
-    WHERE %(use_text)s
+    FROM kb_text_ranked(to_tsquery('simple', %(id_candidates)s::text),
+                        to_tsquery('simple', %(id_ranking)s::text), true,
+                        %(collections)s::text[], %(framework)s::text, %(phase)s::text,
+                        %(text_cap)s, %(pool)s)
+    WHERE %(id_ranking)s::text IS NOT NULL
 ),
 ranks AS (
     SELECT id, rnk FROM semantic

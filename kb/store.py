@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ __all__ = [
     "Principal",
     "SearchRow",
     "queries",
+    "text_query",
 ]
 
 BUILTIN = "builtin"
@@ -163,7 +163,7 @@ def check_collection_name(name: str) -> str:
 class KnowledgeStore:
     """Named queries over a :class:`workflow.db.Database`, reads under row-level security."""
 
-    def __init__(self, db: Database, *, ef_search: int = 100, text_cap: int = 1000) -> None:
+    def __init__(self, db: Database, *, ef_search: int = 100, text_cap: int = 250) -> None:
         self.db = db
         self.ef_search = ef_search
         self.text_cap = text_cap
@@ -386,48 +386,77 @@ class KnowledgeStore:
                k: int, pool: int, rrf_k: int) -> list[SearchRow]:
         """Run the fused search (either half is off when its input is None)."""
         params: dict[str, Any] = {
-            "identifiers": identifiers,
             "qvec": HalfVector(list(vector)) if vector is not None else None,
-            "use_vector": vector is not None, "use_text": text is not None,
+            "use_vector": vector is not None,
             "vector_collections": list(vector_collections),
             "collections": list(collections) if collections is not None else None,
             "framework": framework, "phase": phase, "k": k, "pool": pool, "rrf_k": rrf_k,
+            "text_cap": self.text_cap,
+            "en_candidates": None, "en_ranking": None, "id_candidates": None, "id_ranking": None,
         }
         with self.reading(principal) as conn:
-            params["en_query"] = self._word_query(conn, text, params) if text else None
+            if text:
+                params.update(self._text_queries(conn, text, identifiers, params["collections"],
+                                                 pool))
             rows = conn.execute(_sql("search"), params).fetchall()
         return [SearchRow(**row) for row in rows]
 
-    def _word_query(self, conn: _Conn, text: str, params: dict[str, Any]) -> str | None:
-        """The english word query, bounded so that ranking stays cheap on large collections.
+    def _text_queries(self, conn: _Conn, text: str, identifiers: str | None,
+                      collections: list[str] | None, pool: int) -> dict[str, str | None]:
+        """The candidate and ranking queries of both text legs (see :func:`text_query`)."""
+        rows = conn.execute(_sql("query_words"), {
+            "text": text, "identifiers": identifiers, "collections": collections}).fetchall()
+        chunks = 0
+        words: dict[bool, list[tuple[str, int]]] = {False: [], True: []}
+        for row in rows:
+            if row["word"] is None:
+                chunks = int(row["chunks"])
+            else:
+                words[bool(row["simple"])].append((str(row["word"]), int(row["chunks"])))
+        queries: dict[str, str | None] = {}
+        for prefix, simple in (("en", False), ("id", True)):
+            chosen = text_query(words[simple], chunks=chunks, cap=self.text_cap, pool=pool)
+            queries[f"{prefix}_candidates"], queries[f"{prefix}_ranking"] = chosen or (None, None)
+        return queries
 
-        All words OR-ed while that matches at most ``text_cap`` chunks; otherwise coordinate
-        matching: any ``m`` of the first 8 words, ``m`` as low as the cap allows but at least
-        half of them.
-        """
-        rows = conn.execute(_sql("query_words"), {"text": text}).fetchall()
-        words = list(dict.fromkeys(f"( {row['word']} )" for row in rows))
-        if not words:
-            return None
-        any_word = " | ".join(words)
-        if len(words) == 1 or self._probe(conn, any_word, params) <= self.text_cap:
-            return any_word
-        words = words[:8]
-        chosen = " & ".join(words)
-        for size in range(len(words), (len(words) + 1) // 2 - 1, -1):
-            query = " | ".join("( " + " & ".join(combo) + " )"
-                               for combo in combinations(words, size))
-            if self._probe(conn, query, params) > self.text_cap:
+
+def text_query(words: Sequence[tuple[str, int]], *, chunks: int, cap: int,
+               pool: int) -> tuple[str, str] | None:
+    """The (candidate, ranking) tsquery texts of one full-text leg; None without words.
+
+    ``words`` are the query's words (tsquery text) with how many searched chunks contain each,
+    ``chunks`` how many chunks are searched. The ranking query ORs all words. The candidate
+    query is the same while it cannot match more than ``cap`` chunks (always the case on small
+    collections). Otherwise it ORs the rarest words while their counts add up to at most
+    ``cap``; if they give fewer than ``pool`` candidates, it adds the conjunction of the most
+    selective remaining words (as many as needed for an expected ``cap`` matches, assuming
+    independence). The search ranks at most ``cap`` candidates whatever the estimates say.
+    """
+    counts = dict(words)
+    if not counts:
+        return None
+    ranking = " | ".join(f"( {word} )" for word in counts)
+    if min(chunks, sum(counts.values())) <= cap:
+        return ranking, ranking
+    chosen: list[str] = []
+    common: list[tuple[str, int]] = []
+    total = 0
+    for word, count in sorted(counts.items(), key=lambda pair: pair[1]):
+        if total + count <= cap:
+            chosen.append(f"( {word} )")
+            total += count
+        else:
+            common.append((word, count))
+    if total < pool and common:
+        group: list[str] = []
+        expected = float(chunks)
+        for word, count in common:
+            group.append(f"( {word} )")
+            expected *= count / chunks
+            if expected <= cap:
                 break
-            chosen = query
-        return chosen
-
-    def _probe(self, conn: _Conn, query: str, params: dict[str, Any]) -> int:
-        row = conn.execute(_sql("text_match_probe"), {
-            "query": query, "collections": params["collections"],
-            "framework": params["framework"], "phase": params["phase"],
-            "cap": self.text_cap + 1}).fetchone()
-        return int(row["n"]) if row else 0
+        chosen.append("( " + " & ".join(group) + " )")
+    return " | ".join(chosen), ranking
 
 
 def _collection(row: dict[str, Any]) -> CollectionInfo:

@@ -123,6 +123,41 @@ def test_chunks_without_vectors_are_backfilled(kb: KnowledgeBase, tmp_path: Path
     assert [True] == [v for _, _, v in _chunk_rows(kb, collection_name)]
 
 
+def _stats_drift(kb: KnowledgeBase, collection: str) -> list[tuple[bool, str, int, int]]:
+    """Lexemes whose kb_lexeme_stats count differs from a recount over the chunks."""
+    with kb.db.connection() as conn:
+        rows = conn.execute(
+            "WITH fresh AS (SELECT l.simple, l.lexeme, count(*) AS n FROM kb_chunks c, "
+            "kb_chunk_lexemes(c.tsv, c.tsv_simple) l WHERE c.collection = %(c)s GROUP BY 1, 2), "
+            "kept AS (SELECT simple, lexeme, chunks AS n FROM kb_lexeme_stats "
+            "WHERE collection = %(c)s AND chunks <> 0) "
+            "SELECT simple, lexeme, coalesce(kept.n, 0) AS kept, coalesce(fresh.n, 0) AS fresh "
+            "FROM fresh FULL JOIN kept USING (simple, lexeme) "
+            "WHERE kept.n IS DISTINCT FROM fresh.n", {"c": collection}).fetchall()
+    return [(r["simple"], r["lexeme"], r["kept"], r["fresh"]) for r in rows]
+
+
+def test_lexeme_statistics_follow_inserts_updates_and_deletes(kb: KnowledgeBase, tmp_path: Path,
+                                                              collection_name: str) -> None:
+    """kb_lexeme_stats stays equal to a recount through add, backfill, change and removal."""
+    path = tmp_path / "stats.md"
+    path.write_text("# Stats\n## One\nThe okapi gateway logs.\n## Two\nThe okapi mesh.\n", "utf-8")
+    no_vectors = KnowledgeBase(kb.db, use_embeddings=False)
+    ingest_paths(no_vectors.store, RED, [path], collection=collection_name, embedder=None)
+    assert [] == _stats_drift(kb, collection_name)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    assert [] == _stats_drift(kb, collection_name)
+    path.write_text("# Stats\n## One\nThe tapir gateway logs.\n", "utf-8")
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    assert [] == _stats_drift(kb, collection_name)
+    with kb.db.connection() as conn:
+        rows = conn.execute(
+            "SELECT lexeme, chunks FROM kb_lexeme_stats WHERE collection = %s AND NOT simple "
+            "AND lexeme IN ('', 'okapi', 'tapir')", (collection_name,)).fetchall()
+    counts = {r["lexeme"]: r["chunks"] for r in rows}
+    assert {"": 1, "okapi": 0, "tapir": 1} == counts
+
+
 def _ollama(model: str) -> OllamaEmbedder:
     def handler(request: httpx.Request) -> httpx.Response:
         inputs = json.loads(request.content)["input"]

@@ -142,6 +142,13 @@ def test_raw_sql_as_reader_cannot_see_other_groups(kb: KnowledgeBase,
         assert (0,) == conn.execute(
             "SELECT kb_text_count(to_tsquery('simple', %s), NULL, NULL, NULL, 100)",
             (phrase,)).fetchone()
+        assert (0,) == conn.execute(
+            "SELECT count(*) FROM kb_text_ranked(to_tsquery('simple', %s), "
+            "to_tsquery('simple', %s), true, NULL, NULL, NULL, 100, 100)",
+            (phrase, phrase)).fetchone()
+        assert (0,) == conn.execute(
+            "SELECT count(*) FROM kb_lexeme_stats WHERE collection = %s OR lexeme = %s",
+            (collection, phrase)).fetchone()
         joined = conn.execute("SELECT count(*) FROM kb_chunks k JOIN kb_documents d "
                               "ON d.id = k.document_id WHERE d.collection = %s",
                               (collection,)).fetchone()
@@ -154,6 +161,13 @@ def test_raw_sql_as_reader_cannot_see_other_groups(kb: KnowledgeBase,
         assert (1,) == conn.execute(
             "SELECT count(*) FROM kb_text_candidates(to_tsquery('simple', %s), true, NULL, NULL, "
             "NULL, 100)", (phrase,)).fetchone()
+        assert (1,) == conn.execute(
+            "SELECT count(*) FROM kb_text_ranked(to_tsquery('simple', %s), "
+            "to_tsquery('simple', %s), true, NULL, NULL, NULL, 100, 100)",
+            (phrase, phrase)).fetchone()
+        assert (1,) == conn.execute(
+            "SELECT chunks FROM kb_lexeme_stats WHERE collection = %s AND simple AND lexeme = %s",
+            (collection, phrase)).fetchone()
         conn.rollback()
 
 
