@@ -24,21 +24,29 @@ from workflow.log import get_logger
 from workflow.state import ThreatModelState, findings_key
 from workflow.threat_model import Citation, Evidence, Finding, Phase, PhaseRecord, PhaseStatus
 
-__all__ = ["PhaseOutput", "inputs_of", "locate_evidence", "run_phase"]
+__all__ = ["PhaseOutput", "inputs_of", "locate_evidence", "remember_inputs", "run_phase"]
 
 log = get_logger(__name__)
 
 
 def inputs_of(state: ThreatModelState) -> LoadedInputs:
     """The run's inputs (and inventory), rebuilt once per process from the state snapshot."""
-    key = f"{state.get('run_id')}:{state.get('inputs_digest')}"
-    cached = _INPUTS.get(key)
+    cached = _INPUTS.get(_inputs_key(state))
     if cached is None:
         cached = LoadedInputs.from_snapshot(state.get("inputs") or {})
-        if len(_INPUTS) >= 4:
-            _INPUTS.pop(next(iter(_INPUTS)))
-        _INPUTS[key] = cached
+        remember_inputs(state, cached)
     return cached
+
+
+def remember_inputs(state: ThreatModelState, inputs: LoadedInputs) -> None:
+    """Use ``inputs`` for this run's state (the process that loaded them needs no rebuild)."""
+    if len(_INPUTS) >= 4:
+        _INPUTS.pop(next(iter(_INPUTS)))
+    _INPUTS[_inputs_key(state)] = inputs
+
+
+def _inputs_key(state: ThreatModelState) -> str:
+    return f"{state.get('run_id')}:{state.get('inputs_digest')}"
 
 
 _INPUTS: dict[str, LoadedInputs] = {}

@@ -24,6 +24,7 @@ from langgraph.types import Command, Interrupt
 from psycopg import Connection
 from structlog.contextvars import bound_contextvars
 
+from agents.phase_runner import remember_inputs
 from workflow.assemble import final_model
 from workflow.context import RunContext
 from workflow.db import Database
@@ -93,10 +94,13 @@ class Runs:
             "prompts": {}, "extras": {"classification": (llm or {}).get("classification"),
                                      "cloud": (llm or {}).get("cloud")},
             "rejected": None, "reviewed": None}
+        # Written as the start node's update rather than passed as the graph's input: the input
+        # would be checkpointed twice more (the __start__ channel and its pending write).
+        self.graph.update_state(self._config(run_id), initial, as_node="__start__")
         if not execute:
-            self.graph.update_state(self._config(run_id), initial, as_node="__start__")
             return RunOutcome(run_id=run_id, status="queued")
-        return self._drive(run_id, initial)
+        remember_inputs(initial, inputs)
+        return self._drive(run_id, None)
 
     def resume(self, run_id: str, *, control: RunControl | None = None) -> RunOutcome:
         """Continue a stopped run from its last finished node.
