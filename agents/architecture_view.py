@@ -86,7 +86,6 @@ def _texts(inv: Inventory, wl: Workload) -> Iterator[str]:
 
 def service_references(inv: Inventory, wl: Workload) -> list[str]:
     """Service ids a workload names by DNS name (``svc``, ``svc.ns``, ``svc.ns.svc...``)."""
-    services = {svc.id for svc in inv.services}
     found: dict[str, None] = {}
     for text in _texts(inv, wl):
         if len(text) > 20_000:
@@ -97,7 +96,7 @@ def service_references(inv: Inventory, wl: Workload) -> list[str]:
             candidates = [f"Service/{ns}/{name}"] if qualified and ns else []
             candidates.append(f"Service/{wl.namespace}/{name}")
             for cand in candidates:
-                if cand in services:
+                if cand in inv:  # a "Service/..." id is in the inventory only as a Service
                     found.setdefault(cand, None)
                     break
     return list(found)

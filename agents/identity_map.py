@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.rules.facts import automounts_token, capabilities_of, cloud_identity
-from workflow.inventory import Inventory
+from workflow.inventory import Inventory, Workload
 
 __all__ = ["build_identity_map"]
 
@@ -31,10 +31,13 @@ def build_identity_map(inv: Inventory) -> list[dict[str, Any]]:
     runs of the same manifests.
     """
     out: list[dict[str, Any]] = []
+    carried: dict[str, list[Workload]] = {}
+    for wl in inv.workloads:
+        if wl.kind != "PodTemplate":
+            carried.setdefault(wl.service_account_id, []).append(wl)
     for subject, kind in sorted(_subjects(inv).items()):
         grants = inv.grants_of(subject)
-        workloads = [wl for wl in inv.workloads if wl.service_account_id == subject
-                     and wl.kind != "PodTemplate"]
+        workloads = carried.get(subject, [])
         cloud = cloud_identity(inv.get(subject)) if kind == "ServiceAccount" else None
         entry: dict[str, Any] = {
             "subject": subject,

@@ -22,7 +22,7 @@ from workflow.inputs import LoadedInputs
 from workflow.inventory import Inventory
 from workflow.log import get_logger
 from workflow.state import ThreatModelState, findings_key
-from workflow.threat_model import Citation, Evidence, Finding, Phase, PhaseRecord, PhaseStatus
+from workflow.threat_model import Citation, Finding, Phase, PhaseRecord, PhaseStatus
 
 __all__ = ["PhaseOutput", "inputs_of", "locate_evidence", "remember_inputs", "run_phase"]
 
@@ -52,8 +52,12 @@ def _inputs_key(state: ThreatModelState) -> str:
 _INPUTS: dict[str, LoadedInputs] = {}
 
 
-def locate_evidence(finding: Finding, inv: Inventory) -> Finding:
-    """Fill each evidence's file and line from the inventory's source map."""
+def locate_evidence(finding: Finding, inv: Inventory,
+                    citations: tuple[Citation, ...] | None = None) -> Finding:
+    """Fill each evidence's file and line from the inventory's source map.
+
+    ``citations``, when given, are set in the same copy (one copy per finding, not two).
+    """
     located = []
     changed = False
     for item in finding.evidence:
@@ -61,11 +65,13 @@ def locate_evidence(finding: Finding, inv: Inventory) -> Finding:
         if res is None or item.line is not None:
             located.append(item)
             continue
-        located.append(Evidence(resource=item.resource, path=item.path, value=item.value,
-                                redacted=item.redacted, file=res.source.file,
-                                line=res.line_of(item.path)))
+        located.append(item.model_copy(update={"file": res.source.file,
+                                               "line": res.line_of(item.path)}))
         changed = True
-    return finding.model_copy(update={"evidence": tuple(located)}) if changed else finding
+    update: dict[str, Any] = {"evidence": tuple(located)} if changed else {}
+    if citations:
+        update["citations"] = citations
+    return finding.model_copy(update=update) if update else finding
 
 
 @dataclass
@@ -102,28 +108,22 @@ def _test_delay(phase: Phase) -> None:
         time.sleep(float(seconds))
 
 
-def _cite(findings: list[Finding], ctx: RunContext, phase: Phase,
-          degradations: dict[str, Any]) -> list[Finding]:
-    """Attach the built-in passages that back each rule to its findings."""
-    if ctx.retriever is None:
-        return findings
+def _citations(findings: list[Finding], ctx: RunContext, phase: Phase,
+               degradations: dict[str, Any]) -> dict[str, tuple[Citation, ...]]:
+    """The built-in passages that back each rule of these findings, as citations."""
     by_rule: dict[str, tuple[Citation, ...]] = {}
-    out = []
-    for finding in findings:
-        if finding.rule not in by_rule:
-            passages: list[Passage]
-            try:
-                passages = ctx.retriever.passages_for_rule(finding.rule)
-            except RetrievalError as exc:
-                degradations[f"{phase.value}:citations"] = {
-                    "phase": phase.value, "component": "knowledge_base", "reason": str(exc)}
-                passages = []
-            by_rule[finding.rule] = tuple(p.citation() for p in passages)
-        citations = by_rule[finding.rule]
-        if citations:
-            finding = finding.model_copy(update={"citations": citations})
-        out.append(finding)
-    return out
+    if ctx.retriever is None:
+        return by_rule
+    for rule in dict.fromkeys(f.rule for f in findings):
+        passages: list[Passage]
+        try:
+            passages = ctx.retriever.passages_for_rule(rule)
+        except RetrievalError as exc:
+            degradations[f"{phase.value}:citations"] = {
+                "phase": phase.value, "component": "knowledge_base", "reason": str(exc)}
+            passages = []
+        by_rule[rule] = tuple(p.citation() for p in passages)
+    return by_rule
 
 
 def run_phase(phase: Phase, rules: Sequence[Any], state: ThreatModelState,
@@ -136,9 +136,10 @@ def run_phase(phase: Phase, rules: Sequence[Any], state: ThreatModelState,
             ctx.progress(phase, "started", {})
         inputs = inputs_of(state)
         inv = inputs.inventory
-        findings = [locate_evidence(f, inv) for f in run_rules(rules, inv)]
+        found = run_rules(rules, inv)
         degradations: dict[str, Any] = {}
-        findings = _cite(findings, ctx, phase, degradations)
+        cites = _citations(found, ctx, phase, degradations)
+        findings = [locate_evidence(f, inv, cites.get(f.rule)) for f in found]
         _test_delay(phase)
         usage: dict[str, Any] = {}
         prompts: dict[str, Any] = {}

@@ -79,7 +79,7 @@ def _phase_writes(url: str, run_id: str) -> Counter[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT DISTINCT task_id, task_path FROM checkpoint_writes "
-            "WHERE thread_id = %s AND channel = 'findings'", (run_id,)).fetchall()
+            "WHERE thread_id = %s AND channel LIKE 'findings\\_%%'", (run_id,)).fetchall()
     names = {p.value for p in PHASES}
     return Counter(node for _, path in rows if (node := str(path).rsplit(", ", 1)[-1]) in names)
 
