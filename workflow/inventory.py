@@ -552,8 +552,23 @@ class Inventory(BaseModel):
         """Ids of the workloads in ``namespace`` whose pod labels match ``selector``."""
         if selector_is_empty(selector) and not empty_selects_all:
             return ()
-        return tuple(wl.id for wl in self._workloads_by_ns.get(namespace, [])
-                     if matches_selector(selector, wl.pod.labels))
+        candidates = self._workloads_by_ns.get(namespace, [])
+        required = (selector or {}).get("matchLabels")
+        if isinstance(required, Mapping) and required:
+            # Only workloads carrying one of the required labels can match: start from the
+            # rarest (index order is the namespace order, so results keep their order).
+            candidates = min((self._workloads_by_label.get((namespace, str(k), str(v)), [])
+                              for k, v in required.items()), key=len)
+        return tuple(wl.id for wl in candidates if matches_selector(selector, wl.pod.labels))
+
+    @cached_property
+    def _workloads_by_label(self) -> dict[tuple[str, str, str], list[Workload]]:
+        index: dict[tuple[str, str, str], list[Workload]] = {}
+        for namespace, workloads in self._workloads_by_ns.items():
+            for wl in workloads:
+                for key, value in wl.pod.labels.items():
+                    index.setdefault((namespace, key, value), []).append(wl)
+        return index
 
     # ---- services, ingresses, policies -----------------------------------------------------
     @cached_property
