@@ -29,17 +29,19 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
-import ollama
 import structlog
 from pydantic import BaseModel, ValidationError
 
 from workflow.context import LlmAnswer, ModelClient
 from workflow.errors import ConfigError, ModelOutputError, ModelUnavailableError
 from workflow.threat_model import LlmInfo
+
+if TYPE_CHECKING:  # imported where used: a run without a model does not load the client
+    import ollama
 
 __all__ = [
     "BUNDLED_GGUF_PACKAGE",
@@ -231,6 +233,8 @@ class OllamaModelClient:
         self.keep_alive = keep_alive
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
+        import ollama
+
         extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
         # trust_env=False: no HTTP(S)_PROXY detour, the request goes to the checked host only.
         self._client = ollama.Client(
@@ -257,6 +261,8 @@ class OllamaModelClient:
     def _chat(self, messages: list[dict[str, str]], fmt: dict[str, Any],
               options: dict[str, Any]) -> ollama.ChatResponse:
         """One chat request with retries for transient failures."""
+        import ollama
+
         last = ""
         for attempt in range(1, self.retry.attempts + 1):
             if attempt > 1:
@@ -336,6 +342,8 @@ class OllamaModelClient:
         if self._digest_looked_up:
             return
         self._digest_looked_up = True
+        import ollama
+
         try:
             listing = self._client.list()
         except (ConnectionError, httpx.HTTPError, ollama.ResponseError, ValueError):
@@ -364,6 +372,8 @@ class OllamaStatus(BaseModel):
 def probe_ollama(host: str, *, timeout: float = 3.0,
                  transport: httpx.BaseTransport | None = None) -> OllamaStatus:
     """Ask an (already allowed) Ollama host for its version and pulled models."""
+    import ollama
+
     extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
     client = ollama.Client(host=host, timeout=httpx.Timeout(timeout), trust_env=False, **extra)
     try:

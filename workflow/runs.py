@@ -61,8 +61,10 @@ class RunOutcome:
     pending_phase: str | None = None
     error: str | None = None
     version: int | None = None
-    #: The final model when this process has just produced it (saves reading it back).
+    #: The final model when this process has just produced it (saves reading it back), and
+    #: its JSON text as stored (indented, as ``ktmb export``/``--out`` write it).
     model: ThreatModel | None = field(default=None, compare=False, repr=False)
+    model_json: str | None = field(default=None, compare=False, repr=False)
 
 
 class Runs:
@@ -303,11 +305,12 @@ class Runs:
             return RunOutcome(run_id=run_id, status="rejected", pending_phase=phase)
         if values.get("reviewed"):
             model = final_model(values)  # type: ignore[arg-type]
-            version = self.store.save_threat_model(run_id, values["application"],
-                                                   model.model_dump_json())
+            text = model.model_dump_json(indent=2)  # one serialisation for the store and --out
+            version = self.store.save_threat_model(run_id, values["application"], text)
             self.store.set_status(run_id, "completed", current_phase="reviewer")
             log.info("run_completed", findings=len(model.findings), version=version)
-            return RunOutcome(run_id=run_id, status="completed", version=version, model=model)
+            return RunOutcome(run_id=run_id, status="completed", version=version, model=model,
+                              model_json=text)
         self.store.set_status(run_id, "interrupted")
         return RunOutcome(run_id=run_id, status="interrupted")
 
