@@ -93,16 +93,22 @@ def synthetic_rows(store: KnowledgeStore, count: int, embedder: MiniLMEmbedder,
 
 
 def time_queries(store: KnowledgeStore, queries: list[dict[str, Any]],
-                 vectors: list[list[float]], rounds: int) -> dict[str, dict[str, float]]:
+                 vectors: list[list[float]], rounds: int,
+                 embedder: MiniLMEmbedder | None = None) -> dict[str, dict[str, float]]:
+    """Latency per mode; with ``embedder``, also ``hybrid+embed``: the question embedded with
+    MiniLM and searched, timed together (what a caller of the knowledge base waits for)."""
     results: dict[str, dict[str, float]] = {}
     collections = [BUILTIN, "synthetic"]
-    for mode in ("vector", "text", "hybrid"):
+    modes = ("vector", "text", "hybrid") + (("hybrid+embed",) if embedder is not None else ())
+    for mode in modes:
         latencies: list[float] = []
         recalls: list[float] = []
         for round_number in range(rounds):
             for item, vector in zip(queries, vectors, strict=True):
                 text = None if mode == "vector" else item["q"]
                 start = time.perf_counter()
+                if mode == "hybrid+embed" and embedder is not None:
+                    vector = embedder.embed([item["q"]])[0]
                 rows = store.search(
                     PRINCIPAL, text=text, identifiers=identifier_terms(item["q"]) if text else None,
                     vector=None if mode == "text" else vector,
@@ -168,14 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     else:
         count = store.count_chunks(PRINCIPAL, ["synthetic"])
 
-    big = time_queries(store, queries, vectors, args.rounds)
-    print(f"built-in + {count} synthetic chunks, database time per query (RLS on, group bench):")
+    big = time_queries(store, queries, vectors, args.rounds, embedder)
+    print(f"built-in + {count} synthetic chunks, time per query (RLS on, group bench; database "
+          "time only except hybrid+embed):")
     for mode, figures in big.items():
         print(f"  {mode:6} p50 {figures['p50']:6.1f} ms  p95 {figures['p95']:6.1f} ms  "
               f"recall@5 {figures['recall']:.3f}  (n={figures['n']:.0f})")
     target = big["hybrid"]["p95"]
     print(f"target hybrid p95 < 50 ms at 100k: {'met' if target < 50 else 'NOT met'} "
-          f"({target:.1f} ms)")
+          f"({target:.1f} ms database time; {big['hybrid+embed']['p95']:.1f} ms with the "
+          "question's MiniLM embedding)")
     return 0
 
 
