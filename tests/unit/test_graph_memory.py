@@ -170,3 +170,17 @@ def test_guidance_reaches_the_phase(graph: Any, offline_settings: Settings) -> N
     out = _run(graph, initial, "r6", enricher)
     assert ("data", "look at the card data") in enricher.calls
     assert "look at the card data" == out.value["phases"]["data"]["guidance"]
+
+
+def test_a_reviewed_state_without_the_hand_over_rebuilds_the_same_model(
+        graph: Any, offline_settings: Settings) -> None:
+    """A process resuming a run killed after the reviewer rebuilds the model from the state."""
+    enricher = FakeEnricher()
+    out = _run(graph, _initial(offline_settings, "r9", []), "r9", enricher)
+    assert {"findings", "overall_risk"} == set(out.value["reviewed"])
+    handed = final_model(out.value)  # this process's hand-over, taken once
+    rebuilt = final_model(graph.get_state(_cfg("r9")).values)
+    assert rebuilt is not handed
+    assert (handed.model_dump(mode="json", exclude={"created_at"})
+            == rebuilt.model_dump(mode="json", exclude={"created_at"}))
+    assert out.value["reviewed"]["findings"] == rebuilt.summary.total

@@ -252,3 +252,25 @@ def test_empty_selector() -> None:
 def test_policy_rule_allows(rule: PolicyRule, verb: str, resource: str, expected: bool) -> None:
     """PolicyRule.allows honours wildcards."""
     assert expected == rule.allows(verb, resource, "")
+
+
+def test_service_selection_needs_every_label_and_its_namespace(offline_settings: Settings,
+                                                               tmp_path: Path) -> None:
+    """The label index narrows candidates; every required label is still checked, in order."""
+    docs = []
+    for ns, name, labels in [("a", "web", {"app": "shop", "tier": "web"}),
+                             ("a", "api", {"app": "shop", "tier": "api"}),
+                             ("a", "web2", {"app": "shop", "tier": "web"}),
+                             ("b", "web", {"app": "shop", "tier": "web"})]:
+        label_text = ", ".join(f"{k}: {v}" for k, v in labels.items())
+        docs.append(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: {ns}, "
+                    f"labels: {{{label_text}}}}}\nspec: {{containers: [{{name: c, image: i}}]}}")
+    docs.append("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: a}\n"
+                "spec: {selector: {app: shop, tier: web}}")
+    docs.append("apiVersion: v1\nkind: Service\nmetadata: {name: none, namespace: a}\n"
+                "spec: {selector: {app: shop, tier: db}}")
+    (tmp_path / "app.yaml").write_text("\n---\n".join(docs))
+    services = {s.id: s.targets for s in load_inputs([tmp_path],
+                                                    settings=offline_settings).inventory.services}
+    assert ("Pod/a/web", "Pod/a/web2") == services["Service/a/web"]
+    assert () == services["Service/a/none"]

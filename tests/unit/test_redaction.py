@@ -218,3 +218,39 @@ def test_unquoted_numeric_credentials_are_redacted(offline_settings: Settings,
         "data:\n  PIN_PASSWORD: 4242424242\n", encoding="utf-8")
     text = json.dumps(load_inputs([path], settings=offline_settings).to_snapshot())
     assert [] == [v for v in ("98765432101", "4242424242") if v in text]
+
+
+#: One sample per value pattern (reason -> text in which the pattern must find a secret).
+PATTERN_SAMPLES = {
+    "private key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEpSample\n-----END RSA PRIVATE KEY-----",
+    "AWS access key id": "key ASIASAMPLEKEY0000003 here",
+    "AWS secret access key": "AWS_SECRET_ACCESS_KEY=" + "a" * 40,
+    "GitHub token": "ghp_" + "b" * 36,
+    "Slack token": "xoxb-1234567890-sample",
+    "Google API key": "AIza" + "c" * 35,
+    "Stripe key": "sk_live_" + "d" * 16,
+    "JSON web token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzYW1wbGUifQ.c2lnbmF0dXJlLXNhbXBsZQ",
+    "credentials in a URL": "postgres://app:S3cretSample@db:5432/app",
+    "password assignment": "connect with Passwd = SampleValue9",
+}
+
+
+def test_every_value_pattern_has_a_sample_and_its_trigger() -> None:
+    """The cheap trigger never hides a value that one of the patterns would redact."""
+    from workflow.redaction import _VALUE_PATTERNS, _VALUE_TRIGGER
+
+    assert {reason for reason, _ in _VALUE_PATTERNS} == set(PATTERN_SAMPLES)
+    for reason, pattern in _VALUE_PATTERNS:
+        sample = PATTERN_SAMPLES[reason]
+        assert pattern.search(sample), reason
+        assert _VALUE_TRIGGER.search(sample), reason
+        scrubbed = Redactor(key=b"k").scrub_text(sample, "/x")
+        assert MARKER_PREFIX in scrubbed, reason
+
+
+def test_text_without_a_trigger_is_returned_as_is() -> None:
+    """Ordinary values skip the pattern scan and keep their exact text."""
+    redactor = Redactor(key=b"k")
+    text = "http://svc-00001.team-000:8080/health?mode=full"
+    assert text == redactor.scrub_text(text, "/x")
+    assert [] == redactor.found
