@@ -25,6 +25,7 @@ from psycopg import Connection
 from structlog.contextvars import bound_contextvars
 
 from agents.phase_runner import remember_inputs
+from workflow import dumped
 from workflow.assemble import final_model
 from workflow.context import RunContext
 from workflow.db import Database
@@ -305,6 +306,7 @@ class Runs:
             return RunOutcome(run_id=run_id, status="rejected", pending_phase=phase)
         if values.get("reviewed"):
             model = final_model(values)  # type: ignore[arg-type]
+            dumped.forget(run_id)  # the phases' findings are in the model now
             text = model.model_dump_json(indent=2)  # one serialisation for the store and --out
             version = self.store.save_threat_model(run_id, values["application"], text)
             self.store.set_status(run_id, "completed", current_phase="reviewer")
