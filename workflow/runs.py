@@ -99,7 +99,12 @@ class Runs:
             "rejected": None, "reviewed": None}
         # Written as the start node's update rather than passed as the graph's input: the input
         # would be checkpointed twice more (the __start__ channel and its pending write).
-        self.graph.update_state(self._config(run_id), initial, as_node="__start__")
+        try:
+            self.graph.update_state(self._config(run_id), initial, as_node="__start__")
+        except Exception as exc:
+            message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self.store.set_status(run_id, "failed", error=message)
+            raise RunError(f"run {run_id} could not be started: {message}") from exc
         if not execute:
             return RunOutcome(run_id=run_id, status="queued")
         remember_inputs(initial, inputs)
