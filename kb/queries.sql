@@ -144,13 +144,31 @@ FROM kb_chunks k JOIN kb_documents d ON d.id = k.document_id
 WHERE k.collection = %(collection)s AND k.anchor = ANY (%(anchors)s::text[])
 ORDER BY array_position(%(anchors)s::text[], k.anchor);
 
+-- name: search_text_ranks
+-- (reader) The full-text legs of a search, ranked: english full text and 'simple' full text over
+-- identifier-like query terms (hostPath, T1611, 5.2.2). kb.store chooses each leg's candidate
+-- query (at most %(text_cap)s candidates are ranked) and ranking query from query_words; a leg
+-- whose query is NULL is off. Run before the vector leg, so the caller can embed the question
+-- while the database ranks text.
+SELECT id, rank() OVER (ORDER BY score DESC, id)::int AS rnk
+FROM kb_text_ranked(to_tsquery('simple', %(en_candidates)s::text),
+                    to_tsquery('simple', %(en_ranking)s::text), false,
+                    %(collections)s::text[], %(framework)s::text, %(phase)s::text,
+                    %(text_cap)s, %(pool)s)
+WHERE %(en_ranking)s::text IS NOT NULL
+UNION ALL
+SELECT id, rank() OVER (ORDER BY score DESC, id)::int AS rnk
+FROM kb_text_ranked(to_tsquery('simple', %(id_candidates)s::text),
+                    to_tsquery('simple', %(id_ranking)s::text), true,
+                    %(collections)s::text[], %(framework)s::text, %(phase)s::text,
+                    %(text_cap)s, %(pool)s)
+WHERE %(id_ranking)s::text IS NOT NULL;
+
 -- name: search
--- (reader) Hybrid search: reciprocal rank fusion of up to three ranked lists — pgvector cosine,
--- english full text and 'simple' full text over identifier-like query terms (hostPath, T1611,
--- 5.2.2). kb.store chooses each text leg's candidate query (at most %(text_cap)s candidates are
--- ranked) and ranking query from query_words; a leg whose query is NULL is off. Vector or text
--- legs can be switched off (vector-only, text-only). Row-level security limits every leg to
--- readable collections.
+-- (reader) Hybrid search: reciprocal rank fusion of the pgvector cosine leg and the ranked
+-- full-text legs (search_text_ranks, passed in as parallel arrays of chunk ids and ranks). The
+-- vector leg or the text legs can be off (text-only, vector-only). Row-level security limits
+-- the vector leg and the final rows to readable collections.
 WITH semantic AS (
     SELECT id, rank() OVER (ORDER BY dist, id) AS rnk FROM (
         SELECT c.id, c.embedding <=> %(qvec)s::halfvec(384) AS dist
@@ -163,26 +181,10 @@ WITH semantic AS (
         ORDER BY c.embedding <=> %(qvec)s::halfvec(384)
         LIMIT %(pool)s) s
 ),
-keyword AS (
-    SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk
-    FROM kb_text_ranked(to_tsquery('simple', %(en_candidates)s::text),
-                        to_tsquery('simple', %(en_ranking)s::text), false,
-                        %(collections)s::text[], %(framework)s::text, %(phase)s::text,
-                        %(text_cap)s, %(pool)s)
-    WHERE %(en_ranking)s::text IS NOT NULL
-),
-ident AS (
-    SELECT id, rank() OVER (ORDER BY score DESC, id) AS rnk
-    FROM kb_text_ranked(to_tsquery('simple', %(id_candidates)s::text),
-                        to_tsquery('simple', %(id_ranking)s::text), true,
-                        %(collections)s::text[], %(framework)s::text, %(phase)s::text,
-                        %(text_cap)s, %(pool)s)
-    WHERE %(id_ranking)s::text IS NOT NULL
-),
 ranks AS (
     SELECT id, rnk FROM semantic
-    UNION ALL SELECT id, rnk FROM keyword
-    UNION ALL SELECT id, rnk FROM ident
+    UNION ALL
+    SELECT t.id, t.rnk FROM unnest(%(text_ids)s::bigint[], %(text_ranks)s::int[]) AS t(id, rnk)
 ),
 fused AS (
     SELECT id, sum(1.0 / (%(rrf_k)s + rnk)) AS score

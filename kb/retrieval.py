@@ -11,7 +11,9 @@ says so in :attr:`KbRetriever.notes`; an empty or unreachable knowledge base rai
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from enum import StrEnum
 
 from kb.embeddings import Embedder, EmbeddingsUnavailableError, check_compatible, default_embedder
@@ -205,8 +207,14 @@ class KbRetriever:
             raise RetrievalError(f"the knowledge base is unavailable: {exc}") from exc
         return [_passage(row) for row in rows]
 
-    def _query_vector(self, query: str,
-                      mode: SearchMode) -> tuple[list[float] | None, list[str]]:
+    def _query_vector(self, query: str, mode: SearchMode) -> tuple[
+            Sequence[float] | Callable[[], Sequence[float] | None] | None, list[str]]:
+        """The question's vector (or, for a hybrid search, a function that waits for it).
+
+        A hybrid search embeds the question on a worker thread while the database ranks the
+        full-text legs, and the store asks for the vector only then: the model and PostgreSQL
+        work at the same time instead of one after the other.
+        """
         if mode is SearchMode.TEXT:
             return None, []
         embedder = self.kb.embedder
@@ -216,13 +224,20 @@ class KbRetriever:
             self._note(f"full-text search only: {self.kb.embedder_note}")
             return None, []
         collections = self._vector_collections(embedder)
-        try:
-            vector = embedder.embed([query])[0]
-        except EmbeddingsUnavailableError as exc:
-            if mode is SearchMode.VECTOR:
+        if mode is SearchMode.VECTOR:
+            try:
+                return embedder.embed([query])[0], collections
+            except EmbeddingsUnavailableError as exc:
                 raise RetrievalError(f"vector search is unavailable: {exc}") from exc
-            self._note(f"full-text search only: {exc}")
-            return None, []
+        pending = _embedding_pool().submit(embedder.embed, [query])
+
+        def vector() -> Sequence[float] | None:
+            try:
+                return pending.result()[0]
+            except EmbeddingsUnavailableError as exc:
+                self._note(f"full-text search only: {exc}")
+                return None
+
         return vector, collections
 
     def passages_for_topics(self, topics: Sequence[str]) -> list[Passage]:
@@ -261,3 +276,16 @@ def open_retriever(settings: Settings, *, user: str | None = None,
     except (StoreError, DatabaseUnavailableError) as exc:
         raise RetrievalError(f"the knowledge base is unavailable: {exc}") from exc
     return kb.retriever(principal, collections=collections)
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _embedding_pool() -> ThreadPoolExecutor:
+    """One worker thread that embeds questions while the database ranks text."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ktmb-embed")
+        return _pool

@@ -11,7 +11,7 @@ belongs to one of the collection's groups.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -381,23 +381,36 @@ class KnowledgeStore:
         return [SearchRow(**row) for row in rows]
 
     def search(self, principal: Principal, *, text: str | None, identifiers: str | None,
-               vector: Sequence[float] | None, vector_collections: Sequence[str],
+               vector: Sequence[float] | Callable[[], Sequence[float] | None] | None,
+               vector_collections: Sequence[str],
                collections: Sequence[str] | None, framework: str | None, phase: str | None,
                k: int, pool: int, rrf_k: int) -> list[SearchRow]:
-        """Run the fused search (either half is off when its input is None)."""
+        """Run the fused search (either half is off when its input is None).
+
+        ``vector`` may be a function that returns the question's vector (or None): it is
+        called after the full-text legs have run, so a caller can embed the question while
+        the database ranks text (the two overlap on separate cores).
+        """
         params: dict[str, Any] = {
-            "qvec": HalfVector(list(vector)) if vector is not None else None,
-            "use_vector": vector is not None,
-            "vector_collections": list(vector_collections),
             "collections": list(collections) if collections is not None else None,
             "framework": framework, "phase": phase, "k": k, "pool": pool, "rrf_k": rrf_k,
             "text_cap": self.text_cap,
-            "en_candidates": None, "en_ranking": None, "id_candidates": None, "id_ranking": None,
         }
+        text_ids: list[int] = []
+        text_ranks: list[int] = []
         with self.reading(principal) as conn:
             if text:
                 params.update(self._text_queries(conn, text, identifiers, params["collections"],
                                                  pool))
+                for row in conn.execute(_sql("search_text_ranks"), params).fetchall():
+                    text_ids.append(int(row["id"]))
+                    text_ranks.append(int(row["rnk"]))
+            query_vector = vector() if callable(vector) else vector
+            params.update({
+                "qvec": HalfVector(list(query_vector)) if query_vector is not None else None,
+                "use_vector": query_vector is not None,
+                "vector_collections": list(vector_collections),
+                "text_ids": text_ids, "text_ranks": text_ranks})
             rows = conn.execute(_sql("search"), params).fetchall()
         return [SearchRow(**row) for row in rows]
 

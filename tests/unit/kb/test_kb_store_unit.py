@@ -14,7 +14,8 @@ from workflow.settings import Settings
 def test_every_query_the_code_uses_is_defined() -> None:
     """queries.sql defines each statement name the store refers to, without comments."""
     named = queries()
-    for name in ("reader_setup", "search", "query_words", "chunk_insert", "chunks_copy",
+    for name in ("reader_setup", "search", "search_text_ranks", "query_words", "chunk_insert",
+                 "chunks_copy",
                  "collections_visible", "chunks_by_anchor", "document_update"):
         assert name in named
         assert "-- " not in named[name]
