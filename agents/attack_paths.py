@@ -18,11 +18,11 @@ from agents.rules.base import RuleMeta, evidence
 from agents.rules.facts import (
     _memo,
     automounts_token,
-    capabilities_of,
     classification,
     cloud_identity,
     data_store,
     exposures,
+    subject_capabilities,
 )
 from workflow.inventory import Inventory
 from workflow.threat_model import AttackPath, Finding
@@ -118,7 +118,7 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
                                                          for f in escapes})) + ")", "cluster"),
                     tuple(f.id for f in escapes), 5))
             if automounts_token(inv, wl):
-                caps = [c for c in capabilities_of(inv.grants_of(wl.service_account_id))
+                caps = [c for c in subject_capabilities(inv, wl.service_account_id)
                         if c.key in CLUSTER_CAPABILITIES]
                 if caps:
                     cluster = any(c.grant.scope == "cluster" for c in caps)

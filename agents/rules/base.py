@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import ModuleType
 from typing import Any
 
@@ -31,11 +32,11 @@ def fingerprint(rule_id: str, resource: str, detail: str | None = None) -> str:
     return f"{rule_id}@{resource}" + (f"#{detail}" if detail else "")
 
 
-def evidence(resource: str, path: str, value: Any = None) -> Evidence:
-    """Evidence at a JSON pointer, rendering the value as text (redaction markers kept)."""
+def _as_text(value: Any) -> str | None:
+    """An evidence value as text (at most 500 characters; redaction markers kept)."""
     if value is None:
-        text = None
-    elif isinstance(value, bool):
+        return None
+    if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
         text = value
@@ -43,19 +44,25 @@ def evidence(resource: str, path: str, value: Any = None) -> Evidence:
         import json
 
         text = json.dumps(value, sort_keys=True, default=str)
-    if text is not None and len(text) > 500:
-        text = text[:497] + "..."
-    redacted = bool(text and "«redacted" in text)
-    return Evidence(resource=resource, path=path, value=text, redacted=redacted)
+    return text[:497] + "..." if len(text) > 500 else text
+
+
+def evidence(resource: str, path: str, value: Any = None) -> Evidence:
+    """Evidence at a JSON pointer, rendering the value as text (redaction markers kept)."""
+    text = _as_text(value)
+    return Evidence(resource=resource, path=path, value=text,
+                    redacted=bool(text and "«redacted" in text))
 
 
 def located(inv: Inventory, resource: str, path: str, value: Any = None) -> Evidence:
     """Evidence like :func:`evidence`, plus the file and line the inventory knows for it."""
-    item = evidence(resource, path, value)
     res = inv.get(resource)
     if res is None:
-        return item
-    return item.model_copy(update={"file": res.source.file, "line": res.line_of(path)})
+        return evidence(resource, path, value)
+    text = _as_text(value)
+    return Evidence(resource=resource, path=path, value=text,
+                    redacted=bool(text and "«redacted" in text), file=res.source.file,
+                    line=res.line_of(path))
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,12 @@ class RuleMeta:
     false_positives: str = ""
     kb_topics: tuple[str, ...] = field(default=())
 
+    @cached_property
+    def attack(self) -> AttackRef:
+        """The rule's ATT&CK and threat-matrix ids (one immutable object for all findings)."""
+        return AttackRef(tactics=self.tactics, techniques=self.techniques,
+                         ms_matrix=self.ms_matrix)
+
     def finding(self, resources: str | Sequence[str], evidence_: Iterable[Evidence] = (), *,
                 detail: str | None = None, title: str | None = None,
                 description: str | None = None, likelihood: int | None = None,
@@ -95,8 +108,7 @@ class RuleMeta:
         return Finding(
             id=fingerprint(self.id, res[0], detail), rule=self.id, title=title or self.title,
             description=description or self.description, phase=self.phase, stride=self.stride,
-            attack=AttackRef(tactics=self.tactics, techniques=self.techniques,
-                             ms_matrix=self.ms_matrix),
+            attack=self.attack,
             references=tuple(dict.fromkeys((*self.references, *references))), resources=res,
             evidence=tuple(evidence_),
             likelihood=lik, impact=imp, score=value, severity=severity(value),

@@ -529,6 +529,15 @@ def capabilities_of(grants: Iterable[Grant]) -> list[Capability]:
     return sorted(out.values(), key=lambda c: (c.key, c.grant.scope, c.grant.binding))
 
 
+def subject_capabilities(inv: Inventory, subject: str) -> list[Capability]:
+    """``capabilities_of`` the subject's grants, computed once per inventory and subject."""
+    cache: dict[str, list[Capability]] = _memo("subject_capabilities", inv, lambda _inv: {})
+    held = cache.get(subject)
+    if held is None:
+        held = cache[subject] = capabilities_of(inv.grants_of(subject))
+    return held
+
+
 # ---- positive controls ----------------------------------------------------------------------
 _ENGINE_KINDS: dict[str, str] = {
     "ClusterPolicy": "Kyverno", "Policy": "Kyverno", "ConstraintTemplate": "Gatekeeper",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import Capability, capabilities_of
+from agents.rules.facts import Capability, subject_capabilities
 from workflow.inventory import Grant, Inventory
 from workflow.threat_model import Evidence, Finding
 
@@ -42,7 +42,7 @@ def capability_findings(inv: Inventory, rule: RuleMeta, keys: Iterable[str], *,
     wanted = set(keys)
     for subject in subjects(inv, *subject_kinds):
         caps: dict[str, list[Capability]] = {}
-        held = capabilities_of(inv.grants_of(subject))
+        held = subject_capabilities(inv, subject)
         admin = {c.grant.scope for c in held if c.key == "cluster-admin"}
         for cap in held:
             if cap.key in wanted and (cap.key == "cluster-admin" or (

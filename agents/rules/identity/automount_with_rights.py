@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import automounts_token, capabilities_of
+from agents.rules.facts import automounts_token, subject_capabilities
 from workflow.inventory import Inventory
 from workflow.threat_model import Finding, Phase, Stride
 
@@ -38,7 +38,7 @@ def evaluate(inv: Inventory) -> Iterator[Finding]:
     for wl in inv.workloads:
         if wl.kind == "PodTemplate" or not automounts_token(inv, wl):
             continue
-        caps = capabilities_of(inv.grants_of(wl.service_account_id))
+        caps = subject_capabilities(inv, wl.service_account_id)
         if not caps:
             continue
         labels = sorted({c.label for c in caps})
