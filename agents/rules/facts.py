@@ -278,6 +278,13 @@ def classification(inv: Inventory, resource_id: str) -> str | None:
     Values are normalised: ``cardholder``, ``personal``, ``health``, ``restricted``,
     ``confidential``, ``internal``, ``public`` (or the raw value when unknown).
     """
+    known: dict[str, str | None] = _memo("classification", inv, lambda _inv: {})
+    if resource_id not in known:
+        known[resource_id] = _classification(inv, resource_id)
+    return known[resource_id]
+
+
+def _classification(inv: Inventory, resource_id: str) -> str | None:
     res = inv.get(resource_id)
     if res is None:
         return None
