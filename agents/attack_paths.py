@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from agents.rules.base import RuleMeta, evidence
 from agents.rules.facts import (
-    _memo,
     automounts_token,
     classification,
     cloud_identity,
@@ -24,6 +23,7 @@ from agents.rules.facts import (
     exposures,
     subject_capabilities,
 )
+from agents.rules.memo import per_inventory
 from workflow.inventory import Inventory
 from workflow.threat_model import AttackPath, Finding
 
@@ -153,7 +153,7 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
 
 def rule_paths(inv: Inventory, kind: str) -> list[PathCandidate]:
     """The paths of one kind over the catalogue's own findings (cached per inventory)."""
-    every: list[PathCandidate] = _memo("paths", inv, lambda i: find_paths(i, None))
+    every: list[PathCandidate] = per_inventory("paths", inv, lambda i: find_paths(i, None))
     return [p for p in every if p.kind == kind]
 
 

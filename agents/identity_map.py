@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.rules.facts import automounts_token, capabilities_of, cloud_identity
+from agents.rules.facts import automounts_token, cloud_identity, subject_capabilities
 from workflow.inventory import Inventory, Workload
 
 __all__ = ["build_identity_map"]
@@ -53,7 +53,8 @@ def build_identity_map(inv: Inventory) -> list[dict[str, Any]]:
                 "verbs": list(g.rule.verbs), "resource_names": list(g.rule.resource_names),
                 "non_resource_urls": list(g.rule.non_resource_urls)} for g in grants),
                 key=lambda d: (d["scope"], d["binding"], d["role"], str(d["resources"]))),
-            "capabilities": sorted({f"{c.key}@{c.grant.scope}" for c in capabilities_of(grants)}),
+            "capabilities": sorted({f"{c.key}@{c.grant.scope}"
+                                   for c in subject_capabilities(inv, subject)}),
         }
         out.append(entry)
     return out

@@ -12,6 +12,7 @@ from functools import cached_property
 from types import ModuleType
 from typing import Any
 
+from agents.rules.memo import per_inventory
 from workflow.inventory import Inventory
 from workflow.scoring import clamp, score, severity
 from workflow.threat_model import (
@@ -47,11 +48,12 @@ def _as_text(value: Any) -> str | None:
     return text[:497] + "..." if len(text) > 500 else text
 
 
-def evidence(resource: str, path: str, value: Any = None) -> Evidence:
+def evidence(resource: str, path: str, value: Any = None, *, file: str | None = None,
+             line: int | None = None) -> Evidence:
     """Evidence at a JSON pointer, rendering the value as text (redaction markers kept)."""
     text = _as_text(value)
     return Evidence(resource=resource, path=path, value=text,
-                    redacted=bool(text and "«redacted" in text))
+                    redacted=bool(text and "«redacted" in text), file=file, line=line)
 
 
 def located(inv: Inventory, resource: str, path: str, value: Any = None) -> Evidence:
@@ -59,10 +61,7 @@ def located(inv: Inventory, resource: str, path: str, value: Any = None) -> Evid
     res = inv.get(resource)
     if res is None:
         return evidence(resource, path, value)
-    text = _as_text(value)
-    return Evidence(resource=resource, path=path, value=text,
-                    redacted=bool(text and "«redacted" in text), file=res.source.file,
-                    line=res.line_of(path))
+    return evidence(resource, path, value, file=res.source.file, line=res.line_of(path))
 
 
 @dataclass(frozen=True)
@@ -128,20 +127,7 @@ def rule_findings(rule: Any, inv: Inventory) -> tuple[Finding, ...]:
     Rules are pure and the inventory and findings are immutable, so the risk-review phase
     (which chains the other phases' findings) and a re-run phase reuse what was computed.
     """
-    key = (rule.RULE.id, id(inv))
-    hit = _RESULTS.get(key)
-    if hit is not None and hit[0] is inv:
-        return hit[1]
-    if len({k[1] for k in _RESULTS}) >= _INVENTORIES_KEPT and all(k[1] != id(inv)
-                                                                  for k in _RESULTS):
-        _RESULTS.clear()
-    value = tuple(rule.evaluate(inv))
-    _RESULTS[key] = (inv, value)
-    return value
-
-
-_INVENTORIES_KEPT = 4
-_RESULTS: dict[tuple[str, int], tuple[Inventory, tuple[Finding, ...]]] = {}
+    return per_inventory(("rule", rule.RULE.id), inv, lambda i: tuple(rule.evaluate(i)))
 
 
 def run_rules(rules: Iterable[Any], inv: Inventory) -> list[Finding]:

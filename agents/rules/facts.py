@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from agents.rules.memo import per_inventory
 from workflow.inventory import Container, Grant, Inventory, PolicyRule, Resource, Workload
 
 __all__ = [
@@ -139,22 +140,6 @@ def _image_name(image: str) -> str:
     return image.split("@", 1)[0].lower()
 
 
-_MEMO: dict[tuple[str, int], tuple[Inventory, Any]] = {}
-
-
-def _memo(name: str, inv: Inventory, compute: Any) -> Any:
-    """Cache a derived fact per inventory object (the inventory is immutable)."""
-    key = (name, id(inv))
-    hit = _MEMO.get(key)
-    if hit is not None and hit[0] is inv:
-        return hit[1]
-    if len(_MEMO) > 16:
-        _MEMO.clear()
-    value = compute(inv)
-    _MEMO[key] = (inv, value)
-    return value
-
-
 def containers(inv: Inventory) -> Iterator[tuple[Workload, Container]]:
     """Every (workload, container) pair, init and ephemeral containers included."""
     for wl in inv.workloads:
@@ -278,7 +263,7 @@ def classification(inv: Inventory, resource_id: str) -> str | None:
     Values are normalised: ``cardholder``, ``personal``, ``health``, ``restricted``,
     ``confidential``, ``internal``, ``public`` (or the raw value when unknown).
     """
-    known: dict[str, str | None] = _memo("classification", inv, lambda _inv: {})
+    known: dict[str, str | None] = per_inventory("classification", inv, lambda _inv: {})
     if resource_id not in known:
         known[resource_id] = _classification(inv, resource_id)
     return known[resource_id]
@@ -376,7 +361,7 @@ def _gateway_routes(inv: Inventory) -> Iterator[tuple[str, str, str]]:
 
 def exposures(inv: Inventory) -> dict[str, tuple[Exposure, ...]]:
     """Workload id -> the ways it is reachable from outside the cluster network."""
-    result: dict[str, tuple[Exposure, ...]] = _memo("exposures", inv, _exposures)
+    result: dict[str, tuple[Exposure, ...]] = per_inventory("exposures", inv, _exposures)
     return result
 
 
@@ -538,7 +523,7 @@ def capabilities_of(grants: Iterable[Grant]) -> list[Capability]:
 
 def subject_capabilities(inv: Inventory, subject: str) -> list[Capability]:
     """``capabilities_of`` the subject's grants, computed once per inventory and subject."""
-    cache: dict[str, list[Capability]] = _memo("subject_capabilities", inv, lambda _inv: {})
+    cache: dict[str, list[Capability]] = per_inventory("subject_capabilities", inv, lambda _inv: {})
     held = cache.get(subject)
     if held is None:
         held = cache[subject] = capabilities_of(inv.grants_of(subject))
