@@ -18,7 +18,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 
 from workflow import __version__
-from workflow.errors import ConfigError, KtmbError
+from workflow.errors import ConfigError, KtmbError, one_line
 from workflow.gates import load_edits, parse_approval_policy
 from workflow.log import configure_logging, get_logger
 from workflow.settings import Settings, load_settings
@@ -432,7 +432,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, KtmbError):
         return str(exc)
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return one_line(exc)
 
 
 def _enqueue_one(env: _Env, runs: Any, queue: Any, path: str, policy: list[str],

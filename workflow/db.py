@@ -25,7 +25,7 @@ from langgraph.checkpoint.postgres import PostgresSaver
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from workflow.errors import ConfigError, DatabaseUnavailableError, StoreError
+from workflow.errors import ConfigError, DatabaseUnavailableError, StoreError, one_line
 from workflow.log import get_logger
 from workflow.settings import Settings
 
@@ -79,8 +79,7 @@ def embedded_server_uri(pgdata: Path) -> str:
                         pgdata, cleanup_mode="stop")
             except Exception as exc:
                 raise DatabaseUnavailableError(
-                    f"cannot start the embedded PostgreSQL in {pgdata}: "
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                    f"cannot start the embedded PostgreSQL in {pgdata}: {one_line(exc)}"
                 ) from exc
             _embedded[pgdata] = server
         return str(server.get_uri())

@@ -39,6 +39,7 @@ __all__ = [
     "StoreError",
     "UnknownRuleError",
     "UserError",
+    "one_line",
 ]
 
 
@@ -129,3 +130,9 @@ class RetrievalError(RunError):
 
 class StoreError(RunError):
     """A database operation failed."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An unexpected error as one line: its type and the first line of its message."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"

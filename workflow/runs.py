@@ -29,7 +29,7 @@ from workflow import dumped
 from workflow.assemble import final_model
 from workflow.context import RunContext
 from workflow.db import Database
-from workflow.errors import KtmbError, NotFoundError, RunError, RunStateError
+from workflow.errors import KtmbError, NotFoundError, RunError, RunStateError, one_line
 from workflow.gates import PhaseDecision, PhaseEdits, decision_json, validate_decision
 from workflow.graph import build_graph, gate_name
 from workflow.inputs import LoadedInputs
@@ -102,7 +102,7 @@ class Runs:
         try:
             self.graph.update_state(self._config(run_id), initial, as_node="__start__")
         except Exception as exc:
-            message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            message = one_line(exc)
             self.store.set_status(run_id, "failed", error=message)
             raise RunError(f"run {run_id} could not be started: {message}") from exc
         if not execute:
@@ -278,7 +278,7 @@ class Runs:
                 self.store.set_status(run_id, "failed", error=str(exc))
                 raise
             except Exception as exc:
-                message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                message = one_line(exc)
                 self.store.set_status(run_id, "failed", error=message)
                 log.error("run_failed", error=message)
                 raise RunError(f"run {run_id} failed: {message}; finished phases are kept, "
