@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -90,22 +89,11 @@ def reviewer(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str,
     """
     model = assemble_model(state, partial=False)
     marker = {"findings": model.summary.total, "overall_risk": model.summary.overall_risk.value}
-    with _lock:
-        _handed[model.run_id] = (marker, model)
-        while len(_handed) > 4:
-            _handed.pop(next(iter(_handed)))
+    dumped.remember(model.run_id, marker, model)
     return {"reviewed": marker}
 
 
 def final_model(state: ThreatModelState) -> ThreatModel:
     """The final model of a reviewed state: the reviewer's own in this process, else rebuilt."""
-    run_id = str(state.get("run_id") or "")
-    with _lock:
-        handed = _handed.pop(run_id, None)
-    if handed is not None and handed[0] is state.get("reviewed"):
-        return handed[1]
-    return assemble_model(state, partial=False)
-
-
-_lock = threading.Lock()
-_handed: dict[str, tuple[dict[str, Any], ThreatModel]] = {}
+    handed = dumped.recall(str(state.get("run_id") or ""), state.get("reviewed"), ThreatModel)
+    return handed if handed is not None else assemble_model(state, partial=False)

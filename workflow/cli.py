@@ -144,8 +144,7 @@ def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = F
         if not quiet:
             _print_summary(model)
         if out is not None:
-            _write(out, outcome.model_json if outcome.model is not None and outcome.model_json
-                   else model.model_dump_json(indent=2))
+            _write(out, outcome.model_json or model.model_dump_json(indent=2))
         if fail_on is not None and _at_or_above(model, fail_on):
             typer.echo(f"findings at or above {fail_on}: failing (--fail-on)", err=True)
             raise typer.Exit(5)

@@ -7,7 +7,8 @@ validated models is wasted work (seconds at 5,000 objects), so each dump is reme
 run by the identity of the dict object: the exact same object maps back to its model. A dict
 that came from a checkpoint (a resumed run, another process, an edited finding) is another
 object and is validated as usual. Nothing mutates state dicts in place (reducers build new
-dicts), so identity is a sound test.
+dicts), so identity is a sound test. The reviewer uses the same map for its summary marker,
+which stands for the final model (kept out of the checkpoints).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-__all__ = ["dump", "forget", "load"]
+__all__ = ["dump", "forget", "load", "recall", "remember"]
 
 _M = TypeVar("_M", bound=BaseModel)
 _RUNS_KEPT = 4
@@ -38,22 +39,32 @@ def _entries(run_id: str) -> dict[int, tuple[Any, BaseModel]]:
     return entries
 
 
+def remember(run_id: str, data: Any, model: BaseModel) -> None:
+    """Map the state value ``data`` (this very object) back to ``model`` for this run."""
+    with _lock:
+        _entries(run_id)[id(data)] = (data, model)
+
+
 def dump(run_id: str, model: BaseModel) -> dict[str, Any]:
     """``model`` as a JSON dict for the state, remembered for this run."""
     data = model.model_dump(mode="json")
-    with _lock:
-        _entries(run_id)[id(data)] = (data, model)
+    remember(run_id, data, model)
     return data
 
 
-def load(run_id: str, data: Any, cls: type[_M]) -> _M:
-    """The model behind a state value: the remembered one if this process dumped ``data``."""
+def recall(run_id: str, data: Any, cls: type[_M]) -> _M | None:
+    """The model remembered for ``data`` in this process, or None."""
     with _lock:
         entries = _runs.get(run_id)
         hit = entries.get(id(data)) if entries is not None else None
     if hit is not None and hit[0] is data and isinstance(hit[1], cls):
         return hit[1]
-    return cls.model_validate(data)
+    return None
+
+
+def load(run_id: str, data: Any, cls: type[_M]) -> _M:
+    """The model behind a state value: the remembered one if this process dumped ``data``."""
+    return recall(run_id, data, cls) or cls.model_validate(data)
 
 
 def forget(run_id: str) -> None:
