@@ -6,8 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.phase_runner import run_phase
-from agents.rules.controls import RULES
+from agents.phases import phase_update
 from workflow.context import RunContext
 from workflow.state import ThreatModelState
 from workflow.threat_model import Phase
@@ -17,4 +16,4 @@ __all__ = ["controls"]
 
 def controls(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Run the controls rules, cite the knowledge base and let the model add what rules miss."""
-    return run_phase(Phase.CONTROLS, RULES, state, runtime.context).update(Phase.CONTROLS)
+    return phase_update(Phase.CONTROLS, state, runtime.context)

@@ -34,7 +34,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Protocol
 
-import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import prompts
@@ -42,6 +41,7 @@ from agents.llm_cache import CachedAnswer, LlmCache, cache_key
 from workflow.context import ModelClient, Passage
 from workflow.errors import KtmbError, RunError
 from workflow.inventory import WORKLOAD_KINDS, Inventory, Resource, Workload
+from workflow.log import get_logger
 from workflow.scoring import score, severity
 from workflow.threat_model import Finding, LlmInfo, Origin, Phase, PromptRef, Stride
 
@@ -64,7 +64,7 @@ __all__ = [
     "prepare_prompt",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 MAX_TITLE = 160
 MAX_TEXT = 2000

@@ -6,8 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.phase_runner import run_phase
-from agents.rules.identity import RULES
+from agents.phases import phase_update
 from workflow.context import RunContext
 from workflow.state import ThreatModelState
 from workflow.threat_model import Phase
@@ -17,4 +16,4 @@ __all__ = ["identity"]
 
 def identity(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Run the identity rules, cite the knowledge base and let the model add what rules miss."""
-    return run_phase(Phase.IDENTITY, RULES, state, runtime.context).update(Phase.IDENTITY)
+    return phase_update(Phase.IDENTITY, state, runtime.context)

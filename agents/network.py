@@ -6,8 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.phase_runner import run_phase
-from agents.rules.network import RULES
+from agents.phases import phase_update
 from workflow.context import RunContext
 from workflow.state import ThreatModelState
 from workflow.threat_model import Phase
@@ -17,4 +16,4 @@ __all__ = ["network"]
 
 def network(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Run the network rules, cite the knowledge base and let the model add what rules miss."""
-    return run_phase(Phase.NETWORK, RULES, state, runtime.context).update(Phase.NETWORK)
+    return phase_update(Phase.NETWORK, state, runtime.context)

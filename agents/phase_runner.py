@@ -12,15 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from structlog.contextvars import bound_contextvars
-
 from agents.rules.base import run_rules
 from workflow import dumped
 from workflow.context import Passage, RunContext
 from workflow.errors import RetrievalError
 from workflow.inputs import LoadedInputs
 from workflow.inventory import Inventory
-from workflow.log import get_logger
+from workflow.log import bound, get_logger
 from workflow.state import ThreatModelState, findings_key
 from workflow.threat_model import Citation, Finding, Phase, PhaseRecord, PhaseStatus
 
@@ -131,7 +129,7 @@ def run_phase(phase: Phase, rules: Sequence[Any], state: ThreatModelState,
     """Run a phase: its rules over the inventory, citations, retrieval and model enrichment."""
     ctx = ctx or RunContext()
     started = time.monotonic()
-    with bound_contextvars(phase=phase.value):
+    with bound(phase=phase.value):
         if ctx.progress is not None:
             ctx.progress(phase, "started", {})
         inputs = inputs_of(state)

@@ -6,8 +6,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.phase_runner import run_phase
-from agents.rules.risk_review import RULES
+from agents.phases import phase_update
 from workflow.context import RunContext
 from workflow.state import ThreatModelState
 from workflow.threat_model import Phase
@@ -17,4 +16,4 @@ __all__ = ["risk_review"]
 
 def risk_review(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     """Run the risk_review rules, cite the knowledge base and let the model add what rules miss."""
-    return run_phase(Phase.RISK_REVIEW, RULES, state, runtime.context).update(Phase.RISK_REVIEW)
+    return phase_update(Phase.RISK_REVIEW, state, runtime.context)

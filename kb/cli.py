@@ -8,16 +8,18 @@ raised as :mod:`workflow.errors` types; the main CLI prints them on one line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kb.ingest import ingest_paths
-from kb.retrieval import KnowledgeBase, SearchMode
-from kb.store import BUILTIN, Principal
+from kb.search_mode import SearchMode
 from workflow.errors import ConfigError, NotFoundError, UserError
 from workflow.settings import load_settings
 from workflow.threat_model import Phase
+
+if TYPE_CHECKING:  # the database modules load when a command runs, not with the CLI
+    from kb.retrieval import KnowledgeBase
+    from kb.store import Principal
 
 __all__ = ["kb_app"]
 
@@ -32,6 +34,9 @@ GroupOpt = Annotated[list[str] | None, typer.Option(
 
 
 def _open(user: str | None, groups: list[str] | None) -> tuple[KnowledgeBase, Principal]:
+    from kb.retrieval import KnowledgeBase
+    from kb.store import Principal
+
     settings = load_settings()
     principal = Principal.from_settings(settings, user=user, groups=groups)
     kb = KnowledgeBase.open(settings)
@@ -58,6 +63,8 @@ def ingest(
     You act for ``--group`` (or ``KTMB_GROUPS``); a new collection is readable by exactly those
     groups, an existing one must already be shared with one of them.
     """
+    from kb.ingest import ingest_paths
+
     kb, principal = _open(user, group)
     kb.ensure_builtin()
     report = ingest_paths(kb.store, principal, paths, collection=collection,
@@ -143,6 +150,8 @@ def remove(
     group: GroupOpt = None,
 ) -> None:
     """Remove a document from a collection, or a whole collection (with ``--yes``)."""
+    from kb.store import BUILTIN
+
     kb, principal = _open(user, group)
     if collection == BUILTIN:
         raise ConfigError("the built-in corpus cannot be removed")

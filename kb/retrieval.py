@@ -14,11 +14,11 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from enum import StrEnum
 
 from kb.embeddings import Embedder, EmbeddingsUnavailableError, check_compatible, default_embedder
 from kb.ingest import BuiltinStatus, ensure_builtin
 from kb.rule_topics import passages_for_topics, rule_topics
+from kb.search_mode import SearchMode
 from kb.store import BUILTIN, CollectionInfo, KnowledgeStore, Principal, SearchRow
 from workflow.context import Passage
 from workflow.db import Database, open_database
@@ -43,14 +43,6 @@ RRF_K = 60
 _IDENT = re.compile(
     r"(?:[A-Za-z]+[-_.:/]?)*(?:[A-Za-z]*\d[\w.-]*|[a-z]+[A-Z]\w*|[A-Z]{2,}_[A-Z_]+|"
     r"[\w-]+\.[\w.-]+|/[\w./-]+)")
-
-
-class SearchMode(StrEnum):
-    """Which halves of the search run."""
-
-    HYBRID = "hybrid"
-    VECTOR = "vector"
-    TEXT = "text"
 
 
 def identifier_terms(query: str) -> str | None:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from workflow.cli import main
+from workflow.entry import main
 
 main()

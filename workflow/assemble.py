@@ -1,18 +1,18 @@
-"""Assemble the threat model from the graph state (finished, or partial and marked so)."""
+"""Assemble the threat model from the graph state (finished, or partial and marked so).
+
+No LangGraph here: ``ktmb scan`` assembles its model with the same code as the graph's reviewer
+node (``workflow.graph.reviewer``).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
-
-from langgraph.runtime import Runtime
 
 from agents.phase_runner import inputs_of
 from agents.reviewer import review
 from agents.rules.catalogue import ALL_RULES
 from agents.rules.facts import classification_from_text
 from workflow import __version__, dumped
-from workflow.context import RunContext
 from workflow.inputs import LoadedInputs
 from workflow.state import ThreatModelState, all_findings
 from workflow.threat_model import (
@@ -28,7 +28,7 @@ from workflow.threat_model import (
     ThreatModel,
 )
 
-__all__ = ["assemble_model", "final_model", "reviewer"]
+__all__ = ["assemble_model", "final_model"]
 
 
 def _generator(state: ThreatModelState) -> Generator:
@@ -78,19 +78,6 @@ def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
         identity_map=list(result.identity_map), attack_paths=result.attack_paths,
         compliance=dict(result.compliance), findings=result.findings, summary=summary,
         degradations=degradations, partial=partial)
-
-
-def reviewer(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Merge, score and rank every phase's findings into the final threat model.
-
-    The state keeps only a summary (the whole model would add its size to the checkpoint
-    twice); the model is handed to the run in this process and stored by it. A process that
-    finds a reviewed state without the hand-over rebuilds the same model with ``final_model``.
-    """
-    model = assemble_model(state, partial=False)
-    marker = {"findings": model.summary.total, "overall_risk": model.summary.overall_risk.value}
-    dumped.remember(model.run_id, marker, model)
-    return {"reviewed": marker}
 
 
 def final_model(state: ThreatModelState) -> ThreatModel:

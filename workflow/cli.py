@@ -13,16 +13,18 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar, cast
 
 import typer
 
 from workflow import __version__
 from workflow.errors import ConfigError, KtmbError, one_line
-from workflow.gates import load_edits, parse_approval_policy
 from workflow.log import configure_logging, get_logger
 from workflow.settings import Settings, load_settings
 from workflow.threat_model import PHASES, Phase, ThreatModel
+
+if TYPE_CHECKING:
+    from workflow.exports import Format
 
 __all__ = ["app", "main"]
 
@@ -74,16 +76,20 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"ktmb {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _main(
     log_json: Annotated[bool, typer.Option("--log-json", help="Structured JSON logs.")] = False,
     log_level: Annotated[str, typer.Option(help="Lowest log level shown.")] = "WARNING",
-    version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
 ) -> None:
     """Kubernetes Threat Model Builder."""
-    if version:
-        typer.echo(f"ktmb {__version__}")
-        raise typer.Exit(0)
     _OUTPUT["progress"] = not log_json
     configure_logging(json_logs=log_json,
                       level="INFO" if log_json and log_level == "WARNING" else log_level)
@@ -154,6 +160,12 @@ def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = F
     raise typer.Exit(STATUS_EXIT.get(status, 1))
 
 
+def _check_fail_on(fail_on: str | None) -> None:
+    if fail_on is not None and fail_on not in {"critical", "high", "medium", "low", "info"}:
+        raise ConfigError(f"--fail-on must be critical, high, medium, low or info, got "
+                          f"{fail_on!r}")
+
+
 def _at_or_above(model: ThreatModel, threshold: str) -> bool:
     from workflow.scoring import SEVERITY_ORDER
 
@@ -183,7 +195,7 @@ def _print_summary(model: ThreatModel) -> None:
                f"({counts or 'none'}); overall risk {model.summary.overall_risk.value}",
                err=True)
     if model.generator.llm is None:
-        typer.echo("  no model was used (--llm off): rule findings only", err=True)
+        typer.echo("  no model was used: rule findings only", err=True)
     for d in model.degradations:
         typer.echo(f"  degraded: {d.phase or 'run'} {d.component}: {d.reason}", err=True)
 
@@ -229,9 +241,9 @@ def run(
              "low, info).")] = None,
 ) -> None:
     """Build the threat model of one application; prints the run id."""
-    if fail_on is not None and fail_on not in {"critical", "high", "medium", "low", "info"}:
-        raise ConfigError(f"--fail-on must be critical, high, medium, low or info, got "
-                          f"{fail_on!r}")
+    _check_fail_on(fail_on)
+    from workflow.gates import parse_approval_policy
+
     env = _Env()
     policy = parse_approval_policy(approval)
     options = _llm_options(llm, model, cloud, classification)
@@ -252,6 +264,53 @@ def run(
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
                          run_id=run_id)
     _report(outcome, runs, out=out, fail_on=fail_on)
+
+
+@app.command()
+@handled
+def scan(
+    paths: Annotated[list[str], typer.Argument(help="Manifest files, directories, or - for "
+                                                    "standard input.")],
+    app_name: Annotated[str | None, typer.Option("--app", help="Application name.")] = None,
+    architecture: Annotated[list[Path] | None, typer.Option(
+        help="Architecture or security-review notes (Markdown/text); repeatable.")] = None,
+    cloud: Annotated[str | None, typer.Option(help="eks, gke, aks or on-prem.")] = None,
+    classification: Annotated[str | None, typer.Option(
+        help="Data classification, e.g. pci, personal, confidential.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json, sarif, markdown, html, mermaid "
+                                                      "or otm.")] = "json",
+    out: Annotated[Path | None, typer.Option(
+        help="Write the threat model here instead of standard output.")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        help="Exit 5 when a finding is at or above this severity (critical, high, medium, "
+             "low, info).")] = None,
+) -> None:
+    """Rules and reviewer only, in one process: no database, model, gates or run history.
+
+    Same findings and scores as 'ktmb run --llm off', without knowledge-base citations.
+
+    For CI gates (--fail-on, --format sarif), pre-commit hooks and quick checks.
+    """
+    _check_fail_on(fail_on)
+    _check_format(fmt)
+    from workflow.inputs import load_inputs
+    from workflow.scan import scan as scan_inputs
+
+    settings = load_settings()
+    inputs = load_inputs(paths, settings=settings, architecture=architecture or [])
+    for warning in inputs.warnings:
+        typer.echo(f"ktmb: warning: {warning}", err=True)
+    model = scan_inputs(inputs, application=app_name or _default_app_name(paths),
+                        options={"classification": classification, "cloud": cloud})
+    text = _render(model, fmt)
+    if out is not None:
+        _write(out, text)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    _print_summary(model)
+    if fail_on is not None and _at_or_above(model, fail_on):
+        typer.echo(f"findings at or above {fail_on}: failing (--fail-on)", err=True)
+        raise typer.Exit(5)
 
 
 _GENERIC_DIRS = {"manifests", "manifest", "deploy", "deployment", "k8s", "kubernetes", "kube",
@@ -326,6 +385,8 @@ def approve(run_id: str,
             by: Annotated[str | None, typer.Option(help="Reviewer name.")] = None) -> None:
     """Approve the pending phase (optionally with edits) and continue the run."""
     env = _Env()
+    from workflow.gates import load_edits
+
     parsed = load_edits(edits) if edits is not None else None
     runs = env.runs(progress=True)
     outcome = runs.decide(run_id, decision="approve", by=by or env.settings.user,
@@ -385,28 +446,58 @@ def show(run_id: str,
 app.command("export", help="Export a run's threat model (same as show).")(show)
 
 
-def _render(model: ThreatModel, fmt: str) -> str:
+def _check_format(fmt: str) -> None:
     if fmt == "json":
-        return model.model_dump_json(indent=2)
-    try:
-        from workflow.exports import FORMATS, export
-    except ImportError:
-        raise ConfigError(f"format {fmt!r} is not available in this build") from None
+        return
+    from workflow.exports import FORMATS
+
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    return export(model, fmt)
+
+
+def _render(model: ThreatModel, fmt: str) -> str:
+    _check_format(fmt)
+    if fmt == "json":
+        return model.model_dump_json(indent=2)
+    from workflow.exports import export
+
+    return export(model, cast("Format", fmt))  # checked by _check_format
 
 
 @app.command()
 @handled
-def diff(run_a: str, run_b: str, as_json: Annotated[bool, typer.Option("--json")] = False,
+def diff(run_a: Annotated[str, typer.Argument(
+             help="The older run: a run id or a threat-model JSON file.")],
+         run_b: Annotated[str, typer.Argument(
+             help="The newer run: a run id or a threat-model JSON file.")],
+         as_json: Annotated[bool, typer.Option("--json")] = False,
          ) -> None:
-    """Compare two runs' threat models: new, changed, unchanged and resolved findings."""
+    """Compare two threat models: new, changed, unchanged and resolved findings.
+
+    Each side is a stored run's id, or a threat-model JSON file (from --out of run or scan).
+    """
     from workflow.diff import diff_models, render_json, render_text
 
-    runs = _Env().runs()
-    result = diff_models(runs.threat_model(run_a), runs.threat_model(run_b))
+    env = _Env()
+    result = diff_models(_model_of(run_a, env), _model_of(run_b, env))
     typer.echo(render_json(result) if as_json else render_text(result))
+
+
+def _model_of(ref: str, env: _Env) -> ThreatModel:
+    """The threat model of a run id, or of a JSON file when ``ref`` names one."""
+    path = Path(ref)
+    if not path.is_file():
+        return env.runs().threat_model(ref)  # type: ignore[no-any-return]
+    from pydantic import ValidationError
+
+    try:
+        return ThreatModel.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "document"
+        raise ConfigError(f"{path}: not a ktmb threat model ({where}: {error['msg']})") from None
 
 
 @app.command()
@@ -557,6 +648,8 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
     share the database help too. A failing application never stops the others; the exit code
     is 1 when any application failed.
     """
+    from workflow.gates import parse_approval_policy
+
     policy = parse_approval_policy(approval)
     options = _llm_options(llm, model, None, None)
     env = _Env()
@@ -668,11 +761,36 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+#: ``ktmb scan`` alone: the hot command of CI pipelines skips building the click commands of
+#: every other command (a tenth of its start-up). ``ktmb --help`` lists it from ``app``.
+_scan_app = typer.Typer(name="ktmb scan", add_completion=False, pretty_exceptions_enable=False)
+_scan_app.command(epilog=EXIT_CODES_HELP)(scan)
+
+
+def _exit_now(code: object) -> NoReturn:
+    """Exit without tearing the interpreter down, as mypy does by default (``--fast-exit``).
+
+    For ``ktmb scan`` only: it holds no database, thread or temporary file, its output is written
+    and both streams are flushed here, and freeing every object at exit would be a tenth of its
+    run.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
 def main() -> None:
     """Console entry point: every error is one line on standard error and an exit code."""
     _tune_gc()
     try:
-        app()
+        if sys.argv[1:2] == ["scan"]:
+            _main()  # no global option comes before the command: their defaults
+            try:
+                _scan_app(args=sys.argv[2:], prog_name="ktmb scan")
+            except SystemExit as done:
+                _exit_now(done.code)
+        else:
+            app()
     except KtmbError as exc:
         _err(str(exc))
         sys.exit(exc.exit_code)

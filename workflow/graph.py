@@ -1,10 +1,11 @@
-"""The LangGraph wiring: eight phases, each followed by its gate, then the reviewer."""
+"""The LangGraph wiring: eight phases, each followed by its gate, then the reviewer node."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from agents.architecture import architecture
 from agents.compliance import compliance
@@ -14,13 +15,14 @@ from agents.identity import identity
 from agents.logging import logging as logging_phase
 from agents.network import network
 from agents.risk_review import risk_review
-from workflow.assemble import reviewer
+from workflow import dumped
+from workflow.assemble import assemble_model
 from workflow.context import RunContext
 from workflow.gates import make_gate
 from workflow.state import ThreatModelState
 from workflow.threat_model import PHASES, Phase
 
-__all__ = ["PHASE_NODES", "build_graph", "gate_name"]
+__all__ = ["PHASE_NODES", "build_graph", "gate_name", "reviewer"]
 
 PHASE_NODES: dict[Phase, Any] = {
     Phase.ARCHITECTURE: architecture,
@@ -32,6 +34,19 @@ PHASE_NODES: dict[Phase, Any] = {
     Phase.COMPLIANCE: compliance,
     Phase.RISK_REVIEW: risk_review,
 }
+
+
+def reviewer(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    """Merge, score and rank every phase's findings into the final threat model.
+
+    The state keeps only a summary (the whole model would add its size to the checkpoint
+    twice); the model is handed to the run in this process and stored by it. A process that
+    finds a reviewed state without the hand-over rebuilds the same model with ``final_model``.
+    """
+    model = assemble_model(state, partial=False)
+    marker = {"findings": model.summary.total, "overall_risk": model.summary.overall_risk.value}
+    dumped.remember(model.run_id, marker, model)
+    return {"reviewed": marker}
 
 
 def gate_name(phase: Phase) -> str:

@@ -1,17 +1,49 @@
 """structlog configuration: console on a terminal, JSON with ``--log-json`` or off a terminal.
 
 Nothing here renders local variables of tracebacks: they could hold manifests or prompts.
+
+structlog is imported when the first line at or above the configured level is logged, not when
+a module asks for its logger. Importing it (with the asyncio and rich it pulls in) is about a
+sixth of a ``ktmb scan``'s start-up, and at the CLI's default level (WARNING) a successful command
+usually logs nothing. Modules therefore log through :func:`get_logger` and bind context with
+:func:`bound`, never through structlog directly; a context bound before structlog loaded is
+still merged into the lines logged inside it.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from types import ModuleType
 from typing import Any, TextIO
 
-import structlog
+__all__ = ["StderrLogger", "bound", "configure_logging", "get_logger"]
 
-__all__ = ["StderrLogger", "configure_logging", "get_logger"]
+#: The level of each logger method; a call below the configured level is dropped unimported.
+_METHOD_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "msg": logging.INFO,
+                  "warning": logging.WARNING, "warn": logging.WARNING,
+                  "error": logging.ERROR, "exception": logging.ERROR,
+                  "critical": logging.CRITICAL, "fatal": logging.CRITICAL}
+
+_NOISY = ("httpx", "httpcore", "urllib3", "psycopg", "psycopg.pool", "yoyo", "langgraph",
+          "procrastinate", "sentence_transformers", "uvicorn.access")
+
+
+class _Config:
+    """What :func:`configure_logging` asked for, applied when structlog is loaded."""
+
+    threshold: int = logging.NOTSET  # unconfigured: every call reaches structlog's defaults
+    json_logs: bool | None = None
+    stream: TextIO | None = None
+    pending: bool = False
+    module: ModuleType | None = None
+
+
+#: Context bound by :func:`bound` while structlog was not loaded yet.
+_early: ContextVar[dict[str, Any] | None] = ContextVar("ktmb_early_log_context", default=None)
 
 
 class StderrLogger:
@@ -34,6 +66,70 @@ def _stderr_logger(*_args: Any) -> StderrLogger:
     return StderrLogger()
 
 
+def _import_structlog() -> ModuleType:
+    """Import structlog without letting it import ``rich``.
+
+    structlog imports rich, when installed (typer installs it), for pretty tracebacks, which ktmb
+    never renders (errors are one line; logs are key=value or JSON, without locals). rich is
+    hidden while structlog loads (a ``None`` entry in ``sys.modules`` makes ``import rich`` fail
+    as if it were missing); typer still imports it when it prints help.
+    """
+    hide = "rich" not in sys.modules
+    if hide:
+        sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        import structlog
+    finally:
+        if hide:
+            del sys.modules["rich"]
+    return structlog
+
+
+def _structlog() -> ModuleType:
+    """structlog, imported and configured on first use."""
+    module = _Config.module
+    if module is None:
+        module = _Config.module = _import_structlog()
+    if _Config.pending:
+        _Config.pending = False
+        _apply(module)
+    return module
+
+
+def _merge_early(_logger: Any, _method: str, event: MutableMapping[str, Any]
+                 ) -> MutableMapping[str, Any]:
+    """Add the context bound before structlog was loaded (later bindings win)."""
+    early = _early.get()
+    if early:
+        for key, value in early.items():
+            event.setdefault(key, value)
+    return event
+
+
+def _apply(structlog: ModuleType) -> None:
+    out = _Config.stream or sys.stderr
+    json_logs = _Config.json_logs
+    if json_logs is None:
+        json_logs = not out.isatty()
+    renderer: Any
+    if json_logs:
+        renderer = structlog.processors.JSONRenderer()
+        exc: Any = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+        exc = structlog.processors.format_exc_info
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, _merge_early,
+                    structlog.processors.add_log_level,
+                    structlog.processors.TimeStamper(fmt="iso", utc=True), exc, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(_Config.threshold),
+        logger_factory=(structlog.WriteLoggerFactory(file=_Config.stream)
+                        if _Config.stream is not None else _stderr_logger),
+        cache_logger_on_first_use=False,
+    )
+
+
 def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
                       stream: TextIO | None = None) -> None:
     """Configure structlog and the standard library logging once for the process.
@@ -44,37 +140,53 @@ def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
         level: the lowest level written.
         stream: where logs go (standard error by default).
     """
-    out = stream or sys.stderr
-    if json_logs is None:
-        json_logs = not out.isatty()
     numeric = logging.getLevelName(level.upper())
-    if not isinstance(numeric, int):
-        numeric = logging.INFO
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    renderer: Any
-    if json_logs:
-        renderer = structlog.processors.JSONRenderer()
-        exc: Any = structlog.processors.ExceptionRenderer(
-            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
-    else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
-        exc = structlog.processors.format_exc_info
-    structlog.configure(
-        processors=[*shared, exc, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=(structlog.WriteLoggerFactory(file=stream) if stream is not None
-                        else _stderr_logger),
-        cache_logger_on_first_use=False,
-    )
-    for noisy in ("httpx", "httpcore", "urllib3", "psycopg", "psycopg.pool", "yoyo",
-                  "langgraph", "procrastinate", "sentence_transformers", "uvicorn.access"):
+    _Config.threshold = numeric if isinstance(numeric, int) else logging.INFO
+    _Config.json_logs = json_logs
+    _Config.stream = stream
+    _Config.pending = True
+    if _Config.module is not None:
+        _structlog()
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _discard(*_args: Any, **_kwargs: Any) -> None:
+    return None
+
+
+class _Logger:
+    """A module's logger: structlog's, loaded by the first call that is not filtered out."""
+
+    __slots__ = ("_name", "_real")
+
+    def __init__(self, name: str | None) -> None:
+        self._name = name
+        self._real: Any = None
+
+    def __getattr__(self, method: str) -> Any:
+        level = _METHOD_LEVELS.get(method)
+        if level is not None and level < _Config.threshold:
+            return _discard
+        if self._real is None:
+            self._real = _structlog().get_logger(self._name)
+        return getattr(self._real, method)
+
+
 def get_logger(name: str | None = None) -> Any:
-    """Return a structlog logger."""
-    return structlog.get_logger(name)
+    """The logger of a module (``get_logger(__name__)``)."""
+    return _Logger(name)
+
+
+@contextmanager
+def bound(**values: Any) -> Iterator[None]:
+    """Bind ``values`` to every line logged inside the block, in this context only."""
+    if _Config.module is not None:
+        with _Config.module.contextvars.bound_contextvars(**values):
+            yield
+        return
+    token = _early.set({**(_early.get() or {}), **values})
+    try:
+        yield
+    finally:
+        _early.reset(token)

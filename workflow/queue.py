@@ -56,11 +56,10 @@ from procrastinate import jobs as pq_jobs
 from procrastinate import retry as pq_retry
 from procrastinate import schema as pq_schema
 from procrastinate import worker as pq_worker
-from structlog.contextvars import bound_contextvars
 
 from workflow.db import Database
 from workflow.errors import ConfigError, KtmbError, NotFoundError, RunStateError, UserError
-from workflow.log import get_logger
+from workflow.log import bound, get_logger
 from workflow.run_store import RunStore
 
 __all__ = [
@@ -419,7 +418,7 @@ class WorkerRuntime:
     def execute(self, run_id: str, *, attempt: int, max_attempts: int, retry_wait: float,
                 job_id: int | None = None) -> str:
         """Continue a run; raise to have procrastinate retry it (bounded by ``max_attempts``)."""
-        with bound_contextvars(run_id=run_id, job_id=job_id, attempt=attempt):
+        with bound(run_id=run_id, job_id=job_id, attempt=attempt):
             try:
                 info = self.store.get(run_id)
             except NotFoundError as exc:
@@ -446,7 +445,7 @@ class WorkerRuntime:
         """Apply a decision taken elsewhere and continue the run (``continue_run``)."""
         from workflow.gates import PhaseEdits
 
-        with bound_contextvars(run_id=run_id, job_id=job_id):
+        with bound(run_id=run_id, job_id=job_id):
             try:
                 edits = (PhaseEdits.model_validate(decision["edits"])
                          if decision.get("edits") else None)
@@ -543,7 +542,7 @@ async def _reap(app: procrastinate.App, runs: Any, job: pq_jobs.Job,
     max_attempts = int(job.task_kwargs.get("max_attempts") or 1)  # type: ignore[arg-type]
     why = (f"the worker executing it stopped (killed or lost: no heartbeat for "
            f"{options.stalled_after:g} s)")
-    with bound_contextvars(run_id=run_id, job_id=job.id, attempt=attempt):
+    with bound(run_id=run_id, job_id=job.id, attempt=attempt):
         try:
             if await asyncio.to_thread(runs._locked_elsewhere, run_id):
                 log.info("stalled_job_still_executing")  # late heartbeats, live executor

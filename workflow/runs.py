@@ -8,7 +8,6 @@ PostgreSQL advisory lock per run); a run whose process died holds no lock and ca
 
 from __future__ import annotations
 
-import secrets
 import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +21,6 @@ from langgraph.errors import GraphDrained
 from langgraph.runtime import RunControl
 from langgraph.types import Command, Interrupt
 from psycopg import Connection
-from structlog.contextvars import bound_contextvars
 
 from agents.phase_runner import remember_inputs
 from workflow import dumped
@@ -33,9 +31,10 @@ from workflow.errors import KtmbError, NotFoundError, RunError, RunStateError, o
 from workflow.gates import PhaseDecision, PhaseEdits, decision_json, validate_decision
 from workflow.graph import build_graph, gate_name
 from workflow.inputs import LoadedInputs
-from workflow.log import get_logger
+from workflow.log import bound, get_logger
+from workflow.run_ids import new_run_id
 from workflow.run_store import _Q, RunInfo, RunStore
-from workflow.state import ThreatModelState, all_findings
+from workflow.state import ThreatModelState, all_findings, initial_state
 from workflow.threat_model import PHASES, Phase, ThreatModel
 
 __all__ = ["ContextFactory", "RunOutcome", "Runs", "new_run_id"]
@@ -44,13 +43,6 @@ log = get_logger(__name__)
 
 #: Builds the (non-checkpointed) run context for a run: (run info) -> RunContext.
 ContextFactory = Callable[[RunInfo], RunContext]
-
-
-def new_run_id(application: str) -> str:
-    """A new, unique, readable run id."""
-    slug = "".join(ch if ch.isalnum() else "-" for ch in application.lower()).strip("-")[:40]
-    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    return f"{slug or 'app'}-{stamp}-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -90,13 +82,9 @@ class Runs:
             inputs_digest=inputs.digest, inputs=[f.model_dump(mode="json") for f in inputs.files],
             options={"llm": llm}, owner_groups=owner_groups or [], created_by=created_by,
             status="running" if execute else "queued")
-        initial: ThreatModelState = {
-            "run_id": run_id, "application": application, "inputs": inputs.to_snapshot(),
-            "inputs_digest": inputs.digest, "approval": approval, "llm": None,
-            "phases": {}, "guidance": {}, "degradations": {}, "usage": {},
-            "prompts": {}, "extras": {"classification": (llm or {}).get("classification"),
-                                     "cloud": (llm or {}).get("cloud")},
-            "rejected": None, "reviewed": None}
+        initial = initial_state(run_id=run_id, application=application,
+                                inputs_snapshot=inputs.to_snapshot(),
+                                inputs_digest=inputs.digest, approval=approval, options=llm)
         # Written as the start node's update rather than passed as the graph's input: the input
         # would be checkpointed twice more (the __start__ channel and its pending write).
         try:
@@ -244,7 +232,7 @@ class Runs:
                before: Callable[[], None] | None = None,
                control: RunControl | None = None) -> RunOutcome:
         info = self.store.get(run_id)
-        with self._run_lock(run_id) as locked, bound_contextvars(run_id=run_id):
+        with self._run_lock(run_id) as locked, bound(run_id=run_id):
             if not locked:
                 raise RunStateError(f"run {run_id} is being executed by another ktmb process")
             if before is not None:

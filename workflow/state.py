@@ -12,13 +12,14 @@ the gate after it are the only writers of their phase's channel; ``all_findings`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any, TypedDict
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Annotated, Any, TypedDict, get_type_hints
 
 from workflow.threat_model import PHASES, Phase
 
-__all__ = ["ThreatModelState", "all_findings", "findings_key", "merge_findings",
-           "merge_records", "phase_findings"]
+__all__ = ["ThreatModelState", "all_findings", "apply_update", "findings_key", "initial_state",
+           "merge_findings", "merge_records", "phase_findings"]
 
 
 def merge_findings(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -91,3 +92,45 @@ def all_findings(state: Mapping[str, Any]) -> dict[str, Any]:
     for phase in PHASES:
         merged.update(state.get(findings_key(phase)) or {})
     return merged
+
+
+def initial_state(*, run_id: str, application: str, inputs_snapshot: dict[str, Any],
+                  inputs_digest: str, approval: list[str],
+                  options: Mapping[str, Any] | None = None) -> ThreatModelState:
+    """The state a run starts from (``options``: the run's llm, classification and cloud)."""
+    options = options or {}
+    return {
+        "run_id": run_id, "application": application, "inputs": inputs_snapshot,
+        "inputs_digest": inputs_digest, "approval": approval, "llm": None,
+        "phases": {}, "guidance": {}, "degradations": {}, "usage": {}, "prompts": {},
+        "extras": {"classification": options.get("classification"),
+                   "cloud": options.get("cloud")},
+        "rejected": None, "reviewed": None}
+
+
+Reducer = Callable[[Any, Any], Any]
+
+
+@cache
+def _reducers() -> dict[str, Reducer]:
+    """Each channel's reducer, read from the ``Annotated`` hints as LangGraph reads them."""
+    reducers: dict[str, Reducer] = {}
+    for name, hint in get_type_hints(ThreatModelState, include_extras=True).items():
+        metadata = getattr(hint, "__metadata__", ())
+        if metadata and callable(metadata[-1]):
+            reducers[name] = metadata[-1]
+    return reducers
+
+
+def apply_update(state: ThreatModelState, update: Mapping[str, Any]) -> ThreatModelState:
+    """``state`` with a node's ``update`` applied through the channels' reducers.
+
+    What the graph does between two nodes, for callers that run the phases without it
+    (``ktmb scan``); channels without a reducer are replaced.
+    """
+    merged: dict[str, Any] = dict(state)
+    reducers = _reducers()
+    for key, value in update.items():
+        reducer = reducers.get(key)
+        merged[key] = reducer(merged.get(key), value) if reducer is not None else value
+    return merged  # type: ignore[return-value]

@@ -73,3 +73,31 @@ def test_state_channels_have_reducers() -> None:
             "phases": merge_records, "guidance": merge_records,
             "degradations": merge_records, "usage": merge_records, "prompts": merge_records,
             "extras": merge_records} == reducers
+
+
+def test_apply_update_uses_each_channels_reducer() -> None:
+    """Reducer channels merge as the graph merges them; plain channels are replaced."""
+    from workflow.state import apply_update, initial_state
+
+    state = initial_state(run_id="r", application="a", inputs_snapshot={}, inputs_digest="d",
+                          approval=[], options={"classification": "pci"})
+    state = apply_update(state, {"findings_data": {"x": {"id": "x"}},
+                                 "phases": {"data": {"status": "completed"}},
+                                 "architecture": {"components": [1]}})
+    state = apply_update(state, {"findings_data": {"y": {"id": "y"}, "x": None},
+                                 "phases": {"data": {"findings": 1}},
+                                 "architecture": {"components": [2]}})
+    assert {"y": {"id": "y"}} == state["findings_data"]
+    assert {"data": {"status": "completed", "findings": 1}} == state["phases"]
+    assert {"components": [2]} == state["architecture"]
+    assert {"classification": "pci", "cloud": None} == state["extras"]
+
+
+def test_initial_state_has_every_channel() -> None:
+    """The start state names every channel but those the phases add (findings, architecture)."""
+    from workflow.state import findings_key, initial_state
+
+    state = initial_state(run_id="r", application="a", inputs_snapshot={}, inputs_digest="d",
+                          approval=["data"])
+    findings = {findings_key(p) for p in PHASES}
+    assert set(get_type_hints(ThreatModelState)) - findings - {"architecture"} == set(state)

@@ -1,0 +1,80 @@
+"""What the CLI's fast paths import: ``ktmb scan`` loads no graph, database, model or logger.
+
+Each check runs in a fresh interpreter (this test process has imported everything already).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MANIFESTS = REPO / "examples" / "payments" / "manifests"
+HEAVY = ("langgraph", "langchain_core", "langsmith", "psycopg", "ollama", "httpx", "structlog",
+         "rich", "asyncio", "fastapi", "procrastinate", "torch", "numpy")
+
+
+def _loaded_after(code: str) -> set[str]:
+    """Top-level packages loaded by ``code`` in a fresh interpreter."""
+    probe = (f"{code}\nimport json, sys\n"
+             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_a_scan_imports_no_graph_database_model_or_logger() -> None:
+    """Scanning the example application loads none of the heavy packages."""
+    loaded = _loaded_after(
+        "from workflow.log import configure_logging\n"
+        "configure_logging(level='WARNING')\n"
+        "from workflow.inputs import load_inputs\n"
+        "from workflow.scan import scan\n"
+        "from workflow.settings import load_settings\n"
+        f"inputs = load_inputs([{str(MANIFESTS)!r}], settings=load_settings())\n"
+        "assert scan(inputs, application='payments').findings")
+    assert set() == loaded & set(HEAVY)
+
+
+def test_the_cli_module_imports_no_graph_or_database() -> None:
+    """Every command pays for the CLI module's imports; the graph loads with the command."""
+    loaded = _loaded_after("import workflow.cli")
+    assert set() == loaded & {"langgraph", "langchain_core", "psycopg", "ollama", "structlog",
+                              "fastapi", "procrastinate"}
+
+
+def test_a_logged_line_loads_structlog() -> None:
+    """A line at or above the level loads structlog and is written; one below does not."""
+    probe = ("import sys\n"
+             "from workflow.log import configure_logging, get_logger\n"
+             "configure_logging(level='WARNING', json_logs=True)\n"
+             "log = get_logger('probe')\n"
+             "log.info('quiet')\n"
+             "print('structlog' in sys.modules)\n"
+             "log.warning('loud', n=1)\n"
+             "print('structlog' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert ["False", "True"] == done.stdout.split()
+    line = json.loads(done.stderr.strip())
+    assert ("loud", "warning", 1) == (line["event"], line["level"], line["n"])
+    assert "quiet" not in done.stderr
+
+
+def test_context_bound_before_structlog_loaded_is_logged() -> None:
+    """``bound`` works on both sides of the lazy import, and inner bindings win."""
+    probe = ("from workflow.log import bound, configure_logging, get_logger\n"
+             "configure_logging(level='INFO', json_logs=True)\n"
+             "log = get_logger('probe')\n"
+             "with bound(run_id='r1', phase='outer'):\n"
+             "    log.info('first')\n"
+             "    with bound(phase='inner'):\n"
+             "        log.info('second')\n"
+             "log.info('after')\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True)
+    lines = [json.loads(line) for line in done.stderr.strip().splitlines()]
+    assert [("first", "r1", "outer"), ("second", "r1", "inner"), ("after", None, None)] == [
+        (d["event"], d.get("run_id"), d.get("phase")) for d in lines]
