@@ -1,8 +1,12 @@
 """ktmb next to Checkov on every application of ../shared/corpus/apps, timed in the same run.
 
 For each application: ktmb's findings by severity and Checkov's failed and passed checks, and
-both tools' wall time in four modes (``--modes``, all by default), measured in the same run:
+both tools' wall time in five modes (``--modes``, all by default), measured in the same run:
 
+* ``scan``: one fresh process per application and run, start-up included: ``ktmb scan APP
+  --out FILE`` (rule catalogue and reviewer, no database or model: the like-for-like comparison
+  with a posture scanner) next to ``checkov -d APP --framework kubernetes``; the two tools run
+  alternately, so both see the same machine load;
 * ``cold``: one fresh process per application and run, start-up included: ``ktmb run --llm off``
   (embedded database included) next to ``checkov -d APP --framework kubernetes``;
 * ``warm``: the full pipeline in one long-lived process, as a server or batch worker runs it,
@@ -14,7 +18,8 @@ both tools' wall time in four modes (``--modes``, all by default), measured in t
   run by the Checkov virtualenv's Python). Each tool's loop is a subprocess of its own, so the
   embedded database is not held open by this script during the cold and batch modes;
 * ``batch``: the whole corpus in one invocation each: ``ktmb batch APP1 APP2 ... --llm off``
-  (job queue, ``--batch-workers`` local workers) next to one ``checkov -d APPS_DIR`` (Checkov
+  (job queue, ``--batch-workers`` local workers), and ``ktmb scan APPS_DIR`` (the corpus as one
+  input, as Checkov reads it), next to one ``checkov -d APPS_DIR`` (Checkov
   scans the corpus directory recursively; ``checkov -d APP1 -d APP2`` is not used: Checkov 3.3
   reuses one Kubernetes runner for every ``-d``, whose parsed definitions are cached, so it
   reports the first directory again for each further one). Scanning the corpus as one tree,
@@ -30,8 +35,12 @@ any measurement. Checkov is installed from PyPI into the benchmark's own virtual
 missing) and runs offline: BC_SKIP_MAPPING=TRUE, CKV_NO_DOWNLOAD, --skip-download, no API key.
 Target: ktmb at least 10x faster than Checkov on the same input (x = Checkov s / ktmb s).
 
+ktmb's CLI modes run a regular install of this working tree in its own virtualenv
+(``--ktmb-venv``, refreshed each run), as Checkov runs from its own.
+
 Usage: python bench/checkov_compare.py [--apps DIR] [--venv /tmp/bench-checkov-venv]
-       [--repeat 3] [--modes cold,warm,batch,engine] [--batch-workers 2] [--ktmb-home DIR]
+       [--ktmb-venv /tmp/bench-ktmb-venv]
+       [--repeat 3] [--modes scan,cold,warm,batch,engine] [--batch-workers 2] [--ktmb-home DIR]
        [--no-cli] [--no-install]
 """
 
@@ -67,7 +76,7 @@ OFFLINE_ENV = {"BC_SKIP_MAPPING": "TRUE", "CKV_NO_DOWNLOAD": "TRUE",
                "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "FALSE", "BC_API_KEY": "",
                "PRISMA_API_URL": "", "CKV_IGNORE_HIDDEN_DIRECTORIES": "TRUE"}
 BANDS = ("critical", "high", "medium", "low", "info")
-MODES = ("cold", "warm", "batch", "engine")
+MODES = ("scan", "cold", "warm", "batch", "engine")
 TARGET = 10.0
 NAN = float("nan")
 
@@ -85,8 +94,39 @@ def ensure_checkov(venv: Path, install: bool) -> Path | None:
     return exe if exe.exists() else None
 
 
+#: The ktmb executable the CLI modes run (set by :func:`ensure_ktmb`).
+KTMB_EXE: list[str] = []
+
+
+def ensure_ktmb(venv: Path | None, install: bool) -> str:
+    """A regular (non-editable) install of this working tree in its own virtualenv.
+
+    Checkov runs from its own virtualenv, installed from PyPI; ktmb's CLI modes run the same way,
+    from an installed copy of the tree (``pip install ROOT[embeddings]`` the first time, then
+    ``--no-deps --force-reinstall`` to refresh the code), not from the developer's editable
+    install, whose import hook costs every interpreter start about 25 ms. ``--ktmb-venv ''``
+    (or ``--no-install`` without the venv) runs the ``ktmb`` of this interpreter instead.
+    """
+    current = shutil.which("ktmb") or str(Path(sys.executable).parent / "ktmb")
+    if venv is None:
+        return current
+    exe = venv / "bin" / "ktmb"
+    if not install:
+        return str(exe) if exe.exists() else current
+    pip = [str(venv / "bin" / "pip"), "install", "-q"]
+    if exe.exists():
+        _progress(f"refreshing ktmb in {venv} from {ROOT}")
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(ROOT)], check=True,
+                       capture_output=True)
+    else:
+        _progress(f"installing ktmb into {venv} (PyPI for its dependencies) ...")
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([*pip, f"{ROOT}[embeddings]"], check=True, capture_output=True)
+    return str(exe)
+
+
 def _ktmb_exe() -> str:
-    return shutil.which("ktmb") or str(Path(sys.executable).parent / "ktmb")
+    return KTMB_EXE[0] if KTMB_EXE else ensure_ktmb(None, False)
 
 
 def _last_error(proc: subprocess.CompletedProcess[str]) -> str:
@@ -132,6 +172,21 @@ def ktmb_cli(app: Path, home: Path) -> tuple[float, str]:
                               check=False)
         elapsed = time.perf_counter() - started
     return elapsed, "ok" if proc.returncode in (0, 5) else _last_error(proc)
+
+
+# ---- scan: the rule catalogue and reviewer in a fresh process --------------------------------
+def ktmb_scan(target: Path) -> tuple[float, str, Counter[str]]:
+    """Seconds, a status and findings by severity for ``ktmb scan TARGET`` in a fresh process."""
+    with tempfile.TemporaryDirectory() as out:
+        model = Path(out) / "model.json"
+        started = time.perf_counter()
+        proc = subprocess.run([_ktmb_exe(), "scan", str(target), "--out", str(model)],
+                              capture_output=True, text=True, timeout=600, check=False)
+        elapsed = time.perf_counter() - started
+        if proc.returncode not in (0, 5) or not model.is_file():
+            return elapsed, _last_error(proc), Counter()
+        summary = json.loads(model.read_text(encoding="utf-8"))["summary"]
+    return elapsed, "ok", Counter({k: v for k, v in summary["by_severity"].items() if v})
 
 
 def _checkov_counts(stdout: str) -> tuple[int, int] | None:
@@ -278,21 +333,38 @@ def _progress(message: str) -> None:
 
 def measure_per_app(args: argparse.Namespace, apps: list[Path], exe: Path | None,
                     home: Path) -> list[dict[str, Any]]:
-    """Engine and cold modes, application by application (each tool ``--repeat`` times)."""
+    """Engine, scan and cold modes, application by application.
+
+    Each round runs every measured tool once, one after the other, ``--repeat`` rounds per
+    application: a burst of load on this shared machine then hits both tools, not one.
+    """
     rows = []
-    engine, cold = "engine" in args.modes, "cold" in args.modes
+    engine, cold, scan = "engine" in args.modes, "cold" in args.modes, "scan" in args.modes
     with tempfile.TemporaryDirectory() as lib_home:
         for app in apps:
-            _progress(f"{app.name}: engine / cold")
-            lib = [ktmb_library(app, Path(lib_home)) for _ in range(args.repeat if engine else 1)]
-            cli_runs = ([ktmb_cli(app, home) for _ in range(args.repeat)]
-                        if cold and not args.no_cli else [])
+            per_app = [m for m in args.modes if m not in ("warm", "batch")]
+            _progress(f"{app.name}: {', '.join(per_app)}")
+            lib: list[tuple[float, Counter[str], int]] = []
+            scans: list[tuple[float, str, Counter[str]]] = []
+            cli_runs: list[tuple[float, str]] = []
+            ck: list[tuple[float, int, int, str]] = []
+            for _ in range(args.repeat):
+                if engine or not lib:
+                    lib.append(ktmb_library(app, Path(lib_home)))
+                if scan:
+                    scans.append(ktmb_scan(app))
+                if cold and not args.no_cli:
+                    cli_runs.append(ktmb_cli(app, home))
+                if exe and (cold or engine or scan):
+                    ck.append(checkov(exe, app))
             cli_ok = [r[0] for r in cli_runs if r[1] == "ok"]
-            ck = ([checkov(exe, app) for _ in range(args.repeat)]
-                  if exe and (cold or engine) else [])
+            scan_ok = [r[0] for r in scans if r[1] == "ok"]
             rows.append({
                 "app": app.name, "resources": lib[0][2], "engine_counts": lib[0][1],
                 "ktmb_lib_s": _median([r[0] for r in lib]) if engine else NAN,
+                "ktmb_scan_s": _median(scan_ok),
+                "ktmb_scan": (scans[0][1] if not scan_ok else "ok") if scans else "skipped",
+                "scan_counts": scans[0][2] if scans else None,
                 "ktmb_cli_s": _median(cli_ok),
                 "ktmb_cli": (cli_runs[0][1] if not cli_ok else "ok") if cli_runs else "skipped",
                 "checkov_s": _median([r[0] for r in ck]),
@@ -324,16 +396,25 @@ def measure_warm(args: argparse.Namespace, apps: list[Path], exe: Path | None,
 
 def measure_batch(args: argparse.Namespace, apps: list[Path], exe: Path | None,
                   home: Path) -> dict[str, Any]:
-    """Batch mode: the whole corpus in one ktmb and one Checkov invocation, ``--repeat`` times."""
-    ours, peer = [], []
+    """Batch mode: the whole corpus in one invocation per tool, ``--repeat`` rounds.
+
+    ktmb twice: ``ktmb batch`` (a run per application through the queue and the graph) and
+    ``ktmb scan APPS_DIR`` (the corpus as one input, as ``checkov -d APPS_DIR`` reads it).
+    """
+    ours, scans, peer = [], [], []
     for i in range(args.repeat):
-        _progress(f"batch {i + 1}/{args.repeat}: ktmb batch, checkov -d {args.apps}")
+        _progress(f"batch {i + 1}/{args.repeat}: ktmb batch, ktmb scan {args.apps}, "
+                  f"checkov -d {args.apps}")
         ours.append(ktmb_batch(apps, home, args.batch_workers))
+        scans.append(ktmb_scan(args.apps))
         if exe:
             peer.append(checkov(exe, args.apps))
     ok = [r[0] for r in ours if r[2] == "ok"]
+    scan_ok = [r[0] for r in scans if r[1] == "ok"]
     return {"ktmb_s": _median(ok), "ktmb": ours[0][2] if not ok else "ok",
-            "ktmb_results": ours[0][1], "checkov_s": _median([r[0] for r in peer]),
+            "ktmb_results": ours[0][1], "scan_s": _median(scan_ok),
+            "scan": scans[0][1] if not scan_ok else "ok", "scan_counts": scans[0][2],
+            "checkov_s": _median([r[0] for r in peer]),
             "checkov_failed": peer[0][1] if peer else None,
             "checkov": peer[0][3] if peer else "not installed"}
 
@@ -347,8 +428,9 @@ def _counts(row: dict[str, Any]) -> Counter[str]:
 
 def print_per_app(rows: list[dict[str, Any]], modes: list[str]) -> None:
     """Findings of both tools and the per-application timings of each mode."""
-    head = (f"{'app':<32}{'res':>5}  {'ktmb C/H/M/L/I':<18}{'lib s':>8}{'cli s':>8}"
-            f"{'checkov fail/pass':>19}{'ckv s':>8}{'x lib':>8}{'x cli':>8}")
+    head = (f"{'app':<32}{'res':>5}  {'ktmb C/H/M/L/I':<18}{'lib s':>8}{'scan s':>8}"
+            f"{'cli s':>8}{'checkov fail/pass':>19}{'ckv s':>8}{'x lib':>7}{'x scan':>7}"
+            f"{'x cli':>7}")
     print(head)
     print("-" * len(head))
     for row in rows:
@@ -356,11 +438,13 @@ def print_per_app(rows: list[dict[str, Any]], modes: list[str]) -> None:
         peer = (f"{row['checkov_failed']}/{row['checkov_passed']}"
                 if row["checkov_failed"] is not None else "-")
         print(f"{row['app']:<32}{row['resources']:>5}  {bands:<18}{_s(row['ktmb_lib_s'], 3):>8}"
-              f"{_s(row['ktmb_cli_s']):>8}{peer:>19}{_s(row['checkov_s']):>8}"
-              f"{_xs(_x(row['checkov_s'], row['ktmb_lib_s'])):>8}"
-              f"{_xs(_x(row['checkov_s'], row['ktmb_cli_s'])):>8}")
+              f"{_s(row['ktmb_scan_s']):>8}{_s(row['ktmb_cli_s']):>8}{peer:>19}"
+              f"{_s(row['checkov_s']):>8}{_xs(_x(row['checkov_s'], row['ktmb_lib_s'])):>7}"
+              f"{_xs(_x(row['checkov_s'], row['ktmb_scan_s'])):>7}"
+              f"{_xs(_x(row['checkov_s'], row['ktmb_cli_s'])):>7}")
     print("(ktmb C/H/M/L/I: the full pipeline's findings when warm ran, else the rule engine's; "
-          "lib = engine only, cli = cold `ktmb run`, ckv = cold `checkov -d APP`)")
+          "lib = engine only, scan = cold `ktmb scan APP`, cli = cold `ktmb run --llm off`, "
+          "ckv = cold `checkov -d APP`)")
     if "warm" not in modes:
         return
     head = (f"{'app (warm, in-process)':<32}{'ktmb s':>9}{'ckv s':>9}{'x warm':>8}"
@@ -390,13 +474,19 @@ def print_summary(rows: list[dict[str, Any]], batch: dict[str, Any] | None,
                   modes: list[str]) -> None:
     """One line per comparison: totals, x, the smallest per-app x, and the 10x verdict."""
     lines: list[tuple[str, float, float, float]] = []
+    if "scan" in modes:
+        lines.append(("ktmb scan, process per app (sum)",
+                      *_pair(rows, "ktmb_scan_s", "checkov_s")))
     if "cold" in modes:
-        lines.append(("cold CLI, process per app (sum)", *_pair(rows, "ktmb_cli_s", "checkov_s")))
+        lines.append(("ktmb run, process per app (sum)",
+                      *_pair(rows, "ktmb_cli_s", "checkov_s")))
     if "warm" in modes:
         lines.append(("warm in-process, full pipeline (sum)",
                       *_pair(rows, "warm_s", "checkov_warm_s")))
     if batch is not None:
-        lines.append(("one invocation, whole corpus", batch["ktmb_s"], batch["checkov_s"],
+        lines.append(("one invocation: ktmb scan APPS_DIR", batch["scan_s"],
+                      batch["checkov_s"], _x(batch["checkov_s"], batch["scan_s"])))
+        lines.append(("one invocation: ktmb batch APP...", batch["ktmb_s"], batch["checkov_s"],
                       _x(batch["checkov_s"], batch["ktmb_s"])))
     if "engine" in modes:
         lines.append(("engine only vs Checkov cold CLI (sum)",
@@ -424,6 +514,13 @@ def print_notes(rows: list[dict[str, Any]], batch: dict[str, Any] | None,
     """Failures, cross-checks between modes, start-up costs, and the machine load."""
     notes = {f"{r['app']}: ktmb cli {r['ktmb_cli']}" for r in rows
              if r["ktmb_cli"] not in ("ok", "skipped")}
+    notes |= {f"{r['app']}: ktmb scan {r['ktmb_scan']}" for r in rows
+              if r["ktmb_scan"] not in ("ok", "skipped")}
+    notes |= {f"{r['app']}: ktmb scan finds "
+              f"{'/'.join(str(r['scan_counts'].get(b, 0)) for b in BANDS)}, the rule engine "
+              f"{'/'.join(str(r['engine_counts'].get(b, 0)) for b in BANDS)}"
+              for r in rows if r["scan_counts"] is not None
+              and r["ktmb_scan"] == "ok" and r["scan_counts"] != r["engine_counts"]}
     notes |= {f"{r['app']}: checkov {r['checkov']}" for r in rows
               if r["checkov"] not in ("ok", "skipped")}
     notes |= {f"{r['app']}: ktmb warm {r['warm_status']}" for r in rows
@@ -446,8 +543,9 @@ def print_notes(rows: list[dict[str, Any]], batch: dict[str, Any] | None,
                    "NetworkPolicy of one application covers another's pods in the same namespace)")
             print(f"note: one-invocation Checkov reported {batch['checkov_failed']} failed checks, "
                   f"the per-application runs {sum(per_app)}{why}")
-        if batch["ktmb"] != "ok" or batch["checkov"] != "ok":
-            print(f"note: batch: ktmb {batch['ktmb']}, checkov {batch['checkov']}")
+        if batch["ktmb"] != "ok" or batch["scan"] != "ok" or batch["checkov"] != "ok":
+            print(f"note: batch: ktmb batch {batch['ktmb']}, ktmb scan {batch['scan']}, "
+                  f"checkov {batch['checkov']}")
         print(f"note: ktmb batch ran {args.batch_workers} local worker process(es)")
     if warm is not None:
         for tool, info in warm.items():
@@ -491,7 +589,12 @@ def main() -> None:
                         help="ktmb home to reuse (default: a temporary one)")
     parser.add_argument("--no-cli", action="store_true",
                         help="skip the cold `ktmb run --llm off` timings")
-    parser.add_argument("--no-install", action="store_true", help="do not install checkov")
+    parser.add_argument("--ktmb-venv", type=lambda v: Path(v) if v else None,
+                        default=Path("/tmp/bench-ktmb-venv"),
+                        help="virtualenv with a regular install of this tree for the CLI modes "
+                             "('' = this interpreter's ktmb)")
+    parser.add_argument("--no-install", action="store_true",
+                        help="install neither checkov nor ktmb (use what is there)")
     parser.add_argument("--warm-ktmb", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("paths", nargs="*", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -503,6 +606,8 @@ def main() -> None:
         print(f"corpus apps not found at {args.apps}")
         sys.exit(2)
     exe = ensure_checkov(args.venv, not args.no_install)
+    KTMB_EXE.append(ensure_ktmb(args.ktmb_venv, not args.no_install))
+    _progress(f"ktmb: {KTMB_EXE[0]}; checkov: {exe}")
     apps = sorted(p for p in args.apps.iterdir() if p.is_dir())
     uses_db = ("cold" in args.modes and not args.no_cli) or {"warm", "batch"} & set(args.modes)
     with _directory(args.ktmb_home) as home:

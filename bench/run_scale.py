@@ -1,4 +1,4 @@
-"""Wall time and peak memory of `ktmb run --llm off` at scale, next to Checkov on the same input.
+"""Wall time and peak memory of `ktmb run --llm off` and `ktmb scan` at scale, next to Checkov.
 
     python bench/run_scale.py [--objects 5000] [--checkov-venv /tmp/bench-checkov-venv]
 
@@ -8,6 +8,7 @@ started by this script before timing, so its first start is not counted; each kt
 separate process (`python -m workflow run ...`) whose peak RSS is read from the kernel.
 The database's first start, migrations and the built-in knowledge base's first ingestion happen
 in a warm-up run before timing. Target: under 10 s and under 1 GiB for 5,000 objects.
+`ktmb scan` (rules and reviewer, no database) is timed on the same inputs as a second row.
 """
 
 from __future__ import annotations
@@ -115,6 +116,12 @@ def ktmb(target: Path, env: dict[str, str], out: Path) -> tuple[float, int, int]
                   "--out", str(out)], env)
 
 
+def ktmb_scan(target: Path, env: dict[str, str], out: Path) -> tuple[float, int, int]:
+    """One `ktmb scan` of ``target``."""
+    return timed([sys.executable, "-m", "workflow", "scan", str(target), "--out", str(out)],
+                 env)
+
+
 def checkov(venv: Path, target: Path) -> tuple[float, int, int] | None:
     """Checkov on the same input, offline, when its benchmark venv exists."""
     exe = venv / "bin" / "checkov"
@@ -176,6 +183,9 @@ def main() -> None:
     for label, path, n in targets:
         secs, rss, code = ktmb(path, env, work / f"{label.replace('/', '_')}.json")
         rows.append((label, n, "ktmb run --llm off", secs, rss / 1024, "ok" if code == 0
+                     else f"exit {code}"))
+        secs, rss, code = ktmb_scan(path, env, work / f"{label.replace('/', '_')}.scan.json")
+        rows.append((label, n, "ktmb scan", secs, rss / 1024, "ok" if code == 0
                      else f"exit {code}"))
         peer = checkov(args.checkov_venv, path)
         if peer is None:

