@@ -36,6 +36,7 @@ class _Config:
     """What :func:`configure_logging` asked for, applied when structlog is loaded."""
 
     threshold: int = logging.NOTSET  # unconfigured: every call reaches structlog's defaults
+    configured: bool = False
     json_logs: bool | None = None
     stream: TextIO | None = None
     pending: bool = False
@@ -145,6 +146,7 @@ def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
     _Config.json_logs = json_logs
     _Config.stream = stream
     _Config.pending = True
+    _Config.configured = True
     if _Config.module is not None:
         _structlog()
     for noisy in _NOISY:
@@ -180,9 +182,14 @@ def get_logger(name: str | None = None) -> Any:
 
 @contextmanager
 def bound(**values: Any) -> Iterator[None]:
-    """Bind ``values`` to every line logged inside the block, in this context only."""
-    if _Config.module is not None:
-        with _Config.module.contextvars.bound_contextvars(**values):
+    """Bind ``values`` to every line logged inside the block, in this context only.
+
+    Before structlog is loaded the values wait in a context variable that the configured
+    processors merge; a process that never configured logging uses structlog's own binding
+    (its default processors know nothing of ours).
+    """
+    if _Config.module is not None or not _Config.configured:
+        with _structlog().contextvars.bound_contextvars(**values):
             yield
         return
     token = _early.set({**(_early.get() or {}), **values})

@@ -78,3 +78,13 @@ def test_context_bound_before_structlog_loaded_is_logged() -> None:
     lines = [json.loads(line) for line in done.stderr.strip().splitlines()]
     assert [("first", "r1", "outer"), ("second", "r1", "inner"), ("after", None, None)] == [
         (d["event"], d.get("run_id"), d.get("phase")) for d in lines]
+
+
+def test_bound_context_without_configuration_uses_structlog_defaults() -> None:
+    """A library user who never configures logging still gets the bound context."""
+    probe = ("from workflow.log import bound, get_logger\n"
+             "with bound(phase='data'):\n"
+             "    get_logger('probe').info('inside')\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert "inside" in done.stdout and "phase=data" in done.stdout  # structlog's default output
