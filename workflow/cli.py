@@ -113,6 +113,7 @@ class _Env:
         from workflow.services import ContextBuilder
 
         if self._runs is None:
+            _freeze_imports()
             db = open_database(self.settings)
             show = progress and _OUTPUT["progress"]
             builder = ContextBuilder(self.settings, db, progress=_progress if show else None,
@@ -296,6 +297,7 @@ def scan(
     from workflow.inputs import load_inputs
     from workflow.scan import scan as scan_inputs
 
+    _freeze_imports()
     settings = load_settings()
     inputs = load_inputs(paths, settings=settings, architecture=architecture or [])
     for warning in inputs.warnings:
@@ -777,6 +779,16 @@ def _exit_now(code: object) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
+def _freeze_imports() -> None:
+    """Freeze the modules a command has just imported, as ``_tune_gc`` froze start-up's.
+
+    The CLI imports the graph, the database and the scan inside the commands that use them;
+    left unfrozen, their objects are rescanned by every full collection of a long run (about
+    0.6 s of CPU at 5,000 objects).
+    """
+    gc.freeze()
 
 
 def main() -> None:
