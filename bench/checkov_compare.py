@@ -419,6 +419,23 @@ def measure_batch(args: argparse.Namespace, apps: list[Path], exe: Path | None,
             "checkov": peer[0][3] if peer else "not installed"}
 
 
+def start_up_floor(rounds: int) -> dict[str, float]:
+    """Median seconds of the ktmb venv's interpreter start, and of importing the libraries every
+    ktmb command needs (pydantic, PyYAML, typer) with nothing else: what no ktmb code can save."""
+    python = str(Path(_ktmb_exe()).parent / "python")
+    env = {**os.environ, "PYDANTIC_DISABLE_PLUGINS": "__all__"}
+    floor: dict[str, float] = {}
+    for label, code in (("interpreter", "pass"),
+                        ("libraries", "import pydantic.main, yaml, typer")):
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            subprocess.run([python, "-c", code], env=env, check=False, capture_output=True)
+            times.append(time.perf_counter() - started)
+        floor[label] = _median(times)
+    return floor
+
+
 # ---- reporting ------------------------------------------------------------------------------
 def _counts(row: dict[str, Any]) -> Counter[str]:
     """ktmb's findings by severity: the full pipeline's when it ran, else the engine's."""
@@ -510,7 +527,8 @@ def print_summary(rows: list[dict[str, Any]], batch: dict[str, Any] | None,
 
 
 def print_notes(rows: list[dict[str, Any]], batch: dict[str, Any] | None,
-                warm: dict[str, Any] | None, args: argparse.Namespace) -> None:
+                warm: dict[str, Any] | None, args: argparse.Namespace,
+                floor: dict[str, float] | None = None) -> None:
     """Failures, cross-checks between modes, start-up costs, and the machine load."""
     notes = {f"{r['app']}: ktmb cli {r['ktmb_cli']}" for r in rows
              if r["ktmb_cli"] not in ("ok", "skipped")}
@@ -547,6 +565,13 @@ def print_notes(rows: list[dict[str, Any]], batch: dict[str, Any] | None,
             print(f"note: batch: ktmb batch {batch['ktmb']}, ktmb scan {batch['scan']}, "
                   f"checkov {batch['checkov']}")
         print(f"note: ktmb batch ran {args.batch_workers} local worker process(es)")
+    if floor is not None:
+        scans = [r["ktmb_scan_s"] for r in rows if r["ktmb_scan_s"] == r["ktmb_scan_s"]]
+        share = (f" ({floor['libraries'] / _median(scans):.0%} of the median `ktmb scan`)"
+                 if scans else "")
+        print(f"note: start-up floor of the ktmb venv: interpreter {floor['interpreter']:.3f} s, "
+              f"interpreter + pydantic + PyYAML + typer imports {floor['libraries']:.3f} s"
+              f"{share}")
     if warm is not None:
         for tool, info in warm.items():
             facts = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
@@ -617,12 +642,13 @@ def main() -> None:
             if prepared != "ok":
                 _progress(f"warning: preparing the ktmb home failed: {prepared}")
         rows = measure_per_app(args, apps, exe, home)
+        floor = start_up_floor(3 * args.repeat) if "scan" in args.modes else None
         warm = measure_warm(args, apps, exe, home, rows) if "warm" in args.modes else None
         batch = measure_batch(args, apps, exe, home) if "batch" in args.modes else None
     print()
     print_per_app(rows, args.modes)
     print_summary(rows, batch, args.modes)
-    print_notes(rows, batch, warm, args)
+    print_notes(rows, batch, warm, args, floor)
 
 
 if __name__ == "__main__":
