@@ -40,6 +40,10 @@ VALUES (%(run_id)s, %(phase)s, %(decision)s, %(decided_by)s, %(comment)s, %(edit
 SELECT phase, decision, decided_by, comment, edits, decided_at
 FROM approvals WHERE run_id = %(run_id)s ORDER BY decided_at, id;
 
+-- name: lock_application_versions
+-- Serialises version numbering of one application until the end of the transaction.
+SELECT pg_advisory_xact_lock(hashtextextended('ktmb.threat_models:' || %(application)s, 0));
+
 -- name: save_threat_model
 INSERT INTO threat_models (run_id, application, version, model)
 SELECT %(run_id)s, %(application)s,

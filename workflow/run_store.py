@@ -119,9 +119,13 @@ class RunStore:
     def save_threat_model(self, run_id: str, application: str, model_json: str) -> int:
         """Store the final model (its JSON text) as the application's next version.
 
+        Two runs of one application that finish together would both read the same highest
+        version; a transaction-scoped advisory lock per application makes them take turns.
+
         Returns the version.
         """
-        with self.db.connection() as conn:
+        with self.db.connection() as conn, conn.transaction():
+            conn.execute(_Q["lock_application_versions"], {"application": application})
             row = conn.execute(_Q["save_threat_model"], {
                 "run_id": run_id, "application": application, "model": model_json}).fetchone()
         return int(row["version"]) if row else 0

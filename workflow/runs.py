@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphDrained
@@ -262,16 +262,23 @@ class Runs:
             except KeyboardInterrupt:
                 self.store.set_status(run_id, "interrupted")
                 raise
-            except KtmbError as exc:
-                self.store.set_status(run_id, "failed", error=str(exc))
-                raise
             except Exception as exc:
-                message = one_line(exc)
-                self.store.set_status(run_id, "failed", error=message)
-                log.error("run_failed", error=message)
-                raise RunError(f"run {run_id} failed: {message}; finished phases are kept, "
-                               f"continue with 'ktmb resume {run_id}'") from exc
-            return self._settle(run_id, dict(output.value or {}), output.interrupts)
+                self._failed(run_id, exc)
+            try:
+                return self._settle(run_id, dict(output.value or {}), output.interrupts)
+            except Exception as exc:  # storing the model: the reviewed state is checkpointed
+                self._failed(run_id, exc)
+
+    def _failed(self, run_id: str, exc: Exception) -> NoReturn:
+        """Record a run as failed and raise the error for the caller (one line)."""
+        if isinstance(exc, KtmbError):
+            self.store.set_status(run_id, "failed", error=str(exc))
+            raise exc
+        message = one_line(exc)
+        self.store.set_status(run_id, "failed", error=message)
+        log.error("run_failed", error=message)
+        raise RunError(f"run {run_id} failed: {message}; finished phases are kept, "
+                       f"continue with 'ktmb resume {run_id}'") from exc
 
     def _settle(self, run_id: str, values: dict[str, Any],
                 interrupts: Sequence[Interrupt]) -> RunOutcome:

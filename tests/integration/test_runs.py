@@ -280,3 +280,56 @@ def test_run_lock_refuses_a_second_executor(runs: Runs, inputs: LoadedInputs) ->
     assert "is being executed by another ktmb process" in str(info.value)
     assert [] == runs.store.approvals(outcome.run_id)
     assert "awaiting_approval" == runs.info(outcome.run_id).status
+
+
+def test_models_of_one_application_saved_together_get_distinct_versions(runs: Runs) -> None:
+    """Runs of one application that finish at the same moment still number 1, 2, 3, ..."""
+    import threading
+
+    count = 6
+    for i in range(count):
+        runs.store.create(run_id=f"same-app-{i}", application="same-app", approval_policy=[],
+                          llm_provider="off", llm_model=None, inputs_digest="d", inputs=[],
+                          options={}, owner_groups=[], created_by="tester")
+    barrier = threading.Barrier(count)
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def save(i: int) -> None:
+        barrier.wait()
+        try:
+            versions.append(runs.store.save_threat_model(f"same-app-{i}", "same-app", "{}"))
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [] == errors
+    assert list(range(1, count + 1)) == sorted(versions)
+
+
+def test_a_failure_to_store_the_model_fails_the_run_and_resume_stores_it(
+        runs: Runs, inputs: LoadedInputs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reviewed state is kept: the run is 'failed' with the reason, and resume finishes it."""
+    calls = []
+    save = runs.store.save_threat_model
+
+    def failing_once(*args: Any) -> int:
+        calls.append(args[0])
+        if len(calls) == 1:
+            raise RuntimeError("disk full\nsecond line")
+        return save(*args)
+
+    monkeypatch.setattr(runs.store, "save_threat_model", failing_once)
+    with pytest.raises(RunError, match="failed: RuntimeError: disk full; finished phases are "
+                                       "kept, continue with 'ktmb resume"):
+        runs.start(inputs, application="payments", approval=[])
+    run_id = calls[0]
+    info = runs.info(run_id)
+    assert ("failed", "RuntimeError: disk full") == (info.status, info.error)
+    resumed = runs.resume(run_id)
+    assert ("completed", 1) == (resumed.status, resumed.version)
+    assert runs.threat_model(run_id).findings
