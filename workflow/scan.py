@@ -49,10 +49,8 @@ def scan(inputs: LoadedInputs, *, application: str, options: Mapping[str, Any] |
     """
     run_id = run_id or new_run_id(application)
     state = initial_state(run_id=run_id, application=application, inputs_snapshot={},
-                          inputs_digest=inputs.digest, approval=[],
-                          options={key: (options or {}).get(key)
-                                   for key in ("classification", "cloud")})
-    remember_inputs(state, inputs)
+                          inputs_digest=inputs.digest, approval=[], options=options)
+    remember_inputs(state, inputs)  # in place of the snapshot a graph run checkpoints
     context = RunContext()
     try:
         for phase in PHASES:
