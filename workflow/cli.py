@@ -219,27 +219,36 @@ def _llm_options(llm: str, model: str | None, cloud: str | None,
 
 
 # ---- commands ----------------------------------------------------------------------------------
+# The options ``run`` and ``scan`` share (one application's inputs, and what to do with them).
+PathsArg = Annotated[list[str], typer.Argument(
+    help="Manifest files, directories, or - for standard input.")]
+AppOpt = Annotated[str | None, typer.Option("--app", help="Application name.")]
+ArchitectureOpt = Annotated[list[Path] | None, typer.Option(
+    help="Architecture or security-review notes (Markdown/text); repeatable.")]
+CloudOpt = Annotated[str | None, typer.Option(help="eks, gke, aks or on-prem.")]
+ClassificationOpt = Annotated[str | None, typer.Option(
+    help="Data classification, e.g. pci, personal, confidential.")]
+FailOnOpt = Annotated[str | None, typer.Option(
+    help="Exit 5 when a finding is at or above this severity (critical, high, medium, low, "
+         "info).")]
+
+
 @app.command()
 @handled
 def run(
-    paths: Annotated[list[str], typer.Argument(help="Manifest files, directories, or - for "
-                                                    "standard input.")],
-    app_name: Annotated[str | None, typer.Option("--app", help="Application name.")] = None,
-    architecture: Annotated[list[Path] | None, typer.Option(
-        help="Architecture or security-review notes (Markdown/text); repeatable.")] = None,
+    paths: PathsArg,
+    app_name: AppOpt = None,
+    architecture: ArchitectureOpt = None,
     approval: Annotated[str, typer.Option(
         help="Phases that need approval: none, each, or PHASE[,PHASE...].")] = "none",
     llm: Annotated[str, typer.Option(help="Model provider: off, ollama or llamacpp.")] = "off",
     model: Annotated[str | None, typer.Option(help="Ollama model name or GGUF file.")] = None,
     allow_remote_model: Annotated[bool, typer.Option(
         help="Allow a model host that is not loopback or private.")] = False,
-    cloud: Annotated[str | None, typer.Option(help="eks, gke, aks or on-prem.")] = None,
-    classification: Annotated[str | None, typer.Option(
-        help="Data classification, e.g. pci, personal, confidential.")] = None,
+    cloud: CloudOpt = None,
+    classification: ClassificationOpt = None,
     out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
-    fail_on: Annotated[str | None, typer.Option(
-        help="Exit 5 when a finding is at or above this severity (critical, high, medium, "
-             "low, info).")] = None,
+    fail_on: FailOnOpt = None,
 ) -> None:
     """Build the threat model of one application; prints the run id."""
     _check_fail_on(fail_on)
@@ -270,21 +279,16 @@ def run(
 @app.command()
 @handled
 def scan(
-    paths: Annotated[list[str], typer.Argument(help="Manifest files, directories, or - for "
-                                                    "standard input.")],
-    app_name: Annotated[str | None, typer.Option("--app", help="Application name.")] = None,
-    architecture: Annotated[list[Path] | None, typer.Option(
-        help="Architecture or security-review notes (Markdown/text); repeatable.")] = None,
-    cloud: Annotated[str | None, typer.Option(help="eks, gke, aks or on-prem.")] = None,
-    classification: Annotated[str | None, typer.Option(
-        help="Data classification, e.g. pci, personal, confidential.")] = None,
+    paths: PathsArg,
+    app_name: AppOpt = None,
+    architecture: ArchitectureOpt = None,
+    cloud: CloudOpt = None,
+    classification: ClassificationOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="json, sarif, markdown, html, mermaid "
                                                       "or otm.")] = "json",
     out: Annotated[Path | None, typer.Option(
         help="Write the threat model here instead of standard output.")] = None,
-    fail_on: Annotated[str | None, typer.Option(
-        help="Exit 5 when a finding is at or above this severity (critical, high, medium, "
-             "low, info).")] = None,
+    fail_on: FailOnOpt = None,
 ) -> None:
     """Rules and reviewer only, in one process: no database, model, gates or run history.
 

@@ -16,12 +16,17 @@ HEAVY = ("langgraph", "langchain_core", "langsmith", "psycopg", "ollama", "httpx
          "rich", "asyncio", "fastapi", "procrastinate", "torch", "numpy")
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter at the repository root; it must succeed."""
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True)
+
+
 def _loaded_after(code: str) -> set[str]:
     """Top-level packages loaded by ``code`` in a fresh interpreter."""
     probe = (f"{code}\nimport json, sys\n"
              "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = _python(probe)
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -55,8 +60,7 @@ def test_a_logged_line_loads_structlog() -> None:
              "print('structlog' in sys.modules)\n"
              "log.warning('loud', n=1)\n"
              "print('structlog' in sys.modules)\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = _python(probe)
     assert ["False", "True"] == done.stdout.split()
     line = json.loads(done.stderr.strip())
     assert ("loud", "warning", 1) == (line["event"], line["level"], line["n"])
@@ -73,8 +77,7 @@ def test_context_bound_before_structlog_loaded_is_logged() -> None:
              "    with bound(phase='inner'):\n"
              "        log.info('second')\n"
              "log.info('after')\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = _python(probe)
     lines = [json.loads(line) for line in done.stderr.strip().splitlines()]
     assert [("first", "r1", "outer"), ("second", "r1", "inner"), ("after", None, None)] == [
         (d["event"], d.get("run_id"), d.get("phase")) for d in lines]
@@ -85,6 +88,5 @@ def test_bound_context_without_configuration_uses_structlog_defaults() -> None:
     probe = ("from workflow.log import bound, get_logger\n"
              "with bound(phase='data'):\n"
              "    get_logger('probe').info('inside')\n")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = _python(probe)
     assert "inside" in done.stdout and "phase=data" in done.stdout  # structlog's default output
