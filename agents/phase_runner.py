@@ -19,6 +19,7 @@ from workflow.errors import RetrievalError
 from workflow.inputs import LoadedInputs
 from workflow.inventory import Inventory
 from workflow.log import bound, get_logger
+from workflow.recent import Recent
 from workflow.state import ThreatModelState, findings_key
 from workflow.threat_model import Citation, Finding, Phase, PhaseRecord, PhaseStatus
 
@@ -38,16 +39,15 @@ def inputs_of(state: ThreatModelState) -> LoadedInputs:
 
 def remember_inputs(state: ThreatModelState, inputs: LoadedInputs) -> None:
     """Use ``inputs`` for this run's state (the process that loaded them needs no rebuild)."""
-    if len(_INPUTS) >= 4:
-        _INPUTS.pop(next(iter(_INPUTS)))
-    _INPUTS[_inputs_key(state)] = inputs
+    _INPUTS.put(_inputs_key(state), inputs)
 
 
 def _inputs_key(state: ThreatModelState) -> str:
     return f"{state.get('run_id')}:{state.get('inputs_digest')}"
 
 
-_INPUTS: dict[str, LoadedInputs] = {}
+#: The loaded inputs of the last few runs (runs execute on several threads in a service).
+_INPUTS: Recent[str, LoadedInputs] = Recent(4)
 
 
 def locate_evidence(finding: Finding, inv: Inventory,

@@ -13,36 +13,23 @@ which stands for the final model (kept out of the checkpoints).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from workflow.recent import Recent
+
 __all__ = ["dump", "forget", "load", "recall", "remember"]
 
 _M = TypeVar("_M", bound=BaseModel)
-_RUNS_KEPT = 4
 
-_lock = threading.Lock()
-_runs: OrderedDict[str, dict[int, tuple[Any, BaseModel]]] = OrderedDict()
-
-
-def _entries(run_id: str) -> dict[int, tuple[Any, BaseModel]]:
-    entries = _runs.get(run_id)
-    if entries is None:
-        entries = _runs[run_id] = {}
-        while len(_runs) > _RUNS_KEPT:
-            _runs.popitem(last=False)
-    else:
-        _runs.move_to_end(run_id)
-    return entries
+#: Per run (the last few runs): id of a dumped value -> (that value, its model).
+_runs: Recent[str, dict[int, tuple[Any, BaseModel]]] = Recent(4)
 
 
 def remember(run_id: str, data: Any, model: BaseModel) -> None:
     """Map the state value ``data`` (this very object) back to ``model`` for this run."""
-    with _lock:
-        _entries(run_id)[id(data)] = (data, model)
+    _runs.get_or_put(run_id, dict)[id(data)] = (data, model)
 
 
 def dump(run_id: str, model: BaseModel) -> dict[str, Any]:
@@ -54,9 +41,8 @@ def dump(run_id: str, model: BaseModel) -> dict[str, Any]:
 
 def recall(run_id: str, data: Any, cls: type[_M]) -> _M | None:
     """The model remembered for ``data`` in this process, or None."""
-    with _lock:
-        entries = _runs.get(run_id)
-        hit = entries.get(id(data)) if entries is not None else None
+    entries = _runs.get(run_id)
+    hit = entries.get(id(data)) if entries is not None else None
     if hit is not None and hit[0] is data and isinstance(hit[1], cls):
         return hit[1]
     return None
@@ -69,5 +55,4 @@ def load(run_id: str, data: Any, cls: type[_M]) -> _M:
 
 def forget(run_id: str) -> None:
     """Drop what is remembered for a run."""
-    with _lock:
-        _runs.pop(run_id, None)
+    _runs.pop(run_id)

@@ -34,6 +34,7 @@ def test_only_the_latest_runs_are_kept() -> None:
     kept = {f"run-{i}": dumped.dump(f"run-{i}", _citation(str(i))) for i in range(6)}
     assert dumped.load("run-0", kept["run-0"], Citation) == _citation("0")
     assert dumped.load("run-5", kept["run-5"], Citation).chunk_id == "5"
-    assert len(dumped._runs) <= dumped._RUNS_KEPT
+    assert len(dumped._runs) <= dumped._runs.size
+    assert dumped.recall("run-0", kept["run-0"], Citation) is None  # dropped: the oldest
     dumped.forget("run-5")
-    assert "run-5" not in dumped._runs
+    assert dumped._runs.get("run-5") is None

@@ -28,9 +28,9 @@ def test_a_fact_is_computed_once_per_inventory() -> None:
 
 def test_only_the_latest_inventories_are_kept() -> None:
     """Facts of older inventories are dropped (and computed again when asked)."""
-    kept = [_inventory() for _ in range(memo._INVENTORIES_KEPT + 2)]
+    kept = [_inventory() for _ in range(memo._facts.size + 2)]
     for inv in kept:
         memo.per_inventory("n", inv, lambda _inv: 0)
-    assert len(memo._facts) == memo._INVENTORIES_KEPT
+    assert len(memo._facts) == memo._facts.size
     assert all(held[0] is inv for held, inv in zip(memo._facts.values(),
-                                                    kept[-memo._INVENTORIES_KEPT:], strict=True))
+                                                    kept[-memo._facts.size:], strict=True))
