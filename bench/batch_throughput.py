@@ -44,7 +44,7 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from run_scale import generate  # type: ignore[import-not-found]  # noqa: E402
+from run_scale import generate  # noqa: E402
 
 
 def make_apps(root: Path, count: int) -> list[Path]:

@@ -47,7 +47,6 @@ Usage: python bench/checkov_compare.py [--apps DIR] [--venv /tmp/bench-checkov-v
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
 import os
 import shutil
@@ -61,6 +60,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from _project import compile_project
 
 from agents.architecture_view import build_architecture
 from agents.reviewer import review
@@ -439,8 +440,9 @@ def start_up_floor(rounds: int) -> dict[str, float]:
 # ---- reporting ------------------------------------------------------------------------------
 def _counts(row: dict[str, Any]) -> Counter[str]:
     """ktmb's findings by severity: the full pipeline's when it ran, else the engine's."""
-    warm = row.get("warm_counts")
-    return warm if warm else row["engine_counts"]
+    warm: Counter[str] | None = row.get("warm_counts")
+    engine: Counter[str] = row["engine_counts"]
+    return warm if warm else engine
 
 
 def print_per_app(rows: list[dict[str, Any]], modes: list[str]) -> None:
@@ -589,16 +591,6 @@ def _modes(value: str) -> list[str]:
     return modes
 
 
-
-def compile_project() -> None:
-    """Write the bytecode of ktmb's own packages before timing, as a regular install would.
-
-    An editable install leaves them without bytecode and a shell with PYTHONDONTWRITEBYTECODE=1
-    never writes it, so each timed process would compile them while the peer runs from the
-    bytecode pip wrote at install time.
-    """
-    for package in ("workflow", "agents", "kb", "prompts"):
-        compileall.compile_dir(ROOT / package, quiet=1)
 
 def main() -> None:
     """Run the comparison and print the tables."""

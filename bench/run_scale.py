@@ -14,7 +14,6 @@ in a warm-up run before timing. Target: under 10 s and under 1 GiB for 5,000 obj
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from _project import compile_project
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_APPS = REPO.parent / "shared" / "corpus" / "apps"
@@ -134,16 +134,6 @@ def checkov(venv: Path, target: Path) -> tuple[float, int, int] | None:
                   "--compact", "--skip-download", "-o", "json"], env)
 
 
-
-def compile_project() -> None:
-    """Write the bytecode of ktmb's own packages before timing, as a regular install would.
-
-    An editable install leaves them without bytecode and a shell with PYTHONDONTWRITEBYTECODE=1
-    never writes it, so each timed process would compile them while the peer runs from the
-    bytecode pip wrote at install time.
-    """
-    for package in ("workflow", "agents", "kb", "prompts"):
-        compileall.compile_dir(REPO / package, quiet=1)
 
 def main() -> None:
     """Print the figures."""
