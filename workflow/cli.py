@@ -6,31 +6,38 @@ Exit codes: 0 completed, 1 internal error, 2 bad input or usage, 3 awaiting appr
 
 from __future__ import annotations
 
-import gc
 import json
-import os
 import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar, cast
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
 from workflow import __version__
+from workflow.console import (
+    EXIT_CODES_HELP,
+    OPTION_HELP,
+    at_or_above,
+    check_fail_on,
+    debugging,
+    default_app_name,
+    error,
+    internal_error,
+    print_summary,
+    render,
+    write_file,
+    write_output,
+)
 from workflow.errors import ConfigError, KtmbError, one_line
 from workflow.log import configure_logging, get_logger
+from workflow.process import freeze_imports, tune_gc
+from workflow.scan_command import SCAN_HELP
 from workflow.settings import Settings, load_settings
 from workflow.threat_model import PHASES, Phase, ThreatModel
 
-if TYPE_CHECKING:
-    from workflow.exports import Format
-
 __all__ = ["app", "main"]
-
-EXIT_CODES_HELP = (
-    "Exit codes: 0 completed, 1 internal error, 2 bad input or usage, "
-    "3 awaiting approval, 4 rejected, 5 findings at or above --fail-on.")
 
 app = typer.Typer(
     name="ktmb", add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -46,10 +53,6 @@ R = TypeVar("R")
 log = get_logger(__name__)
 
 
-def _err(message: str) -> None:
-    typer.echo(f"ktmb: error: {message}", err=True)
-
-
 def handled(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn errors into one line on standard error and the documented exit code."""
 
@@ -60,17 +63,15 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
         except typer.Exit:
             raise
         except KtmbError as exc:
-            _err(str(exc))
+            error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            _err("interrupted")
+            error("interrupted")
             raise typer.Exit(130) from None
         except Exception as exc:
-            if os.environ.get("KTMB_DEBUG"):
+            if debugging():
                 raise
-            text = str(exc).splitlines()[0] if str(exc) else ""
-            _err(f"internal error: {type(exc).__name__}: {text[:300]} "
-                 "(set KTMB_DEBUG=1 for a traceback)")
+            error(internal_error(exc))
             raise typer.Exit(1) from None
 
     return wrapper
@@ -113,7 +114,7 @@ class _Env:
         from workflow.services import ContextBuilder
 
         if self._runs is None:
-            _freeze_imports()
+            freeze_imports()
             db = open_database(self.settings)
             show = progress and _OUTPUT["progress"]
             builder = ContextBuilder(self.settings, db, progress=_progress if show else None,
@@ -149,10 +150,10 @@ def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = F
     elif status == "completed":
         model: ThreatModel = outcome.model or runs.threat_model(outcome.run_id)
         if not quiet:
-            _print_summary(model)
+            print_summary(model)
         if out is not None:
-            _write(out, outcome.model_json or model.model_dump_json(indent=2))
-        if fail_on is not None and _at_or_above(model, fail_on):
+            write_file(out, outcome.model_json or model.model_dump_json(indent=2))
+        if fail_on is not None and at_or_above(model, fail_on):
             typer.echo(f"findings at or above {fail_on}: failing (--fail-on)", err=True)
             raise typer.Exit(5)
     elif status == "interrupted":
@@ -161,44 +162,12 @@ def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = F
     raise typer.Exit(STATUS_EXIT.get(status, 1))
 
 
-def _check_fail_on(fail_on: str | None) -> None:
-    if fail_on is not None and fail_on not in {"critical", "high", "medium", "low", "info"}:
-        raise ConfigError(f"--fail-on must be critical, high, medium, low or info, got "
-                          f"{fail_on!r}")
-
-
-def _at_or_above(model: ThreatModel, threshold: str) -> bool:
-    from workflow.scoring import SEVERITY_ORDER
-
-    limit = [s.value for s in SEVERITY_ORDER].index(threshold)
-    return any([s.value for s in SEVERITY_ORDER].index(f.severity.value) <= limit
-               for f in model.findings)
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write: {exc.strerror or exc}") from None
-
-
 def _print_findings(findings: list[dict[str, Any]]) -> None:
     if not findings:
         typer.echo("  (no findings in this phase)", err=True)
     for f in findings:
         typer.echo(f"  [{f.get('severity', '?'):>8}] {f.get('id')}\n"
                    f"             {f.get('title')}", err=True)
-
-
-def _print_summary(model: ThreatModel) -> None:
-    counts = ", ".join(f"{k} {v}" for k, v in model.summary.by_severity.items() if v)
-    typer.echo(f"threat model of {model.application.name}: {model.summary.total} findings "
-               f"({counts or 'none'}); overall risk {model.summary.overall_risk.value}",
-               err=True)
-    if model.generator.llm is None:
-        typer.echo("  no model was used: rule findings only", err=True)
-    for d in model.degradations:
-        typer.echo(f"  degraded: {d.phase or 'run'} {d.component}: {d.reason}", err=True)
 
 
 def _phase(value: str) -> Phase:
@@ -220,17 +189,13 @@ def _llm_options(llm: str, model: str | None, cloud: str | None,
 
 # ---- commands ----------------------------------------------------------------------------------
 # The options ``run`` and ``scan`` share (one application's inputs, and what to do with them).
-PathsArg = Annotated[list[str], typer.Argument(
-    help="Manifest files, directories, or - for standard input.")]
-AppOpt = Annotated[str | None, typer.Option("--app", help="Application name.")]
-ArchitectureOpt = Annotated[list[Path] | None, typer.Option(
-    help="Architecture or security-review notes (Markdown/text); repeatable.")]
-CloudOpt = Annotated[str | None, typer.Option(help="eks, gke, aks or on-prem.")]
-ClassificationOpt = Annotated[str | None, typer.Option(
-    help="Data classification, e.g. pci, personal, confidential.")]
-FailOnOpt = Annotated[str | None, typer.Option(
-    help="Exit 5 when a finding is at or above this severity (critical, high, medium, low, "
-         "info).")]
+# Their help is shared with ``scan``'s own parser (workflow.scan_command).
+PathsArg = Annotated[list[str], typer.Argument(help=OPTION_HELP["paths"])]
+AppOpt = Annotated[str | None, typer.Option("--app", help=OPTION_HELP["app"])]
+ArchitectureOpt = Annotated[list[Path] | None, typer.Option(help=OPTION_HELP["architecture"])]
+CloudOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["cloud"])]
+ClassificationOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["classification"])]
+FailOnOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["fail_on"])]
 
 
 @app.command()
@@ -251,7 +216,7 @@ def run(
     fail_on: FailOnOpt = None,
 ) -> None:
     """Build the threat model of one application; prints the run id."""
-    _check_fail_on(fail_on)
+    check_fail_on(fail_on)
     from workflow.gates import parse_approval_policy
 
     env = _Env()
@@ -262,7 +227,7 @@ def run(
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
     for warning in inputs.warnings:
         typer.echo(f"ktmb: warning: {warning}", err=True)
-    name = app_name or _default_app_name(paths)
+    name = app_name or default_app_name(paths)
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
     runs.context_factory.model_client(llm, model)  # fail fast on a bad model choice
     from workflow.runs import new_run_id
@@ -276,66 +241,13 @@ def run(
     _report(outcome, runs, out=out, fail_on=fail_on)
 
 
-@app.command()
-@handled
-def scan(
-    paths: PathsArg,
-    app_name: AppOpt = None,
-    architecture: ArchitectureOpt = None,
-    cloud: CloudOpt = None,
-    classification: ClassificationOpt = None,
-    fmt: Annotated[str, typer.Option("--format", help="json, sarif, markdown, html, mermaid "
-                                                      "or otm.")] = "json",
-    out: Annotated[Path | None, typer.Option(
-        help="Write the threat model here instead of standard output.")] = None,
-    fail_on: FailOnOpt = None,
-) -> None:
-    """Rules and reviewer only, in one process: no database, model, gates or run history.
+@app.command(help=SCAN_HELP, add_help_option=False,
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def scan(ctx: typer.Context) -> None:
+    """``ktmb [GLOBAL OPTIONS] scan ...``: the words after ``scan`` go to its own parser."""
+    from workflow.scan_command import main as scan_main
 
-    Same findings and scores as 'ktmb run --llm off', without knowledge-base citations.
-
-    For CI gates (--fail-on, --format sarif), pre-commit hooks and quick checks.
-    """
-    _check_fail_on(fail_on)
-    _check_format(fmt)
-    from workflow.inputs import load_inputs
-    from workflow.scan import scan as scan_inputs
-
-    _freeze_imports()
-    settings = load_settings()
-    inputs = load_inputs(paths, settings=settings, architecture=architecture or [])
-    for warning in inputs.warnings:
-        typer.echo(f"ktmb: warning: {warning}", err=True)
-    model = scan_inputs(inputs, application=app_name or _default_app_name(paths),
-                        options={"classification": classification, "cloud": cloud})
-    text = _render(model, fmt)
-    if out is not None:
-        _write(out, text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    _print_summary(model)
-    if fail_on is not None and _at_or_above(model, fail_on):
-        typer.echo(f"findings at or above {fail_on}: failing (--fail-on)", err=True)
-        raise typer.Exit(5)
-
-
-_GENERIC_DIRS = {"manifests", "manifest", "deploy", "deployment", "k8s", "kubernetes", "kube",
-                 "yaml", "base", "release", "rendered", "static", "templates", "overlays"}
-
-
-def _default_app_name(paths: list[str]) -> str:
-    """The application's name from its first path, skipping generic folder names."""
-    first = paths[0] if paths else "app"
-    if first == "-":
-        return "stdin"
-    path = Path(first).resolve()
-    if not path.is_dir():
-        path = path.parent if path.stem.lower() in _GENERIC_DIRS else path
-        if not path.is_dir():
-            return path.stem
-    while path.name.lower() in _GENERIC_DIRS and path.parent != path:
-        path = path.parent
-    return path.name or "app"
+    raise typer.Exit(scan_main(ctx.args))
 
 
 @app.command()
@@ -442,32 +354,10 @@ def show(run_id: str,
          ) -> None:
     """Print a run's threat model (partial and marked so when unfinished)."""
     model = _Env().runs().threat_model(run_id)
-    text = _render(model, fmt)
-    if out is not None:
-        _write(out, text)
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    write_output(render(model, fmt), out)
 
 
 app.command("export", help="Export a run's threat model (same as show).")(show)
-
-
-def _check_format(fmt: str) -> None:
-    if fmt == "json":
-        return
-    from workflow.exports import FORMATS
-
-    if fmt not in FORMATS:
-        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-
-
-def _render(model: ThreatModel, fmt: str) -> str:
-    _check_format(fmt)
-    if fmt == "json":
-        return model.model_dump_json(indent=2)
-    from workflow.exports import export
-
-    return export(model, cast("Format", fmt))  # checked by _check_format
 
 
 @app.command()
@@ -537,7 +427,7 @@ def _enqueue_one(env: _Env, runs: Any, queue: Any, path: str, policy: list[str],
     from workflow.inputs import load_inputs
     from workflow.runs import new_run_id
 
-    name = _default_app_name([path])
+    name = default_app_name([path])
     run_id = new_run_id(name)
     try:
         inputs = load_inputs([path], settings=env.settings)
@@ -755,67 +645,19 @@ def _mount_kb() -> None:
 _mount_kb()
 
 
-def _tune_gc() -> None:
-    """Collect garbage less often in this short-lived, allocation-heavy process.
-
-    A run allocates hundreds of thousands of small objects that live until it ends (inventory,
-    findings); with CPython's default thresholds the collector rescans them over and over
-    (about a fifth of a 5,000-object run). Objects alive after start-up are frozen out of
-    collection and young collections run every 50,000 allocations instead of 700.
-    """
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-
-
-#: ``ktmb scan`` alone: the hot command of CI pipelines skips building the click commands of
-#: every other command (a tenth of its start-up). ``ktmb --help`` lists it from ``app``.
-_scan_app = typer.Typer(name="ktmb scan", add_completion=False, pretty_exceptions_enable=False)
-_scan_app.command(epilog=EXIT_CODES_HELP)(scan)
-
-
-def _exit_now(code: object) -> NoReturn:
-    """Exit without tearing the interpreter down, as mypy does by default (``--fast-exit``).
-
-    For ``ktmb scan`` only: it holds no database, thread or temporary file, its output is written
-    and both streams are flushed here, and freeing every object at exit would be a tenth of its
-    run.
-    """
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
-
-
-def _freeze_imports() -> None:
-    """Freeze the modules a command has just imported, as ``_tune_gc`` froze start-up's.
-
-    The CLI imports the graph, the database and the scan inside the commands that use them;
-    left unfrozen, their objects are rescanned by every full collection of a long run (about
-    0.6 s of CPU at 5,000 objects).
-    """
-    gc.freeze()
-
-
 def main() -> None:
-    """Console entry point: every error is one line on standard error and an exit code."""
-    _tune_gc()
+    """Console entry point: every error is one line on standard error and an exit code.
+
+    ``ktmb scan ...`` does not come here: the console script runs it without this module.
+    """
+    tune_gc()
     try:
-        if sys.argv[1:2] == ["scan"]:
-            _main()  # no global option comes before the command: their defaults
-            try:
-                _scan_app(args=sys.argv[2:], prog_name="ktmb scan")
-            except SystemExit as done:
-                _exit_now(done.code)
-        else:
-            app()
+        app()
     except KtmbError as exc:
-        _err(str(exc))
+        error(str(exc))
         sys.exit(exc.exit_code)
     except Exception as exc:
-        if os.environ.get("KTMB_DEBUG"):
+        if debugging():
             raise
-        text = str(exc).splitlines()[0] if str(exc) else ""
-        _err(f"internal error: {type(exc).__name__}: {text[:300]} "
-             "(set KTMB_DEBUG=1 for a traceback)")
+        error(internal_error(exc))
         sys.exit(1)
-
-

@@ -1,6 +1,6 @@
 """``ktmb scan`` and file-to-file ``ktmb diff`` end to end.
 
-The scan's own path (its single-command parser, its exit without interpreter teardown) is what
+The scan's own path (its own argparse parser, its exit without interpreter teardown) is what
 the console script runs, so most tests start a real process (``python -m workflow``); the
 comparison with ``ktmb run`` uses the in-process runner on a real database.
 """
@@ -183,3 +183,18 @@ def test_version_and_scan_help(tmp_path: Path) -> None:
     helped = ktmb("scan", "--help", home=tmp_path)
     assert 0 == helped.returncode
     assert "--fail-on" in helped.stdout and "5 findings at or above --fail-on" in helped.stdout
+    listed = ktmb("--help", home=tmp_path)
+    assert 0 == listed.returncode and "Rules and reviewer only" in listed.stdout
+
+
+def test_global_options_before_scan_reach_its_parser(tmp_path: Path) -> None:
+    """``ktmb --log-json scan ...`` goes through the typer application to the same parser."""
+    helped = ktmb("--log-json", "scan", "--help", home=tmp_path)
+    assert (0, helped.stdout) == (helped.returncode, ktmb("scan", "--help", home=tmp_path).stdout)
+    bad = ktmb("--log-json", "scan", MANIFESTS, "--bogus", home=tmp_path)
+    assert 2 == bad.returncode
+    assert "unrecognized arguments: --bogus" in _one_line_error(bad)
+    failing = ktmb("--log-level", "ERROR", "scan", MANIFESTS, "--fail-on", "high",
+                   "--out", tmp_path / "m.json", home=tmp_path)
+    assert 5 == failing.returncode, failing.stderr
+    assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["findings"]

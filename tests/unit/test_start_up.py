@@ -90,3 +90,23 @@ def test_bound_context_without_configuration_uses_structlog_defaults() -> None:
              "    get_logger('probe').info('inside')\n")
     done = _python(probe)
     assert "inside" in done.stdout and "phase=data" in done.stdout  # structlog's default output
+
+
+def test_the_console_scan_imports_no_cli_framework(tmp_path: Path) -> None:
+    """``ktmb scan`` parses its own arguments: neither typer nor click nor the CLI module."""
+    out = tmp_path / "m.json"
+    probe = ("import json, os, sys\n"
+             "import workflow.process as process\n"
+             "def report(code):\n"
+             "    loaded = sorted({m.split('.')[0] for m in sys.modules} | set(sys.modules))\n"
+             "    print(json.dumps([code, loaded]))\n"
+             "    os._exit(0)\n"
+             "process.exit_now = report\n"
+             f"sys.argv = ['ktmb', 'scan', {str(MANIFESTS)!r}, '--out', {str(out)!r}]\n"
+             "from workflow.entry import main\n"
+             "main()\n")
+    done = _python(probe)
+    code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert 0 == code
+    assert out.is_file()
+    assert set() == set(loaded) & {"typer", "click", "workflow.cli", *HEAVY}
