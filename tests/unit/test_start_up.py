@@ -6,6 +6,7 @@ Each check runs in a fresh interpreter (this test process has imported everythin
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -109,4 +110,38 @@ def test_the_console_scan_imports_no_cli_framework(tmp_path: Path) -> None:
     code, loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert 0 == code
     assert out.is_file()
-    assert set() == set(loaded) & {"typer", "click", "workflow.cli", *HEAVY}
+    assert set() == set(loaded) & {"typer", "click", "workflow.cli", "importlib.metadata",
+                                   *HEAVY}
+
+
+_MODEL_PROBE = ("import importlib, json, os, sys\n"
+                "from workflow.entry import skip_pydantic_plugin_discovery\n"
+                "skipped = skip_pydantic_plugin_discovery()\n"
+                "from pydantic import BaseModel, ValidationError\n"
+                "class Probe(BaseModel):\n"
+                "    n: int\n"
+                "assert 3 == Probe.model_validate({'n': '3'}).n\n"
+                "try:\n"
+                "    Probe(n='x')\n"
+                "    raise SystemExit('no validation error')\n"
+                "except ValidationError:\n"
+                "    pass\n"
+                "loader = importlib.import_module('pydantic.plugin._loader')\n"
+                "print(json.dumps([skipped, 'importlib.metadata' in sys.modules,\n"
+                "                  hasattr(loader, 'entry_points')]))\n")
+
+
+def test_disabled_pydantic_plugins_are_not_discovered() -> None:
+    """With every plugin disabled, models work and importlib.metadata is never imported."""
+    done = subprocess.run([sys.executable, "-c", _MODEL_PROBE], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True,
+                          env={**os.environ, "PYDANTIC_DISABLE_PLUGINS": "__all__"})
+    assert [True, False, False] == json.loads(done.stdout)
+
+
+def test_enabled_pydantic_plugins_keep_pydantic_s_loader() -> None:
+    """An explicit empty PYDANTIC_DISABLE_PLUGINS (plugins on) leaves discovery to pydantic."""
+    done = subprocess.run([sys.executable, "-c", _MODEL_PROBE], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, check=True,
+                          env={**os.environ, "PYDANTIC_DISABLE_PLUGINS": ""})
+    assert [False, True, True] == json.loads(done.stdout)
