@@ -13,7 +13,7 @@ import hashlib
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -239,21 +239,35 @@ _STR_TAG = "tag:yaml.org,2002:str"
 
 
 class _Builder:
-    """Turns composed YAML nodes into Python values and records the line of every pointer."""
+    """Turns composed YAML nodes into Python values and records the line of every pointer.
 
-    def __init__(self) -> None:
+    With ``limits`` it also enforces the depth and size limits the pre-scan enforces otherwise
+    (:func:`_parse` skips the pre-scan for a text that holds no alias); ``nodes`` counts the
+    nodes of the current document, keys included, as the pre-scan does.
+    """
+
+    def __init__(self, label: str, limits: _Limits | None) -> None:
         self.constructor = SafeConstructor()
+        self.label = label
+        self.limits = limits
+        self.nodes = 0
 
-    def build(self, node: Node, path: str, lines: dict[str, int]) -> Any:
+    def build(self, node: Node, path: str, lines: dict[str, int], depth: int = 1) -> Any:
         lines[path or "/"] = node.start_mark.line + 1
         cls = type(node)
         if cls is ScalarNode:
+            self.nodes += 1
             if node.tag == _STR_TAG:  # the common case, without the constructor's dispatch
                 return node.value
             return self.constructor.construct_object(node, deep=True)
+        if self.limits is not None:
+            self._check(node, depth, self.limits)
         if cls is SequenceNode:
-            return [self.build(child, f"{path}/{i}", lines) for i, child in enumerate(node.value)]
+            self.nodes += 1
+            return [self.build(child, f"{path}/{i}", lines, depth + 1)
+                    for i, child in enumerate(node.value)]
         if cls is MappingNode:
+            self.nodes += 1 + len(node.value)  # the mapping and its keys
             self.constructor.flatten_mapping(cast(MappingNode, node))
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -267,11 +281,21 @@ class _Builder:
                     if "~" in text or "/" in text else f"{path}/{text}"
                 if type(value_node) is ScalarNode and value_node.tag == _STR_TAG:
                     lines[ptr] = value_node.start_mark.line + 1
+                    self.nodes += 1
                     out[text] = value_node.value
                 else:
-                    out[text] = self.build(value_node, ptr, lines)
+                    out[text] = self.build(value_node, ptr, lines, depth + 1)
             return out
         return None  # pragma: no cover - the composer yields only the three node types
+
+    def _check(self, node: Node, depth: int, limits: _Limits) -> None:
+        line = node.start_mark.line + 1
+        if depth > limits.max_depth:
+            raise InventoryError(self.label, f"nesting deeper than {limits.max_depth} levels "
+                                 "(KTMB_MAX_DEPTH)", line=line)
+        if self.nodes > limits.max_nodes:
+            raise InventoryError(self.label, f"more than {limits.max_nodes:,} YAML nodes in "
+                                 "one document (KTMB_MAX_NODES)", line=line)
 
 
 @dataclass
@@ -282,15 +306,49 @@ class _Doc:
     lines: dict[str, int]
 
 
+def _may_alias(text: str) -> bool:
+    """Whether ``text`` can hold a YAML anchor or alias at all (both need ``&`` or ``*``)."""
+    return "&" in text or "*" in text
+
+
+@cache
+def _composer_is_bounded() -> bool:
+    """Whether the YAML composer refuses deep nesting by itself.
+
+    libyaml 0.2.6 stops at 1,000 levels ("exceeded maximum nesting depth"); a libyaml without
+    that limit would recurse in C as deep as the text goes, so every text is pre-scanned then.
+    The pure-Python composer is bounded by the interpreter's recursion limit.
+    """
+    probe = "[" * 1_001 + "]" * 1_001
+    try:
+        yaml.compose(probe, Loader=_Loader)
+    except (yaml.YAMLError, RecursionError):
+        return True
+    return False
+
+
 def _parse(label: str, text: str, limits: _Limits) -> list[_Doc]:
-    _prescan(label, text, limits)
-    builder = _Builder()
+    """The documents of a YAML text, each with the line of every JSON pointer.
+
+    A text that can hold an alias is pre-scanned (:func:`_prescan`) so that a YAML bomb is
+    refused before any node is built. Without aliases the size of what is built is the size of
+    the text, and the builder enforces the depth and size limits itself; that is safe when the
+    composer bounds the nesting it recurses into (:func:`_composer_is_bounded`).
+    """
+    prescanned = _may_alias(text) or not _composer_is_bounded()
+    if prescanned:
+        _prescan(label, text, limits)
+    builder = _Builder(label, None if prescanned else limits)
     docs: list[_Doc] = []
     try:
         for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
+            if index >= limits.max_documents:
+                raise InventoryError(label, f"more than {limits.max_documents:,} documents "
+                                     "(KTMB_MAX_DOCUMENTS)")
             if node is None:
                 continue
             lines: dict[str, int] = {}
+            builder.nodes = 0
             body = builder.build(node, "", lines)
             if body is None:  # an empty document (only comments, or a bare ---)
                 continue

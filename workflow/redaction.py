@@ -125,9 +125,7 @@ class Redactor:
 
     def scrub_text(self, text: str, path: str) -> str:
         """Replace every secret-looking substring of free text (values, notes, annotations)."""
-        if len(text) < 8 and "=" not in text and ":" not in text:
-            return text
-        if not _VALUE_TRIGGER.search(text):
+        if not _may_hold_secret(text):
             return text
         out = text
         for reason, pattern in _VALUE_PATTERNS:
@@ -188,28 +186,32 @@ class Redactor:
         while stack:
             current, here = stack.pop()
             if isinstance(current, dict):
-                env = current.get("env")
-                if isinstance(env, list):
-                    self._redact_env(env, here + "/env")
-                for arg_field in ("args", "command"):
-                    items = current.get(arg_field)
-                    if isinstance(items, list):
-                        self._redact_args(items, f"{here}/{arg_field}")
-                for key, value in current.items():
-                    child = f"{here}/{_escape(str(key))}"
+                self._redact_container_fields(current, here)
+                for key, value in current.items():  # a pointer is built only when needed
                     if isinstance(value, str):
-                        if MARKER_PREFIX not in value or len(value) > 40:
-                            current[key] = self.scrub_text(value, child)
+                        if (MARKER_PREFIX not in value or len(value) > 40) \
+                                and _may_hold_secret(value):
+                            current[key] = self.scrub_text(value, f"{here}/{_escape(str(key))}")
                     elif isinstance(value, dict | list):
-                        stack.append((value, child))
+                        stack.append((value, f"{here}/{_escape(str(key))}"))
             elif isinstance(current, list):
                 for index, value in enumerate(current):
-                    child = f"{here}/{index}"
                     if isinstance(value, str):
-                        current[index] = self.scrub_text(value, child)
+                        if _may_hold_secret(value):
+                            current[index] = self.scrub_text(value, f"{here}/{index}")
                     elif isinstance(value, dict | list):
-                        stack.append((value, child))
+                        stack.append((value, f"{here}/{index}"))
         return node
+
+    def _redact_container_fields(self, mapping: dict[str, Any], path: str) -> None:
+        """A container's env literals and credential-looking args and command words."""
+        env = mapping.get("env")
+        if isinstance(env, list):
+            self._redact_env(env, path + "/env")
+        for arg_field in ("args", "command"):
+            items = mapping.get(arg_field)
+            if isinstance(items, list):
+                self._redact_args(items, f"{path}/{arg_field}")
 
     def _redact_env(self, env: list[Any], path: str) -> None:
         for index, item in enumerate(env):
@@ -239,6 +241,13 @@ class Redactor:
                     items[index] = flag + "=" + self.marker(value, "command-line credential", ptr)
                 elif not sep:
                     take_next = True
+
+
+def _may_hold_secret(text: str) -> bool:
+    """Whether free text can hold a secret-looking substring at all (cheap checks first)."""
+    if len(text) < 8 and "=" not in text and ":" not in text:
+        return False
+    return _VALUE_TRIGGER.search(text) is not None
 
 
 def _numeric_as_text(value: Any) -> Any:
