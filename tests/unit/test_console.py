@@ -1,0 +1,59 @@
+"""What the command line writes and checks (:mod:`workflow.console`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workflow.console import (
+    check_fail_on,
+    check_format,
+    default_app_name,
+    internal_error,
+    write_file,
+)
+from workflow.errors import ConfigError
+
+
+@pytest.mark.parametrize(("parts", "expected"), [
+    (("shop", "deploy", "k8s"), "shop"),        # generic folder names are skipped upwards
+    (("shop", "manifests", "app.yaml"), "app"),  # a file is named by its stem
+    (("shop", "manifests", "manifests.yaml"), "shop"),  # ... unless the stem is generic too
+    (("payments",), "payments"),
+])
+def test_default_app_name(tmp_path: Path, parts: tuple[str, ...], expected: str) -> None:
+    path = tmp_path.joinpath(*parts)
+    if path.suffix:
+        path.parent.mkdir(parents=True)
+        path.write_text("", encoding="utf-8")
+    else:
+        path.mkdir(parents=True)
+    assert expected == default_app_name([str(path)])
+
+
+def test_default_app_name_of_standard_input() -> None:
+    assert "stdin" == default_app_name(["-", "other"])
+
+
+def test_option_checks() -> None:
+    for band in ("critical", "high", "medium", "low", "info", None):
+        check_fail_on(band)
+    with pytest.raises(ConfigError, match="--fail-on must be critical, high, medium, low or "
+                                          "info, got 'severe'"):
+        check_fail_on("severe")
+    check_format("json")
+    check_format("sarif")
+    with pytest.raises(ConfigError, match="--format must be one of json, sarif"):
+        check_format("pdf")
+
+
+def test_internal_error_is_one_line_without_the_rest() -> None:
+    text = internal_error(ValueError("first line\nsecond line with detail"))
+    assert "internal error: ValueError: first line (set KTMB_DEBUG=1 for a traceback)" == text
+
+
+def test_write_file_failure_names_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "out.json"
+    with pytest.raises(ConfigError, match=f"{target}: cannot write: "):
+        write_file(target, "{}")
