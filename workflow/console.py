@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from workflow.errors import ConfigError
 
 if TYPE_CHECKING:
+    from workflow.exports import Format
     from workflow.threat_model import ThreatModel
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "at_or_above",
     "check_fail_on",
     "check_format",
+    "debugging",
     "default_app_name",
     "error",
     "internal_error",
@@ -110,7 +112,7 @@ def render(model: ThreatModel, fmt: str) -> str:
         return model.model_dump_json(indent=2)
     from workflow.exports import export
 
-    return export(model, fmt)  # type: ignore[arg-type]  # checked by check_format
+    return export(model, cast("Format", fmt))  # checked by check_format
 
 
 def write_file(path: Path, text: str) -> None:
