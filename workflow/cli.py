@@ -21,12 +21,10 @@ from workflow.console import (
     OPTION_HELP,
     at_or_above,
     check_fail_on,
-    debugging,
     default_app_name,
-    error,
-    internal_error,
     print_summary,
     render,
+    report,
     write_file,
     write_output,
 )
@@ -62,17 +60,8 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except KtmbError as exc:
-            error(str(exc))
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            error("interrupted")
-            raise typer.Exit(130) from None
-        except Exception as exc:
-            if debugging():
-                raise
-            error(internal_error(exc))
-            raise typer.Exit(1) from None
+        except (Exception, KeyboardInterrupt) as exc:
+            raise typer.Exit(report(exc)) from None
 
     return wrapper
 
@@ -653,11 +642,5 @@ def main() -> None:
     tune_gc()
     try:
         app()
-    except KtmbError as exc:
-        error(str(exc))
-        sys.exit(exc.exit_code)
     except Exception as exc:
-        if debugging():
-            raise
-        error(internal_error(exc))
-        sys.exit(1)
+        sys.exit(report(exc))

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from workflow.errors import ConfigError
+from workflow.errors import ConfigError, KtmbError, one_line
 
 if TYPE_CHECKING:
     from workflow.exports import Format
@@ -30,6 +30,7 @@ __all__ = [
     "internal_error",
     "print_summary",
     "render",
+    "report",
     "say",
     "write_file",
     "write_output",
@@ -64,14 +65,30 @@ def error(message: str) -> None:
 
 def internal_error(exc: BaseException) -> str:
     """The one-line message of an unexpected exception (no traceback, no second line)."""
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return (f"internal error: {type(exc).__name__}: {text[:300]} "
-            "(set KTMB_DEBUG=1 for a traceback)")
+    return f"internal error: {one_line(exc, limit=300)} (set KTMB_DEBUG=1 for a traceback)"
 
 
 def debugging() -> bool:
     """Whether ``KTMB_DEBUG`` asks for tracebacks instead of one-line internal errors."""
     return bool(os.environ.get("KTMB_DEBUG"))
+
+
+def report(exc: BaseException) -> int:
+    """Write ``exc`` as the command's one-line error; the exit code it calls for.
+
+    ktmb's own errors carry their code, an interruption is 130, anything else is an internal
+    error (1), or is raised again, traceback and all, when ``KTMB_DEBUG`` is set.
+    """
+    if isinstance(exc, KtmbError):
+        error(str(exc))
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        error("interrupted")
+        return 130
+    if debugging():
+        raise exc
+    error(internal_error(exc))
+    return 1
 
 
 def _bands() -> list[str]:

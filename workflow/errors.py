@@ -132,7 +132,11 @@ class StoreError(RunError):
     """A database operation failed."""
 
 
-def one_line(exc: BaseException) -> str:
-    """An unexpected error as one line: its type and the first line of its message."""
+def one_line(exc: BaseException, *, limit: int | None = None) -> str:
+    """An unexpected error as one line: its type and the first line of its message.
+
+    ``limit`` caps the message's length (the type name is always whole).
+    """
     text = str(exc)
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first[:limit]}"

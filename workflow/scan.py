@@ -10,7 +10,7 @@ What a scan leaves out, by design, is everything that needs the database: the kn
 passages (findings carry no citations; recorded as a degradation in the model), checkpoints,
 approval gates and the run history. It is the mode for CI gates and posture checks; ``ktmb
 run`` builds the reviewed threat model. Importing this module imports neither LangGraph nor
-psycopg nor a model client (``tests/unit/test_scan.py`` checks it), so a scan starts in a
+psycopg nor a model client (``tests/unit/test_start_up.py`` checks it), so a scan starts in a
 fraction of a second.
 """
 

@@ -20,16 +20,14 @@ from workflow.console import (
     at_or_above,
     check_fail_on,
     check_format,
-    debugging,
     default_app_name,
-    error,
-    internal_error,
     print_summary,
     render,
+    report,
     say,
     write_output,
 )
-from workflow.errors import ConfigError, KtmbError
+from workflow.errors import ConfigError
 from workflow.process import freeze_imports
 
 __all__ = ["SCAN_HELP", "main"]
@@ -75,17 +73,8 @@ def main(argv: Sequence[str]) -> int:
         return _scan(_parser().parse_intermixed_args(list(argv)))
     except SystemExit as done:  # --help printed
         return done.code if isinstance(done.code, int) else 0 if done.code is None else 1
-    except KtmbError as exc:
-        error(str(exc))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        error("interrupted")
-        return 130
-    except Exception as exc:
-        if debugging():
-            raise
-        error(internal_error(exc))
-        return 1
+    except (Exception, KeyboardInterrupt) as exc:
+        return report(exc)
 
 
 def _scan(args: argparse.Namespace) -> int:

@@ -97,7 +97,11 @@ def all_findings(state: Mapping[str, Any]) -> dict[str, Any]:
 def initial_state(*, run_id: str, application: str, inputs_snapshot: dict[str, Any],
                   inputs_digest: str, approval: list[str],
                   options: Mapping[str, Any] | None = None) -> ThreatModelState:
-    """The state a run starts from (``options``: the run's llm, classification and cloud)."""
+    """The state a run starts from.
+
+    The run's ``classification`` and ``cloud`` options go to its extras; ``llm`` stays empty
+    until a phase that used a model records which one.
+    """
     options = options or {}
     return {
         "run_id": run_id, "application": application, "inputs": inputs_snapshot,

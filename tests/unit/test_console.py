@@ -11,9 +11,10 @@ from workflow.console import (
     check_format,
     default_app_name,
     internal_error,
+    report,
     write_file,
 )
-from workflow.errors import ConfigError
+from workflow.errors import ConfigError, NotFoundError
 
 
 @pytest.mark.parametrize(("parts", "expected"), [
@@ -57,3 +58,20 @@ def test_write_file_failure_names_the_file(tmp_path: Path) -> None:
     target = tmp_path / "no-such-dir" / "out.json"
     with pytest.raises(ConfigError, match=f"{target}: cannot write: "):
         write_file(target, "{}")
+
+
+def test_report_writes_one_line_and_returns_the_exit_code(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """ktmb's errors keep their code; an interruption is 130; anything else is 1, or raises
+    with KTMB_DEBUG."""
+    monkeypatch.delenv("KTMB_DEBUG", raising=False)
+    assert 2 == report(NotFoundError("run x not found"))
+    assert 130 == report(KeyboardInterrupt())
+    assert 1 == report(RuntimeError("boom\nmore"))
+    assert ["ktmb: error: run x not found", "ktmb: error: interrupted",
+            "ktmb: error: internal error: RuntimeError: boom (set KTMB_DEBUG=1 for a traceback)"
+            ] == capsys.readouterr().err.splitlines()
+    monkeypatch.setenv("KTMB_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="boom"):
+        report(RuntimeError("boom"))
+    assert 2 == report(NotFoundError("still one line"))
