@@ -8,8 +8,8 @@ from langgraph.runtime import Runtime
 
 from agents.phases import phase_update
 from workflow.context import RunContext
+from workflow.domain.threat_model import Phase
 from workflow.state import ThreatModelState
-from workflow.threat_model import Phase
 
 __all__ = ["architecture"]
 

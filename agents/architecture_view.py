@@ -18,8 +18,9 @@ import re
 from collections.abc import Iterator
 
 from agents.rules.facts import admin_interface, data_store, exposures, hostpath_volumes
-from workflow.inventory import Inventory, Service, Workload
-from workflow.threat_model import (
+from workflow.domain.inventory import Inventory
+from workflow.domain.resources import Service, Workload
+from workflow.domain.threat_model import (
     ArchitectureView,
     Component,
     DataFlow,

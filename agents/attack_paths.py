@@ -24,8 +24,8 @@ from agents.rules.facts import (
     subject_capabilities,
 )
 from agents.rules.memo import per_inventory
-from workflow.inventory import Inventory
-from workflow.threat_model import AttackPath, Finding
+from workflow.domain.inventory import Inventory
+from workflow.domain.threat_model import AttackPath, Finding
 
 __all__ = [
     "CLUSTER_CAPABILITIES",
@@ -76,7 +76,7 @@ def catalogue_findings(inv: Inventory) -> list[Finding]:
     """The findings of every non-risk-review rule (what a path can chain)."""
     from agents.rules.base import run_rules
     from agents.rules.catalogue import ALL_RULES
-    from workflow.threat_model import Phase
+    from workflow.domain.threat_model import Phase
 
     return run_rules([r for r in ALL_RULES if r.RULE.phase != Phase.RISK_REVIEW], inv)
 

@@ -14,9 +14,9 @@ from agents.rules.facts import (
     regulations_for,
 )
 from agents.rules.refs import FRAMEWORK_NAMES, framework_of
-from workflow.inventory import Inventory
-from workflow.scoring import SEVERITY_ORDER
-from workflow.threat_model import Finding, FindingStatus, Severity
+from workflow.domain.inventory import Inventory
+from workflow.domain.scoring import SEVERITY_ORDER
+from workflow.domain.threat_model import Finding, FindingStatus, Severity
 
 __all__ = ["build_compliance", "mitigations", "regulated_data"]
 

@@ -13,7 +13,8 @@ recommendations on the rule findings, then keeps only what is grounded:
   lowest-scored rule findings, then the end of the notes) and every trimmed item is recorded;
 - the answer is validated item by item: unknown resources, unknown citations, unknown finding
   ids, invalid values, empty and duplicate items are dropped and counted. Scores and severities
-  are computed by :mod:`workflow.scoring`; framework references are never taken from the model;
+  are computed by :mod:`workflow.domain.scoring`; framework references are never taken from the
+  model;
 - enrichment only ever *adds* findings and recommendations. It has no way to remove, change or
   lower a rule finding, so instructions smuggled into manifests or notes cannot weaken the model;
 - a model failure (host down, timeout, invalid after re-asks) is returned as ``degradation`` and
@@ -34,16 +35,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Protocol
 
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 import prompts
 from agents.llm_cache import CachedAnswer, LlmCache, cache_key
 from workflow.context import ModelClient, Passage
-from workflow.errors import KtmbError, RunError
-from workflow.inventory import WORKLOAD_KINDS, Inventory, Resource, Workload
-from workflow.log import get_logger
-from workflow.scoring import score, severity
-from workflow.threat_model import Finding, LlmInfo, Origin, Phase, PromptRef, Stride
+from workflow.domain.errors import KtmbError, RunError
+from workflow.domain.inventory import Inventory
+from workflow.domain.resources import WORKLOAD_KINDS, Resource, Workload
+from workflow.domain.scoring import score, severity
+from workflow.domain.threat_model import Finding, LlmInfo, Origin, Phase, PromptRef, Stride
 
 __all__ = [
     "DROP_REASONS",
@@ -64,7 +66,7 @@ __all__ = [
     "prepare_prompt",
 ]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_TITLE = 160
 MAX_TEXT = 2000
@@ -507,7 +509,7 @@ def _passage_block(passage: Passage) -> str:
 
 # ---- prompt assembly with an explicit budget ----------------------------------------------------
 class NoteLike(Protocol):
-    """A notes file: ``workflow.inputs.Notes`` or anything with ``path`` and ``text``."""
+    """A notes file: ``workflow.domain.inputs.Notes`` or anything with ``path`` and ``text``."""
 
     @property
     def path(self) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agents.rules.facts import automounts_token, cloud_identity, subject_capabilities
-from workflow.inventory import Inventory, Workload
+from workflow.domain.inventory import Inventory
+from workflow.domain.resources import Workload
 
 __all__ = ["build_identity_map"]
 

@@ -33,12 +33,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
+import structlog
 from pydantic import BaseModel, ValidationError
 
 from workflow.context import LlmAnswer, ModelClient
-from workflow.errors import ConfigError, ModelOutputError, ModelUnavailableError
-from workflow.log import get_logger
-from workflow.threat_model import LlmInfo
+from workflow.domain.errors import ConfigError, ModelOutputError, ModelUnavailableError
+from workflow.domain.threat_model import LlmInfo
 
 if TYPE_CHECKING:  # imported where used: a run without a model does not load the client
     import ollama
@@ -84,7 +84,7 @@ _LOCAL_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
     "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7"))
 _UNSPECIFIED = frozenset({ipaddress.ip_address(0), ipaddress.IPv6Address(0)})
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 
 # ---- offline guarantee --------------------------------------------------------------------------

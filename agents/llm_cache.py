@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import psycopg
+import structlog
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.errors import StoreError
-from workflow.log import get_logger
+from workflow.domain.errors import StoreError
 
 __all__ = [
     "QUERIES",
@@ -33,7 +33,7 @@ __all__ = [
     "cache_key",
 ]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 #: Every statement the cache runs, by name.
 QUERIES: dict[str, str] = {

@@ -12,20 +12,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from agents.rules.base import run_rules
 from workflow import dumped
 from workflow.context import Passage, RunContext
-from workflow.errors import RetrievalError
-from workflow.inputs import LoadedInputs
-from workflow.inventory import Inventory
-from workflow.log import bound, get_logger
+from workflow.domain.errors import RetrievalError
+from workflow.domain.inputs import LoadedInputs
+from workflow.domain.inventory import Inventory
+from workflow.domain.threat_model import Citation, Finding, Phase, PhaseRecord, PhaseStatus
 from workflow.recent import Recent
 from workflow.state import ThreatModelState, findings_key
-from workflow.threat_model import Citation, Finding, Phase, PhaseRecord, PhaseStatus
 
 __all__ = ["PhaseOutput", "inputs_of", "locate_evidence", "remember_inputs", "run_phase"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 
 def inputs_of(state: ThreatModelState) -> LoadedInputs:
@@ -129,7 +130,7 @@ def run_phase(phase: Phase, rules: Sequence[Any], state: ThreatModelState,
     """Run a phase: its rules over the inventory, citations, retrieval and model enrichment."""
     ctx = ctx or RunContext()
     started = time.monotonic()
-    with bound(phase=phase.value):
+    with structlog.contextvars.bound_contextvars(phase=phase.value):
         if ctx.progress is not None:
             ctx.progress(phase, "started", {})
         inputs = inputs_of(state)

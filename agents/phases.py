@@ -13,8 +13,8 @@ from agents.architecture_view import build_architecture
 from agents.phase_runner import inputs_of, run_phase
 from agents.rules.catalogue import rules_for
 from workflow.context import RunContext
+from workflow.domain.threat_model import Phase
 from workflow.state import ThreatModelState
-from workflow.threat_model import Phase
 
 __all__ = ["phase_update"]
 

@@ -8,8 +8,8 @@
 2. **Attack paths** are built from the inventory graph and the merged findings
    (:mod:`agents.attack_paths`).
 3. **Score** in code: each finding's likelihood and impact are adjusted
-   (:func:`workflow.scoring.adjust`) for internet exposure, sensitive data, cluster-wide blast
-   radius, mitigations present and membership of an attack path; regulatory references are
+   (:func:`workflow.domain.scoring.adjust`) for internet exposure, sensitive data, cluster-wide
+   blast radius, mitigations present and membership of an attack path; regulatory references are
    added where the data classification calls for them. A human ``severity_override`` wins over
    the computed band.
 4. **Rank** by band, score and id; **summarise**; build the per-framework compliance summary
@@ -42,9 +42,10 @@ from agents.rules.facts import (
     psa_labels,
     regulations_for,
 )
-from workflow.inventory import CLUSTER_SCOPED_KINDS, Inventory
-from workflow.scoring import SEVERITY_ORDER, RiskContext, adjust, severity
-from workflow.threat_model import (
+from workflow.domain.inventory import Inventory
+from workflow.domain.resources import CLUSTER_SCOPED_KINDS
+from workflow.domain.scoring import SEVERITY_ORDER, RiskContext, adjust, severity
+from workflow.domain.threat_model import (
     PHASES,
     ArchitectureView,
     AttackPath,

@@ -187,8 +187,8 @@ def direct_load(url: str, home: Path, run_ids: list[str], requests: int, clients
                 kind: str) -> tuple[list[float], float]:
     """The same reads straight from the database, ``clients`` threads, no HTTP."""
     from workflow.db import open_database
+    from workflow.domain.settings import Settings
     from workflow.runs import Runs
-    from workflow.settings import Settings
 
     settings = Settings(home=home, database_url=url, redaction_key="bench")
     runs = Runs(open_database(settings, max_size=24))

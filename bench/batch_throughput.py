@@ -148,10 +148,10 @@ def warm_queue_engine(env: dict[str, str], apps: list[Path], workers: int) -> di
 def _legacy_one(path: str) -> tuple[str, str]:
     """One application, as the old engine's child process did it."""
     from workflow.db import open_database
-    from workflow.inputs import load_inputs
+    from workflow.domain.inputs import load_inputs
+    from workflow.domain.settings import load_settings
     from workflow.runs import Runs
     from workflow.services import ContextBuilder
-    from workflow.settings import load_settings
 
     settings = load_settings()
     db = open_database(settings)
@@ -167,7 +167,7 @@ def legacy_main(workers: int, paths: list[str]) -> None:
     """The old `ktmb batch` engine: a ProcessPoolExecutor of forked children."""
     # Imported before the fork, as the old CLI had them (its parent also opened the database
     # before forking; here each child opens its own, so no pool is shared across processes).
-    for module in ("workflow.runs", "workflow.services", "workflow.inputs"):
+    for module in ("workflow.runs", "workflow.services", "workflow.domain.inputs"):
         importlib.import_module(module)
 
     start = time.perf_counter()

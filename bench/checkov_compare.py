@@ -67,8 +67,8 @@ from agents.architecture_view import build_architecture
 from agents.reviewer import review
 from agents.rules.base import run_rules
 from agents.rules.catalogue import ALL_RULES
-from workflow.inputs import load_inputs
-from workflow.settings import Settings
+from workflow.domain.inputs import load_inputs
+from workflow.domain.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_APPS = ROOT.parent / "shared" / "corpus" / "apps"

@@ -38,7 +38,7 @@ from kb.ingest import embedding_text, ensure_builtin
 from kb.retrieval import RRF_K, identifier_terms
 from kb.store import BUILTIN, KnowledgeStore, Principal
 from workflow.db import open_database
-from workflow.settings import Settings
+from workflow.domain.settings import Settings
 
 QUERIES = Path(__file__).parent / "data" / "kb_queries.yaml"
 PRINCIPAL = Principal(user="bench", groups=("bench",))

@@ -26,7 +26,7 @@ from kb.ingest import ensure_builtin
 from kb.retrieval import KbRetriever, KnowledgeBase, SearchMode
 from kb.store import Principal
 from workflow.db import open_database
-from workflow.settings import Settings
+from workflow.domain.settings import Settings
 
 QUERIES = Path(__file__).parent / "data" / "kb_queries.yaml"
 

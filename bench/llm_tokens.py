@@ -1,9 +1,10 @@
 """Model cost per application: calls, tokens per phase and per run, drops, wall time, warm cache.
 
 For every application in ``../shared/corpus/apps`` (skipped cleanly when absent) the script
-loads the manifests with ``workflow.inputs.load_inputs``, runs each phase's rule catalogue when
-one exists, takes the built-in corpus passages tagged for the phase as stand-in retrieval
-results (best five, in corpus order), and calls ``agents.enrichment.enrich_phase`` for the eight
+loads the manifests with ``workflow.domain.inputs.load_inputs``, runs each phase's rule
+catalogue when one exists, takes the built-in corpus passages tagged for the phase as
+stand-in retrieval results (best five, in corpus order), and calls
+``agents.enrichment.enrich_phase`` for the eight
 phases twice with one in-memory answer cache: a cold run (model calls) and a warm run (which
 must make zero calls).
 
@@ -35,10 +36,10 @@ from agents.llm import LlamaCppModelClient, RetryPolicy, make_model_client
 from agents.llm_cache import MemoryLlmCache
 from agents.rules.base import run_rules
 from workflow.context import ModelClient, Passage
-from workflow.inputs import LoadedInputs, load_inputs
+from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import Finding, Phase
 from workflow.log import configure_logging
-from workflow.settings import Settings
-from workflow.threat_model import Finding, Phase
 
 CORPUS_APPS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "apps"
 TARGET_TOKENS = 25_000

@@ -25,10 +25,10 @@ from typing import Any
 import yaml
 
 from agents.rules.catalogue import ALL_RULES
-from workflow.errors import KtmbError
-from workflow.inputs import load_inputs
-from workflow.settings import Settings
-from workflow.threat_model import Finding
+from workflow.domain.errors import KtmbError
+from workflow.domain.inputs import load_inputs
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import Finding
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "peer-fixtures"

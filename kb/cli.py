@@ -2,7 +2,7 @@
 
 Mounted by the main CLI as ``app.add_typer(kb_app, name="kb")``. Every command acts for a
 principal: ``--user`` / ``--group`` (repeatable) or ``KTMB_USER`` / ``KTMB_GROUPS``. Errors are
-raised as :mod:`workflow.errors` types; the main CLI prints them on one line.
+raised as :mod:`workflow.domain.errors` types; the main CLI prints them on one line.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kb.search_mode import SearchMode
-from workflow.errors import ConfigError, NotFoundError, UserError
-from workflow.settings import load_settings
-from workflow.threat_model import Phase
+from workflow.domain.errors import ConfigError, NotFoundError, UserError
+from workflow.domain.settings import load_settings
+from workflow.domain.threat_model import Phase
 
 if TYPE_CHECKING:  # the database modules load when a command runs, not with the CLI
     from kb.retrieval import KnowledgeBase

@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.errors import ConfigError
-from workflow.threat_model import Phase
+from workflow.domain.errors import ConfigError
+from workflow.domain.threat_model import Phase
 
 __all__ = [
     "FRAMEWORKS",

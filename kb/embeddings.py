@@ -26,9 +26,9 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import httpx
+import structlog
 
-from workflow.errors import ConfigError, ModelUnavailableError
-from workflow.log import get_logger
+from workflow.domain.errors import ConfigError, ModelUnavailableError
 
 __all__ = [
     "DIMENSION",
@@ -42,7 +42,7 @@ __all__ = [
     "default_embedder",
 ]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 MINILM = "all-minilm-l6-v2"
 """Canonical name of all-MiniLM-L6-v2, whichever backend computes it."""

@@ -21,15 +21,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kb.chunking import MAX_CHARS, Section, chunk_sections, markdown_sections
 from kb.corpus import corpus_digest, load_corpus
 from kb.embeddings import DIMENSION, MINILM, Embedder, check_compatible
 from kb.store import BUILTIN, KnowledgeStore, Principal, check_collection_name
-from workflow.errors import ConfigError, UserError
-from workflow.log import get_logger
-from workflow.threat_model import Finding, ThreatModel
+from workflow.domain.errors import ConfigError, UserError
+from workflow.domain.threat_model import Finding, ThreatModel
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -45,7 +45,7 @@ __all__ = [
     "parse_file",
 ]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 SUPPORTED_SUFFIXES = {".md", ".markdown", ".txt", ".text", ".rst", ".pdf", ".html", ".htm",
                       ".json"}

@@ -5,7 +5,7 @@
 implements :class:`workflow.context.Retriever`. Every query runs under row-level security as that
 principal. Without embeddings (extra missing, Ollama down) retrieval falls back to full text and
 says so in :attr:`KbRetriever.notes`; an empty or unreachable knowledge base raises
-:class:`workflow.errors.RetrievalError`, which the phase runner records as a degradation.
+:class:`workflow.domain.errors.RetrievalError`, which the phase runner records as a degradation.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+import structlog
+
 from kb.embeddings import Embedder, EmbeddingsUnavailableError, check_compatible, default_embedder
 from kb.ingest import BuiltinStatus, ensure_builtin
 from kb.rule_topics import passages_for_topics, rule_topics
@@ -22,21 +24,20 @@ from kb.search_mode import SearchMode
 from kb.store import BUILTIN, CollectionInfo, KnowledgeStore, Principal, SearchRow
 from workflow.context import Passage
 from workflow.db import Database, open_database
-from workflow.errors import (
+from workflow.domain.errors import (
     ConfigError,
     DatabaseUnavailableError,
     NotFoundError,
     RetrievalError,
     StoreError,
 )
-from workflow.log import get_logger
-from workflow.settings import Settings
-from workflow.threat_model import Phase
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import Phase
 
 __all__ = ["RRF_K", "KbRetriever", "KnowledgeBase", "SearchMode", "identifier_terms",
            "open_retriever", "rrf_fuse"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 RRF_K = 60
 """Reciprocal rank fusion constant (score = sum of 1 / (RRF_K + rank))."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 
-from workflow.errors import UnknownRuleError
-from workflow.threat_model import Phase
+from workflow.domain.errors import UnknownRuleError
+from workflow.domain.threat_model import Phase
 
 __all__ = ["TOPICS", "passages_for_topics", "rule_topics"]
 

@@ -22,9 +22,9 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from workflow.db import Database
-from workflow.errors import ConfigError, NotFoundError, StoreError
-from workflow.settings import Settings
-from workflow.sql import load_queries
+from workflow.domain.errors import ConfigError, NotFoundError, StoreError
+from workflow.domain.named_queries import load_queries
+from workflow.domain.settings import Settings
 
 __all__ = [
     "BUILTIN",

@@ -25,8 +25,8 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from workflow.errors import PromptError
-from workflow.threat_model import PromptRef
+from workflow.domain.errors import PromptError
+from workflow.domain.threat_model import PromptRef
 
 __all__ = ["PROMPT_DIR", "Prompt", "available", "load", "parse"]
 

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from tests.corpus_paths import CORPUS, REPO, corpus_app
-from workflow.settings import Settings
+from workflow.domain.settings import Settings
 
 EXAMPLES = REPO / "examples"
 __all__ = ["CORPUS", "EXAMPLES", "REPO", "corpus_app"]

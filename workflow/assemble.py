@@ -13,9 +13,8 @@ from agents.reviewer import review
 from agents.rules.catalogue import ALL_RULES
 from agents.rules.facts import classification_from_text
 from workflow import __version__, dumped
-from workflow.inputs import LoadedInputs
-from workflow.state import ThreatModelState, all_findings
-from workflow.threat_model import (
+from workflow.domain.inputs import LoadedInputs
+from workflow.domain.threat_model import (
     PHASES,
     Application,
     ArchitectureView,
@@ -27,6 +26,7 @@ from workflow.threat_model import (
     PromptRef,
     ThreatModel,
 )
+from workflow.state import ThreatModelState, all_findings
 
 __all__ = ["assemble_model", "final_model"]
 

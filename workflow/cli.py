@@ -13,6 +13,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
+import structlog
 import typer
 
 from workflow import __version__
@@ -28,12 +29,12 @@ from workflow.console import (
     write_file,
     write_output,
 )
-from workflow.errors import ConfigError, KtmbError, one_line
-from workflow.log import configure_logging, get_logger
+from workflow.domain.errors import ConfigError, KtmbError, one_line
+from workflow.domain.settings import Settings, load_settings
+from workflow.domain.threat_model import PHASES, Phase, ThreatModel
+from workflow.log import configure_logging
 from workflow.process import freeze_imports, tune_gc
 from workflow.scan_command import SCAN_HELP
-from workflow.settings import Settings, load_settings
-from workflow.threat_model import PHASES, Phase, ThreatModel
 
 __all__ = ["app", "main"]
 
@@ -48,7 +49,7 @@ STATUS_EXIT = {"completed": 0, "awaiting_approval": 3, "rejected": 4, "interrupt
 
 P = ParamSpec("P")
 R = TypeVar("R")
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 
 def handled(fn: Callable[P, R]) -> Callable[P, R]:
@@ -211,7 +212,7 @@ def run(
     env = _Env()
     policy = parse_approval_policy(approval)
     options = _llm_options(llm, model, cloud, classification)
-    from workflow.inputs import load_inputs
+    from workflow.domain.inputs import load_inputs
 
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
     for warning in inputs.warnings:
@@ -413,7 +414,7 @@ def _error_text(exc: BaseException) -> str:
 def _enqueue_one(env: _Env, runs: Any, queue: Any, path: str, policy: list[str],
                  options: dict[str, Any], max_attempts: int | None) -> dict[str, Any]:
     """Create the queued run of one application and its job; a failure is recorded, not raised."""
-    from workflow.inputs import load_inputs
+    from workflow.domain.inputs import load_inputs
     from workflow.runs import new_run_id
 
     name = default_app_name([path])
@@ -436,7 +437,7 @@ def _enqueue_one(env: _Env, runs: Any, queue: Any, path: str, policy: list[str],
 def _record_failed(runs: Any, run_id: str, name: str, policy: list[str],
                    options: dict[str, Any], env: _Env, error: str) -> str | None:
     """Keep an application that could not be queued as a failed run; its id, if recorded."""
-    from workflow.errors import NotFoundError
+    from workflow.domain.errors import NotFoundError
 
     try:
         try:

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from workflow.errors import ConfigError, KtmbError, one_line
+from workflow.domain.errors import ConfigError, KtmbError, one_line
 
 if TYPE_CHECKING:
+    from workflow.domain.threat_model import ThreatModel
     from workflow.exports import Format
-    from workflow.threat_model import ThreatModel
 
 __all__ = [
     "EXIT_CODES_HELP",
@@ -93,7 +93,7 @@ def report(exc: BaseException) -> int:
 
 def _bands() -> list[str]:
     """Severity bands, most severe first."""
-    from workflow.scoring import SEVERITY_ORDER
+    from workflow.domain.scoring import SEVERITY_ORDER
 
     return [band.value for band in SEVERITY_ORDER]
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from workflow.threat_model import Citation, LlmInfo, Phase
+from workflow.domain.threat_model import Citation, LlmInfo, Phase
 
 __all__ = [
     "Enrichment",

@@ -21,17 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import structlog
 from langgraph.checkpoint.postgres import PostgresSaver
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from workflow.errors import ConfigError, DatabaseUnavailableError, StoreError, one_line
-from workflow.log import get_logger
-from workflow.settings import Settings
+from workflow.domain.errors import ConfigError, DatabaseUnavailableError, StoreError, one_line
+from workflow.domain.settings import Settings
 
 __all__ = ["Database", "embedded_server_uri", "open_database", "redact_url"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 def _migrations_dir() -> Path:
     """The ``migrations/`` folder (a namespace package of SQL files, installed as data)."""

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.threat_model import Evidence, Finding, Severity, ThreatModel
+from workflow.domain.threat_model import Evidence, Finding, Severity, ThreatModel
 
 __all__ = ["FindingChange", "ModelDiff", "diff_models", "render_json", "render_text"]
 

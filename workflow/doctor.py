@@ -23,8 +23,8 @@ from agents.llm import (
     llama_cpp_available,
     probe_ollama,
 )
-from workflow.errors import ConfigError, KtmbError
-from workflow.settings import Settings, load_settings
+from workflow.domain.errors import ConfigError, KtmbError
+from workflow.domain.settings import Settings, load_settings
 
 __all__ = ["Check", "doctor_report", "run_doctor"]
 

@@ -21,12 +21,13 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from workflow.errors import DatabaseUnavailableError
-from workflow.log import get_logger
+import structlog
+
+from workflow.domain.errors import DatabaseUnavailableError
 
 __all__ = ["cpu_has_avx512", "ensure_portable_pgvector", "needs_portable_build"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 _SOURCE = Path(__file__).resolve().parent / "vendor" / "pgvector" / "pgvector_0.8.0.orig.tar.gz"
 _MARKER = "vector.so.ktmb-portable"

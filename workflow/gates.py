@@ -20,9 +20,8 @@ from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from workflow.context import RunContext
-from workflow.errors import DecisionError
-from workflow.state import ThreatModelState, findings_key, phase_findings
-from workflow.threat_model import (
+from workflow.domain.errors import DecisionError
+from workflow.domain.threat_model import (
     PHASES,
     Approval,
     Finding,
@@ -32,6 +31,7 @@ from workflow.threat_model import (
     PhaseStatus,
     Severity,
 )
+from workflow.state import ThreatModelState, findings_key, phase_findings
 
 __all__ = [
     "FindingEdit",
@@ -100,7 +100,7 @@ def parse_approval_policy(value: str | None) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [n for n in names if n not in {p.value for p in PHASES}]
     if unknown:
-        from workflow.errors import ConfigError
+        from workflow.domain.errors import ConfigError
 
         raise ConfigError(f"--approval: unknown phase {', '.join(unknown)}; use none, each or "
                           f"phases from: {', '.join(p.value for p in PHASES)}")

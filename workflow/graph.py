@@ -18,9 +18,9 @@ from agents.risk_review import risk_review
 from workflow import dumped
 from workflow.assemble import assemble_model
 from workflow.context import RunContext
+from workflow.domain.threat_model import PHASES, Phase
 from workflow.gates import make_gate
 from workflow.state import ThreatModelState
-from workflow.threat_model import PHASES, Phase
 
 __all__ = ["PHASE_NODES", "build_graph", "gate_name", "reviewer"]
 

@@ -50,6 +50,7 @@ from typing import Any
 
 import procrastinate
 import psycopg
+import structlog
 from langgraph.runtime import RunControl
 from procrastinate import exceptions as pq_exceptions
 from procrastinate import jobs as pq_jobs
@@ -58,8 +59,7 @@ from procrastinate import schema as pq_schema
 from procrastinate import worker as pq_worker
 
 from workflow.db import Database
-from workflow.errors import ConfigError, KtmbError, NotFoundError, RunStateError, UserError
-from workflow.log import bound, get_logger
+from workflow.domain.errors import ConfigError, KtmbError, NotFoundError, RunStateError, UserError
 from workflow.run_store import RunStore
 
 __all__ = [
@@ -77,7 +77,7 @@ __all__ = [
     "run_worker",
 ]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 QUEUE = "ktmb-runs"
 NAMESPACE = "ktmb"
@@ -175,7 +175,7 @@ def ensure_queue_schema(url: str) -> None:
         ConfigError: the database holds a newer queue schema than this installation knows.
         StoreError: the schema could not be applied.
     """
-    from workflow.errors import StoreError
+    from workflow.domain.errors import StoreError
 
     target = installed_schema_version()
     try:
@@ -197,7 +197,7 @@ def _advisory_lock(conn: psycopg.Connection[Any], key: int, timeout: float = 600
     CONCURRENTLY`` run by the lock holder on another connection then waits for it forever (a
     deadlock PostgreSQL cannot see); short ``pg_try_advisory_lock`` calls hold no snapshot.
     """
-    from workflow.errors import StoreError
+    from workflow.domain.errors import StoreError
 
     deadline = time.monotonic() + timeout
     while True:
@@ -418,7 +418,7 @@ class WorkerRuntime:
     def execute(self, run_id: str, *, attempt: int, max_attempts: int, retry_wait: float,
                 job_id: int | None = None) -> str:
         """Continue a run; raise to have procrastinate retry it (bounded by ``max_attempts``)."""
-        with bound(run_id=run_id, job_id=job_id, attempt=attempt):
+        with structlog.contextvars.bound_contextvars(run_id=run_id, job_id=job_id, attempt=attempt):
             try:
                 info = self.store.get(run_id)
             except NotFoundError as exc:
@@ -445,7 +445,7 @@ class WorkerRuntime:
         """Apply a decision taken elsewhere and continue the run (``continue_run``)."""
         from workflow.gates import PhaseEdits
 
-        with bound(run_id=run_id, job_id=job_id):
+        with structlog.contextvars.bound_contextvars(run_id=run_id, job_id=job_id):
             try:
                 edits = (PhaseEdits.model_validate(decision["edits"])
                          if decision.get("edits") else None)
@@ -542,7 +542,7 @@ async def _reap(app: procrastinate.App, runs: Any, job: pq_jobs.Job,
     max_attempts = int(job.task_kwargs.get("max_attempts") or 1)  # type: ignore[arg-type]
     why = (f"the worker executing it stopped (killed or lost: no heartbeat for "
            f"{options.stalled_after:g} s)")
-    with bound(run_id=run_id, job_id=job.id, attempt=attempt):
+    with structlog.contextvars.bound_contextvars(run_id=run_id, job_id=job.id, attempt=attempt):
         try:
             if await asyncio.to_thread(runs._locked_elsewhere, run_id):
                 log.info("stalled_job_still_executing")  # late heartbeats, live executor
@@ -585,7 +585,7 @@ class _ToStructlog(logging.Handler):
     """procrastinate's standard-library log records as structlog events (no tracebacks)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        logger = get_logger(record.name)
+        logger = structlog.get_logger(record.name)
         method = getattr(logger, record.levelname.lower(), logger.info)
         method(str(getattr(record, "action", "procrastinate")), message=record.getMessage())
 

@@ -12,8 +12,8 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict
 
 from workflow.db import Database
-from workflow.errors import NotFoundError
-from workflow.sql import load_queries
+from workflow.domain.errors import NotFoundError
+from workflow.domain.named_queries import load_queries
 
 __all__ = ["RunInfo", "RunStore"]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
+import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphDrained
 from langgraph.runtime import RunControl
@@ -27,19 +28,18 @@ from workflow import dumped
 from workflow.assemble import final_model
 from workflow.context import RunContext
 from workflow.db import Database
-from workflow.errors import KtmbError, NotFoundError, RunError, RunStateError, one_line
+from workflow.domain.errors import KtmbError, NotFoundError, RunError, RunStateError, one_line
+from workflow.domain.inputs import LoadedInputs
+from workflow.domain.threat_model import PHASES, Phase, ThreatModel
 from workflow.gates import PhaseDecision, PhaseEdits, decision_json, validate_decision
 from workflow.graph import build_graph, gate_name
-from workflow.inputs import LoadedInputs
-from workflow.log import bound, get_logger
 from workflow.run_ids import new_run_id
 from workflow.run_store import _Q, RunInfo, RunStore
 from workflow.state import ThreatModelState, all_findings, initial_state
-from workflow.threat_model import PHASES, Phase, ThreatModel
 
 __all__ = ["ContextFactory", "RunOutcome", "Runs", "new_run_id"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 #: Builds the (non-checkpointed) run context for a run: (run info) -> RunContext.
 ContextFactory = Callable[[RunInfo], RunContext]
@@ -232,7 +232,8 @@ class Runs:
                before: Callable[[], None] | None = None,
                control: RunControl | None = None) -> RunOutcome:
         info = self.store.get(run_id)
-        with self._run_lock(run_id) as locked, bound(run_id=run_id):
+        with (self._run_lock(run_id) as locked,
+              structlog.contextvars.bound_contextvars(run_id=run_id)):
             if not locked:
                 raise RunStateError(f"run {run_id} is being executed by another ktmb process")
             if before is not None:

@@ -19,20 +19,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import structlog
+
 from agents.phase_runner import remember_inputs
 from agents.phases import phase_update
 from workflow import dumped
 from workflow.assemble import assemble_model
 from workflow.context import RunContext
-from workflow.inputs import LoadedInputs
-from workflow.log import get_logger
+from workflow.domain.inputs import LoadedInputs
+from workflow.domain.threat_model import PHASES, Degradation, ThreatModel
 from workflow.run_ids import new_run_id
 from workflow.state import apply_update, initial_state
-from workflow.threat_model import PHASES, Degradation, ThreatModel
 
 __all__ = ["NO_KNOWLEDGE_BASE", "scan"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 #: The degradation every scanned model records.
 NO_KNOWLEDGE_BASE = Degradation(

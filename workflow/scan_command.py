@@ -27,7 +27,7 @@ from workflow.console import (
     say,
     write_output,
 )
-from workflow.errors import ConfigError
+from workflow.domain.errors import ConfigError
 from workflow.process import freeze_imports
 
 __all__ = ["SCAN_HELP", "main"]
@@ -80,9 +80,9 @@ def main(argv: Sequence[str]) -> int:
 def _scan(args: argparse.Namespace) -> int:
     check_fail_on(args.fail_on)  # options are checked before anything is read
     check_format(args.fmt)
-    from workflow.inputs import load_inputs
+    from workflow.domain.inputs import load_inputs
+    from workflow.domain.settings import load_settings
     from workflow.scan import scan
-    from workflow.settings import load_settings
 
     freeze_imports()
     inputs = load_inputs(args.paths, settings=load_settings(),

@@ -5,18 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
+
 from workflow.context import Enrichment, Passage, ProgressHook, RunContext
 from workflow.db import Database
-from workflow.errors import ConfigError
-from workflow.inventory import Inventory
-from workflow.log import get_logger
+from workflow.domain.errors import ConfigError
+from workflow.domain.inventory import Inventory
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import Finding, Phase
 from workflow.run_store import RunInfo
-from workflow.settings import Settings
-from workflow.threat_model import Finding, Phase
 
 __all__ = ["LLM_PROVIDERS", "ContextBuilder"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 LLM_PROVIDERS = ("off", "ollama", "llamacpp")
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Annotated, Any, TypedDict, get_type_hints
 
-from workflow.threat_model import PHASES, Phase
+from workflow.domain.threat_model import PHASES, Phase
 
 __all__ = ["ThreatModelState", "all_findings", "apply_update", "findings_key", "initial_state",
            "merge_findings", "merge_records", "phase_findings"]

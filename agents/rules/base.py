@@ -13,9 +13,9 @@ from types import ModuleType
 from typing import Any
 
 from agents.rules.memo import per_inventory
-from workflow.inventory import Inventory
-from workflow.scoring import clamp, score, severity
-from workflow.threat_model import (
+from workflow.domain.inventory import Inventory
+from workflow.domain.scoring import clamp, score, severity
+from workflow.domain.threat_model import (
     AttackRef,
     Evidence,
     Finding,

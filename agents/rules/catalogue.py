@@ -23,8 +23,8 @@ from agents.rules import (
 )
 from agents.rules.base import RuleMeta
 from agents.rules.refs import FRAMEWORK_NAMES
-from workflow.scoring import severity_for
-from workflow.threat_model import PHASES, Phase
+from workflow.domain.scoring import severity_for
+from workflow.domain.threat_model import PHASES, Phase
 
 __all__ = ["ALL_RULES", "BY_PHASE", "render_markdown", "render_topics", "rule_meta", "rules_for"]
 

@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterator
 
 from agents.rules.base import RuleMeta, located
 from agents.rules.facts import exposures
-from workflow.inventory import Inventory, Workload
-from workflow.threat_model import Finding
+from workflow.domain.inventory import Inventory
+from workflow.domain.resources import Workload
+from workflow.domain.threat_model import Finding
 
 __all__ = ["exposed_workload_findings"]
 

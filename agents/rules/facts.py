@@ -1,6 +1,6 @@
 """Facts derived from the inventory that several rules, the reviewer and the attack paths share.
 
-Pure functions over :class:`~workflow.inventory.Inventory`: effective security contexts, data
+Pure functions over :class:`~workflow.domain.inventory.Inventory`: effective security contexts, data
 stores and admin interfaces recognised by image and port, external exposure (Services, Ingress,
 Istio and Gateway API gateways, host ports), data classification, RBAC capabilities of a
 subject, and the positive controls (policy engines, default-deny policies, Pod Security
@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from agents.rules.memo import per_inventory
-from workflow.inventory import Container, Grant, Inventory, PolicyRule, Resource, Workload
+from workflow.domain.inventory import Inventory
+from workflow.domain.rbac import Grant, PolicyRule
+from workflow.domain.resources import Container, Resource, Workload
 
 __all__ = [
     "ADMIN_UI_PORTS",

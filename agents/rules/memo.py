@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from workflow.inventory import Inventory
+from workflow.domain.inventory import Inventory
 from workflow.recent import Recent
 
 __all__ = ["per_inventory"]

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from workflow.api import ApiSettings, create_app
-from workflow.settings import Settings
+from workflow.domain.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

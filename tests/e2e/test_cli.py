@@ -20,7 +20,8 @@ EXAMPLE = REPO / "examples" / "payments"
 MANIFESTS = str(EXAMPLE / "manifests")
 NOTES = str(EXAMPLE / "ARCHITECTURE.md")
 PLANTED_DIR = REPO / "tests" / "fixtures" / "redaction"
-SCHEMA = json.loads((REPO / "workflow" / "threat_model.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads(
+    (REPO / "workflow" / "domain" / "threat_model.schema.json").read_text(encoding="utf-8"))
 EXAMPLE_SECRETS = ("Sup3r-S3cret-Passw0rd!", "an0ther-Planted-Secret")
 FIXTURE_SECRETS = (
     "UGxhbnRlZC1CYXNlNjQtUHc=", "Applied-Planted-Tok5", "String-Planted-Data6",

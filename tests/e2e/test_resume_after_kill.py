@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from workflow.threat_model import PHASES
+from workflow.domain.threat_model import PHASES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

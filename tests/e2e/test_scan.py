@@ -29,7 +29,8 @@ EXAMPLE = REPO / "examples" / "payments"
 MANIFESTS = EXAMPLE / "manifests"
 NOTES = EXAMPLE / "ARCHITECTURE.md"
 PLANTED = REPO / "tests" / "fixtures" / "redaction"
-SCHEMA = json.loads((REPO / "workflow" / "threat_model.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads(
+    (REPO / "workflow" / "domain" / "threat_model.schema.json").read_text(encoding="utf-8"))
 PLANTED_SECRETS = ("Sup3r-S3cret-Passw0rd!", "an0ther-Planted-Secret", "Env-Planted-Pw7",
                    "AKIAPLANTEDKEY000001", "MIIEpPlantedPrivateKeyBody9", "Cm-Planted-Pw3",
                    "Notes-Planted-Pw4", "Url-Planted-Pass10")

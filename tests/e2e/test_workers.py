@@ -26,11 +26,11 @@ from typer.testing import CliRunner
 from workflow.cli import app
 from workflow.context import RunContext
 from workflow.db import open_database
-from workflow.inputs import load_inputs
+from workflow.domain.inputs import load_inputs
+from workflow.domain.settings import Settings
 from workflow.log import configure_logging
 from workflow.queue import QueueOptions, RunQueue, ensure_queue_schema
 from workflow.runs import Runs
-from workflow.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 

@@ -9,8 +9,8 @@ import pytest
 
 from workflow import db as db_module
 from workflow.db import MIGRATIONS_DIR, open_database, redact_url
-from workflow.errors import ConfigError, DatabaseUnavailableError
-from workflow.settings import Settings
+from workflow.domain.errors import ConfigError, DatabaseUnavailableError
+from workflow.domain.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,9 @@ import pytest
 from workflow import queue as queue_module
 from workflow.context import RunContext
 from workflow.db import Database, open_database
-from workflow.errors import ConfigError, RunStateError
-from workflow.inputs import LoadedInputs, load_inputs
+from workflow.domain.errors import ConfigError, RunStateError
+from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.settings import Settings
 from workflow.log import configure_logging
 from workflow.queue import (
     QUEUE,
@@ -29,7 +30,6 @@ from workflow.queue import (
     run_worker,
 )
 from workflow.runs import Runs
-from workflow.settings import Settings
 
 pytestmark = pytest.mark.integration
 

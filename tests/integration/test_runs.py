@@ -13,19 +13,20 @@ import pytest
 
 from workflow.context import Enrichment, RunContext
 from workflow.db import open_database
-from workflow.errors import DecisionError, NotFoundError, RunError, RunStateError
+from workflow.domain.errors import DecisionError, NotFoundError, RunError, RunStateError
+from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import PHASES, Finding, FindingStatus, Phase, Severity
 from workflow.gates import FindingEdit, PhaseEdits
-from workflow.inputs import LoadedInputs, load_inputs
 from workflow.run_store import RunInfo
 from workflow.runs import Runs
-from workflow.settings import Settings
-from workflow.threat_model import PHASES, Finding, FindingStatus, Phase, Severity
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "payments"
-SCHEMA = json.loads((REPO / "workflow" / "threat_model.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads(
+    (REPO / "workflow" / "domain" / "threat_model.schema.json").read_text(encoding="utf-8"))
 SETTLEMENT = "test.network@CronJob/payments/settlement"
 API = "test.network@Deployment/payments/payments-api"
 DB = "test.network@StatefulSet/payments/payments-db"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.architecture_view import build_architecture
-from workflow.inputs import load_inputs
-from workflow.inventory import Inventory
-from workflow.settings import Settings
+from workflow.domain.inputs import load_inputs
+from workflow.domain.inventory import Inventory
+from workflow.domain.settings import Settings
 
 APP = """
 apiVersion: apps/v1

@@ -14,7 +14,7 @@ from workflow.console import (
     report,
     write_file,
 )
-from workflow.errors import ConfigError, NotFoundError
+from workflow.domain.errors import ConfigError, NotFoundError
 
 
 @pytest.mark.parametrize(("parts", "expected"), [

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from workflow.diff import diff_models, render_json, render_text
-from workflow.threat_model import (
+from workflow.domain.threat_model import (
     Application,
     Evidence,
     Finding,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from workflow import dumped
-from workflow.threat_model import Citation
+from workflow.domain.threat_model import Citation
 
 
 def _citation(chunk: str = "c1") -> Citation:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from workflow.errors import ConfigError, DecisionError
+from workflow.domain.errors import ConfigError, DecisionError
+from workflow.domain.threat_model import Finding, FindingStatus, Phase, Severity
 from workflow.gates import (
     FindingEdit,
     PhaseDecision,
@@ -19,7 +20,6 @@ from workflow.gates import (
     parse_approval_policy,
     validate_decision,
 )
-from workflow.threat_model import Finding, FindingStatus, Phase, Severity
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -13,12 +13,12 @@ from langgraph.types import Command
 
 from workflow.assemble import final_model
 from workflow.context import Enrichment, RunContext
+from workflow.domain.inputs import load_inputs
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import PHASES, Finding, Phase, Severity
 from workflow.gates import FindingEdit, PhaseDecision, PhaseEdits, decision_json
 from workflow.graph import build_graph
-from workflow.inputs import load_inputs
-from workflow.settings import Settings
 from workflow.state import ThreatModelState, all_findings
-from workflow.threat_model import PHASES, Finding, Phase, Severity
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "payments"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from workflow.errors import InventoryError
-from workflow.inputs import load_inputs
-from workflow.settings import Settings
+from workflow.domain.errors import InventoryError
+from workflow.domain.inputs import load_inputs
+from workflow.domain.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inputs"
 
@@ -398,8 +398,9 @@ def test_bomb_just_under_the_node_limit_is_refused_quickly(tmp_path: Path) -> No
     """A bomb sized just under the node limit must still fail fast, not build for seconds."""
     path = tmp_path / "mini-bomb.yaml"
     _mini_bomb(path)
-    code = ("import sys; from pathlib import Path; from workflow.inputs import load_inputs; "
-            "from workflow.settings import Settings; from workflow.errors import InventoryError\n"
+    code = ("import sys; from pathlib import Path; from workflow.domain.inputs import load_inputs; "
+            "from workflow.domain.settings import Settings; "
+            "from workflow.domain.errors import InventoryError\n"
             "try:\n    load_inputs([sys.argv[1]], settings=Settings(home=Path(sys.argv[2]), "
             "redaction_key='k'))\nexcept InventoryError as exc:\n    print(exc)\n")
     try:
@@ -451,7 +452,7 @@ def test_skipping_the_prescan_builds_the_same_inputs(offline_settings: Settings,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Every fixture, example and corpus file loads identically with and without the pre-scan:
     values, lines of every pointer, secrets found, warnings, or the same error."""
-    import workflow.inputs as inputs_module
+    import workflow.domain.inputs as inputs_module
 
     files = _yaml_files()
     assert len(files) > 20
@@ -494,7 +495,7 @@ def test_a_large_document_without_aliases_is_refused(tmp_path: Path) -> None:
 def test_an_unbounded_composer_prescans_every_text(offline_settings: Settings, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Without libyaml's own nesting limit the pre-scan runs even when no alias is possible."""
-    import workflow.inputs as inputs_module
+    import workflow.domain.inputs as inputs_module
 
     assert inputs_module._composer_is_bounded()  # libyaml 0.2.6 (or the Python composer)
     scanned: list[str] = []

@@ -6,20 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from workflow.inputs import load_inputs
-from workflow.inventory import (
-    BUILTIN_CLUSTER_ROLES,
-    Edge,
-    Inventory,
-    PolicyRule,
-    Resource,
-    SourceRef,
-    build_inventory,
-    pointer,
-    resource_id,
-)
-from workflow.selectors import matches_selector, selector_is_empty
-from workflow.settings import Settings
+from workflow.domain.inputs import load_inputs
+from workflow.domain.inventory import Inventory, build_inventory
+from workflow.domain.rbac import BUILTIN_CLUSTER_ROLES, PolicyRule
+from workflow.domain.resources import Edge, Resource, SourceRef, pointer, resource_id
+from workflow.domain.selectors import matches_selector, selector_is_empty
+from workflow.domain.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "inventory" / "app.yaml"
 

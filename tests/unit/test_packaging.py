@@ -28,7 +28,7 @@ def test_the_wheel_ships_runtime_data_and_the_entry_point(tmp_path: Path) -> Non
     expected = {
         "workflow/vendor/pgvector/pgvector_0.8.0.orig.tar.gz",
         "workflow/vendor/pgvector/LICENSE",
-        "workflow/threat_model.schema.json",
+        "workflow/domain/threat_model.schema.json",
         "workflow/queries.sql",
         "kb/queries.sql",
     }

@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from workflow.inputs import LoadedInputs, load_inputs
-from workflow.redaction import MARKER_PREFIX, Redactor, is_credential_name, load_or_create_key
-from workflow.settings import Settings
+from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.redaction import (
+    MARKER_PREFIX,
+    Redactor,
+    is_credential_name,
+    load_or_create_key,
+)
+from workflow.domain.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "redaction"
 PLANTED_FILE = FIXTURES / "planted.yaml"
@@ -237,7 +242,7 @@ PATTERN_SAMPLES = {
 
 def test_every_value_pattern_has_a_sample_and_its_trigger() -> None:
     """The cheap trigger never hides a value that one of the patterns would redact."""
-    from workflow.redaction import _VALUE_PATTERNS, _VALUE_TRIGGER
+    from workflow.domain.redaction import _VALUE_PATTERNS, _VALUE_TRIGGER
 
     assert {reason for reason, _ in _VALUE_PATTERNS} == set(PATTERN_SAMPLES)
     for reason, pattern in _VALUE_PATTERNS:

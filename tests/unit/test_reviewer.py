@@ -9,10 +9,10 @@ import pytest
 from agents.reviewer import merge_findings, review, similarity
 from agents.rules.base import run_rules
 from agents.rules.catalogue import ALL_RULES
-from workflow.inputs import load_inputs
-from workflow.inventory import Inventory
-from workflow.settings import Settings
-from workflow.threat_model import (
+from workflow.domain.inputs import load_inputs
+from workflow.domain.inventory import Inventory
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import (
     Citation,
     Finding,
     FindingStatus,
@@ -69,7 +69,7 @@ def _by_id(findings: tuple[Finding, ...], prefix: str) -> Finding:
 
 def test_same_fingerprint_is_one_finding() -> None:
     """Two findings with one fingerprint merge and keep both sets of evidence."""
-    from workflow.threat_model import Evidence
+    from workflow.domain.threat_model import Evidence
 
     a = _finding("controls.x@Deployment/shop/web", evidence=(Evidence(resource="a", path="/a"),))
     b = _finding("controls.x@Deployment/shop/web", evidence=(Evidence(resource="b", path="/b"),))

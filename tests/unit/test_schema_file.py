@@ -16,10 +16,9 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from workflow.assemble import final_model
 from workflow.context import RunContext
-from workflow.graph import build_graph
-from workflow.inputs import load_inputs
-from workflow.settings import Settings
-from workflow.threat_model import (
+from workflow.domain.inputs import load_inputs
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import (
     Approval,
     Finding,
     Note,
@@ -30,9 +29,10 @@ from workflow.threat_model import (
     json_schema,
     json_schema_text,
 )
+from workflow.graph import build_graph
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA_FILE = REPO / "workflow" / "threat_model.schema.json"
+SCHEMA_FILE = REPO / "workflow" / "domain" / "threat_model.schema.json"
 EXAMPLE = REPO / "examples" / "payments"
 
 
@@ -45,13 +45,13 @@ def _validator() -> jsonschema.Draft202012Validator:
 def test_committed_schema_is_current() -> None:
     """The committed file equals the schema of the code (regenerate with the module's main)."""
     assert json_schema_text() == SCHEMA_FILE.read_text(encoding="utf-8"), (
-        "stale: python -m workflow.threat_model > workflow/threat_model.schema.json")
+        "stale: python -m workflow.domain.threat_model > workflow/domain/threat_model.schema.json")
 
 
 def test_module_main_prints_the_schema() -> None:
-    """``python -m workflow.threat_model`` prints exactly the committed file."""
-    out = subprocess.run([sys.executable, "-m", "workflow.threat_model"], capture_output=True,
-                         check=True, cwd=REPO, timeout=60)
+    """``python -m workflow.domain.threat_model`` prints exactly the committed file."""
+    out = subprocess.run([sys.executable, "-m", "workflow.domain.threat_model"],
+                         capture_output=True, check=True, cwd=REPO, timeout=60)
     assert SCHEMA_FILE.read_bytes() == out.stdout
 
 

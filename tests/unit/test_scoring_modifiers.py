@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workflow.scoring import RiskContext, adjust, score, severity, severity_for
-from workflow.threat_model import Severity
+from workflow.domain.scoring import RiskContext, adjust, score, severity, severity_for
+from workflow.domain.threat_model import Severity
 
 
 @pytest.mark.parametrize(("likelihood", "impact", "band"), [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import get_type_hints
 
+from workflow.domain.threat_model import PHASES
 from workflow.state import ThreatModelState, merge_findings, merge_records
-from workflow.threat_model import PHASES
 
 
 def test_merge_findings_upserts_by_id() -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -16,14 +17,13 @@ from workflow.api.auth import Authenticator
 from workflow.api.config import ApiSettings, load_api_settings
 from workflow.api.routes import router
 from workflow.api.service import ReviewService
-from workflow.errors import KtmbError
-from workflow.log import get_logger
+from workflow.domain.errors import KtmbError
+from workflow.domain.settings import Settings
 from workflow.runs import Runs
-from workflow.settings import Settings
 
 __all__ = ["create_app", "open_runs"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 _Scope = MutableMapping[str, Any]
 _Message = MutableMapping[str, Any]

@@ -35,14 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import structlog
+
 from workflow.api.config import ApiSettings
-from workflow.errors import ConfigError
-from workflow.log import get_logger
+from workflow.domain.errors import ConfigError
 from workflow.run_store import RunInfo
 
 __all__ = ["SESSION_COOKIE", "Authenticator", "Principal", "TokenTable", "can_see"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 #: Name of the web UI's session cookie.
 SESSION_COOKIE = "ktmb_session"

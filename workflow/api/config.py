@@ -33,7 +33,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.errors import ConfigError
+from workflow.domain.errors import ConfigError
 
 __all__ = ["ApiSettings", "load_api_settings"]
 

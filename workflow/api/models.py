@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflow.domain.threat_model import Finding
 from workflow.gates import PhaseEdits
-from workflow.threat_model import Finding
 
 __all__ = [
     "ApprovalRecord",

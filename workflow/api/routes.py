@@ -21,7 +21,7 @@ from workflow.api.models import (
     StartFromPaths,
 )
 from workflow.api.service import RunOptions, Upload
-from workflow.errors import RetrievalError
+from workflow.domain.errors import RetrievalError
 
 __all__ = ["EXPORT_CSP", "router"]
 

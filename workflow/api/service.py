@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
+import structlog
 from langgraph.runtime import RunControl
 from pydantic import ValidationError
 
@@ -34,7 +35,7 @@ from workflow.api.models import (
     RunStatus,
     RunSummary,
 )
-from workflow.errors import (
+from workflow.domain.errors import (
     ConfigError,
     DecisionError,
     InventoryError,
@@ -43,14 +44,13 @@ from workflow.errors import (
     RunStateError,
     UserError,
 )
+from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import PHASES, Finding, Phase, ThreatModel
 from workflow.gates import PhaseDecision, PhaseEdits, parse_approval_policy, validate_decision
-from workflow.inputs import LoadedInputs, load_inputs
-from workflow.log import get_logger
 from workflow.run_store import RunInfo
 from workflow.runs import Runs, new_run_id
-from workflow.settings import Settings
 from workflow.state import all_findings
-from workflow.threat_model import PHASES, Finding, Phase, ThreatModel
 
 __all__ = [
     "ExportDocument",
@@ -62,7 +62,7 @@ __all__ = [
     "safe_file_name",
 ]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 _MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
 #: Statuses in which a run's checkpoint changes only together with its runs-table row.

@@ -25,8 +25,8 @@ from workflow import __version__
 from workflow.api.auth import SESSION_COOKIE, Principal
 from workflow.api.deps import authenticator, check_origin, optional_principal, service
 from workflow.api.service import RunOptions, Upload, parse_edits
-from workflow.errors import DecisionError, KtmbError, RunStateError
-from workflow.threat_model import PHASES, FindingStatus, Severity, ThreatModel
+from workflow.domain.errors import DecisionError, KtmbError, RunStateError
+from workflow.domain.threat_model import PHASES, FindingStatus, Severity, ThreatModel
 
 __all__ = ["mount_ui", "render_error"]
 

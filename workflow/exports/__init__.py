@@ -1,8 +1,8 @@
 """Exports of a threat model: JSON, SARIF 2.1.0, Markdown, HTML, Mermaid and OTM.
 
-One module per format; each is a pure function of a :class:`~workflow.threat_model.ThreatModel`
-(no database, no file, no network), so a finished or a partial run exports the same way from
-the CLI, the HTTP API or a test::
+One module per format; each is a pure function of a
+:class:`~workflow.domain.threat_model.ThreatModel` (no database, no file, no network), so a
+finished or a partial run exports the same way from the CLI, the HTTP API or a test::
 
     from workflow.exports import export
     text = export(model, "sarif")
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal, get_args
 
-from workflow.errors import ConfigError
+from workflow.domain.errors import ConfigError
+from workflow.domain.threat_model import ThreatModel
 from workflow.exports import html, markdown, mermaid, otm, sarif
-from workflow.threat_model import ThreatModel
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "SUFFIXES", "Format", "export"]
 

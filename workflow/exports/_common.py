@@ -9,8 +9,8 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from workflow.scoring import SEVERITY_ORDER
-from workflow.threat_model import (
+from workflow.domain.scoring import SEVERITY_ORDER
+from workflow.domain.threat_model import (
     PHASES,
     Finding,
     FindingStatus,

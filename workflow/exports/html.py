@@ -18,6 +18,14 @@ import html
 import json
 from collections.abc import Iterable, Sequence
 
+from workflow.domain.threat_model import (
+    PHASES,
+    ArchitectureView,
+    AttackPath,
+    Finding,
+    PhaseStatus,
+    ThreatModel,
+)
 from workflow.exports import mermaid
 from workflow.exports._common import (
     STRIDE_LABELS,
@@ -33,14 +41,6 @@ from workflow.exports._common import (
     phase_title,
     plural,
     severity_counts,
-)
-from workflow.threat_model import (
-    PHASES,
-    ArchitectureView,
-    AttackPath,
-    Finding,
-    PhaseStatus,
-    ThreatModel,
 )
 
 __all__ = ["CSP", "architecture_svg", "render"]

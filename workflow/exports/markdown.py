@@ -13,6 +13,13 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 
+from workflow.domain.threat_model import (
+    PHASES,
+    AttackPath,
+    Finding,
+    PhaseStatus,
+    ThreatModel,
+)
 from workflow.exports import mermaid
 from workflow.exports._common import (
     STRIDE_LABELS,
@@ -28,13 +35,6 @@ from workflow.exports._common import (
     phase_title,
     plural,
     severity_counts,
-)
-from workflow.threat_model import (
-    PHASES,
-    AttackPath,
-    Finding,
-    PhaseStatus,
-    ThreatModel,
 )
 
 __all__ = ["code", "escape", "fenced", "render", "table"]

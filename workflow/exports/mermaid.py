@@ -14,8 +14,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
+from workflow.domain.threat_model import ArchitectureView, AttackPath, ThreatModel
 from workflow.exports._common import kind_of, name_of, namespace_of
-from workflow.threat_model import ArchitectureView, AttackPath, ThreatModel
 
 __all__ = [
     "INTERNET",

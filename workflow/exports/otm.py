@@ -28,6 +28,7 @@ import hashlib
 import json
 from typing import Any
 
+from workflow.domain.threat_model import Finding, FindingStatus, ThreatModel
 from workflow.exports import mermaid
 from workflow.exports._common import (
     STRIDE_LABELS,
@@ -42,7 +43,6 @@ from workflow.exports._common import (
     overall_risk,
     ranked,
 )
-from workflow.threat_model import Finding, FindingStatus, ThreatModel
 
 __all__ = ["OTM_VERSION", "TRUST_RATINGS", "build", "render"]
 

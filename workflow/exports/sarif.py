@@ -36,6 +36,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 from urllib.parse import quote
 
+from workflow.domain.scoring import SEVERITY_ORDER
+from workflow.domain.threat_model import Evidence, Finding, FindingStatus, Severity, ThreatModel
 from workflow.exports._common import (
     STRIDE_LABELS,
     effective_severity,
@@ -50,8 +52,6 @@ from workflow.exports._common import (
     ranked,
 )
 from workflow.exports.markdown import escape as _md
-from workflow.scoring import SEVERITY_ORDER
-from workflow.threat_model import Evidence, Finding, FindingStatus, Severity, ThreatModel
 
 __all__ = [
     "FINGERPRINT_KEY",

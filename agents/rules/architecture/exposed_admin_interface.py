@@ -8,8 +8,8 @@ from agents.rules import refs
 from agents.rules.base import RuleMeta
 from agents.rules.exposure import exposed_workload_findings
 from agents.rules.facts import admin_interface
-from workflow.inventory import Inventory
-from workflow.threat_model import Finding, Phase, Stride
+from workflow.domain.inventory import Inventory
+from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
 

@@ -8,8 +8,8 @@ from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from agents.rules.facts import classification, regulations_for
 from agents.rules.network.pod_not_isolated import isolated_workloads
-from workflow.inventory import Inventory
-from workflow.threat_model import Finding, Phase, Stride
+from workflow.domain.inventory import Inventory
+from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
 

@@ -8,8 +8,8 @@ from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from agents.rules.controls.container_runtime_socket import is_runtime_socket
 from agents.rules.facts import hostpath_volumes
-from workflow.inventory import Inventory
-from workflow.threat_model import Finding, Phase, Stride
+from workflow.domain.inventory import Inventory
+from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "SENSITIVE_HOST_PATHS", "evaluate", "is_sensitive"]
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.inventory import Inventory
-from workflow.threat_model import Finding, Phase, Stride
+from workflow.domain.inventory import Inventory
+from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
 

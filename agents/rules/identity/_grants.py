@@ -6,8 +6,9 @@ from collections.abc import Iterable, Iterator
 
 from agents.rules.base import RuleMeta, located
 from agents.rules.facts import Capability, subject_capabilities
-from workflow.inventory import Grant, Inventory
-from workflow.threat_model import Evidence, Finding
+from workflow.domain.inventory import Inventory
+from workflow.domain.rbac import Grant
+from workflow.domain.threat_model import Evidence, Finding
 
 __all__ = ["capability_findings", "grant_evidence", "subjects"]
 

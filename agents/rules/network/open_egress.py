@@ -8,8 +8,9 @@ from typing import Any
 
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.inventory import Inventory, NetworkPolicy
-from workflow.threat_model import Finding, Phase, Stride
+from workflow.domain.inventory import Inventory
+from workflow.domain.resources import NetworkPolicy
+from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["METADATA_IP", "RULE", "evaluate", "metadata_reachable"]
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from agents.attack_paths import path_findings
 from agents.rules import refs
 from agents.rules.base import RuleMeta
-from workflow.inventory import Inventory
-from workflow.threat_model import Finding, Phase, Stride
+from workflow.domain.inventory import Inventory
+from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
 

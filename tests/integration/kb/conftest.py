@@ -16,7 +16,7 @@ from kb.embeddings import MiniLMEmbedder
 from kb.retrieval import KnowledgeBase
 from workflow import db as db_module
 from workflow.db import Database, open_database
-from workflow.settings import Settings
+from workflow.domain.settings import Settings
 
 
 def _with_database(url: str, name: str) -> str:

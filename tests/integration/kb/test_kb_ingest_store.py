@@ -13,7 +13,7 @@ from kb.embeddings import MINILM, OllamaEmbedder
 from kb.ingest import ensure_builtin, ingest_paths
 from kb.retrieval import KnowledgeBase, SearchMode
 from kb.store import BUILTIN, Principal
-from workflow.errors import ConfigError
+from workflow.domain.errors import ConfigError
 
 pytestmark = pytest.mark.integration
 
@@ -197,7 +197,7 @@ def test_cli_ingest_reports_each_file(kb: KnowledgeBase, kb_env: None, tmp_path:
     from typer.testing import CliRunner
 
     from kb.cli import kb_app
-    from workflow.errors import UserError
+    from workflow.domain.errors import UserError
 
     (tmp_path / "ok.md").write_text("# OK\nNamespaces enforce restricted.\n", "utf-8")
     (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 nothing here")

@@ -14,7 +14,7 @@ from kb.cli import kb_app
 from kb.ingest import ingest_paths
 from kb.retrieval import KnowledgeBase, SearchMode
 from kb.store import BUILTIN, Principal
-from workflow.errors import ConfigError, NotFoundError
+from workflow.domain.errors import ConfigError, NotFoundError
 
 pytestmark = pytest.mark.integration
 

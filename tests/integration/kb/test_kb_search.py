@@ -11,9 +11,9 @@ from kb.corpus import load_corpus
 from kb.ingest import ingest_paths
 from kb.retrieval import KnowledgeBase, SearchMode, open_retriever
 from kb.store import Principal
-from workflow.errors import RetrievalError, UnknownRuleError
-from workflow.settings import Settings
-from workflow.threat_model import Phase
+from workflow.domain.errors import RetrievalError, UnknownRuleError
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import Phase
 
 pytestmark = pytest.mark.integration
 

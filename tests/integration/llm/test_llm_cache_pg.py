@@ -17,10 +17,10 @@ from agents.llm_cache import QUERIES, CachedAnswer, PgLlmCache, cache_key
 from workflow.context import LlmAnswer
 from workflow.db import MIGRATIONS_DIR, Database
 from workflow.doctor import run_doctor
-from workflow.errors import StoreError
-from workflow.inputs import load_inputs
-from workflow.settings import Settings
-from workflow.threat_model import LlmInfo, Phase
+from workflow.domain.errors import StoreError
+from workflow.domain.inputs import load_inputs
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import LlmInfo, Phase
 
 pytestmark = pytest.mark.integration
 

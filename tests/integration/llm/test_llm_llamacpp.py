@@ -21,9 +21,10 @@ from agents.llm import (
 )
 from agents.llm_cache import MemoryLlmCache
 from workflow.context import Passage
-from workflow.errors import ModelOutputError
-from workflow.inventory import Inventory, Resource, SourceRef, build_inventory
-from workflow.threat_model import Origin, Phase
+from workflow.domain.errors import ModelOutputError
+from workflow.domain.inventory import Inventory, build_inventory
+from workflow.domain.resources import Resource, SourceRef
+from workflow.domain.threat_model import Origin, Phase
 
 pytestmark = [
     pytest.mark.slow,

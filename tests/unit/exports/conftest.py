@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema  # no types-jsonschema in the dev extras
 import pytest
 
-from workflow.threat_model import (
+from workflow.domain.threat_model import (
     PHASES,
     Application,
     Approval,

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 import workflow.exports as exports
-from workflow.errors import ConfigError
+from workflow.domain.errors import ConfigError
+from workflow.domain.threat_model import ThreatModel
 from workflow.exports import FORMATS, export
-from workflow.threat_model import ThreatModel
 
 
 def test_formats_are_the_documented_six() -> None:

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from workflow.domain.threat_model import ThreatModel
 from workflow.exports import html
-from workflow.threat_model import ThreatModel
 
 HOSTILE = '<script>alert("x")</script>'  # the web Deployment's name in hostile_model
 

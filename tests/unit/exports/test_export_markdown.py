@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from markdown_it import MarkdownIt
 
+from workflow.domain.threat_model import ThreatModel
 from workflow.exports import markdown
-from workflow.threat_model import ThreatModel
 
 SECTIONS = ["## Executive summary", "## Architecture", "## Identity map",
             "## Findings by phase", "## Attack paths", "## Approvals", "## Degradations"]

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from workflow.domain.threat_model import AttackPath, ThreatModel
 from workflow.exports import mermaid
-from workflow.threat_model import AttackPath, ThreatModel
 
 NASTY = [
     '<script>alert("x")</script>',

@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema  # no types-jsonschema in the dev extras
 import pytest
 
+from workflow.domain.threat_model import ThreatModel
 from workflow.exports import otm
-from workflow.threat_model import ThreatModel
 
 
 def _doc(model: ThreatModel) -> dict[str, Any]:

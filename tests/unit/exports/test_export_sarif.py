@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema  # no types-jsonschema in the dev extras
 import pytest
 
+from workflow.domain.threat_model import Evidence, Finding, InputFile, Severity, ThreatModel
 from workflow.exports import sarif
 from workflow.exports._common import finding_resources
-from workflow.threat_model import Evidence, Finding, InputFile, Severity, ThreatModel
 
 
 def _run(model: ThreatModel) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from kb.corpus import (
     passage_ids,
 )
 from kb.rule_topics import TOPICS, passages_for_topics
-from workflow.errors import ConfigError
-from workflow.threat_model import Phase
+from workflow.domain.errors import ConfigError
+from workflow.domain.threat_model import Phase
 
 CORPUS = Path(__file__).resolve().parents[3] / "kb" / "corpus"
 PASSAGES = [(doc, p) for doc in load_corpus() for p in doc.passages]

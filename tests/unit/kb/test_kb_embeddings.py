@@ -17,7 +17,7 @@ from kb.embeddings import (
     check_compatible,
     default_embedder,
 )
-from workflow.errors import ConfigError
+from workflow.domain.errors import ConfigError
 
 
 def _server(status: int = 200, dims: int = 384) -> tuple[httpx.MockTransport, list[dict[str, Any]]]:

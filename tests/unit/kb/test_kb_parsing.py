@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kb.ingest import DocumentFileError, parse_file
-from workflow.threat_model import (
+from workflow.domain.threat_model import (
     Application,
     Finding,
     Generator,

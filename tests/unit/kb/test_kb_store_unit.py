@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from kb.store import Principal, check_collection_name, queries, text_query
-from workflow.errors import ConfigError
-from workflow.settings import Settings
+from workflow.domain.errors import ConfigError
+from workflow.domain.settings import Settings
 
 
 def test_every_query_the_code_uses_is_defined() -> None:

@@ -106,7 +106,7 @@ def test_unknown_provider_fails() -> None:
 def test_unreachable_database_url_names_the_fix(monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
     """A database URL that cannot be reached fails with what to check."""
-    from workflow.settings import Settings
+    from workflow.domain.settings import Settings
 
     settings = Settings(home=tmp_path,
                         database_url=f"postgresql://ktmb:secret@/ktmb?host={tmp_path}")

@@ -28,9 +28,9 @@ from tests.unit.llm.llm_support import (
     shop_manifests,
     threat,
 )
-from workflow.errors import ModelOutputError, ModelUnavailableError, StoreError
-from workflow.scoring import score, severity
-from workflow.threat_model import Finding, LlmInfo, Origin, Phase, Severity
+from workflow.domain.errors import ModelOutputError, ModelUnavailableError, StoreError
+from workflow.domain.scoring import score, severity
+from workflow.domain.threat_model import Finding, LlmInfo, Origin, Phase, Severity
 
 
 def section(prompt: str, tag: str) -> str:

@@ -29,8 +29,8 @@ from tests.unit.llm.llm_support import (
     shop_manifests,
     threat,
 )
-from workflow.errors import ConfigError, ModelOutputError, ModelUnavailableError
-from workflow.threat_model import Origin, Phase
+from workflow.domain.errors import ConfigError, ModelOutputError, ModelUnavailableError
+from workflow.domain.threat_model import Origin, Phase
 
 Handler = Callable[[httpx.Request], httpx.Response]
 NO_WAIT = RetryPolicy(attempts=3, reasks=2, backoff=0.0, max_backoff=0.0, cooldown=60.0)

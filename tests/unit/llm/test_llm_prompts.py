@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import prompts
-from workflow.errors import PromptError
-from workflow.threat_model import PHASES
+from workflow.domain.errors import PromptError
+from workflow.domain.threat_model import PHASES
 
 GOOD = """---
 id: demo

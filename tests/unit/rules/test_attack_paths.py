@@ -10,9 +10,9 @@ import pytest
 from agents.attack_paths import attack_paths, find_paths
 from agents.rules.base import run_rules
 from agents.rules.catalogue import ALL_RULES
-from workflow.inputs import load_inputs
-from workflow.inventory import Inventory
-from workflow.settings import Settings
+from workflow.domain.inputs import load_inputs
+from workflow.domain.inventory import Inventory
+from workflow.domain.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -86,7 +86,7 @@ def test_path_findings_list_steps_and_chain(load: Callable[..., Inventory]) -> N
 def test_false_positive_breaks_the_path_in_review(load: Callable[..., Inventory]) -> None:
     """A chained finding a human marked false positive no longer carries a path."""
     from agents.reviewer import review
-    from workflow.threat_model import FindingStatus
+    from workflow.domain.threat_model import FindingStatus
 
     inv = load(FIXTURES / "risk_review.internet-to-node" / "fail_privileged_behind_lb.yaml")
     found = run_rules(ALL_RULES, inv)

@@ -10,7 +10,7 @@ import pytest
 
 from agents.rules.catalogue import ALL_RULES, BY_PHASE, render_markdown, render_topics, rules_for
 from agents.rules.refs import PREFIXES, framework_of
-from workflow.threat_model import PHASES
+from workflow.domain.threat_model import PHASES
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = Path(__file__).parent / "fixtures"

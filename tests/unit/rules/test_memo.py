@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.rules import memo
-from workflow.inventory import Inventory, build_inventory
+from workflow.domain.inventory import Inventory, build_inventory
 
 
 def _inventory() -> Inventory:

@@ -11,10 +11,10 @@ from agents.reviewer import review
 from agents.rules.base import run_rules
 from agents.rules.catalogue import ALL_RULES
 from workflow.diff import diff_models
-from workflow.inputs import load_inputs
-from workflow.inventory import Inventory
-from workflow.settings import Settings
-from workflow.threat_model import (
+from workflow.domain.inputs import load_inputs
+from workflow.domain.inventory import Inventory
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import (
     Application,
     FindingStatus,
     Generator,

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from agents.rules.catalogue import ALL_RULES
-from workflow.inputs import load_inputs
-from workflow.inventory import Inventory
-from workflow.settings import Settings
-from workflow.threat_model import FindingStatus
+from workflow.domain.inputs import load_inputs
+from workflow.domain.inventory import Inventory
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import FindingStatus
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

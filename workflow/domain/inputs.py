@@ -17,29 +17,28 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+import structlog
 import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from workflow.errors import InventoryError
-from workflow.inventory import (
+from workflow.domain.errors import InventoryError
+from workflow.domain.inventory import Inventory, build_inventory
+from workflow.domain.redaction import Redactor, load_or_create_key
+from workflow.domain.resources import (
     CLUSTER_SCOPED_KINDS,
     WORKLOAD_KINDS,
-    Inventory,
     Resource,
     SecretValue,
     SourceRef,
-    build_inventory,
     resource_id,
 )
-from workflow.log import get_logger
-from workflow.redaction import Redactor, load_or_create_key
-from workflow.settings import Settings
-from workflow.threat_model import InputFile
+from workflow.domain.settings import Settings
+from workflow.domain.threat_model import InputFile
 
 __all__ = ["LoadedInputs", "Notes", "load_inputs"]
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SUFFIXES = {".yaml", ".yml", ".json"}

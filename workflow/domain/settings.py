@@ -52,7 +52,7 @@ def _int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        from workflow.errors import ConfigError
+        from workflow.domain.errors import ConfigError
 
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 

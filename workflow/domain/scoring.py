@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from workflow.threat_model import Severity
+from workflow.domain.threat_model import Severity
 
 __all__ = [
     "SEVERITY_ORDER",

@@ -1,8 +1,9 @@
 """The threat-model schema (version 1.0): the JSON every run produces and every tool reads.
 
-Exported as ``workflow/threat_model.schema.json``; ``tests/unit/test_schema_file.py`` fails when
-that file is stale. Run ``python -m workflow.threat_model > workflow/threat_model.schema.json``
-after a change.
+Exported as ``workflow/domain/threat_model.schema.json``; ``tests/unit/test_schema_file.py``
+fails when that file is stale. After a change run::
+
+    python -m workflow.domain.threat_model > workflow/domain/threat_model.schema.json
 """
 
 from __future__ import annotations
