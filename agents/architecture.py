@@ -1,19 +1,25 @@
-"""The architecture phase: components, entry points, trust boundaries, data flows, findings."""
+"""The architecture phase: components, entry points, trust boundaries and data flows.
+
+Its rules are about the application's front door: TLS, exposed admin interfaces and data
+stores.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.runtime import Runtime
-
-from agents.phases import phase_update
-from workflow.context import RunContext
+from agents.architecture_view import build_architecture
+from agents.phase import PhaseSpec, PromptView, WorkloadDetail
+from agents.rules.architecture import RULES
 from workflow.domain.threat_model import Phase
-from workflow.state import ThreatModelState
 
-__all__ = ["architecture"]
+__all__ = ["PHASE"]
 
-
-def architecture(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Reconstruct the architecture and run the architecture rules."""
-    return phase_update(Phase.ARCHITECTURE, state, runtime.context)
+PHASE = PhaseSpec(
+    phase=Phase.ARCHITECTURE,
+    title="Architecture: components, entry points, trust boundaries, data flows",
+    rules=RULES,
+    view=PromptView(
+        kinds=("Namespace", "*workloads", "Service", "Ingress", "IngressClass", "Gateway",
+               "HTTPRoute", "VirtualService", "ServiceEntry", "APIService"),
+        workload_details=frozenset({WorkloadDetail.PORTS})),
+    extra_step=build_architecture,
+)

@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from agents.rules.facts import admin_interface, data_store, exposures, hostpath_volumes
+from agents.facts.derived import Facts
+from agents.facts.workloads import admin_interface, data_store, hostpath_volumes
 from workflow.domain.inventory import Inventory
 from workflow.domain.resources import Service, Workload
 from workflow.domain.threat_model import (
@@ -103,11 +104,12 @@ def service_references(inv: Inventory, wl: Workload) -> list[str]:
     return list(found)
 
 
-def _entry_points(inv: Inventory, services: dict[str, Service]) -> list[EntryPoint]:
+def _entry_points(facts: Facts, services: dict[str, Service]) -> list[EntryPoint]:
+    inv = facts.inventory
     entries: list[EntryPoint] = []
     by_entry: dict[str, list[str]] = {}
     kinds: dict[str, tuple[str, bool]] = {}
-    for wl_id, ways in sorted(exposures(inv).items()):
+    for wl_id, ways in sorted(facts.exposures.items()):
         for way in ways:
             by_entry.setdefault(way.entry, []).append(wl_id)
             kinds.setdefault(way.entry, (way.kind, way.internet))
@@ -147,15 +149,16 @@ def _on_node(wl: Workload) -> bool:
     return any(True for _ in hostpath_volumes(wl))
 
 
-def build_architecture(inv: Inventory) -> ArchitectureView:
+def build_architecture(facts: Facts) -> ArchitectureView:
     """Reconstruct the application's architecture from its inventory."""
+    inv = facts.inventory
     workloads = [wl for wl in inv.workloads if wl.kind != "PodTemplate"]
     components = tuple(
         Component(id=wl.id, kind=wl.kind, name=wl.name, namespace=wl.namespace,
                   images=tuple(c.image for c in wl.pod.containers), role=_role(wl))
         for wl in workloads)
     services = {svc.id: svc for svc in inv.services}
-    entries = _entry_points(inv, services)
+    entries = _entry_points(facts, services)
     flows: list[DataFlow] = []
     for entry in entries:
         if entry.exposure == "internet" or entry.kind.endswith("NodePort"):

@@ -7,6 +7,11 @@ can reach: the node (container-escape findings on the workload), the cluster or 
 to its service account), or a data store that accepts connections from any pod. Every step
 names a resource or a capability, and every path lists the findings it chains, so the reviewer
 can raise their likelihood and a human can follow the chain.
+
+The findings a path may chain are those of :attr:`agents.facts.derived.Facts.findings`: in the
+risk-review phase, the open findings of the earlier phases after their gates; in the reviewer,
+the open reviewed findings. A finding removed at a gate or marked false positive, mitigated or
+accepted is never a step.
 """
 
 from __future__ import annotations
@@ -14,17 +19,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from agents.facts.derived import Facts
+from agents.facts.identity import automounts_token, cloud_identity
+from agents.facts.workloads import data_store
 from agents.rules.base import RuleMeta, evidence
-from agents.rules.facts import (
-    automounts_token,
-    classification,
-    cloud_identity,
-    data_store,
-    exposures,
-    subject_capabilities,
-)
-from agents.rules.memo import per_inventory
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import AttackPath, Finding
 
 __all__ = [
@@ -32,10 +30,8 @@ __all__ = [
     "NODE_ESCAPE_RULES",
     "PathCandidate",
     "attack_paths",
-    "catalogue_findings",
     "find_paths",
     "path_findings",
-    "rule_paths",
 ]
 
 #: Rules whose findings on a workload let code in it take over the node.
@@ -72,15 +68,6 @@ class PathCandidate:
         return f"{self.kind}@{self.workload}#{self.entry}"
 
 
-def catalogue_findings(inv: Inventory) -> list[Finding]:
-    """The findings of every non-risk-review rule (what a path can chain)."""
-    from agents.rules.base import run_rules
-    from agents.rules.catalogue import ALL_RULES
-    from workflow.domain.threat_model import Phase
-
-    return run_rules([r for r in ALL_RULES if r.RULE.phase != Phase.RISK_REVIEW], inv)
-
-
 def _index(findings: Sequence[Finding]) -> tuple[dict[str, list[Finding]],
                                                   dict[str, list[Finding]]]:
     """Findings by their first (primary) resource and by every resource they name."""
@@ -94,12 +81,11 @@ def _index(findings: Sequence[Finding]) -> tuple[dict[str, list[Finding]],
     return primary, naming
 
 
-def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> list[PathCandidate]:
-    """Every internet-rooted path the inventory and the findings support, in a stable order."""
-    if findings is None:
-        findings = catalogue_findings(inv)
+def find_paths(facts: Facts) -> list[PathCandidate]:
+    """Every internet-rooted path the facts and their findings support, in a stable order."""
+    inv, findings = facts.inventory, facts.findings
     found: list[PathCandidate] = []
-    exposed = exposures(inv)
+    exposed = facts.exposures
     stores = [wl for wl in inv.workloads if data_store(wl) and wl.kind != "PodTemplate"]
     open_stores = {f.resources[0] for f in findings if f.rule == "network.pod-not-isolated"}
     primary, naming = _index(findings)
@@ -118,7 +104,7 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
                                                          for f in escapes})) + ")", "cluster"),
                     tuple(f.id for f in escapes), 5))
             if automounts_token(inv, wl):
-                caps = [c for c in subject_capabilities(inv, wl.service_account_id)
+                caps = [c for c in facts.capabilities(wl.service_account_id)
                         if c.key in CLUSTER_CAPABILITIES]
                 if caps:
                     cluster = any(c.grant.scope == "cluster" for c in caps)
@@ -142,7 +128,7 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
                 if store.id == wl_id or store.id not in open_stores:
                     continue
                 chained = [f.id for f in primary.get(store.id, []) if f.rule in _STORE_RULES]
-                level = classification(inv, store.id)
+                level = facts.classification(store.id)
                 found.append(PathCandidate(
                     "risk_review.internet-to-data-store", f"{entry}>{store.id}", wl_id,
                     store.id, (*head, "any pod may connect", store.id),
@@ -151,21 +137,15 @@ def find_paths(inv: Inventory, findings: Sequence[Finding] | None = None) -> lis
     return found
 
 
-def rule_paths(inv: Inventory, kind: str) -> list[PathCandidate]:
-    """The paths of one kind over the catalogue's own findings (cached per inventory)."""
-    every: list[PathCandidate] = per_inventory("paths", inv, lambda i: find_paths(i, None))
-    return [p for p in every if p.kind == kind]
-
-
-def attack_paths(inv: Inventory, findings: Sequence[Finding]) -> tuple[AttackPath, ...]:
+def attack_paths(facts: Facts) -> tuple[AttackPath, ...]:
     """The attack paths as they appear in the threat model."""
     return tuple(AttackPath(id=p.id, steps=p.steps, findings=p.findings, target=p.target)
-                 for p in find_paths(inv, findings))
+                 for p in find_paths(facts))
 
 
-def path_findings(rule: RuleMeta, inv: Inventory) -> Iterator[Finding]:
+def path_findings(rule: RuleMeta, facts: Facts) -> Iterator[Finding]:
     """One finding of an attack-path rule per path: its steps as evidence, the chain in text."""
-    for path in rule_paths(inv, rule.id):
+    for path in (p for p in find_paths(facts) if p.kind == rule.id):
         chain = ", ".join(path.findings) or "none recorded"
         yield rule.finding(
             (path.workload, *path.steps[1:2]),

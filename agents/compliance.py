@@ -1,19 +1,19 @@
-"""The compliance phase agent."""
+"""The compliance phase: classified data against segmentation and encryption in transit."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.runtime import Runtime
-
-from agents.phases import phase_update
-from workflow.context import RunContext
+from agents.phase import PhaseSpec, PromptView
+from agents.rules.compliance import RULES
 from workflow.domain.threat_model import Phase
-from workflow.state import ThreatModelState
 
-__all__ = ["compliance"]
+__all__ = ["PHASE"]
 
-
-def compliance(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Run the compliance rules, cite the knowledge base and let the model add what rules miss."""
-    return phase_update(Phase.COMPLIANCE, state, runtime.context)
+PHASE = PhaseSpec(
+    phase=Phase.COMPLIANCE,
+    title="Compliance: classified data, segmentation and cleartext exposure",
+    rules=RULES,
+    view=PromptView(
+        kinds=("Namespace", "*workloads", "Service", "Ingress", "NetworkPolicy",
+               "ClusterRoleBinding", "RoleBinding"),
+        workload_details=frozenset()),
+)

@@ -5,23 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agents.rules.facts import (
-    SENSITIVE_CLASSES,
-    classification,
-    default_deny_namespaces,
-    policy_engines,
-    psa_labels,
-    regulations_for,
-)
+from agents.facts.admission import default_deny_namespaces, policy_engines, psa_labels
+from agents.facts.classification import SENSITIVE_CLASSES, regulations_for
+from agents.facts.derived import Facts
 from agents.rules.refs import FRAMEWORK_NAMES, framework_of
 from workflow.domain.inventory import Inventory
 from workflow.domain.scoring import SEVERITY_ORDER
 from workflow.domain.threat_model import Finding, FindingStatus, Severity
 
 __all__ = ["build_compliance", "mitigations", "regulated_data"]
-
-_INACTIVE = {FindingStatus.FALSE_POSITIVE, FindingStatus.MITIGATED, FindingStatus.ACCEPTED}
-
 
 def mitigations(inv: Inventory) -> list[dict[str, str]]:
     """Positive controls present in the manifests, credited rather than reported."""
@@ -38,15 +30,15 @@ def mitigations(inv: Inventory) -> list[dict[str, str]]:
     return out
 
 
-def regulated_data(inv: Inventory,
+def regulated_data(facts: Facts,
                    data_classification: str | None = None) -> dict[str, list[str]]:
     """Regulation prefix -> resources whose data classification calls for it.
 
     ``data_classification`` is the application's own, applied to workloads without one.
     """
     out: dict[str, set[str]] = {}
-    for wl in inv.workloads:
-        level = classification(inv, wl.id) or data_classification
+    for wl in facts.inventory.workloads:
+        level = facts.classification(wl.id) or data_classification
         if level not in SENSITIVE_CLASSES:
             continue
         for ref in regulations_for(level):
@@ -61,7 +53,7 @@ def _worst(items: Sequence[Severity]) -> str | None:
     return None
 
 
-def build_compliance(inv: Inventory, findings: Sequence[Finding], *,
+def build_compliance(facts: Facts, findings: Sequence[Finding], *,
                      data_classification: str | None = None) -> dict[str, Any]:
     """Findings grouped per framework and control, regulations in scope, and credited controls.
 
@@ -75,9 +67,8 @@ def build_compliance(inv: Inventory, findings: Sequence[Finding], *,
          "open_questions": 2}
     """
     frameworks: dict[str, dict[str, Any]] = {}
-    active = [f for f in findings if f.status not in _INACTIVE]
-    for item in active:
-        band = item.severity_override or item.severity
+    for item in (f for f in findings if f.is_open):
+        band = item.effective_severity
         for ref in item.references:
             prefix = framework_of(ref)
             if prefix is None:
@@ -104,10 +95,10 @@ def build_compliance(inv: Inventory, findings: Sequence[Finding], *,
         summary[prefix] = {"name": entry["name"], "findings": len(entry["_ids"]),
                            "highest": _worst(entry["_bands"]), "controls": controls}
     regulations = {prefix: {"name": FRAMEWORK_NAMES.get(prefix, prefix), "resources": res}
-                   for prefix, res in regulated_data(inv, data_classification).items()}
+                   for prefix, res in regulated_data(facts, data_classification).items()}
     return {
         "frameworks": summary,
         "regulations": regulations,
-        "mitigations": mitigations(inv),
+        "mitigations": mitigations(facts.inventory),
         "open_questions": sum(1 for f in findings if f.status == FindingStatus.QUESTION),
     }

@@ -1,19 +1,25 @@
-"""The controls phase agent."""
+"""The controls phase: pod security, image provenance, admission control and webhooks."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.runtime import Runtime
-
-from agents.phases import phase_update
-from workflow.context import RunContext
+from agents.phase import PhaseSpec, PromptView, WorkloadDetail
+from agents.rules.controls import RULES
 from workflow.domain.threat_model import Phase
-from workflow.state import ThreatModelState
 
-__all__ = ["controls"]
+__all__ = ["PHASE"]
 
-
-def controls(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Run the controls rules, cite the knowledge base and let the model add what rules miss."""
-    return phase_update(Phase.CONTROLS, state, runtime.context)
+PHASE = PhaseSpec(
+    phase=Phase.CONTROLS,
+    title="Controls: pod security, images, admission and webhooks",
+    rules=RULES,
+    view=PromptView(
+        kinds=("*workloads", "Namespace", "MutatingWebhookConfiguration",
+               "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy", "PodSecurityPolicy",
+               "LimitRange", "ResourceQuota", "PodDisruptionBudget", "ClusterPolicy", "Policy",
+               "ConstraintTemplate", "RuntimeClass"),
+        workload_details=frozenset({
+            WorkloadDetail.TOKEN,
+            WorkloadDetail.VOLUMES,
+            WorkloadDetail.CONTAINER_CONTROLS,
+        })),
+)

@@ -1,19 +1,19 @@
-"""The data phase agent."""
+"""The data phase: where secrets, credentials and classified data live and how they travel."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.runtime import Runtime
-
-from agents.phases import phase_update
-from workflow.context import RunContext
+from agents.phase import PhaseSpec, PromptView, WorkloadDetail
+from agents.rules.data import RULES
 from workflow.domain.threat_model import Phase
-from workflow.state import ThreatModelState
 
-__all__ = ["data"]
+__all__ = ["PHASE"]
 
-
-def data(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Run the data rules, cite the knowledge base and let the model add what rules miss."""
-    return phase_update(Phase.DATA, state, runtime.context)
+PHASE = PhaseSpec(
+    phase=Phase.DATA,
+    title="Data: secrets, credentials, data stores and their classification",
+    rules=RULES,
+    view=PromptView(
+        kinds=("Secret", "ConfigMap", "PersistentVolumeClaim", "PersistentVolume", "StorageClass",
+               "*workloads", "SealedSecret", "ExternalSecret", "SecretProviderClass"),
+        workload_details=frozenset({WorkloadDetail.VOLUMES, WorkloadDetail.SECRET_REFS})),
+)

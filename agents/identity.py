@@ -1,19 +1,19 @@
-"""The identity phase agent."""
+"""The identity phase: who the workloads are to the Kubernetes API and the cloud."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.runtime import Runtime
-
-from agents.phases import phase_update
-from workflow.context import RunContext
+from agents.phase import PhaseSpec, PromptView, WorkloadDetail
+from agents.rules.identity import RULES
 from workflow.domain.threat_model import Phase
-from workflow.state import ThreatModelState
 
-__all__ = ["identity"]
+__all__ = ["PHASE"]
 
-
-def identity(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Run the identity rules, cite the knowledge base and let the model add what rules miss."""
-    return phase_update(Phase.IDENTITY, state, runtime.context)
+PHASE = PhaseSpec(
+    phase=Phase.IDENTITY,
+    title="Identity: service accounts, RBAC, tokens, cloud identities",
+    rules=RULES,
+    view=PromptView(
+        kinds=("ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
+               "*workloads", "Namespace"),
+        workload_details=frozenset({WorkloadDetail.TOKEN})),
+)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.rules.facts import automounts_token, cloud_identity, subject_capabilities
+from agents.facts.derived import Facts
+from agents.facts.identity import automounts_token, cloud_identity
 from workflow.domain.inventory import Inventory
 from workflow.domain.resources import Workload
 
@@ -25,12 +26,13 @@ def _subjects(inv: Inventory) -> dict[str, str]:
     return found
 
 
-def build_identity_map(inv: Inventory) -> list[dict[str, Any]]:
+def build_identity_map(facts: Facts) -> list[dict[str, Any]]:
     """One entry per identity: its grants, dangerous capabilities, workloads and cloud link.
 
     Entries are sorted by subject id; every list inside is sorted, so the map is stable across
     runs of the same manifests.
     """
+    inv = facts.inventory
     out: list[dict[str, Any]] = []
     carried: dict[str, list[Workload]] = {}
     for wl in inv.workloads:
@@ -55,7 +57,7 @@ def build_identity_map(inv: Inventory) -> list[dict[str, Any]]:
                 "non_resource_urls": list(g.rule.non_resource_urls)} for g in grants),
                 key=lambda d: (d["scope"], d["binding"], d["role"], str(d["resources"]))),
             "capabilities": sorted({f"{c.key}@{c.grant.scope}"
-                                   for c in subject_capabilities(inv, subject)}),
+                                   for c in facts.capabilities(subject)}),
         }
         out.append(entry)
     return out

@@ -1,19 +1,19 @@
-"""The logging phase agent."""
+"""The logging phase: whether what happens can be seen afterwards."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.runtime import Runtime
-
-from agents.phases import phase_update
-from workflow.context import RunContext
+from agents.phase import PhaseSpec, PromptView, WorkloadDetail
+from agents.rules.logging import RULES
 from workflow.domain.threat_model import Phase
-from workflow.state import ThreatModelState
 
-__all__ = ["logging"]
+__all__ = ["PHASE"]
 
-
-def logging(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Run the logging rules, cite the knowledge base and let the model add what rules miss."""
-    return phase_update(Phase.LOGGING, state, runtime.context)
+PHASE = PhaseSpec(
+    phase=Phase.LOGGING,
+    title="Logging: audit logs, log shipping and retention, runtime detection",
+    rules=RULES,
+    view=PromptView(
+        kinds=("DaemonSet", "*workloads", "ConfigMap", "Namespace", "Service", "ServiceMonitor",
+               "PrometheusRule"),
+        workload_details=frozenset({WorkloadDetail.VOLUMES})),
+)

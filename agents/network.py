@@ -1,19 +1,20 @@
-"""The network phase agent."""
+"""The network phase: what can reach what, from the internet and inside the cluster."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from langgraph.runtime import Runtime
-
-from agents.phases import phase_update
-from workflow.context import RunContext
+from agents.phase import PhaseSpec, PromptView, WorkloadDetail
+from agents.rules.network import RULES
 from workflow.domain.threat_model import Phase
-from workflow.state import ThreatModelState
 
-__all__ = ["network"]
+__all__ = ["PHASE"]
 
-
-def network(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Run the network rules, cite the knowledge base and let the model add what rules miss."""
-    return phase_update(Phase.NETWORK, state, runtime.context)
+PHASE = PhaseSpec(
+    phase=Phase.NETWORK,
+    title="Network: exposure, NetworkPolicies, isolation and egress",
+    rules=RULES,
+    view=PromptView(
+        kinds=("NetworkPolicy", "Service", "Ingress", "*workloads", "Namespace", "Gateway",
+               "HTTPRoute", "VirtualService", "AuthorizationPolicy", "PeerAuthentication",
+               "DestinationRule", "ServiceEntry", "CiliumNetworkPolicy"),
+        workload_details=frozenset({WorkloadDetail.PORTS, WorkloadDetail.POD_LABELS})),
+)

@@ -1,54 +1,35 @@
-"""What every phase agent does: rules, then retrieval, then (optionally) the model.
+"""What every phase does: rules, citations, retrieval, then (optionally) the model.
 
-A phase node is idempotent: it re-runs from its first line after a crash or a resume, and its
-findings are upserted by id, so nothing is lost or duplicated.
+:func:`run_phase` is the whole work of a phase; :func:`phase_node` wraps it as the graph's node
+and ``ktmb scan`` calls it directly, so a scan and a graph run of the same inputs produce the
+same findings. A phase is idempotent: it re-runs from its first line after a crash or a
+resume, and its findings are upserted by id, so nothing is lost or duplicated.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from agents.rules.base import run_rules
-from workflow import dumped
-from workflow.context import Passage, RunContext
+from agents.phase import PhaseResult, PhaseSpec
+from agents.rules.base import RuleMeta, run_rules
+from agents.run_context import RunContext
 from workflow.domain.errors import RetrievalError
-from workflow.domain.inputs import LoadedInputs
 from workflow.domain.inventory import Inventory
+from workflow.domain.passages import Passage
+from workflow.domain.run_state import ThreatModelState
 from workflow.domain.threat_model import Citation, Finding, Phase, PhaseRecord, PhaseStatus
-from workflow.recent import Recent
-from workflow.state import ThreatModelState, findings_key
 
-__all__ = ["PhaseOutput", "inputs_of", "locate_evidence", "remember_inputs", "run_phase"]
+if TYPE_CHECKING:  # only for the node's signature: LangGraph itself is not imported here
+    from langgraph.runtime import Runtime
+
+__all__ = ["locate_evidence", "phase_node", "retrieval_query", "run_phase"]
 
 log = structlog.get_logger(__name__)
-
-
-def inputs_of(state: ThreatModelState) -> LoadedInputs:
-    """The run's inputs (and inventory), rebuilt once per process from the state snapshot."""
-    cached = _INPUTS.get(_inputs_key(state))
-    if cached is None:
-        cached = LoadedInputs.from_snapshot(state.get("inputs") or {})
-        remember_inputs(state, cached)
-    return cached
-
-
-def remember_inputs(state: ThreatModelState, inputs: LoadedInputs) -> None:
-    """Use ``inputs`` for this run's state (the process that loaded them needs no rebuild)."""
-    _INPUTS.put(_inputs_key(state), inputs)
-
-
-def _inputs_key(state: ThreatModelState) -> str:
-    return f"{state.get('run_id')}:{state.get('inputs_digest')}"
-
-
-#: The loaded inputs of the last few runs (runs execute on several threads in a service).
-_INPUTS: Recent[str, LoadedInputs] = Recent(4)
 
 
 def locate_evidence(finding: Finding, inv: Inventory,
@@ -73,32 +54,6 @@ def locate_evidence(finding: Finding, inv: Inventory,
     return finding.model_copy(update=update) if update else finding
 
 
-@dataclass
-class PhaseOutput:
-    """What a phase produced, before it becomes a state update."""
-
-    findings: list[Finding]
-    record: PhaseRecord
-    degradations: dict[str, Any]
-    usage: dict[str, Any]
-    prompts: dict[str, Any]
-    llm: dict[str, Any] | None = None
-    run_id: str = ""
-
-    def update(self, phase: Phase) -> dict[str, Any]:
-        """The state update of this phase."""
-        update: dict[str, Any] = {
-            findings_key(phase): {f.id: dumped.dump(self.run_id, f) for f in self.findings},
-            "phases": {phase.value: self.record.model_dump(mode="json")},
-            "degradations": self.degradations,
-            "usage": {phase.value: self.usage} if self.usage else {},
-            "prompts": self.prompts,
-        }
-        if self.llm is not None:
-            update["llm"] = self.llm
-        return update
-
-
 def _test_delay(phase: Phase) -> None:
     """Test hook: ``KTMB_TEST_PHASE_DELAY=network:30`` sleeps inside that phase."""
     spec = os.environ.get("KTMB_TEST_PHASE_DELAY", "")
@@ -107,63 +62,27 @@ def _test_delay(phase: Phase) -> None:
         time.sleep(float(seconds))
 
 
-def _citations(findings: list[Finding], ctx: RunContext, phase: Phase,
+def _degradation(phase: Phase, component: str, reason: str) -> dict[str, Any]:
+    return {"phase": phase.value, "component": component, "reason": reason}
+
+
+def _citations(findings: list[Finding], spec: PhaseSpec, ctx: RunContext,
                degradations: dict[str, Any]) -> dict[str, tuple[Citation, ...]]:
     """The built-in passages that back each rule of these findings, as citations."""
     by_rule: dict[str, tuple[Citation, ...]] = {}
-    if ctx.retriever is None:
+    if ctx.services.retriever is None:
         return by_rule
-    for rule in dict.fromkeys(f.rule for f in findings):
+    metas: dict[str, RuleMeta] = {rule.RULE.id: rule.RULE for rule in spec.rules}
+    for rule_id in dict.fromkeys(f.rule for f in findings):
         passages: list[Passage]
         try:
-            passages = ctx.retriever.passages_for_rule(rule)
+            passages = ctx.services.retriever.passages_for_topics(metas[rule_id].citation_topics)
         except RetrievalError as exc:
-            degradations[f"{phase.value}:citations"] = {
-                "phase": phase.value, "component": "knowledge_base", "reason": str(exc)}
+            degradations[f"{spec.phase.value}:citations"] = _degradation(
+                spec.phase, "knowledge_base", str(exc))
             passages = []
-        by_rule[rule] = tuple(p.citation() for p in passages)
+        by_rule[rule_id] = tuple(p.citation() for p in passages)
     return by_rule
-
-
-def run_phase(phase: Phase, rules: Sequence[Any], state: ThreatModelState,
-              ctx: RunContext | None) -> PhaseOutput:
-    """Run a phase: its rules over the inventory, citations, retrieval and model enrichment."""
-    ctx = ctx or RunContext()
-    started = time.monotonic()
-    with structlog.contextvars.bound_contextvars(phase=phase.value):
-        if ctx.progress is not None:
-            ctx.progress(phase, "started", {})
-        inputs = inputs_of(state)
-        inv = inputs.inventory
-        found = run_rules(rules, inv)
-        degradations: dict[str, Any] = {}
-        cites = _citations(found, ctx, phase, degradations)
-        findings = [locate_evidence(f, inv, cites.get(f.rule)) for f in found]
-        _test_delay(phase)
-        usage: dict[str, Any] = {}
-        prompts: dict[str, Any] = {}
-        dropped = 0
-        guidance = (state.get("guidance") or {}).get(phase.value)
-        if ctx.enrich is not None:
-            passages = _retrieve(phase, findings, ctx, degradations)
-            result = ctx.enrich(phase, inv, findings, inputs, passages, guidance, ctx)
-            findings = result.findings
-            dropped = result.dropped
-            usage = result.usage
-            prompts = result.prompts
-            degradations.update(result.degradations)
-        status = PhaseStatus.DEGRADED if any(
-            d.get("component") == "model" for d in degradations.values()) else PhaseStatus.COMPLETED
-        record = PhaseRecord(status=status, findings=len(findings), guidance=guidance,
-                             model_items_dropped=dropped)
-        log.info("phase_done", findings=len(findings), status=status.value,
-                 seconds=round(time.monotonic() - started, 3))
-        if ctx.progress is not None:
-            ctx.progress(phase, "finished", {"findings": len(findings), "status": status.value})
-    return PhaseOutput(findings=findings, record=record, degradations=degradations,
-                       usage=usage, prompts=prompts,
-                       llm=ctx.llm.info.model_dump(mode="json") if ctx.llm else None,
-                       run_id=str(state.get("run_id") or ""))
 
 
 def retrieval_query(phase: Phase, findings: Sequence[Finding]) -> str:
@@ -176,11 +95,74 @@ def retrieval_query(phase: Phase, findings: Sequence[Finding]) -> str:
 def _retrieve(phase: Phase, findings: Sequence[Finding], ctx: RunContext,
               degradations: dict[str, Any]) -> list[Passage]:
     """Passages for the model; an unavailable knowledge base is recorded, never fatal."""
-    if ctx.retriever is None:
+    retriever, k = ctx.services.retriever, ctx.services.top_k
+    if retriever is None:
         return []
     try:
-        return ctx.retriever.search(retrieval_query(phase, findings), k=ctx.top_k, phase=phase)
+        return retriever.search(retrieval_query(phase, findings), k=k, phase=phase)
     except RetrievalError as exc:
-        degradations[f"{phase.value}:retrieval"] = {
-            "phase": phase.value, "component": "knowledge_base", "reason": str(exc)}
+        degradations[f"{phase.value}:retrieval"] = _degradation(
+            phase, "knowledge_base", str(exc))
         return []
+
+
+def run_phase(spec: PhaseSpec, ctx: RunContext, *, guidance: str | None = None) -> PhaseResult:
+    """Run a phase: its rules, their citations, retrieval and model enrichment, extra step.
+
+    The rules see the run's facts with the open findings of the earlier phases (what the
+    risk review chains). The phase's findings are kept on the context as well as returned.
+    """
+    phase = spec.phase
+    started = time.monotonic()
+    with structlog.contextvars.bound_contextvars(phase=phase.value):
+        if ctx.services.progress is not None:
+            ctx.services.progress(phase, "started", {})
+        facts = ctx.facts.with_findings(ctx.chainable_findings(phase))
+        inv = facts.inventory
+        found = run_rules(spec.rules, facts)
+        degradations: dict[str, Any] = {}
+        cites = _citations(found, spec, ctx, degradations)
+        findings = [locate_evidence(f, inv, cites.get(f.rule)) for f in found]
+        _test_delay(phase)
+        result = PhaseResult(phase=phase, findings=findings, record=PhaseRecord(),
+                             degradations=degradations)
+        dropped = 0
+        enricher = ctx.services.enricher
+        if enricher is not None:
+            passages = _retrieve(phase, findings, ctx, degradations)
+            enrichment = enricher.enrich(spec, facts, findings, passages, ctx.inputs.notes,
+                                         guidance)
+            result.findings = enrichment.apply(findings)
+            result.usage = enrichment.usage_record()
+            result.prompts = enrichment.prompt_refs()
+            result.llm = enricher.info
+            dropped = enrichment.dropped
+            if enrichment.degradation:
+                degradations[f"{phase.value}:model"] = _degradation(
+                    phase, "model", enrichment.degradation)
+        if spec.extra_step is not None:
+            result.architecture = spec.extra_step(facts)
+        degraded = any(d.get("component") == "model" for d in degradations.values())
+        status = PhaseStatus.DEGRADED if degraded else PhaseStatus.COMPLETED
+        result.record = PhaseRecord(status=status, findings=len(result.findings),
+                                    guidance=guidance, model_items_dropped=dropped)
+        log.info("phase_done", findings=len(result.findings), status=status.value,
+                 seconds=round(time.monotonic() - started, 3))
+        if ctx.services.progress is not None:
+            ctx.services.progress(phase, "finished", {"findings": len(result.findings),
+                                             "status": status.value})
+    ctx.findings[phase] = {f.id: f for f in result.findings}
+    return result
+
+
+def phase_node(spec: PhaseSpec) -> Callable[[ThreatModelState, Runtime[RunContext]],
+                                            dict[str, Any]]:
+    """The graph node of a phase: :func:`run_phase` as an update of the run's state."""
+
+    def node(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        guidance = (state.get("guidance") or {}).get(spec.phase.value)
+        return run_phase(spec, runtime.context, guidance=guidance).state_update()
+
+    node.__name__ = spec.phase.value
+    node.__doc__ = f"The {spec.phase.value} phase: {spec.title}."
+    return node

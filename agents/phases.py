@@ -1,32 +1,36 @@
-"""One phase's work as a state update, without the graph.
-
-The graph's phase nodes (``agents.architecture`` ... ``agents.risk_review``) and ``ktmb scan``
-both call :func:`phase_update`, so a scan and a graph run of the same inputs produce the same
-findings. Nothing here imports LangGraph.
-"""
+"""The eight phases in the order a run takes them, each declared in its own module."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.architecture_view import build_architecture
-from agents.phase_runner import inputs_of, run_phase
-from agents.rules.catalogue import rules_for
-from workflow.context import RunContext
+from agents import (
+    architecture,
+    compliance,
+    controls,
+    data,
+    identity,
+    logging,
+    network,
+    risk_review,
+)
+from agents.phase import PhaseSpec
 from workflow.domain.threat_model import Phase
-from workflow.state import ThreatModelState
 
-__all__ = ["phase_update"]
+__all__ = ["PHASE_SPECS", "spec_for"]
+
+#: Every phase's declaration, in the order of :data:`workflow.domain.threat_model.PHASES`.
+PHASE_SPECS: tuple[PhaseSpec, ...] = (
+    architecture.PHASE,
+    identity.PHASE,
+    data.PHASE,
+    logging.PHASE,
+    network.PHASE,
+    controls.PHASE,
+    compliance.PHASE,
+    risk_review.PHASE,
+)
+_BY_PHASE = {spec.phase: spec for spec in PHASE_SPECS}
 
 
-def phase_update(phase: Phase, state: ThreatModelState, ctx: RunContext | None) -> dict[str, Any]:
-    """Run ``phase`` (rules, citations, retrieval, model) over the state's inventory.
-
-    The architecture phase also reconstructs the architecture view (components, entry points,
-    trust boundaries, data flows and the diagram).
-    """
-    update = run_phase(phase, rules_for(phase), state, ctx).update(phase)
-    if phase is Phase.ARCHITECTURE:
-        update["architecture"] = build_architecture(inputs_of(state).inventory).model_dump(
-            mode="json")
-    return update
+def spec_for(phase: Phase | str) -> PhaseSpec:
+    """The declaration of a phase."""
+    return _BY_PHASE[Phase(phase)]

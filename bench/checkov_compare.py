@@ -231,9 +231,10 @@ def warm_ktmb_main(home: Path, repeat: int, apps: list[Path]) -> None:
 
     configure_logging(level="ERROR")
     started = time.perf_counter()
+    from workflow.services import ContextBuilder
+
     from workflow.db import open_database
     from workflow.runs import Runs
-    from workflow.services import ContextBuilder
 
     imported = time.perf_counter() - started
     settings = Settings(home=home, user="bench")

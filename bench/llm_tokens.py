@@ -31,12 +31,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.enrichment import Budget, EnrichmentResult, enrich_phase, prepare_prompt
-from agents.llm import LlamaCppModelClient, RetryPolicy, make_model_client
+from agents.enrichment.enricher import EnrichmentResult
+from agents.enrichment.prompt import Budget, prepare_prompt
+from agents.llm.client import ModelClient, RetryPolicy
+from agents.llm.factory import make_model_client
+from agents.llm.llamacpp import LlamaCppModelClient
 from agents.llm_cache import MemoryLlmCache
 from agents.rules.base import run_rules
-from workflow.context import ModelClient, Passage
+from tests.unit.llm.llm_support import enrich_phase
 from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.passages import Passage
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import Finding, Phase
 from workflow.log import configure_logging

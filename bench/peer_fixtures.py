@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from agents.facts.derived import Facts
 from agents.rules.catalogue import ALL_RULES
 from workflow.domain.errors import KtmbError
 from workflow.domain.inputs import load_inputs
@@ -125,7 +126,7 @@ class Evaluator:
         if inv is None:
             return None
         for rule_id in spec["rules"]:
-            if any(_counts(f, spec) for f in RULES[rule_id].evaluate(inv)):
+            if any(_counts(f, spec) for f in RULES[rule_id].evaluate(Facts(inv))):
                 return True
         return False
 

@@ -2,7 +2,7 @@
 
 :class:`KnowledgeBase` ties the store, the embedder and the built-in corpus together;
 :meth:`KnowledgeBase.retriever` gives a :class:`KbRetriever` acting for one principal, which
-implements :class:`workflow.context.Retriever`. Every query runs under row-level security as that
+implements :class:`agents.run_context.Retriever`. Every query runs under row-level security as that
 principal. Without embeddings (extra missing, Ollama down) retrieval falls back to full text and
 says so in :attr:`KbRetriever.notes`; an empty or unreachable knowledge base raises
 :class:`workflow.domain.errors.RetrievalError`, which the phase runner records as a degradation.
@@ -19,11 +19,9 @@ import structlog
 
 from kb.embeddings import Embedder, EmbeddingsUnavailableError, check_compatible, default_embedder
 from kb.ingest import BuiltinStatus, ensure_builtin
-from kb.rule_topics import passages_for_topics, rule_topics
+from kb.rule_topics import passages_for_topics
 from kb.search_mode import SearchMode
 from kb.store import BUILTIN, CollectionInfo, KnowledgeStore, Principal, SearchRow
-from workflow.context import Passage
-from workflow.db import Database, open_database
 from workflow.domain.errors import (
     ConfigError,
     DatabaseUnavailableError,
@@ -31,11 +29,12 @@ from workflow.domain.errors import (
     RetrievalError,
     StoreError,
 )
-from workflow.domain.settings import Settings
+from workflow.domain.named_queries import ConnectionSource
+from workflow.domain.passages import Passage
 from workflow.domain.threat_model import Phase
 
 __all__ = ["RRF_K", "KbRetriever", "KnowledgeBase", "SearchMode", "identifier_terms",
-           "open_retriever", "rrf_fuse"]
+           "rrf_fuse"]
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +76,7 @@ def _passage(row: SearchRow) -> Passage:
 class KnowledgeBase:
     """The store, the embedder (loaded lazily) and the built-in corpus."""
 
-    def __init__(self, db: Database, *, embedder: Embedder | None = None,
+    def __init__(self, db: ConnectionSource, *, embedder: Embedder | None = None,
                  use_embeddings: bool = True) -> None:
         self.db = db
         self.store = KnowledgeStore(db)
@@ -85,11 +84,6 @@ class KnowledgeBase:
         self._embedder_tried = embedder is not None or not use_embeddings
         self.embedder_note = "" if use_embeddings else "embeddings switched off"
         self._builtin: BuiltinStatus | None = None
-
-    @classmethod
-    def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> KnowledgeBase:
-        """Open the database (embedded or ``KTMB_DATABASE_URL``) for the knowledge base."""
-        return cls(open_database(settings), embedder=embedder)
 
     @property
     def embedder(self) -> Embedder | None:
@@ -116,7 +110,7 @@ class KnowledgeBase:
 
 
 class KbRetriever:
-    """Hybrid retrieval for one principal; implements :class:`workflow.context.Retriever`."""
+    """Hybrid retrieval for one principal; implements :class:`agents.run_context.Retriever`."""
 
     def __init__(self, kb: KnowledgeBase, principal: Principal, *,
                  collections: Sequence[str] | None = None, pool: int = 40,
@@ -244,31 +238,6 @@ class KbRetriever:
         except (StoreError, DatabaseUnavailableError) as exc:
             raise RetrievalError(f"the knowledge base is unavailable: {exc}") from exc
         return [_passage(row) for row in rows]
-
-    def passages_for_rule(self, rule_id: str) -> list[Passage]:
-        """The built-in passages that explain a rule, through its ``kb_topics``.
-
-        Raises:
-            UnknownRuleError: the catalogue has no such rule.
-            RetrievalError: the knowledge base is unavailable.
-        """
-        return self.passages_for_topics(rule_topics(rule_id))
-
-
-def open_retriever(settings: Settings, *, user: str | None = None,
-                   groups: Sequence[str] | None = None,
-                   collections: Sequence[str] | None = None) -> KbRetriever:
-    """A retriever for the principal of ``settings`` (or the given user and groups).
-
-    Raises:
-        RetrievalError: the database cannot be opened.
-    """
-    principal = Principal.from_settings(settings, user=user, groups=groups)
-    try:
-        kb = KnowledgeBase.open(settings)
-    except (StoreError, DatabaseUnavailableError) as exc:
-        raise RetrievalError(f"the knowledge base is unavailable: {exc}") from exc
-    return kb.retriever(principal, collections=collections)
 
 
 _pool: ThreadPoolExecutor | None = None

@@ -1,21 +1,18 @@
 """Topic keys that rules cite, mapped to passage ids of the built-in corpus.
 
 A rule sets ``kb_topics`` on its :class:`agents.rules.base.RuleMeta` (e.g.
-``kb_topics=("privileged-container",)``); :meth:`kb.retrieval.KbRetriever.passages_for_rule`
-turns them into citations. The first passage of each topic is the ktmb recommendation; the others
-are the framework passages behind it. ``tests/unit/kb/test_kb_corpus_lint.py`` fails when a key
-points to a passage that does not exist. The key list is documented in ``kb/README.md``.
+``kb_topics=("privileged-container",)``); a phase asks
+:meth:`kb.retrieval.KbRetriever.passages_for_topics` for them and cites what comes back. The
+first passage of each topic is the ktmb recommendation; the others are the framework passages
+behind it. ``tests/unit/kb/test_kb_corpus_lint.py`` fails when a key points to a passage that
+does not exist. The key list is documented in ``kb/README.md``.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 
-from workflow.domain.errors import UnknownRuleError
-from workflow.domain.threat_model import Phase
-
-__all__ = ["TOPICS", "passages_for_topics", "rule_topics"]
+__all__ = ["TOPICS", "passages_for_topics"]
 
 TOPICS: dict[str, tuple[str, ...]] = {
     # -- workload configuration (Pod Security Standards) ------------------------------------
@@ -114,32 +111,3 @@ def passages_for_topics(topics: Iterable[str]) -> list[str]:
         for pid in TOPICS.get(topic, ()):
             ids.setdefault(pid, None)
     return list(ids)
-
-
-def _rule_meta(rule_id: str) -> object | None:
-    for phase in Phase:
-        try:
-            module = importlib.import_module(f"agents.rules.{phase.value}")
-        except ImportError:
-            continue
-        for item in getattr(module, "RULES", ()):
-            meta: object = getattr(item, "RULE", item)
-            if getattr(meta, "id", None) == rule_id:
-                return meta
-    return None
-
-
-def rule_topics(rule_id: str) -> tuple[str, ...]:
-    """The topic keys of a rule: its ``kb_topics``, else the rule slug when it is a topic key.
-
-    Raises:
-        UnknownRuleError: the catalogue has no rule with that id.
-    """
-    meta = _rule_meta(rule_id)
-    if meta is None:
-        raise UnknownRuleError(f"the rule catalogue has no rule {rule_id!r}")
-    topics = tuple(getattr(meta, "kb_topics", ()) or ())
-    if topics:
-        return topics
-    slug = rule_id.split(".", 1)[-1]
-    return (slug,) if slug in TOPICS else ()

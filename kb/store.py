@@ -21,9 +21,8 @@ from pgvector import HalfVector
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from workflow.db import Database
 from workflow.domain.errors import ConfigError, NotFoundError, StoreError
-from workflow.domain.named_queries import load_queries
+from workflow.domain.named_queries import ConnectionSource, load_queries
 from workflow.domain.settings import Settings
 
 __all__ = [
@@ -161,9 +160,9 @@ def check_collection_name(name: str) -> str:
 
 
 class KnowledgeStore:
-    """Named queries over a :class:`workflow.db.Database`, reads under row-level security."""
+    """Named queries over a database connection source, reads under row-level security."""
 
-    def __init__(self, db: Database, *, ef_search: int = 100, text_cap: int = 250) -> None:
+    def __init__(self, db: ConnectionSource, *, ef_search: int = 100, text_cap: int = 250) -> None:
         self.db = db
         self.ef_search = ef_search
         self.text_cap = text_cap

@@ -1,5 +1,11 @@
-"""Workflow layer of ktmb: inputs, inventory, graph, runs, persistence and interfaces."""
+"""ktmb's orchestration and interfaces (graph, runs, queue, CLI, API, exports) over its domain.
+
+The domain model is :mod:`workflow.domain`; the analysis is the ``agents`` package and the
+knowledge base the ``kb`` package.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from workflow.domain import __version__
+
+__all__ = ["__version__"]

@@ -30,8 +30,10 @@ from workflow.console import (
     write_output,
 )
 from workflow.domain.errors import ConfigError, KtmbError, one_line
+from workflow.domain.run import Decision, LlmOptions, LlmProvider, RunOptions, RunStatus
 from workflow.domain.settings import Settings, load_settings
 from workflow.domain.threat_model import PHASES, Phase, ThreatModel
+from workflow.kb_cli import kb_app
 from workflow.log import configure_logging
 from workflow.process import freeze_imports, tune_gc
 from workflow.scan_command import SCAN_HELP
@@ -44,8 +46,9 @@ app = typer.Typer(
          + EXIT_CODES_HELP,
     epilog=EXIT_CODES_HELP)
 
-STATUS_EXIT = {"completed": 0, "awaiting_approval": 3, "rejected": 4, "interrupted": 1,
-               "failed": 1, "queued": 0, "running": 0}
+STATUS_EXIT = {RunStatus.COMPLETED: 0, RunStatus.AWAITING_APPROVAL: 3, RunStatus.REJECTED: 4,
+               RunStatus.INTERRUPTED: 1, RunStatus.FAILED: 1, RunStatus.QUEUED: 0,
+               RunStatus.RUNNING: 0}
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -100,16 +103,16 @@ class _Env:
 
     def runs(self, *, progress: bool = False, allow_remote_model: bool = False) -> Any:
         from workflow.db import open_database
+        from workflow.run_setup import RunSetup
         from workflow.runs import Runs
-        from workflow.services import ContextBuilder
 
         if self._runs is None:
             freeze_imports()
             db = open_database(self.settings)
             show = progress and _OUTPUT["progress"]
-            builder = ContextBuilder(self.settings, db, progress=_progress if show else None,
-                                     allow_remote_model=allow_remote_model)
-            self._runs = Runs(db, builder)
+            setup = RunSetup(self.settings, db, progress=_progress if show else None,
+                             allow_remote_model=allow_remote_model)
+            self._runs = Runs(db, setup)
         return self._runs
 
 
@@ -126,18 +129,18 @@ def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = F
             fail_on: str | None = None) -> None:
     """Print where a run stands, show a pending phase, write --out, exit with its code."""
     status = outcome.status
-    if status == "awaiting_approval":
+    if status is RunStatus.AWAITING_APPROVAL:
         pending = runs.pending(outcome.run_id) or {}
         typer.echo(f"run {outcome.run_id} is waiting for approval of the "
                    f"{outcome.pending_phase} phase", err=True)
         _print_findings(pending.get("findings", []))
         typer.echo(f"  approve: ktmb approve {outcome.run_id} [--comment TEXT] [--edits FILE]\n"
                    f"  reject:  ktmb reject {outcome.run_id} --reason TEXT", err=True)
-    elif status == "rejected":
+    elif status is RunStatus.REJECTED:
         typer.echo(f"run {outcome.run_id} was rejected at the {outcome.pending_phase} phase; "
                    f"redo it with: ktmb rerun {outcome.run_id} --from {outcome.pending_phase}",
                    err=True)
-    elif status == "completed":
+    elif status is RunStatus.COMPLETED:
         model: ThreatModel = outcome.model or runs.threat_model(outcome.run_id)
         if not quiet:
             print_summary(model)
@@ -146,7 +149,7 @@ def _report(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = F
         if fail_on is not None and at_or_above(model, fail_on):
             typer.echo(f"findings at or above {fail_on}: failing (--fail-on)", err=True)
             raise typer.Exit(5)
-    elif status == "interrupted":
+    elif status is RunStatus.INTERRUPTED:
         typer.echo(f"run {outcome.run_id} stopped; continue with: ktmb resume {outcome.run_id}",
                    err=True)
     raise typer.Exit(STATUS_EXIT.get(status, 1))
@@ -168,13 +171,14 @@ def _phase(value: str) -> Phase:
                           f"{', '.join(p.value for p in PHASES)}") from None
 
 
-def _llm_options(llm: str, model: str | None, cloud: str | None,
-                 classification: str | None) -> dict[str, Any]:
-    from workflow.services import LLM_PROVIDERS
-
-    if llm not in LLM_PROVIDERS:
-        raise ConfigError(f"--llm must be one of {', '.join(LLM_PROVIDERS)}, got {llm!r}")
-    return {"provider": llm, "model": model, "cloud": cloud, "classification": classification}
+def _run_options(llm: str, model: str | None, cloud: str | None,
+                 classification: str | None) -> RunOptions:
+    try:
+        provider = LlmProvider(llm)
+    except ValueError:
+        raise ConfigError(f"--llm must be one of {', '.join(LlmProvider)}, got {llm!r}") from None
+    return RunOptions(llm=LlmOptions(provider=provider, model=model), cloud=cloud,
+                      classification=classification)
 
 
 # ---- commands ----------------------------------------------------------------------------------
@@ -211,7 +215,7 @@ def run(
 
     env = _Env()
     policy = parse_approval_policy(approval)
-    options = _llm_options(llm, model, cloud, classification)
+    options = _run_options(llm, model, cloud, classification)
     from workflow.domain.inputs import load_inputs
 
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
@@ -219,13 +223,13 @@ def run(
         typer.echo(f"ktmb: warning: {warning}", err=True)
     name = app_name or default_app_name(paths)
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
-    runs.context_factory.model_client(llm, model)  # fail fast on a bad model choice
+    runs.services.model_client(options.llm.provider, model)  # fail fast on a bad model
     from workflow.runs import new_run_id
 
     run_id = new_run_id(name)
     typer.echo(run_id)
     typer.echo(f"run {run_id}: {name}, {len(inputs.resources)} objects", err=True)
-    outcome = runs.start(inputs, application=name, approval=policy, llm=options,
+    outcome = runs.start(inputs, application=name, approval=policy, options=options,
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
                          run_id=run_id)
     _report(outcome, runs, out=out, fail_on=fail_on)
@@ -297,7 +301,7 @@ def approve(run_id: str,
 
     parsed = load_edits(edits) if edits is not None else None
     runs = env.runs(progress=True)
-    outcome = runs.decide(run_id, decision="approve", by=by or env.settings.user,
+    outcome = runs.decide(run_id, decision=Decision.APPROVED, by=by or env.settings.user,
                           comment=comment, edits=parsed)
     _report(outcome, runs)
 
@@ -312,7 +316,8 @@ def reject(run_id: str,
         raise ConfigError("--reason must not be empty")
     env = _Env()
     runs = env.runs(progress=True)
-    outcome = runs.decide(run_id, decision="reject", by=by or env.settings.user, comment=reason)
+    outcome = runs.decide(run_id, decision=Decision.REJECTED, by=by or env.settings.user,
+                          comment=reason)
     _report(outcome, runs)
 
 
@@ -412,7 +417,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 def _enqueue_one(env: _Env, runs: Any, queue: Any, path: str, policy: list[str],
-                 options: dict[str, Any], max_attempts: int | None) -> dict[str, Any]:
+                 options: RunOptions, max_attempts: int | None) -> dict[str, Any]:
     """Create the queued run of one application and its job; a failure is recorded, not raised."""
     from workflow.domain.inputs import load_inputs
     from workflow.runs import new_run_id
@@ -421,7 +426,7 @@ def _enqueue_one(env: _Env, runs: Any, queue: Any, path: str, policy: list[str],
     run_id = new_run_id(name)
     try:
         inputs = load_inputs([path], settings=env.settings)
-        runs.start(inputs, application=name, approval=policy, llm=options,
+        runs.start(inputs, application=name, approval=policy, options=options,
                    created_by=env.settings.user, owner_groups=list(env.settings.groups),
                    run_id=run_id, execute=False)
         queue.enqueue(run_id, max_attempts=max_attempts)
@@ -435,7 +440,7 @@ def _enqueue_one(env: _Env, runs: Any, queue: Any, path: str, policy: list[str],
 
 
 def _record_failed(runs: Any, run_id: str, name: str, policy: list[str],
-                   options: dict[str, Any], env: _Env, error: str) -> str | None:
+                   options: RunOptions, env: _Env, error: str) -> str | None:
     """Keep an application that could not be queued as a failed run; its id, if recorded."""
     from workflow.domain.errors import NotFoundError
 
@@ -444,12 +449,10 @@ def _record_failed(runs: Any, run_id: str, name: str, policy: list[str],
             runs.store.get(run_id)
         except NotFoundError:
             runs.store.create(
-                run_id=run_id, application=name, approval_policy=policy,
-                llm_provider=options.get("provider", "off"), llm_model=options.get("model"),
-                inputs_digest="", inputs=[], options={"llm": options},
-                owner_groups=list(env.settings.groups), created_by=env.settings.user,
-                status="failed")
-        runs.store.set_status(run_id, "failed", error=error)
+                run_id=run_id, application=name, approval_policy=policy, options=options,
+                inputs_digest="", inputs=[], owner_groups=list(env.settings.groups),
+                created_by=env.settings.user, status=RunStatus.FAILED)
+        runs.store.set_status(run_id, RunStatus.FAILED, error=error)
         return run_id
     except KtmbError as exc:
         log.warning("batch_failure_not_recorded", application=name, error=str(exc))
@@ -495,7 +498,7 @@ def _wait_for(queue: Any, results: list[dict[str, Any]], procs: list[Any]) -> No
                 continue
             result = waiting.pop(item.run_id)
             result.update(status=item.status,
-                          error=item.error if item.status == "failed" else None)
+                          error=item.error if item.status is RunStatus.FAILED else None)
             typer.echo(f"  {result['application']:<28} {result['status']}", err=True)
         if waiting and all(proc.poll() is not None for proc in procs):
             codes = ", ".join(str(proc.returncode) for proc in procs)
@@ -537,7 +540,7 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
     from workflow.gates import parse_approval_policy
 
     policy = parse_approval_policy(approval)
-    options = _llm_options(llm, model, None, None)
+    options = _run_options(llm, model, None, None)
     env = _Env()
     runs = env.runs()
     from workflow.queue import RunQueue, queue_options
@@ -592,13 +595,13 @@ def worker(concurrency: Annotated[int, typer.Option(
     """
     from workflow.db import open_database
     from workflow.queue import queue_options, run_worker
+    from workflow.run_setup import RunSetup
     from workflow.runs import Runs
-    from workflow.services import ContextBuilder
 
     env = _Env()
     options = queue_options(heartbeat=heartbeat, stalled_after=stalled_after, poll=poll)
     db = open_database(env.settings, max_size=concurrency + 4)
-    runs = Runs(db, ContextBuilder(env.settings, db, allow_remote_model=allow_remote_model))
+    runs = Runs(db, RunSetup(env.settings, db, allow_remote_model=allow_remote_model))
     typer.echo(f"ktmb worker: executing queued runs (concurrency {concurrency}"
                f"{', until the queue is empty' if once else ''}); stop with SIGTERM or Ctrl-C",
                err=True)
@@ -624,15 +627,7 @@ def doctor(llm: Annotated[str, typer.Option(help="Provider to check: ollama or l
     raise typer.Exit(0 if ok else 1)
 
 
-def _mount_kb() -> None:
-    try:
-        from kb.cli import kb_app
-    except ImportError:  # pragma: no cover - kb is part of the package
-        return
-    app.add_typer(kb_app, name="kb")
-
-
-_mount_kb()
+app.add_typer(kb_app, name="kb")
 
 
 def main() -> None:

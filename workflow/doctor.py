@@ -15,14 +15,9 @@ import httpx
 import psycopg
 from pydantic import BaseModel, ConfigDict
 
-from agents.llm import (
-    BUNDLED_GGUF_PACKAGE,
-    DEFAULT_OLLAMA_MODEL,
-    LLAMACPP_INSTALL,
-    check_model_host,
-    llama_cpp_available,
-    probe_ollama,
-)
+from agents.llm.hosts import check_model_host
+from agents.llm.llamacpp import BUNDLED_GGUF_PACKAGE, LLAMACPP_INSTALL, llama_cpp_available
+from agents.llm.ollama import DEFAULT_OLLAMA_MODEL, probe_ollama
 from workflow.domain.errors import ConfigError, KtmbError
 from workflow.domain.settings import Settings, load_settings
 

@@ -12,15 +12,17 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from workflow.context import RunContext
-from workflow.domain.errors import DecisionError
+from agents.run_context import RunContext
+from workflow.domain.errors import ConfigError, DecisionError
+from workflow.domain.run import Decision
+from workflow.domain.run_state import ThreatModelState, findings_key, phase_findings
 from workflow.domain.threat_model import (
     PHASES,
     Approval,
@@ -31,13 +33,13 @@ from workflow.domain.threat_model import (
     PhaseStatus,
     Severity,
 )
-from workflow.state import ThreatModelState, findings_key, phase_findings
 
 __all__ = [
     "FindingEdit",
     "PhaseDecision",
     "PhaseEdits",
     "apply_edits",
+    "gate_name",
     "load_edits",
     "make_gate",
     "parse_approval_policy",
@@ -79,7 +81,7 @@ class PhaseDecision(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     phase: Phase
-    decision: Literal["approve", "reject"]
+    decision: Decision
     by: str = Field(min_length=1, max_length=200)
     comment: str = Field(default="", max_length=10_000)
     at: datetime
@@ -100,8 +102,6 @@ def parse_approval_policy(value: str | None) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [n for n in names if n not in {p.value for p in PHASES}]
     if unknown:
-        from workflow.domain.errors import ConfigError
-
         raise ConfigError(f"--approval: unknown phase {', '.join(unknown)}; use none, each or "
                           f"phases from: {', '.join(p.value for p in PHASES)}")
     return [p.value for p in PHASES if p.value in names]
@@ -148,7 +148,7 @@ def validate_decision(decision: PhaseDecision, findings: dict[str, Any]) -> None
     """
     if decision.edits is None:
         return
-    if decision.decision == "reject":
+    if decision.decision is Decision.REJECTED:
         raise DecisionError("a rejection takes a reason, not edits")
     in_phase = {fid for fid, f in findings.items() if f.get("phase") == decision.phase.value}
     seen: set[str] = set()
@@ -165,16 +165,17 @@ def validate_decision(decision: PhaseDecision, findings: dict[str, Any]) -> None
             raise DecisionError(f"finding {edit.id!r}: the edit changes nothing")
 
 
-def apply_edits(decision: PhaseDecision, findings: dict[str, Any]) -> dict[str, Any]:
-    """The findings update an approval with edits makes (``None`` removes a finding)."""
-    update: dict[str, Any] = {}
+def apply_edits(decision: PhaseDecision,
+                findings: dict[str, Finding]) -> dict[str, Finding | None]:
+    """The findings an approval with edits changes: the edited ones, ``None`` where removed."""
+    edited: dict[str, Finding | None] = {}
     if decision.edits is None:
-        return update
+        return edited
     for edit in decision.edits.edits:
         if edit.remove:
-            update[edit.id] = None
+            edited[edit.id] = None
             continue
-        finding = Finding.model_validate(findings[edit.id])
+        finding = findings[edit.id]
         changes: dict[str, Any] = {}
         if edit.severity is not None:
             changes["severity_override"] = edit.severity
@@ -184,8 +185,8 @@ def apply_edits(decision: PhaseDecision, findings: dict[str, Any]) -> dict[str, 
         if edit.note is not None:
             changes["notes"] = (*finding.notes,
                                 Note(by=decision.by, at=decision.at, text=edit.note))
-        update[edit.id] = finding.model_copy(update=changes).model_dump(mode="json")
-    return update
+        edited[edit.id] = finding.model_copy(update=changes)
+    return edited
 
 
 def pending_payload(phase: Phase, state: ThreatModelState) -> dict[str, Any]:
@@ -196,31 +197,43 @@ def pending_payload(phase: Phase, state: ThreatModelState) -> dict[str, Any]:
     return {"phase": phase.value, "findings": findings}
 
 
+def gate_name(phase: Phase) -> str:
+    """The node name of a phase's gate."""
+    return f"gate_{phase.value}"
+
+
 def make_gate(phase: Phase) -> Callable[[ThreatModelState, Runtime[RunContext]], dict[str, Any]]:
-    """The gate node that follows ``phase``."""
+    """The gate node that follows ``phase``.
+
+    An approval's edits change the phase's findings in the state and on the run context alike.
+    """
 
     def gate(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if phase.value not in (state.get("approval") or []):
             return {}
         answer = interrupt(pending_payload(phase, state))
         decision = PhaseDecision.model_validate(answer)
-        findings = phase_findings(state, phase)
         approval = Approval(
-            decision="approved" if decision.decision == "approve" else "rejected",
-            by=decision.by, comment=decision.comment, at=decision.at,
+            decision=decision.decision, by=decision.by, comment=decision.comment,
+            at=decision.at,
             edits=decision.edits.model_dump(mode="json") if decision.edits else None)
         record: dict[str, Any] = {"approval": approval.model_dump(mode="json")}
-        if decision.decision == "reject":
+        if decision.decision is Decision.REJECTED:
             record["status"] = PhaseStatus.REJECTED.value
             return {"phases": {phase.value: record}, "rejected": phase.value}
         record["status"] = PhaseStatus.APPROVED.value
-        update = apply_edits(decision, findings)
-        record["findings"] = sum(
-            1 for fid, f in findings.items()
-            if f.get("phase") == phase.value and update.get(fid, f) is not None)
-        return {"phases": {phase.value: record}, findings_key(phase): update}
+        findings = runtime.context.findings.setdefault(phase, {})
+        edited = apply_edits(decision, findings)
+        for fid, finding in edited.items():
+            if finding is None:
+                findings.pop(fid, None)
+            else:
+                findings[fid] = finding
+        record["findings"] = sum(1 for f in findings.values() if f.phase is phase)
+        return {"phases": {phase.value: record}, findings_key(phase): {
+            fid: None if f is None else f.model_dump(mode="json") for fid, f in edited.items()}}
 
-    gate.__name__ = f"gate_{phase.value}"
+    gate.__name__ = gate_name(phase)
     return gate
 
 

@@ -1,57 +1,20 @@
-"""The LangGraph wiring: eight phases, each followed by its gate, then the reviewer node."""
+"""The LangGraph wiring: each declared phase followed by its gate, then the reviewer node."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.runtime import Runtime
 
-from agents.architecture import architecture
-from agents.compliance import compliance
-from agents.controls import controls
-from agents.data import data
-from agents.identity import identity
-from agents.logging import logging as logging_phase
-from agents.network import network
-from agents.risk_review import risk_review
-from workflow import dumped
-from workflow.assemble import assemble_model
-from workflow.context import RunContext
-from workflow.domain.threat_model import PHASES, Phase
-from workflow.gates import make_gate
-from workflow.state import ThreatModelState
+from agents.phase_runner import phase_node
+from agents.phases import PHASE_SPECS
+from agents.reviewer.node import reviewer
+from agents.run_context import RunContext
+from workflow.domain.run_state import ThreatModelState
+from workflow.domain.threat_model import Phase
+from workflow.gates import gate_name, make_gate
 
-__all__ = ["PHASE_NODES", "build_graph", "gate_name", "reviewer"]
-
-PHASE_NODES: dict[Phase, Any] = {
-    Phase.ARCHITECTURE: architecture,
-    Phase.IDENTITY: identity,
-    Phase.DATA: data,
-    Phase.LOGGING: logging_phase,
-    Phase.NETWORK: network,
-    Phase.CONTROLS: controls,
-    Phase.COMPLIANCE: compliance,
-    Phase.RISK_REVIEW: risk_review,
-}
-
-
-def reviewer(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
-    """Merge, score and rank every phase's findings into the final threat model.
-
-    The state keeps only a summary (the whole model would add its size to the checkpoint
-    twice); the model is handed to the run in this process and stored by it. A process that
-    finds a reviewed state without the hand-over rebuilds the same model with ``final_model``.
-    """
-    model = assemble_model(state, partial=False)
-    marker = {"findings": model.summary.total, "overall_risk": model.summary.overall_risk.value}
-    dumped.remember(model.run_id, marker, model)
-    return {"reviewed": marker}
-
-
-def gate_name(phase: Phase) -> str:
-    """The node name of a phase's gate."""
-    return f"gate_{phase.value}"
+__all__ = ["build_graph"]
 
 
 def _after_gate(phase: Phase, following: str) -> Any:
@@ -66,15 +29,16 @@ def build_graph() -> StateGraph[ThreatModelState, RunContext, ThreatModelState, 
     """The uncompiled graph (compile it with a checkpointer)."""
     builder: StateGraph[ThreatModelState, RunContext, ThreatModelState, ThreatModelState] = (
         StateGraph(ThreatModelState, context_schema=RunContext))
-    for phase in PHASES:
-        builder.add_node(phase.value, PHASE_NODES[phase])
-        builder.add_node(gate_name(phase), make_gate(phase))  # type: ignore[call-overload]
+    for spec in PHASE_SPECS:
+        builder.add_node(spec.phase.value, phase_node(spec))  # type: ignore[call-overload]
+        builder.add_node(gate_name(spec.phase), make_gate(spec.phase))  # type: ignore[call-overload]
     builder.add_node("reviewer", reviewer)
-    builder.add_edge(START, PHASES[0].value)
-    for index, phase in enumerate(PHASES):
-        builder.add_edge(phase.value, gate_name(phase))
-        following = PHASES[index + 1].value if index + 1 < len(PHASES) else "reviewer"
-        builder.add_conditional_edges(gate_name(phase), _after_gate(phase, following),
+    builder.add_edge(START, PHASE_SPECS[0].phase.value)
+    for index, spec in enumerate(PHASE_SPECS):
+        following = (PHASE_SPECS[index + 1].phase.value if index + 1 < len(PHASE_SPECS)
+                     else "reviewer")
+        builder.add_edge(spec.phase.value, gate_name(spec.phase))
+        builder.add_conditional_edges(gate_name(spec.phase), _after_gate(spec.phase, following),
                                       [following, END])
     builder.add_edge("reviewer", END)
     return builder

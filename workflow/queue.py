@@ -60,6 +60,7 @@ from procrastinate import worker as pq_worker
 
 from workflow.db import Database
 from workflow.domain.errors import ConfigError, KtmbError, NotFoundError, RunStateError, UserError
+from workflow.domain.run import Decision, RunStatus
 from workflow.run_store import RunStore
 
 __all__ = [
@@ -84,7 +85,7 @@ NAMESPACE = "ktmb"
 RUN_TASK = f"{NAMESPACE}:run_application"
 CONTINUE_TASK = f"{NAMESPACE}:continue_run"
 #: Run statuses after which a ``run_application`` job has nothing left to do.
-SETTLED = frozenset({"completed", "rejected", "awaiting_approval"})
+SETTLED = frozenset({RunStatus.COMPLETED, RunStatus.REJECTED, RunStatus.AWAITING_APPROVAL})
 
 _SCHEMA_LOCK = 7_364_221_004  # advisory lock key: applying the procrastinate schema
 _REAPER_LOCK = 7_364_221_005  # advisory lock key: one reaper at a time re-queues stalled jobs
@@ -349,22 +350,20 @@ class RunQueue:
         log.info("run_enqueued", run_id=run_id, job_id=job_id)
         return job_id
 
-    def enqueue_decision(self, run_id: str, *, decision: str, by: str, comment: str = "",
+    def enqueue_decision(self, run_id: str, *, decision: Decision, by: str, comment: str = "",
                          edits: dict[str, Any] | None = None) -> int:
         """Queue an approval decision: a worker applies it and continues the run.
 
         The run must be waiting for approval; the decision is validated by the worker (as
         ``Runs.decide`` does), and a malformed one fails the job and leaves the run waiting.
         """
-        if decision not in {"approve", "reject"}:
-            raise ConfigError(f"decision must be approve or reject, got {decision!r}")
         info = RunStore(self.db).get(run_id)
-        if info.status != "awaiting_approval":
+        if info.status is not RunStatus.AWAITING_APPROVAL:
             raise RunStateError(f"run {run_id} is not waiting for approval "
                                 f"(status: {info.status})")
         job_id: int = self.app.configure_task(CONTINUE_TASK, lock=run_id).defer(
-            run_id=run_id, decision={"decision": decision, "by": by, "comment": comment,
-                                     "edits": edits},
+            run_id=run_id, decision={"decision": decision.value, "by": by,
+                                     "comment": comment, "edits": edits},
             max_attempts=self.options.max_attempts, retry_wait=self.options.retry_wait)
         return job_id
 
@@ -435,7 +434,7 @@ class WorkerRuntime:
             except Exception as exc:
                 self._failed(run_id, exc, attempt, max_attempts)
                 raise
-            if outcome.status == "interrupted":
+            if outcome.status is RunStatus.INTERRUPTED:
                 self.requeue(run_id, max_attempts=max_attempts, retry_wait=retry_wait)
             log.info("run_job_done", status=outcome.status)
             return str(outcome.status)
@@ -451,7 +450,7 @@ class WorkerRuntime:
                          if decision.get("edits") else None)
                 with self._control(run_id) as control:
                     outcome = self.runs.decide(
-                        run_id, decision=str(decision["decision"]), by=str(decision["by"]),
+                        run_id, decision=Decision(decision["decision"]), by=str(decision["by"]),
                         comment=str(decision.get("comment") or ""), edits=edits,
                         control=control)
             except (UserError, KeyError, ValueError) as exc:
@@ -461,12 +460,12 @@ class WorkerRuntime:
                 # The decision is applied; the rest of the run is retried as a run job.
                 message = _error_text(exc)
                 log.error("run_failed_after_decision", error=message)
-                self.store.set_status(run_id, "queued", error=f"failed after the decision: "
-                                      f"{message}; retrying")
+                self.store.set_status(run_id, RunStatus.QUEUED, error=f"failed after the "
+                                      f"decision: {message}; retrying")
                 self.requeue(run_id, max_attempts=max_attempts, retry_wait=retry_wait,
                              delay=retry_wait)
                 return "requeued"
-            if outcome.status == "interrupted":
+            if outcome.status is RunStatus.INTERRUPTED:
                 self.requeue(run_id, max_attempts=max_attempts, retry_wait=retry_wait)
             return str(outcome.status)
 
@@ -490,11 +489,11 @@ class WorkerRuntime:
         message = _error_text(exc)
         if attempt < max_attempts and not isinstance(exc, _Permanent):
             log.warning("run_attempt_failed", error=message, max_attempts=max_attempts)
-            self.store.set_status(run_id, "queued", error=f"attempt {attempt} of {max_attempts} "
-                                  f"failed: {message}; retrying")
+            self.store.set_status(run_id, RunStatus.QUEUED, error=f"attempt {attempt} of "
+                                  f"{max_attempts} failed: {message}; retrying")
         else:
             log.error("run_failed_for_good", error=message, attempts=attempt)
-            self.store.set_status(run_id, "failed",
+            self.store.set_status(run_id, RunStatus.FAILED,
                                   error=f"failed after {attempt} attempt(s): {message}")
 
     def requeue(self, run_id: str, *, max_attempts: int, retry_wait: float,
@@ -551,12 +550,12 @@ async def _reap(app: procrastinate.App, runs: Any, job: pq_jobs.Job,
             if info.status in SETTLED or attempt < max_attempts:
                 if info.status not in SETTLED:  # status first: no worker has it yet
                     await asyncio.to_thread(
-                        store.set_status, run_id, "queued",
+                        store.set_status, run_id, RunStatus.QUEUED,
                         error=f"attempt {attempt} of {max_attempts}: {why}; re-queued")
                 await app.job_manager.retry_job(job)
                 log.warning("stalled_run_requeued", reason=why)
             else:
-                await asyncio.to_thread(store.set_status, run_id, "failed",
+                await asyncio.to_thread(store.set_status, run_id, RunStatus.FAILED,
                                         error=f"failed after {attempt} attempt(s): {why}")
                 await app.job_manager.finish_job(job, status=pq_jobs.Status.FAILED,
                                                  delete_job=False)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from workflow.db import Database
 from workflow.domain.errors import NotFoundError
 from workflow.domain.named_queries import load_queries
+from workflow.domain.run import Decision, RunOptions, RunStatus
 
 __all__ = ["RunInfo", "RunStore"]
 
@@ -27,7 +28,7 @@ class RunInfo(BaseModel):
 
     run_id: str
     application: str
-    status: str
+    status: RunStatus
     approval_policy: list[str]
     llm_provider: str
     llm_model: str | None
@@ -51,19 +52,20 @@ class RunStore:
         self.db = db
 
     def create(self, *, run_id: str, application: str, approval_policy: list[str],
-               llm_provider: str, llm_model: str | None, inputs_digest: str,
-               inputs: list[dict[str, Any]], options: dict[str, Any], owner_groups: list[str],
-               created_by: str, status: str = "running") -> None:
+               options: RunOptions, inputs_digest: str, inputs: list[dict[str, Any]],
+               owner_groups: list[str], created_by: str,
+               status: RunStatus = RunStatus.RUNNING) -> None:
         """Insert a new run."""
         with self.db.connection() as conn:
             conn.execute(_Q["create_run"], {
                 "run_id": run_id, "application": application, "status": status,
-                "approval_policy": approval_policy, "llm_provider": llm_provider,
-                "llm_model": llm_model, "inputs_digest": inputs_digest, "inputs": Jsonb(inputs),
-                "options": Jsonb(options), "owner_groups": owner_groups,
+                "approval_policy": approval_policy, "llm_provider": options.llm.provider,
+                "llm_model": options.llm.model, "inputs_digest": inputs_digest,
+                "inputs": Jsonb(inputs), "options": Jsonb(options.model_dump(mode="json")),
+                "owner_groups": owner_groups,
                 "created_by": created_by})
 
-    def set_status(self, run_id: str, status: str, *, pending_phase: str | None = None,
+    def set_status(self, run_id: str, status: RunStatus, *, pending_phase: str | None = None,
                    current_phase: str | None = None, error: str | None = None) -> None:
         """Record where a run stands."""
         with self.db.connection() as conn:
@@ -88,7 +90,7 @@ class RunStore:
             raise NotFoundError(f"no run with id {run_id!r}")
         return RunInfo.model_validate(row)
 
-    def list_runs(self, *, application: str | None = None, status: str | None = None,
+    def list_runs(self, *, application: str | None = None, status: RunStatus | None = None,
                   limit: int = 200, viewer: str | None = None,
                   viewer_groups: Sequence[str] = ()) -> list[RunInfo]:
         """Runs, newest first; with ``viewer``, only those that viewer may see.
@@ -102,7 +104,8 @@ class RunStore:
                 "viewer": viewer, "viewer_groups": list(viewer_groups)}).fetchall()
         return [RunInfo.model_validate(r) for r in rows]
 
-    def record_approval(self, run_id: str, *, phase: str, decision: str, by: str, comment: str,
+    def record_approval(self, run_id: str, *, phase: str, decision: Decision, by: str,
+                        comment: str,
                         edits: dict[str, Any] | None, at: datetime) -> None:
         """Keep who decided what and when."""
         with self.db.connection() as conn:

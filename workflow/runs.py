@@ -12,7 +12,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -23,26 +23,25 @@ from langgraph.runtime import RunControl
 from langgraph.types import Command, Interrupt
 from psycopg import Connection
 
-from agents.phase_runner import remember_inputs
-from workflow import dumped
-from workflow.assemble import final_model
-from workflow.context import RunContext
+from agents.reviewer.assemble import assemble_model
+from agents.run_context import RunContext, Services
 from workflow.db import Database
 from workflow.domain.errors import KtmbError, NotFoundError, RunError, RunStateError, one_line
 from workflow.domain.inputs import LoadedInputs
+from workflow.domain.run import Decision, RunOptions, RunStatus
+from workflow.domain.run_state import ThreatModelState, all_findings, initial_state
 from workflow.domain.threat_model import PHASES, Phase, ThreatModel
-from workflow.gates import PhaseDecision, PhaseEdits, decision_json, validate_decision
-from workflow.graph import build_graph, gate_name
+from workflow.gates import PhaseDecision, PhaseEdits, decision_json, gate_name, validate_decision
+from workflow.graph import build_graph
 from workflow.run_ids import new_run_id
 from workflow.run_store import _Q, RunInfo, RunStore
-from workflow.state import ThreatModelState, all_findings, initial_state
 
-__all__ = ["ContextFactory", "RunOutcome", "Runs", "new_run_id"]
+__all__ = ["RunOutcome", "Runs", "ServicesFactory", "new_run_id"]
 
 log = structlog.get_logger(__name__)
 
-#: Builds the (non-checkpointed) run context for a run: (run info) -> RunContext.
-ContextFactory = Callable[[RunInfo], RunContext]
+#: The services of a run (knowledge base, model, progress) from its record.
+ServicesFactory = Callable[[RunInfo], Services]
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class RunOutcome:
     """Where a run stands after an invocation."""
 
     run_id: str
-    status: str
+    status: RunStatus
     pending_phase: str | None = None
     error: str | None = None
     version: int | None = None
@@ -63,40 +62,40 @@ class RunOutcome:
 class Runs:
     """Runs of the threat-model graph against one database."""
 
-    def __init__(self, db: Database, context_factory: ContextFactory | None = None) -> None:
+    def __init__(self, db: Database, services: ServicesFactory | None = None) -> None:
         self.db = db
         self.store = RunStore(db)
         self.graph = build_graph().compile(checkpointer=db.saver)
-        self.context_factory = context_factory or (lambda _info: RunContext())
+        self.services = services or (lambda _info: Services())
 
     # ---- starting and continuing --------------------------------------------------------
     def start(self, inputs: LoadedInputs, *, application: str, approval: list[str],
-              llm: dict[str, Any] | None = None, created_by: str = "unknown",
+              options: RunOptions | None = None, created_by: str = "unknown",
               owner_groups: list[str] | None = None, run_id: str | None = None,
               execute: bool = True) -> RunOutcome:
         """Create a run and execute it until it completes, stops at a gate, or fails."""
         run_id = run_id or new_run_id(application)
+        options = options or RunOptions()
         self.store.create(
             run_id=run_id, application=application, approval_policy=approval,
-            llm_provider=(llm or {}).get("provider", "off"), llm_model=(llm or {}).get("model"),
-            inputs_digest=inputs.digest, inputs=[f.model_dump(mode="json") for f in inputs.files],
-            options={"llm": llm}, owner_groups=owner_groups or [], created_by=created_by,
-            status="running" if execute else "queued")
+            options=options, inputs_digest=inputs.digest,
+            inputs=[f.model_dump(mode="json") for f in inputs.files],
+            owner_groups=owner_groups or [], created_by=created_by,
+            status=RunStatus.RUNNING if execute else RunStatus.QUEUED)
         initial = initial_state(run_id=run_id, application=application,
                                 inputs_snapshot=inputs.to_snapshot(),
-                                inputs_digest=inputs.digest, approval=approval, options=llm)
+                                inputs_digest=inputs.digest, approval=approval, options=options)
         # Written as the start node's update rather than passed as the graph's input: the input
         # would be checkpointed twice more (the __start__ channel and its pending write).
         try:
             self.graph.update_state(self._config(run_id), initial, as_node="__start__")
         except Exception as exc:
             message = one_line(exc)
-            self.store.set_status(run_id, "failed", error=message)
+            self.store.set_status(run_id, RunStatus.FAILED, error=message)
             raise RunError(f"run {run_id} could not be started: {message}") from exc
         if not execute:
-            return RunOutcome(run_id=run_id, status="queued")
-        remember_inputs(initial, inputs)
-        return self._drive(run_id, None)
+            return RunOutcome(run_id=run_id, status=RunStatus.QUEUED)
+        return self._drive(run_id, None, inputs=inputs)
 
     def resume(self, run_id: str, *, control: RunControl | None = None) -> RunOutcome:
         """Continue a stopped run from its last finished node.
@@ -105,22 +104,22 @@ class Runs:
         SIGTERM: ``control.request_drain(...)``); by default SIGTERM/Ctrl-C do it.
         """
         info = self.store.get(run_id)
-        if info.status == "completed":
+        if info.status is RunStatus.COMPLETED:
             raise RunStateError(f"run {run_id} has already completed")
-        if info.status == "rejected":
+        if info.status is RunStatus.REJECTED:
             raise RunStateError(f"run {run_id} was rejected at {info.pending_phase}; use "
                                 f"'ktmb rerun {run_id} --from {info.pending_phase}'")
         snapshot = self.graph.get_state(self._config(run_id))
         if snapshot.interrupts:
             phase = snapshot.interrupts[0].value.get("phase")
-            self.store.set_status(run_id, "awaiting_approval", pending_phase=phase)
+            self.store.set_status(run_id, RunStatus.AWAITING_APPROVAL, pending_phase=phase)
             raise RunStateError(f"run {run_id} is waiting for approval of the {phase} phase; "
                                 f"use 'ktmb approve {run_id}' or 'ktmb reject {run_id}'")
         if not snapshot.next and not snapshot.values:
             raise RunStateError(f"run {run_id} has no saved state to resume")
         return self._drive(run_id, None, control=control)
 
-    def decide(self, run_id: str, *, decision: str, by: str, comment: str = "",
+    def decide(self, run_id: str, *, decision: Decision, by: str, comment: str = "",
                edits: PhaseEdits | None = None,
                control: RunControl | None = None) -> RunOutcome:
         """Approve or reject the pending phase and continue the run.
@@ -131,7 +130,7 @@ class Runs:
         """
         info = self.store.get(run_id)
         snapshot = self.graph.get_state(self._config(run_id))
-        if info.status != "awaiting_approval" or not snapshot.interrupts:
+        if info.status is not RunStatus.AWAITING_APPROVAL or not snapshot.interrupts:
             raise RunStateError(f"run {run_id} is not waiting for approval "
                                 f"(status: {info.status})")
         phase = Phase(snapshot.interrupts[0].value["phase"])
@@ -145,8 +144,7 @@ class Runs:
                 raise RunStateError(f"run {run_id} is no longer waiting for approval of the "
                                     f"{phase.value} phase")
             self.store.record_approval(
-                run_id, phase=phase.value, decision="approved" if decision == "approve" else
-                "rejected", by=by, comment=comment,
+                run_id, phase=phase.value, decision=decision, by=by, comment=comment,
                 edits=edits.model_dump(mode="json") if edits else None, at=verdict.at)
 
         return self._drive(run_id, Command(resume=decision_json(verdict)), before=record,
@@ -155,11 +153,12 @@ class Runs:
     def rerun(self, run_id: str, from_phase: Phase, *, guidance: str | None = None) -> RunOutcome:
         """Redo ``from_phase`` and every phase after it, with the rejection reason as guidance."""
         info = self.store.get(run_id)
-        if info.status in {"running"} and self._locked_elsewhere(run_id):
+        if info.status is RunStatus.RUNNING and self._locked_elsewhere(run_id):
             raise RunStateError(f"run {run_id} is running in another process")
         if guidance is None:
             rejections = [a for a in self.store.approvals(run_id)
-                          if a["phase"] == from_phase.value and a["decision"] == "rejected"]
+                          if a["phase"] == from_phase.value
+                          and a["decision"] == Decision.REJECTED]
             guidance = rejections[-1]["comment"] if rejections else None
         target = None
         for snap in self.graph.get_state_history(self._config(run_id)):
@@ -204,9 +203,7 @@ class Runs:
         values = self.state(run_id)
         if not values:
             raise NotFoundError(f"run {run_id} has no state yet")
-        from workflow.assemble import assemble_model
-
-        return assemble_model(values, partial=True)
+        return assemble_model(values, RunContext.resumed(values), partial=True)
 
     # ---- execution ----------------------------------------------------------------------------
     def _config(self, run_id: str) -> RunnableConfig:
@@ -228,9 +225,32 @@ class Runs:
                 if locked:
                     conn.execute(_Q["release_run_lock"], {"run_id": run_id})
 
+    def _context(self, info: RunInfo, inputs: LoadedInputs | None) -> RunContext:
+        """The run's context in this process: new, or rebuilt from its last checkpoint."""
+        services = self.services(info)
+        outer = services.progress
+
+        def progress(phase: Phase, event: str, details: dict[str, Any]) -> None:
+            if event == "started":
+                self.store.set_current_phase(info.run_id, phase.value)
+            if outer is not None:
+                outer(phase, event, details)
+
+        services = replace(services, progress=progress)
+        if inputs is not None:
+            return RunContext(inputs=inputs, services=services)
+        return RunContext.resumed(self.graph.get_state(self._config(info.run_id)).values,
+                                  services)
+
     def _drive(self, run_id: str, payload: Any,
                before: Callable[[], None] | None = None,
-               control: RunControl | None = None) -> RunOutcome:
+               control: RunControl | None = None,
+               inputs: LoadedInputs | None = None) -> RunOutcome:
+        """Execute the run until it completes, stops at a gate, or fails.
+
+        ``inputs`` are those of a run that starts here; otherwise the run's context is rebuilt
+        from its checkpointed state.
+        """
         info = self.store.get(run_id)
         with (self._run_lock(run_id) as locked,
               structlog.contextvars.bound_contextvars(run_id=run_id)):
@@ -238,51 +258,43 @@ class Runs:
                 raise RunStateError(f"run {run_id} is being executed by another ktmb process")
             if before is not None:
                 before()
-            context = self.context_factory(info)
-            outer = context.progress
-
-            def progress(phase: Phase, event: str, details: dict[str, Any]) -> None:
-                if event == "started":
-                    self.store.set_current_phase(run_id, phase.value)
-                if outer is not None:
-                    outer(phase, event, details)
-
-            context.progress = progress
-            self.store.set_status(run_id, "running")
+            self.store.set_status(run_id, RunStatus.RUNNING)
             if control is None:
                 control = RunControl()
             try:
+                context = self._context(info, inputs)  # a damaged checkpoint fails the run
                 with _drain_on_signals(control):
                     output = self.graph.invoke(payload, self._config(run_id),
                                                context=context, durability="sync",
                                                version="v2", control=control)
             except GraphDrained:
-                self.store.set_status(run_id, "interrupted")
+                self.store.set_status(run_id, RunStatus.INTERRUPTED)
                 log.info("run_interrupted", reason=control.drain_reason)
-                return RunOutcome(run_id=run_id, status="interrupted")
+                return RunOutcome(run_id=run_id, status=RunStatus.INTERRUPTED)
             except KeyboardInterrupt:
-                self.store.set_status(run_id, "interrupted")
+                self.store.set_status(run_id, RunStatus.INTERRUPTED)
                 raise
             except Exception as exc:
                 self._failed(run_id, exc)
             try:
-                return self._settle(run_id, dict(output.value or {}), output.interrupts)
+                return self._settle(run_id, dict(output.value or {}), output.interrupts,
+                                    context)
             except Exception as exc:  # storing the model: the reviewed state is checkpointed
                 self._failed(run_id, exc)
 
     def _failed(self, run_id: str, exc: Exception) -> NoReturn:
         """Record a run as failed and raise the error for the caller (one line)."""
         if isinstance(exc, KtmbError):
-            self.store.set_status(run_id, "failed", error=str(exc))
+            self.store.set_status(run_id, RunStatus.FAILED, error=str(exc))
             raise exc
         message = one_line(exc)
-        self.store.set_status(run_id, "failed", error=message)
+        self.store.set_status(run_id, RunStatus.FAILED, error=message)
         log.error("run_failed", error=message)
         raise RunError(f"run {run_id} failed: {message}; finished phases are kept, "
                        f"continue with 'ktmb resume {run_id}'") from exc
 
-    def _settle(self, run_id: str, values: dict[str, Any],
-                interrupts: Sequence[Interrupt]) -> RunOutcome:
+    def _settle(self, run_id: str, values: dict[str, Any], interrupts: Sequence[Interrupt],
+                context: RunContext) -> RunOutcome:
         """Record where an invocation that returned normally left the run.
 
         ``values`` and ``interrupts`` are the invocation's own output: a normal return without
@@ -296,26 +308,29 @@ class Runs:
                 values = {}
         if interrupts:
             phase = interrupts[0].value.get("phase")
-            self.store.set_status(run_id, "awaiting_approval", pending_phase=phase,
+            self.store.set_status(run_id, RunStatus.AWAITING_APPROVAL, pending_phase=phase,
                                   current_phase=phase)
             log.info("run_awaiting_approval", phase=phase)
-            return RunOutcome(run_id=run_id, status="awaiting_approval", pending_phase=phase)
+            return RunOutcome(run_id=run_id, status=RunStatus.AWAITING_APPROVAL,
+                              pending_phase=phase)
         if values.get("rejected"):
             phase = values["rejected"]
-            self.store.set_status(run_id, "rejected", pending_phase=phase, current_phase=phase)
+            self.store.set_status(run_id, RunStatus.REJECTED, pending_phase=phase,
+                                  current_phase=phase)
             log.info("run_rejected", phase=phase)
-            return RunOutcome(run_id=run_id, status="rejected", pending_phase=phase)
+            return RunOutcome(run_id=run_id, status=RunStatus.REJECTED, pending_phase=phase)
         if values.get("reviewed"):
-            model = final_model(values)  # type: ignore[arg-type]
-            dumped.forget(run_id)  # the phases' findings are in the model now
+            # The reviewer's own model when it ran in this process; else (a run resumed after
+            # the reviewer) the same model assembled again from the reviewed state.
+            model = context.model or assemble_model(values, context, partial=False)
             text = model.model_dump_json(indent=2)  # one serialisation for the store and --out
             version = self.store.save_threat_model(run_id, values["application"], text)
-            self.store.set_status(run_id, "completed", current_phase="reviewer")
+            self.store.set_status(run_id, RunStatus.COMPLETED, current_phase="reviewer")
             log.info("run_completed", findings=len(model.findings), version=version)
-            return RunOutcome(run_id=run_id, status="completed", version=version, model=model,
-                              model_json=text)
-        self.store.set_status(run_id, "interrupted")
-        return RunOutcome(run_id=run_id, status="interrupted")
+            return RunOutcome(run_id=run_id, status=RunStatus.COMPLETED, version=version,
+                              model=model, model_json=text)
+        self.store.set_status(run_id, RunStatus.INTERRUPTED)
+        return RunOutcome(run_id=run_id, status=RunStatus.INTERRUPTED)
 
 
 @contextmanager

@@ -81,6 +81,7 @@ def _scan(args: argparse.Namespace) -> int:
     check_fail_on(args.fail_on)  # options are checked before anything is read
     check_format(args.fmt)
     from workflow.domain.inputs import load_inputs
+    from workflow.domain.run import RunOptions
     from workflow.domain.settings import load_settings
     from workflow.scan import scan
 
@@ -90,7 +91,7 @@ def _scan(args: argparse.Namespace) -> int:
     for warning in inputs.warnings:
         say(f"ktmb: warning: {warning}")
     model = scan(inputs, application=args.app_name or default_app_name(args.paths),
-                 options={"classification": args.classification, "cloud": args.cloud})
+                 options=RunOptions(classification=args.classification, cloud=args.cloud))
     write_output(render(model, args.fmt), args.out)
     print_summary(model)
     if args.fail_on is not None and at_or_above(model, args.fail_on):

@@ -1,18 +1,18 @@
 """The shape of a rule: frozen metadata plus a pure predicate over the inventory.
 
-A rule module holds ``RULE = RuleMeta(...)`` and ``def evaluate(inv) -> Iterator[Finding]``.
-Rules do no I/O and call no model. Findings get the fingerprint ``<rule id>@<resource>[#detail]``.
+A rule module holds ``RULE = RuleMeta(...)`` and ``def evaluate(facts) -> Iterator[Finding]``
+(the :class:`Rule` protocol). Rules do no I/O and call no model. Findings get the fingerprint
+``<rule id>@<resource>[#detail]``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
-from agents.rules.memo import per_inventory
+from agents.facts.derived import Facts
 from workflow.domain.inventory import Inventory
 from workflow.domain.scoring import clamp, score, severity
 from workflow.domain.threat_model import (
@@ -25,7 +25,7 @@ from workflow.domain.threat_model import (
     Stride,
 )
 
-__all__ = ["RuleMeta", "RuleModule", "evidence", "fingerprint", "located", "run_rules"]
+__all__ = ["Rule", "RuleMeta", "evidence", "fingerprint", "located", "run_rules"]
 
 
 def fingerprint(rule_id: str, resource: str, detail: str | None = None) -> str:
@@ -83,6 +83,11 @@ class RuleMeta:
     false_positives: str = ""
     kb_topics: tuple[str, ...] = field(default=())
 
+    @property
+    def citation_topics(self) -> tuple[str, ...]:
+        """The knowledge-base topics that back the rule: its ``kb_topics``, else its slug."""
+        return self.kb_topics or (self.id.split(".", 1)[-1],)
+
     @cached_property
     def attack(self) -> AttackRef:
         """The rule's ATT&CK and threat-matrix ids (one immutable object for all findings)."""
@@ -114,26 +119,25 @@ class RuleMeta:
             recommendation=recommendation or self.remediation, origin=Origin.RULE, status=status)
 
 
-class RuleModule(ModuleType):
-    """Type of a rule module (for type checkers)."""
+class Rule(Protocol):
+    """A rule module: its metadata and its pure predicate over the facts of a run."""
 
-    RULE: RuleMeta
-    evaluate: Callable[[Inventory], Iterator[Finding]]
+    __name__: str
+
+    @property
+    def RULE(self) -> RuleMeta:
+        """The rule's metadata."""
+        ...
+
+    def evaluate(self, facts: Facts) -> Iterator[Finding]:
+        """The rule's findings."""
+        ...
 
 
-def rule_findings(rule: Any, inv: Inventory) -> tuple[Finding, ...]:
-    """One rule module's findings over an inventory, computed once per inventory object.
-
-    Rules are pure and the inventory and findings are immutable, so the risk-review phase
-    (which chains the other phases' findings) and a re-run phase reuse what was computed.
-    """
-    return per_inventory(("rule", rule.RULE.id), inv, lambda i: tuple(rule.evaluate(i)))
-
-
-def run_rules(rules: Iterable[Any], inv: Inventory) -> list[Finding]:
-    """Run rule modules over an inventory; findings keyed by id, first one wins."""
+def run_rules(rules: Iterable[Rule], facts: Facts) -> list[Finding]:
+    """Run rule modules over the facts of a run; findings keyed by id, first one wins."""
     found: dict[str, Finding] = {}
     for rule in rules:
-        for item in rule_findings(rule, inv):
+        for item in rule.evaluate(facts):
             found.setdefault(item.id, item)
     return list(found.values())

@@ -8,60 +8,37 @@ topic keys the rules cite; ``tests/unit/rules/test_catalogue.py`` fails when eit
 from __future__ import annotations
 
 import sys
-from types import ModuleType
-from typing import Any
 
-from agents.rules import (
-    architecture,
-    compliance,
-    controls,
-    data,
-    identity,
-    logging,
-    network,
-    risk_review,
-)
-from agents.rules.base import RuleMeta
+from agents.phases import PHASE_SPECS
+from agents.rules.base import Rule, RuleMeta
 from agents.rules.refs import FRAMEWORK_NAMES
 from workflow.domain.scoring import severity_for
 from workflow.domain.threat_model import PHASES, Phase
 
 __all__ = ["ALL_RULES", "BY_PHASE", "render_markdown", "render_topics", "rule_meta", "rules_for"]
 
-BY_PHASE: dict[Phase, tuple[Any, ...]] = {
-    Phase.ARCHITECTURE: architecture.RULES,
-    Phase.IDENTITY: identity.RULES,
-    Phase.DATA: data.RULES,
-    Phase.LOGGING: logging.RULES,
-    Phase.NETWORK: network.RULES,
-    Phase.CONTROLS: controls.RULES,
-    Phase.COMPLIANCE: compliance.RULES,
-    Phase.RISK_REVIEW: risk_review.RULES,
-}
+#: Each phase's rules, as the phases declare them.
+BY_PHASE: dict[Phase, tuple[Rule, ...]] = {spec.phase: spec.rules for spec in PHASE_SPECS}
 #: Every rule module, in phase order.
-ALL_RULES: tuple[Any, ...] = tuple(rule for phase in PHASES for rule in BY_PHASE[phase])
+ALL_RULES: tuple[Rule, ...] = tuple(rule for phase in PHASES for rule in BY_PHASE[phase])
 
 
-def rules_for(phase: Phase | str) -> tuple[Any, ...]:
+def rules_for(phase: Phase | str) -> tuple[Rule, ...]:
     """The rule modules of one phase."""
     return BY_PHASE[Phase(phase)]
 
 
 def rule_meta(rule_id: str) -> RuleMeta | None:
     """The metadata of a rule by id, or None."""
-    for module in ALL_RULES:
-        meta: RuleMeta = module.RULE
-        if meta.id == rule_id:
-            return meta
-    return None
+    return next((rule.RULE for rule in ALL_RULES if rule.RULE.id == rule_id), None)
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _rule_section(module: ModuleType) -> list[str]:
-    meta: RuleMeta = module.RULE
+def _rule_section(module: Rule) -> list[str]:
+    meta = module.RULE
     band = severity_for(meta.likelihood, meta.impact).value
     lines = [f"### `{meta.id}` — {meta.title}", ""]
     if meta.description:

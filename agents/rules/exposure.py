@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from agents.facts.derived import Facts
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import exposures
-from workflow.domain.inventory import Inventory
 from workflow.domain.resources import Workload
 from workflow.domain.threat_model import Finding
 
 __all__ = ["exposed_workload_findings"]
 
 
-def exposed_workload_findings(rule: RuleMeta, inv: Inventory,
+def exposed_workload_findings(rule: RuleMeta, facts: Facts,
                               classify: Callable[[Workload], str | None],
                               title: Callable[[str, Workload], str]) -> Iterator[Finding]:
     """One finding per workload that ``classify`` names and that is exposed outside the cluster.
 
     Likelihood is 3 when one way in is from the internet, else 2; evidence is up to four ways in.
     """
-    exposed = exposures(inv)
+    inv = facts.inventory
+    exposed = facts.exposures
     for wl in inv.workloads:
         what = classify(wl)
         ways = exposed.get(wl.id, ())

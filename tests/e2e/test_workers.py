@@ -23,8 +23,8 @@ import pytest
 from psycopg.rows import dict_row
 from typer.testing import CliRunner
 
+from agents.run_context import Services
 from workflow.cli import app
-from workflow.context import RunContext
 from workflow.db import open_database
 from workflow.domain.inputs import load_inputs
 from workflow.domain.settings import Settings
@@ -259,7 +259,7 @@ def test_poisoned_application_is_retried_then_failed(
         workers: Callable[..., Any]) -> None:
     """A run that fails every attempt is tried three times across workers, then failed."""
     db = open_database(settings)
-    runs = Runs(db, lambda _info: RunContext())
+    runs = Runs(db, lambda _info: Services())
     inputs = load_inputs([MANIFESTS], settings=settings)
     poisoned = runs.start(inputs, application="poisoned", approval=[], execute=False).run_id
     runs.graph.update_state(runs._config(poisoned),

@@ -12,11 +12,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from agents.run_context import Services
 from workflow import queue as queue_module
-from workflow.context import RunContext
 from workflow.db import Database, open_database
 from workflow.domain.errors import ConfigError, RunStateError
 from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.run import Decision
 from workflow.domain.settings import Settings
 from workflow.log import configure_logging
 from workflow.queue import (
@@ -56,7 +57,7 @@ def db(settings: Settings) -> Database:
 @pytest.fixture
 def runs(db: Database) -> Runs:
     """Runs without a model or knowledge base (the queue is under test, not the analysis)."""
-    return Runs(db, lambda _info: RunContext())
+    return Runs(db, lambda _info: Services())
 
 
 @pytest.fixture
@@ -234,7 +235,7 @@ def test_run_waiting_for_approval_holds_no_worker(db: Database, runs: Runs, queu
     assert ("awaiting_approval", "architecture", "completed") == (
         runs.info(gated).status, runs.info(gated).pending_phase, runs.info(other).status)
     assert ["succeeded"] == [j["status"] for j in _jobs(db, gated)]
-    queue.enqueue_decision(gated, decision="approve", by="reviewer", comment="fine")
+    queue.enqueue_decision(gated, decision=Decision.APPROVED, by="reviewer", comment="fine")
     _drain(db, runs)
     assert "completed" == runs.info(gated).status
     assert [("ktmb:run_application", "succeeded"), ("ktmb:continue_run", "succeeded")] == [
@@ -249,7 +250,7 @@ def test_a_malformed_queued_decision_leaves_the_run_waiting(
     gated = _queued(runs, inputs, "gated-app", approval=["architecture"])
     queue.enqueue(gated)
     _drain(db, runs)
-    queue.enqueue_decision(gated, decision="approve", by="reviewer",
+    queue.enqueue_decision(gated, decision=Decision.APPROVED, by="reviewer",
                            edits={"findings": [{"id": "no-such-finding", "remove": True}]})
     _drain(db, runs)
     assert "awaiting_approval" == runs.info(gated).status
@@ -262,7 +263,7 @@ def test_enqueue_decision_refuses_a_run_that_is_not_waiting(
     """Only a run at a gate takes a decision."""
     run_id = _queued(runs, inputs, "plain-app")
     with pytest.raises(RunStateError, match="not waiting for approval"):
-        queue.enqueue_decision(run_id, decision="approve", by="reviewer")
+        queue.enqueue_decision(run_id, decision=Decision.APPROVED, by="reviewer")
 
 
 # ---- stalled jobs ------------------------------------------------------------------------------

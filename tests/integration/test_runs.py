@@ -11,12 +11,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from workflow.context import Enrichment, RunContext
+from agents.run_context import Services
+from tests.fake_enricher import FakeEnricher
 from workflow.db import open_database
 from workflow.domain.errors import DecisionError, NotFoundError, RunError, RunStateError
 from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.run import Decision, RunOptions
 from workflow.domain.settings import Settings
-from workflow.domain.threat_model import PHASES, Finding, FindingStatus, Phase, Severity
+from workflow.domain.threat_model import PHASES, FindingStatus, Phase, Severity
 from workflow.gates import FindingEdit, PhaseEdits
 from workflow.run_store import RunInfo
 from workflow.runs import Runs
@@ -32,26 +34,6 @@ API = "test.network@Deployment/payments/payments-api"
 DB = "test.network@StatefulSet/payments/payments-db"
 
 
-class FakeEnricher:
-    """One deterministic finding per workload and phase; records guidance; can fail once."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str | None]] = []
-        self.fail_once_in: Phase | None = None
-
-    def __call__(self, phase: Phase, inv: Any, findings: list[Finding], inputs: Any,
-                 passages: list[Any], guidance: str | None, ctx: RunContext) -> Enrichment:
-        self.calls.append((phase.value, guidance))
-        if phase == self.fail_once_in:
-            self.fail_once_in = None
-            raise RuntimeError("simulated crash")
-        extra = [Finding(id=f"test.{phase.value}@{wl.id}", rule=f"test.{phase.value}",
-                         title=f"{phase.value} check of {wl.name}", phase=phase,
-                         resources=(wl.id,), likelihood=3, impact=4)
-                 for wl in inv.workloads]
-        return Enrichment(findings=[*findings, *extra])
-
-
 @pytest.fixture
 def enricher() -> FakeEnricher:
     """The fake model step shared by every invocation of a test."""
@@ -62,10 +44,10 @@ def enricher() -> FakeEnricher:
 def runs(settings: Settings, enricher: FakeEnricher) -> Iterator[Runs]:
     """Runs on a fresh, migrated database, with the fake enrichment in every context."""
 
-    def context(_info: RunInfo) -> RunContext:
-        return RunContext(enrich=enricher)
+    def services(_info: RunInfo) -> Services:
+        return Services(enricher=enricher)
 
-    yield Runs(open_database(settings), context)
+    yield Runs(open_database(settings), services)
 
 
 @pytest.fixture
@@ -130,7 +112,7 @@ def test_approval_with_edits_is_recorded_and_kept(runs: Runs, inputs: LoadedInpu
         FindingEdit(id=API, severity=Severity.CRITICAL),
         FindingEdit(id=DB, status=FindingStatus.ACCEPTED, note="Risk accepted until Q3."),
     ))
-    done = runs.decide(outcome.run_id, decision="approve", by="ann", comment="reviewed",
+    done = runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann", comment="reviewed",
                        edits=edits)
     assert "completed" == done.status
 
@@ -168,19 +150,19 @@ def test_malformed_decision_leaves_the_run_waiting(runs: Runs, inputs: LoadedInp
     outcome = runs.start(inputs, application="payments", approval=["network"])
     before = runs.state(outcome.run_id)
     with pytest.raises(DecisionError):
-        runs.decide(outcome.run_id, decision="approve", by="ann", edits=edits)
+        runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann", edits=edits)
     info = runs.info(outcome.run_id)
     assert ("awaiting_approval", "network") == (info.status, info.pending_phase)
     assert [] == runs.store.approvals(outcome.run_id)
     assert before == runs.state(outcome.run_id)
-    assert "completed" == runs.decide(outcome.run_id, decision="approve", by="ann").status
+    assert "completed" == runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann").status
 
 
 def test_reject_then_rerun_with_the_reason_as_guidance(runs: Runs, inputs: LoadedInputs,
                                                        enricher: FakeEnricher) -> None:
     """Reject stops the run; rerun --from redoes the phase with the reason, then completes."""
     outcome = runs.start(inputs, application="payments", approval=["data"])
-    rejected = runs.decide(outcome.run_id, decision="reject", by="bob",
+    rejected = runs.decide(outcome.run_id, decision=Decision.REJECTED, by="bob",
                            comment="Check the card data store first.")
     assert ("rejected", "data") == (rejected.status, rejected.pending_phase)
     info = runs.info(outcome.run_id)
@@ -191,7 +173,7 @@ def test_reject_then_rerun_with_the_reason_as_guidance(runs: Runs, inputs: Loade
     again = runs.rerun(outcome.run_id, Phase.DATA)
     assert ("awaiting_approval", "data") == (again.status, again.pending_phase)
     assert ("data", "Check the card data store first.") == enricher.calls[-1]
-    done = runs.decide(outcome.run_id, decision="approve", by="bob", comment="better")
+    done = runs.decide(outcome.run_id, decision=Decision.APPROVED, by="bob", comment="better")
     assert "completed" == done.status
 
     model = runs.threat_model(outcome.run_id)
@@ -240,14 +222,14 @@ def test_decide_on_a_run_that_is_not_waiting(runs: Runs, inputs: LoadedInputs) -
     """Approving a completed run is refused."""
     outcome = runs.start(inputs, application="payments", approval=[])
     with pytest.raises(RunStateError):
-        runs.decide(outcome.run_id, decision="approve", by="ann")
+        runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann")
 
 
 def test_unknown_run(runs: Runs) -> None:
     """Every operation on an unknown run is a NotFoundError."""
     for call in (lambda: runs.info("nope"), lambda: runs.resume("nope"),
                  lambda: runs.threat_model("nope"),
-                 lambda: runs.decide("nope", decision="approve", by="a")):
+                 lambda: runs.decide("nope", decision=Decision.APPROVED, by="a")):
         with pytest.raises(NotFoundError):
             call()
 
@@ -273,11 +255,11 @@ def test_failed_run_resumes_without_rerunning_finished_phases(
 def test_run_lock_refuses_a_second_executor(runs: Runs, inputs: LoadedInputs) -> None:
     """While one process holds a run's advisory lock, another cannot drive it."""
     outcome = runs.start(inputs, application="payments", approval=["network"])
-    other = Runs(runs.db, runs.context_factory)
+    other = Runs(runs.db, runs.services)
     with runs._run_lock(outcome.run_id) as locked:
         assert locked
         with pytest.raises(RunStateError) as info:
-            other.decide(outcome.run_id, decision="approve", by="ann")
+            other.decide(outcome.run_id, decision=Decision.APPROVED, by="ann")
     assert "is being executed by another ktmb process" in str(info.value)
     assert [] == runs.store.approvals(outcome.run_id)
     assert "awaiting_approval" == runs.info(outcome.run_id).status
@@ -290,8 +272,8 @@ def test_models_of_one_application_saved_together_get_distinct_versions(runs: Ru
     count = 6
     for i in range(count):
         runs.store.create(run_id=f"same-app-{i}", application="same-app", approval_policy=[],
-                          llm_provider="off", llm_model=None, inputs_digest="d", inputs=[],
-                          options={}, owner_groups=[], created_by="tester")
+                          options=RunOptions(), inputs_digest="d", inputs=[],
+                          owner_groups=[], created_by="tester")
     barrier = threading.Barrier(count)
     versions: list[int] = []
     errors: list[BaseException] = []
@@ -334,3 +316,42 @@ def test_a_failure_to_store_the_model_fails_the_run_and_resume_stores_it(
     resumed = runs.resume(run_id)
     assert ("completed", 1) == (resumed.status, resumed.version)
     assert runs.threat_model(run_id).findings
+
+
+# ---- the risk review builds on what the gates kept -------------------------------------------
+NODE_FIXTURE = (REPO / "tests" / "unit" / "rules" / "fixtures" / "risk_review.internet-to-node"
+                / "fail_privileged_behind_lb.yaml")
+PRIVILEGED = "controls.privileged-container@Deployment/shop/web#web"
+CLOUD = "identity.cloud-identity@ServiceAccount/payments/payments-api"
+
+
+def test_a_finding_removed_at_a_gate_is_not_chained(runs: Runs, settings: Settings) -> None:
+    """Removing the container-escape finding at its gate removes the path built on it."""
+    inputs = load_inputs([NODE_FIXTURE], settings=settings)
+    kept = runs.start(inputs, application="shop", approval=[])
+    assert kept.model is not None
+    assert any(PRIVILEGED in p.findings for p in kept.model.attack_paths)
+    assert any(f.rule == "risk_review.internet-to-node" for f in kept.model.findings)
+
+    outcome = runs.start(inputs, application="shop", approval=["controls"])
+    done = runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann", edits=PhaseEdits(
+        edits=(FindingEdit(id=PRIVILEGED, remove=True, reason="the pod is not privileged"),)))
+    assert done.model is not None
+    assert [] == [p.id for p in done.model.attack_paths if PRIVILEGED in p.findings]
+    assert [] == [f.id for f in done.model.findings if f.rule == "risk_review.internet-to-node"]
+
+
+def test_a_false_positive_at_a_gate_is_not_chained(runs: Runs, inputs: LoadedInputs) -> None:
+    """A finding marked false positive is kept in the model but chained into no path."""
+    outcome = runs.start(inputs, application="payments", approval=["identity"])
+    done = runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann", edits=PhaseEdits(
+        edits=(FindingEdit(id=CLOUD, status=FindingStatus.FALSE_POSITIVE,
+                           note="the role has no permissions"),)))
+    assert done.model is not None
+    by_id = {f.id: f for f in done.model.findings}
+    assert FindingStatus.FALSE_POSITIVE == by_id[CLOUD].status
+    assert done.model.attack_paths, "the cloud paths follow the annotation, not the finding"
+    assert [] == [p.id for p in done.model.attack_paths if CLOUD in p.findings]
+    chained = [f.id for f in done.model.findings
+               if f.phase is Phase.RISK_REVIEW and CLOUD in f.description]
+    assert [] == chained

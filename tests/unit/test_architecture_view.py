@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.architecture_view import build_architecture
+from agents.facts.derived import Facts
 from workflow.domain.inputs import load_inputs
 from workflow.domain.inventory import Inventory
 from workflow.domain.settings import Settings
@@ -114,7 +115,7 @@ def _inv(tmp_path: Path) -> Inventory:
 
 def test_components_have_roles(tmp_path: Path) -> None:
     """Workloads become components with a role (cache, node agent, service)."""
-    view = build_architecture(_inv(tmp_path))
+    view = build_architecture(Facts(_inv(tmp_path)))
     roles = {c.id: c.role for c in view.components}
     assert "cache" == roles["Deployment/shop/cache"]
     assert "node agent" == roles["DaemonSet/ops/agent"]
@@ -123,7 +124,7 @@ def test_components_have_roles(tmp_path: Path) -> None:
 
 def test_entry_points_cover_every_kind(tmp_path: Path) -> None:
     """Ingress, NodePort, Istio Gateway, hostPort and hostNetwork are entry points."""
-    view = build_architecture(_inv(tmp_path))
+    view = build_architecture(Facts(_inv(tmp_path)))
     entries = {e.id: e for e in view.entry_points}
     assert ("internet", False) == (entries["Ingress/shop/web"].exposure,
                                    entries["Ingress/shop/web"].tls)
@@ -137,7 +138,7 @@ def test_entry_points_cover_every_kind(tmp_path: Path) -> None:
 
 def test_trust_boundaries(tmp_path: Path) -> None:
     """Internet, cluster, one per namespace, and the node boundary with host-level workloads."""
-    view = build_architecture(_inv(tmp_path))
+    view = build_architecture(Facts(_inv(tmp_path)))
     bounds = {b.id: b for b in view.trust_boundaries}
     assert {"internet", "cluster", "namespace/shop", "namespace/ops", "node"} == set(bounds)
     assert ("DaemonSet/ops/agent",) == bounds["node"].members
@@ -146,7 +147,7 @@ def test_trust_boundaries(tmp_path: Path) -> None:
 
 def test_data_flows_from_dns_names(tmp_path: Path) -> None:
     """Env values and ConfigMaps that name a Service become 'calls' flows."""
-    view = build_architecture(_inv(tmp_path))
+    view = build_architecture(Facts(_inv(tmp_path)))
     calls = {(f.source, f.target) for f in view.data_flows if f.kind == "calls"}
     assert {("Deployment/shop/web", "Deployment/shop/api"),
             ("Deployment/shop/web", "Deployment/shop/cache")} == calls
@@ -156,7 +157,7 @@ def test_data_flows_from_dns_names(tmp_path: Path) -> None:
 
 def test_mermaid_diagram(tmp_path: Path) -> None:
     """The diagram is a Mermaid flowchart with namespaces, entry points and calls."""
-    diagram = build_architecture(_inv(tmp_path)).diagram
+    diagram = build_architecture(Facts(_inv(tmp_path))).diagram
     assert diagram.startswith("flowchart LR\n")
     assert 'subgraph n_ns_shop["namespace shop"]' in diagram
     assert "internet --> n_Ingress_shop_web" in diagram

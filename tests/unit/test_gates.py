@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from workflow.domain.errors import ConfigError, DecisionError
+from workflow.domain.run import Decision
 from workflow.domain.threat_model import Finding, FindingStatus, Phase, Severity
 from workflow.gates import (
     FindingEdit,
@@ -34,9 +35,11 @@ FINDINGS = {
     "net.b@Deployment/ns/b": _finding("net.b@Deployment/ns/b"),
     "id.c@ServiceAccount/ns/c": _finding("id.c@ServiceAccount/ns/c", Phase.IDENTITY),
 }
+#: The same findings as the run context holds them.
+MODELS = {fid: Finding.model_validate(data) for fid, data in FINDINGS.items()}
 
 
-def _decision(*edits: FindingEdit, decision: str = "approve") -> PhaseDecision:
+def _decision(*edits: FindingEdit, decision: Decision = Decision.APPROVED) -> PhaseDecision:
     return PhaseDecision(phase=Phase.NETWORK, decision=decision, by="ann",
                          comment="ok", at=AT, edits=PhaseEdits(edits=edits) if edits else None)
 
@@ -185,7 +188,8 @@ def test_empty_edit_is_refused() -> None:
 
 def test_rejection_with_edits_is_refused() -> None:
     """A rejection carries a reason, not edits."""
-    decision = _decision(FindingEdit(id="net.a@Deployment/ns/a", remove=True), decision="reject")
+    decision = _decision(FindingEdit(id="net.a@Deployment/ns/a", remove=True),
+                         decision=Decision.REJECTED)
     with pytest.raises(DecisionError) as info:
         validate_decision(decision, FINDINGS)
     assert "a rejection takes a reason, not edits" == str(info.value)
@@ -197,7 +201,7 @@ def test_decision_schema_is_strict() -> None:
         PhaseDecision.model_validate({"phase": "network", "decision": "maybe", "by": "ann",
                                       "at": AT.isoformat()})
     with pytest.raises(ValidationError):
-        PhaseDecision.model_validate({"phase": "network", "decision": "approve", "by": "",
+        PhaseDecision.model_validate({"phase": "network", "decision": "approved", "by": "",
                                       "at": AT.isoformat()})
 
 
@@ -208,9 +212,10 @@ def test_apply_edits() -> None:
         FindingEdit(id="net.a@Deployment/ns/a", remove=True),
         FindingEdit(id="net.b@Deployment/ns/b", severity=Severity.LOW,
                     status=FindingStatus.ACCEPTED, note="Only reachable from the VPN."))
-    update = apply_edits(decision, FINDINGS)
+    update = apply_edits(decision, MODELS)
     assert update["net.a@Deployment/ns/a"] is None
-    changed = Finding.model_validate(update["net.b@Deployment/ns/b"])
+    changed = update["net.b@Deployment/ns/b"]
+    assert changed is not None
     assert (Severity.LOW, Severity.LOW, FindingStatus.ACCEPTED) == (
         changed.severity, changed.severity_override, changed.status)
     assert [("ann", AT, "Only reachable from the VPN.")] == [
@@ -219,16 +224,17 @@ def test_apply_edits() -> None:
 
 def test_apply_edits_appends_notes() -> None:
     """A second note is added after the first."""
-    first = apply_edits(_decision(FindingEdit(id="net.a@Deployment/ns/a", note="one")), FINDINGS)
-    second = apply_edits(_decision(FindingEdit(id="net.a@Deployment/ns/a", note="two")),
-                         {**FINDINGS, **first})
-    notes = Finding.model_validate(second["net.a@Deployment/ns/a"]).notes
-    assert ["one", "two"] == [n.text for n in notes]
+    first = apply_edits(_decision(FindingEdit(id="net.a@Deployment/ns/a", note="one")), MODELS)
+    edited = {**MODELS, **{k: v for k, v in first.items() if v is not None}}
+    second = apply_edits(_decision(FindingEdit(id="net.a@Deployment/ns/a", note="two")), edited)
+    noted = second["net.a@Deployment/ns/a"]
+    assert noted is not None
+    assert ["one", "two"] == [n.text for n in noted.notes]
 
 
 def test_apply_no_edits() -> None:
     """A plain approval changes no finding."""
-    assert {} == apply_edits(_decision(), FINDINGS)
+    assert {} == apply_edits(_decision(), MODELS)
 
 
 # ---- approval policy -----------------------------------------------------------------------

@@ -11,36 +11,23 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from workflow.assemble import final_model
-from workflow.context import Enrichment, RunContext
-from workflow.domain.inputs import load_inputs
+from agents.reviewer.assemble import assemble_model
+from agents.run_context import RunContext, Services
+from tests.fake_enricher import FakeEnricher
+from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.run import Decision
+from workflow.domain.run_state import ThreatModelState, all_findings
 from workflow.domain.settings import Settings
-from workflow.domain.threat_model import PHASES, Finding, Phase, Severity
+from workflow.domain.threat_model import (
+    PHASES,
+    Phase,
+    Severity,
+    ThreatModel,
+)
 from workflow.gates import FindingEdit, PhaseDecision, PhaseEdits, decision_json
 from workflow.graph import build_graph
-from workflow.state import ThreatModelState, all_findings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "payments"
-
-
-class FakeEnricher:
-    """Adds one deterministic finding per workload and phase; counts calls; can fail once."""
-
-    def __init__(self, fail_once_in: Phase | None = None) -> None:
-        self.calls: list[tuple[str, str | None]] = []
-        self.fail_once_in = fail_once_in
-
-    def __call__(self, phase: Phase, inv: Any, findings: list[Finding], inputs: Any,
-                 passages: list[Any], guidance: str | None, ctx: RunContext) -> Enrichment:
-        self.calls.append((phase.value, guidance))
-        if phase == self.fail_once_in:
-            self.fail_once_in = None
-            raise RuntimeError(f"simulated crash in {phase.value}")
-        extra = [Finding(id=f"test.{phase.value}@{wl.id}", rule=f"test.{phase.value}",
-                         title=f"{phase.value} check of {wl.name}", phase=phase,
-                         resources=(wl.id,), likelihood=3, impact=4)
-                 for wl in inv.workloads]
-        return Enrichment(findings=[*findings, *extra])
 
 
 def _initial(settings: Settings, run_id: str, approval: list[str]) -> ThreatModelState:
@@ -66,16 +53,41 @@ def graph() -> Any:
     return build_graph().compile(checkpointer=InMemorySaver())
 
 
-def _run(graph: Any, payload: Any, thread: str, enricher: FakeEnricher) -> Any:
-    return graph.invoke(payload, _cfg(thread), context=RunContext(enrich=enricher),
-                        durability="sync", version="v2")
+class _Ran:
+    """A graph invocation's output and the run context it used (which holds the model)."""
+
+    def __init__(self, out: Any, context: RunContext) -> None:
+        self.value, self.interrupts, self.context = out.value, out.interrupts, context
+
+    @property
+    def model(self) -> ThreatModel:
+        assert self.context.model is not None, "the reviewer did not run"
+        return self.context.model
+
+
+def _run(graph: Any, payload: Any, thread: str, enricher: FakeEnricher) -> _Ran:
+    """Invoke as a run does: a new context for new input, else rebuilt from the checkpoint."""
+    services = Services(enricher=enricher)
+    if isinstance(payload, dict):
+        context = RunContext(inputs=LoadedInputs.from_snapshot(payload["inputs"]),
+                             services=services)
+    else:
+        context = RunContext.resumed(graph.get_state(_cfg(thread)).values, services)
+    out = graph.invoke(payload, _cfg(thread), context=context, durability="sync",
+                       version="v2")
+    return _Ran(out, context)
+
+
+def _rebuilt(values: Any) -> ThreatModel:
+    """The model a process that did not run the reviewer assembles from the state."""
+    return assemble_model(values, RunContext.resumed(values), partial=False)
 
 
 def test_full_run_produces_a_threat_model(graph: Any, offline_settings: Settings) -> None:
     """Without gates the graph runs every phase, then the reviewer, in order."""
     enricher = FakeEnricher()
     out = _run(graph, _initial(offline_settings, "r1", []), "r1", enricher)
-    model = final_model(out.value)
+    model = out.model
     assert () == tuple(out.interrupts)
     assert [p.value for p in PHASES] == [phase for phase, _ in enricher.calls]
     assert dict.fromkeys(PHASES, "completed") == {
@@ -98,14 +110,14 @@ def test_interrupt_at_a_gate_and_resume(graph: Any, offline_settings: Settings) 
     assert ("gate_network",) == graph.get_state(_cfg("r2")).next
 
     decision = PhaseDecision(
-        phase=Phase.NETWORK, decision="approve", by="ann", comment="fine",
+        phase=Phase.NETWORK, decision=Decision.APPROVED, by="ann", comment="fine",
         at=datetime(2026, 11, 26, tzinfo=UTC),
         edits=PhaseEdits(edits=(
             FindingEdit(id="test.network@CronJob/payments/settlement", remove=True),
             FindingEdit(id="test.network@StatefulSet/payments/payments-db",
                         severity=Severity.CRITICAL, note="holds PAN"))))
     done = _run(graph, Command(resume=decision_json(decision)), "r2", enricher)
-    model = final_model(done.value)
+    model = done.model
     ids = {f.id for f in model.findings}
     assert "test.network@CronJob/payments/settlement" not in ids
     db = next(f for f in model.findings if f.id == "test.network@StatefulSet/payments/payments-db")
@@ -121,7 +133,7 @@ def test_reject_ends_the_run(graph: Any, offline_settings: Settings) -> None:
     """A rejection stops the graph after the gate, marked rejected."""
     enricher = FakeEnricher()
     _run(graph, _initial(offline_settings, "r3", ["identity"]), "r3", enricher)
-    decision = PhaseDecision(phase=Phase.IDENTITY, decision="reject", by="bob",
+    decision = PhaseDecision(phase=Phase.IDENTITY, decision=Decision.REJECTED, by="bob",
                              comment="too noisy", at=datetime(2026, 11, 26, tzinfo=UTC))
     out = _run(graph, Command(resume=decision_json(decision)), "r3", enricher)
     state = graph.get_state(_cfg("r3"))
@@ -142,7 +154,7 @@ def test_resume_after_a_crash_does_not_rerun_finished_phases(
     assert [p.value for p in PHASES] == list(dict.fromkeys(p for p, _ in enricher.calls))
     assert {"network": 2} == {p: n for p, n in Counter(p for p, _ in enricher.calls).items()
                               if n > 1}
-    model = final_model(out.value)
+    model = out.model
     assert 3 * len(PHASES) == _fake_count(model.findings)
 
 
@@ -156,7 +168,7 @@ def test_reexecuted_nodes_do_not_duplicate_findings(graph: Any,
     assert ("network",) == graph.get_state(_cfg("r5")).next
     again = _run(graph, None, "r5", enricher)
     assert sorted(before) == sorted(all_findings(again.value))
-    ids = [f.id for f in final_model(again.value).findings]
+    ids = [f.id for f in again.model.findings]
     assert len(ids) == len(set(ids))
     assert sorted(before) == sorted(ids)
     assert 2 == Counter(p for p, _ in enricher.calls)["network"]
@@ -178,8 +190,8 @@ def test_a_reviewed_state_without_the_hand_over_rebuilds_the_same_model(
     enricher = FakeEnricher()
     out = _run(graph, _initial(offline_settings, "r9", []), "r9", enricher)
     assert {"findings", "overall_risk"} == set(out.value["reviewed"])
-    handed = final_model(out.value)  # this process's hand-over, taken once
-    rebuilt = final_model(graph.get_state(_cfg("r9")).values)
+    handed = out.model  # the reviewer's model, on this process's run context
+    rebuilt = _rebuilt(graph.get_state(_cfg("r9")).values)
     assert rebuilt is not handed
     assert (handed.model_dump(mode="json", exclude={"created_at"})
             == rebuilt.model_dump(mode="json", exclude={"created_at"}))

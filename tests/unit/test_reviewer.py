@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.reviewer import merge_findings, review, similarity
-from agents.rules.base import run_rules
-from agents.rules.catalogue import ALL_RULES
+from agents.facts.derived import Facts
+from agents.reviewer.review import merge_findings, review, similarity
+from tests.unit.rules.chained import catalogue_findings
 from workflow.domain.inputs import load_inputs
 from workflow.domain.inventory import Inventory
 from workflow.domain.settings import Settings
@@ -124,8 +124,8 @@ def test_internet_exposure_raises_likelihood(tmp_path: Path) -> None:
     """The same privileged container scores higher behind a public LoadBalancer."""
     exposed_inv = _inv(tmp_path, EXPOSED_PRIVILEGED, "exposed.yaml")
     internal_inv = _inv(tmp_path, INTERNAL_PRIVILEGED, "internal.yaml")
-    exposed = review(exposed_inv, run_rules(ALL_RULES, exposed_inv))
-    internal = review(internal_inv, run_rules(ALL_RULES, internal_inv))
+    exposed = review(Facts(exposed_inv), catalogue_findings(exposed_inv))
+    internal = review(Facts(internal_inv), catalogue_findings(internal_inv))
     fid = "controls.privileged-container@Deployment/shop/web#web"
     high = _by_id(exposed.findings, fid)
     low = _by_id(internal.findings, fid)
@@ -139,7 +139,7 @@ def test_internet_exposure_raises_likelihood(tmp_path: Path) -> None:
 def test_attack_path_is_built_and_chains_findings(tmp_path: Path) -> None:
     """An exposed privileged pod yields an internet-to-node path naming the escape finding."""
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED)
-    result = review(inv, run_rules(ALL_RULES, inv))
+    result = review(Facts(inv), catalogue_findings(inv))
     paths = [p for p in result.attack_paths if p.id.startswith("risk_review.internet-to-node")]
     assert 1 == len(paths)
     assert ("internet", "Service/shop/web", "Deployment/shop/web") == paths[0].steps[:3]
@@ -153,7 +153,7 @@ def test_sensitive_data_raises_impact_and_adds_regulation(tmp_path: Path) -> Non
         "metadata: {name: web, namespace: shop}\nspec:\n  selector",
         "metadata: {name: web, namespace: shop, labels: {data-classification: pci}}\n"
         "spec:\n  selector", 1))
-    result = review(inv, run_rules(ALL_RULES, inv))
+    result = review(Facts(inv), catalogue_findings(inv))
     item = _by_id(result.findings, "controls.run-as-root@Deployment/shop/web")
     assert 4 == item.impact
     assert "PCI-DSS-4.0:1.3.1" in item.references
@@ -167,10 +167,10 @@ def test_mitigation_lowers_likelihood(tmp_path: Path) -> None:
     plain = _inv(tmp_path, INTERNAL_PRIVILEGED, "plain.yaml")
     guarded = _inv(tmp_path, INTERNAL_PRIVILEGED + engine, "guarded.yaml")
     fid = "controls.privileged-container@Deployment/shop/web#web"
-    before = _by_id(review(plain, run_rules(ALL_RULES, plain)).findings, fid)
-    after = _by_id(review(guarded, run_rules(ALL_RULES, guarded)).findings, fid)
+    before = _by_id(review(Facts(plain), catalogue_findings(plain)).findings, fid)
+    after = _by_id(review(Facts(guarded), catalogue_findings(guarded)).findings, fid)
     assert before.likelihood - 1 == after.likelihood
-    mitigations = review(guarded, run_rules(ALL_RULES, guarded)).compliance["mitigations"]
+    mitigations = review(Facts(guarded), catalogue_findings(guarded)).compliance["mitigations"]
     assert {"control": "policy-engine", "name": "Kyverno",
             "evidence": "ClusterPolicy/psa"} in mitigations
 
@@ -179,7 +179,7 @@ def test_cluster_wide_blast_radius_raises_impact(tmp_path: Path) -> None:
     """A DaemonSet's weakness (every node) has a higher impact than a Deployment's."""
     ds = INTERNAL_PRIVILEGED.replace("kind: Deployment", "kind: DaemonSet")
     inv = _inv(tmp_path, ds)
-    item = _by_id(review(inv, run_rules(ALL_RULES, inv)).findings,
+    item = _by_id(review(Facts(inv), catalogue_findings(inv)).findings,
                   "controls.run-as-root@DaemonSet/shop/web")
     assert 4 == item.impact
 
@@ -187,11 +187,11 @@ def test_cluster_wide_blast_radius_raises_impact(tmp_path: Path) -> None:
 def test_severity_override_wins(tmp_path: Path) -> None:
     """A reviewer's severity_override sets the band whatever the score."""
     inv = _inv(tmp_path, INTERNAL_PRIVILEGED)
-    found = run_rules(ALL_RULES, inv)
+    found = catalogue_findings(inv)
     fid = "controls.privileged-container@Deployment/shop/web#web"
     edited = [f.model_copy(update={"severity_override": Severity.LOW}) if f.id == fid else f
               for f in found]
-    item = _by_id(review(inv, edited).findings, fid)
+    item = _by_id(review(Facts(inv), edited).findings, fid)
     assert Severity.LOW == item.severity
     assert Severity.LOW == item.severity_override
 
@@ -199,10 +199,10 @@ def test_severity_override_wins(tmp_path: Path) -> None:
 def test_ranking_orders_by_band_then_score(tmp_path: Path) -> None:
     """Findings come highest band first, then by score, inactive ones last."""
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED)
-    found = run_rules(ALL_RULES, inv)
+    found = catalogue_findings(inv)
     fp = found[0].model_copy(update={"status": FindingStatus.FALSE_POSITIVE,
                                      "likelihood": 5, "impact": 5})
-    result = review(inv, [fp, *found[1:]])
+    result = review(Facts(inv), [fp, *found[1:]])
     order = ["critical", "high", "medium", "low", "info"]
     active = [f for f in result.findings if f.status != FindingStatus.FALSE_POSITIVE]
     keys = [(order.index(f.severity.value), -f.score) for f in active]
@@ -213,7 +213,7 @@ def test_ranking_orders_by_band_then_score(tmp_path: Path) -> None:
 def test_summary_counts_and_overall_risk(tmp_path: Path) -> None:
     """The summary counts every finding and takes the worst open band as overall risk."""
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED)
-    result = review(inv, run_rules(ALL_RULES, inv), model_items_dropped=2)
+    result = review(Facts(inv), catalogue_findings(inv), model_items_dropped=2)
     assert len(result.findings) == result.summary.total
     assert result.summary.total == sum(result.summary.by_severity.values())
     assert Severity.CRITICAL == result.summary.overall_risk
@@ -223,9 +223,10 @@ def test_summary_counts_and_overall_risk(tmp_path: Path) -> None:
 def test_questions_are_not_raised(tmp_path: Path) -> None:
     """Open questions keep their base score even on exposed resources."""
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED)
-    found = run_rules(ALL_RULES, inv)
+    found = catalogue_findings(inv)
     base = {f.id: (f.likelihood, f.impact) for f in found}
-    questions = [f for f in review(inv, found).findings if f.status == FindingStatus.QUESTION]
+    questions = [f for f in review(Facts(inv), found).findings
+                 if f.status == FindingStatus.QUESTION]
     assert questions
     assert [base[f.id] for f in questions] == [(f.likelihood, f.impact) for f in questions]
 
@@ -233,7 +234,7 @@ def test_questions_are_not_raised(tmp_path: Path) -> None:
 def test_compliance_summary_groups_by_framework(tmp_path: Path) -> None:
     """The compliance summary lists CIS 5.2.2 with the privileged-container finding."""
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED)
-    result = review(inv, run_rules(ALL_RULES, inv))
+    result = review(Facts(inv), catalogue_findings(inv))
     cis = result.compliance["frameworks"]["CIS-1.10"]
     assert ["controls.privileged-container@Deployment/shop/web#web"] == \
         cis["controls"]["5.2.2"]["findings"]
@@ -257,7 +258,7 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-
 subjects: [{kind: ServiceAccount, name: web, namespace: shop}]
 """
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED + rbac)
-    entry = next(e for e in review(inv, []).identity_map
+    entry = next(e for e in review(Facts(inv), []).identity_map
                  if e["subject"] == "ServiceAccount/shop/web")
     assert ["Deployment/shop/web"] == entry["workloads"]
     assert [] == entry["token_mounted_by"]
@@ -268,8 +269,9 @@ subjects: [{kind: ServiceAccount, name: web, namespace: shop}]
 def test_review_is_deterministic(tmp_path: Path) -> None:
     """Reviewing the same findings twice gives identical output."""
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED)
-    found = run_rules(ALL_RULES, inv)
-    assert review(inv, found).model_dump() == review(inv, list(reversed(found))).model_dump()
+    found = catalogue_findings(inv)
+    forward = review(Facts(inv), found).model_dump()
+    assert forward == review(Facts(inv), list(reversed(found))).model_dump()
 
 
 @pytest.mark.parametrize("threshold", [0.5, 0.9])
@@ -286,9 +288,9 @@ def test_merge_threshold_is_respected(threshold: float) -> None:
 def test_application_classification_applies_to_unlabelled_resources(tmp_path: Path) -> None:
     """--classification pci raises impact and brings PCI DSS into the compliance summary."""
     inv = _inv(tmp_path, INTERNAL_PRIVILEGED)
-    found = run_rules(ALL_RULES, inv)
-    plain = _by_id(review(inv, found).findings, "controls.run-as-root@Deployment/shop/web")
-    result = review(inv, found, data_classification="pci")
+    found = catalogue_findings(inv)
+    plain = _by_id(review(Facts(inv), found).findings, "controls.run-as-root@Deployment/shop/web")
+    result = review(Facts(inv), found, data_classification="pci")
     pci = _by_id(result.findings, "controls.run-as-root@Deployment/shop/web")
     assert plain.impact + 1 == pci.impact
     assert "PCI-DSS-4.0:1.3.1" in pci.references
@@ -304,6 +306,6 @@ def test_application_classification_applies_to_unlabelled_resources(tmp_path: Pa
 ])
 def test_classification_from_notes(text: str, expected: str | None) -> None:
     """An architecture note's 'Data classification:' line gives the application's class."""
-    from agents.rules.facts import classification_from_text
+    from agents.facts.classification import classification_from_text
 
     assert expected == classification_from_text(text)

@@ -14,8 +14,7 @@ import jsonschema
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from workflow.assemble import final_model
-from workflow.context import RunContext
+from agents.run_context import RunContext
 from workflow.domain.inputs import load_inputs
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import (
@@ -67,15 +66,16 @@ def _produced_model(settings: Settings) -> dict[str, Any]:
     inputs = load_inputs([EXAMPLE / "manifests"], settings=settings,
                          architecture=[EXAMPLE / "ARCHITECTURE.md"], base=EXAMPLE)
     graph = build_graph().compile(checkpointer=InMemorySaver())
+    context = RunContext(inputs=inputs)
     out = graph.invoke(
         {"run_id": "schema-1", "application": "payments", "inputs": inputs.to_snapshot(),
          "inputs_digest": inputs.digest, "approval": [], "llm": None,
          "phases": {}, "guidance": {}, "degradations": {}, "usage": {}, "prompts": {},
          "extras": {}, "rejected": None, "reviewed": None},
-        {"configurable": {"thread_id": "schema-1"}}, context=RunContext(), durability="sync",
+        {"configurable": {"thread_id": "schema-1"}}, context=context, durability="sync",
         version="v2")
-    assert out.value["reviewed"] is not None
-    return final_model(out.value).model_dump(mode="json")
+    assert out.value["reviewed"] is not None and context.model is not None
+    return context.model.model_dump(mode="json")
 
 
 @pytest.fixture(scope="module")

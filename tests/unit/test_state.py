@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import get_type_hints
 
+from workflow.domain.run import RunOptions
+from workflow.domain.run_state import ThreatModelState, merge_findings, merge_records
 from workflow.domain.threat_model import PHASES
-from workflow.state import ThreatModelState, merge_findings, merge_records
 
 
 def test_merge_findings_upserts_by_id() -> None:
@@ -77,10 +78,10 @@ def test_state_channels_have_reducers() -> None:
 
 def test_apply_update_uses_each_channels_reducer() -> None:
     """Reducer channels merge as the graph merges them; plain channels are replaced."""
-    from workflow.state import apply_update, initial_state
+    from workflow.domain.run_state import apply_update, initial_state
 
     state = initial_state(run_id="r", application="a", inputs_snapshot={}, inputs_digest="d",
-                          approval=[], options={"classification": "pci"})
+                          approval=[], options=RunOptions(classification="pci"))
     state = apply_update(state, {"findings_data": {"x": {"id": "x"}},
                                  "phases": {"data": {"status": "completed"}},
                                  "architecture": {"components": [1]}})
@@ -95,7 +96,7 @@ def test_apply_update_uses_each_channels_reducer() -> None:
 
 def test_initial_state_has_every_channel() -> None:
     """The start state names every channel but those the phases add (findings, architecture)."""
-    from workflow.state import findings_key, initial_state
+    from workflow.domain.run_state import findings_key, initial_state
 
     state = initial_state(run_id="r", application="a", inputs_snapshot={}, inputs_digest="d",
                           approval=["data"])

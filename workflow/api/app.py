@@ -153,11 +153,11 @@ def open_runs(settings: Settings) -> Runs:
         DatabaseUnavailableError: the database cannot be reached.
     """
     from workflow.db import open_database
-    from workflow.services import ContextBuilder
+    from workflow.run_setup import RunSetup
 
     db = open_database(settings, max_size=24)
-    # ContextBuilder lets retrieval act for each run's creator and owner groups.
-    return Runs(db, ContextBuilder(settings, db))
+    # RunSetup lets retrieval act for each run's creator and owner groups.
+    return Runs(db, RunSetup(settings, db))
 
 
 def create_app(settings: Settings, *, runs: Runs | None = None,

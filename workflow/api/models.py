@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflow.domain.run import RunStatus
 from workflow.domain.threat_model import Finding
 from workflow.gates import PhaseEdits
 
@@ -20,7 +21,7 @@ __all__ = [
     "PhaseProgress",
     "RejectRequest",
     "RunAccepted",
-    "RunStatus",
+    "RunDetail",
     "RunSummary",
     "StartFromPaths",
 ]
@@ -72,7 +73,7 @@ class RunAccepted(BaseModel):
     """A run (or a decision) was accepted; the work continues in the background."""
 
     run_id: str
-    status: str
+    status: RunStatus
     detail: str = ""
     status_url: str
 
@@ -103,7 +104,7 @@ class RunSummary(BaseModel):
 
     run_id: str
     application: str
-    status: str
+    status: RunStatus
     pending_phase: str | None
     current_phase: str | None
     created_by: str
@@ -113,7 +114,7 @@ class RunSummary(BaseModel):
     finished_at: datetime | None
 
 
-class RunStatus(RunSummary):
+class RunDetail(RunSummary):
     """A run with its phase progress and approvals."""
 
     error: str | None

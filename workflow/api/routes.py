@@ -16,12 +16,13 @@ from workflow.api.models import (
     PendingPhase,
     RejectRequest,
     RunAccepted,
-    RunStatus,
+    RunDetail,
     RunSummary,
     StartFromPaths,
 )
-from workflow.api.service import RunOptions, Upload
+from workflow.api.service import StartOptions, Upload
 from workflow.domain.errors import RetrievalError
+from workflow.domain.run import RunStatus
 
 __all__ = ["EXPORT_CSP", "router"]
 
@@ -29,8 +30,6 @@ __all__ = ["EXPORT_CSP", "router"]
 EXPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'self'; sandbox")
 
-RunState = Literal["queued", "running", "awaiting_approval", "completed", "rejected", "failed",
-                   "interrupted"]
 ExportFormat = Literal["json", "sarif", "markdown", "html", "mermaid", "otm"]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -70,7 +69,7 @@ async def me(request: Request, principal: CurrentPrincipal) -> Me:
             summary="List runs you may see")
 def list_runs(svc: Service, principal: CurrentPrincipal,
               application: Annotated[str | None, Query(max_length=200)] = None,
-              status: RunState | None = None,
+              status: RunStatus | None = None,
               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[RunSummary]:
     """Runs visible to you, newest first, optionally of one application or status."""
     return svc.list_runs(principal, application=application, status=status, limit=limit)
@@ -96,7 +95,7 @@ def start_upload(
         "every reviewer)."))] = None,
 ) -> RunAccepted:
     """Upload manifests and start a run; the phases run in the background (poll the status)."""
-    options = RunOptions(
+    options = StartOptions(
         application=application or None, approval=approval, llm=llm, model=model or None,
         cloud=cloud or None, classification=classification or None,
         owner_groups=_groups(owner_groups))
@@ -110,15 +109,15 @@ def start_upload(
 def start_from_path(svc: Service, principal: WritingPrincipal,
                     body: StartFromPaths) -> RunAccepted:
     """Start a run on files inside ``KTMB_SERVER_PATHS`` (any other path: 403)."""
-    options = RunOptions(application=body.application, approval=body.approval, llm=body.llm,
+    options = StartOptions(application=body.application, approval=body.approval, llm=body.llm,
                          model=body.model, cloud=body.cloud, classification=body.classification,
                          owner_groups=body.owner_groups)
     return svc.start_paths(principal, body.paths, body.architecture, options)
 
 
-@router.get("/runs/{run_id}", response_model=RunStatus, tags=["runs"],
+@router.get("/runs/{run_id}", response_model=RunDetail, tags=["runs"],
             summary="Status of a run, phase by phase")
-def run_status(run_id: str, svc: Service, principal: CurrentPrincipal) -> RunStatus:
+def run_status(run_id: str, svc: Service, principal: CurrentPrincipal) -> RunDetail:
     """Where the run stands: status, phases, approvals."""
     return svc.status(run_id, principal)
 

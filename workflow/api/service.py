@@ -32,7 +32,7 @@ from workflow.api.models import (
     PendingPhase,
     PhaseProgress,
     RunAccepted,
-    RunStatus,
+    RunDetail,
     RunSummary,
 )
 from workflow.domain.errors import (
@@ -45,18 +45,20 @@ from workflow.domain.errors import (
     UserError,
 )
 from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.run import Decision, LlmOptions, LlmProvider, RunOptions, RunStatus
+from workflow.domain.run_state import all_findings
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import PHASES, Finding, Phase, ThreatModel
 from workflow.gates import PhaseDecision, PhaseEdits, parse_approval_policy, validate_decision
+from workflow.run_setup import RunSetup
 from workflow.run_store import RunInfo
 from workflow.runs import Runs, new_run_id
-from workflow.state import all_findings
 
 __all__ = [
     "ExportDocument",
     "ForbiddenError",
     "ReviewService",
-    "RunOptions",
+    "StartOptions",
     "Upload",
     "parse_edits",
     "safe_file_name",
@@ -65,8 +67,6 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 _MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
-#: Statuses in which a run's checkpoint changes only together with its runs-table row.
-_SETTLED = {"awaiting_approval", "completed", "rejected", "failed", "interrupted"}
 _CACHE_SIZE = 2048
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -86,7 +86,7 @@ class Upload:
 
 
 @dataclass(frozen=True)
-class RunOptions:
+class StartOptions:
     """How a run started through the service is built."""
 
     application: str | None = None
@@ -196,7 +196,7 @@ class ReviewService:
         return info
 
     def list_runs(self, principal: Principal, *, application: str | None = None,
-                  status: str | None = None, limit: int = 100) -> list[RunSummary]:
+                  status: RunStatus | None = None, limit: int = 100) -> list[RunSummary]:
         """The runs the reviewer may see, newest first."""
         rows = self.runs.store.list_runs(application=application, status=status, limit=limit,
                                          viewer=principal.user,
@@ -214,7 +214,7 @@ class ReviewService:
         return False
 
     # ---- reading ------------------------------------------------------------------------
-    def status(self, run_id: str, principal: Principal) -> RunStatus:
+    def status(self, run_id: str, principal: Principal) -> RunDetail:
         """A run's status, phase by phase, with its approvals."""
         info = self.visible_run(run_id, principal)
         phases = self._checkpoint(info).phases
@@ -222,9 +222,9 @@ class ReviewService:
         for phase in PHASES:
             record = phases.get(phase.value) or {}
             state = str(record.get("status", "pending"))
-            if info.status == "awaiting_approval" and phase.value == info.pending_phase:
+            if info.status is RunStatus.AWAITING_APPROVAL and phase.value == info.pending_phase:
                 state = "awaiting_approval"
-            elif (info.status == "running" and phase.value == info.current_phase
+            elif (info.status is RunStatus.RUNNING and phase.value == info.current_phase
                   and not record):
                 state = "running"
             progress.append(PhaseProgress(
@@ -232,10 +232,10 @@ class ReviewService:
                 needs_approval=phase.value in info.approval_policy))
         approvals = [ApprovalRecord.model_validate(a) for a in self.runs.store.approvals(run_id)]
         version = None
-        if info.status == "completed":
+        if info.status is RunStatus.COMPLETED:
             stored = self.runs.store.threat_model(run_id)
             version = stored[0] if stored else None
-        return RunStatus(
+        return RunDetail(
             **info.model_dump(exclude={"inputs", "options", "inputs_digest"}),
             busy=self.busy(run_id), phases=progress, approvals=approvals, version=version)
 
@@ -246,7 +246,8 @@ class ReviewService:
             RunStateError: the run is not waiting for approval.
         """
         info = self.visible_run(run_id, principal)
-        payload = self._checkpoint(info).pending if info.status == "awaiting_approval" else None
+        waiting = info.status is RunStatus.AWAITING_APPROVAL
+        payload = self._checkpoint(info).pending if waiting else None
         if payload is None or self.busy(run_id):
             raise RunStateError(f"run {run_id} is not waiting for approval "
                                 f"(status: {'running' if self.busy(run_id) else info.status})")
@@ -305,7 +306,7 @@ class ReviewService:
         if snapshot.interrupts and isinstance(snapshot.interrupts[0].value, dict):
             pending = dict(snapshot.interrupts[0].value)
         read = _Checkpoint(phases=dict(values.get("phases") or {}), pending=pending)
-        if info.status in _SETTLED:
+        if info.status.settled:
             with self._lock:
                 self._reads[key] = read
                 while len(self._reads) > _CACHE_SIZE:
@@ -314,7 +315,7 @@ class ReviewService:
 
     # ---- starting -----------------------------------------------------------------------
     def start_upload(self, principal: Principal, manifests: Sequence[Upload],
-                     architecture: Sequence[Upload], options: RunOptions) -> RunAccepted:
+                     architecture: Sequence[Upload], options: StartOptions) -> RunAccepted:
         """Start a run on uploaded manifests (and notes); the phases run in the background.
 
         The files are written, under sanitised names, into a private temporary directory that
@@ -336,7 +337,7 @@ class ReviewService:
         return self._start(principal, inputs, options, default_name)
 
     def start_paths(self, principal: Principal, paths: Sequence[str],
-                    architecture: Sequence[str], options: RunOptions) -> RunAccepted:
+                    architecture: Sequence[str], options: StartOptions) -> RunAccepted:
         """Start a run on server-side files inside ``KTMB_SERVER_PATHS``.
 
         Raises:
@@ -387,14 +388,14 @@ class ReviewService:
                         f"({item.relative_to(real)})")
         return real
 
-    def _start(self, principal: Principal, inputs: LoadedInputs, options: RunOptions,
+    def _start(self, principal: Principal, inputs: LoadedInputs, options: StartOptions,
                default_name: str) -> RunAccepted:
         application = " ".join((options.application or default_name).split())[:200] or "app"
         policy = parse_approval_policy(options.approval)
         owners = self._owner_groups(principal, options.owner_groups)
-        llm = self._llm(options)
+        run_options = self._run_options(options)
         run_id = new_run_id(application)
-        self.runs.start(inputs, application=application, approval=policy, llm=llm,
+        self.runs.start(inputs, application=application, approval=policy, options=run_options,
                         created_by=principal.user, owner_groups=owners, run_id=run_id,
                         execute=False)
         log.info("api_run_started", run_id=run_id, user=principal.user, files=len(inputs.files))
@@ -402,7 +403,7 @@ class ReviewService:
             self._queue.enqueue(run_id)
         else:
             self._background(run_id, lambda control: self.runs.resume(run_id, control=control))
-        return RunAccepted(run_id=run_id, status="queued",
+        return RunAccepted(run_id=run_id, status=RunStatus.QUEUED,
                            detail=f"{len(inputs.resources)} objects from {len(inputs.files)} "
                                   "files; the phases run in the background",
                            status_url=f"/runs/{run_id}")
@@ -417,34 +418,34 @@ class ReviewService:
                                       f"(not {', '.join(sorted(foreign))[:200]})")
         return groups
 
-    def _llm(self, options: RunOptions) -> dict[str, Any]:
-        from workflow.services import LLM_PROVIDERS
-
-        if options.llm not in LLM_PROVIDERS:
-            raise ConfigError(f"llm must be one of {', '.join(LLM_PROVIDERS)}, "
-                              f"got {options.llm[:40]!r}")
+    def _run_options(self, options: StartOptions) -> RunOptions:
+        try:
+            provider = LlmProvider(options.llm)
+        except ValueError:
+            raise ConfigError(f"llm must be one of {', '.join(LlmProvider)}, "
+                              f"got {options.llm[:40]!r}") from None
         model = options.model
-        if options.llm == "llamacpp" and model and ("/" in model or model.endswith(".gguf")):
+        if provider is LlmProvider.LLAMACPP and model and ("/" in model
+                                                          or model.endswith(".gguf")):
             model = str(self._allowed_path(model))
-        factory = self.runs.context_factory
-        if options.llm != "off" and hasattr(factory, "model_client"):
-            factory.model_client(options.llm, model)  # fail fast on a bad model choice
-        return {"provider": options.llm, "model": model, "cloud": options.cloud,
-                "classification": options.classification}
+        if provider is not LlmProvider.OFF and isinstance(self.runs.services, RunSetup):
+            self.runs.services.model_client(provider, model)  # fail fast on a bad model
+        return RunOptions(llm=LlmOptions(provider=provider, model=model), cloud=options.cloud,
+                          classification=options.classification)
 
     # ---- deciding -----------------------------------------------------------------------
     def approve(self, run_id: str, principal: Principal, *, comment: str = "",
                 edits: PhaseEdits | None = None) -> RunAccepted:
         """Approve the pending phase (with edits); the next phases run in the background."""
-        return self._decide(run_id, principal, "approve", comment, edits)
+        return self._decide(run_id, principal, Decision.APPROVED, comment, edits)
 
     def reject(self, run_id: str, principal: Principal, *, reason: str) -> RunAccepted:
         """Reject the pending phase: the run stops as rejected."""
         if not reason.strip():
             raise DecisionError("a rejection needs a reason")
-        return self._decide(run_id, principal, "reject", reason, None)
+        return self._decide(run_id, principal, Decision.REJECTED, reason, None)
 
-    def _decide(self, run_id: str, principal: Principal, decision: str, comment: str,
+    def _decide(self, run_id: str, principal: Principal, decision: Decision, comment: str,
                 edits: PhaseEdits | None) -> RunAccepted:
         info = self.visible_run(run_id, principal)
         if self._queue is not None and self.busy(run_id):
@@ -473,16 +474,16 @@ class ReviewService:
             self._background(run_id, lambda control: self.runs.decide(
                 run_id, decision=decision, by=principal.user, comment=comment, edits=edits,
                 control=control), reserved=True)
-        verb = "approved" if decision == "approve" else "rejected"
-        return RunAccepted(run_id=run_id, status="running" if decision == "approve" else verb,
-                           detail=f"the {phase.value} phase was {verb}",
+        status = RunStatus.RUNNING if decision is Decision.APPROVED else RunStatus.REJECTED
+        return RunAccepted(run_id=run_id, status=status,
+                           detail=f"the {phase.value} phase was {decision.value}",
                            status_url=f"/runs/{run_id}")
 
-    def _validate(self, info: RunInfo, decision: str, by: str, comment: str,
+    def _validate(self, info: RunInfo, decision: Decision, by: str, comment: str,
                   edits: PhaseEdits | None) -> Phase:
         """Check a decision exactly as :meth:`Runs.decide` will, before it is handed over."""
         snapshot = self.runs.graph.get_state({"configurable": {"thread_id": info.run_id}})
-        if info.status != "awaiting_approval" or not snapshot.interrupts:
+        if info.status is not RunStatus.AWAITING_APPROVAL or not snapshot.interrupts:
             raise RunStateError(f"run {info.run_id} is not waiting for approval "
                                 f"(status: {info.status})")
         phase = Phase(snapshot.interrupts[0].value["phase"])

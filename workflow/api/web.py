@@ -24,8 +24,9 @@ from starlette.datastructures import FormData, UploadFile
 from workflow import __version__
 from workflow.api.auth import SESSION_COOKIE, Principal
 from workflow.api.deps import authenticator, check_origin, optional_principal, service
-from workflow.api.service import RunOptions, Upload, parse_edits
+from workflow.api.service import StartOptions, Upload, parse_edits
 from workflow.domain.errors import DecisionError, KtmbError, RunStateError
+from workflow.domain.run import RunStatus
 from workflow.domain.threat_model import PHASES, FindingStatus, Severity, ThreatModel
 
 __all__ = ["mount_ui", "render_error"]
@@ -171,12 +172,12 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
         if principal is None:
             return _login_redirect(request)
         svc = service(request)
-        runs = svc.list_runs(principal, application=application or None,
-                             status=status or None, limit=200)
+        wanted = RunStatus(status) if status in set(RunStatus) else None
+        runs = svc.list_runs(principal, application=application or None, status=wanted,
+                             limit=200)
         return _render(request, "runs.html", principal=principal, runs=runs,
-                       application=application or "", wanted_status=status or "",
-                       run_statuses=["queued", "running", "awaiting_approval", "completed",
-                                     "rejected", "failed", "interrupted"])
+                       application=application or "", wanted_status=wanted or "",
+                       run_statuses=list(RunStatus))
 
     @app.post("/ui/runs", include_in_schema=False)
     async def start_run(request: Request) -> Response:
@@ -189,7 +190,7 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
                      if isinstance(f, UploadFile) and f.filename]
         notes = [f for f in form.getlist("architecture")
                  if isinstance(f, UploadFile) and f.filename]
-        options = RunOptions(application=_text(form, "application") or None,
+        options = StartOptions(application=_text(form, "application") or None,
                              approval=_text(form, "approval") or "none")
         accepted = await run_in_threadpool(
             service(request).start_upload, principal,
@@ -262,7 +263,7 @@ def _run_page(request: Request, principal: Principal, run_id: str, error: str | 
     svc = service(request)
     status = svc.status(run_id, principal)
     pending = None
-    if status.status == "awaiting_approval" and not status.busy:
+    if status.status is RunStatus.AWAITING_APPROVAL and not status.busy:
         try:
             pending = svc.pending(run_id, principal)
         except KtmbError:

@@ -6,3 +6,8 @@ contracts in ``pyproject.toml`` check it): analysis (``agents``) and the knowled
 """
 
 from __future__ import annotations
+
+__all__ = ["__version__"]
+
+#: ktmb's version (``ktmb --version``; ``generator.version`` of every threat model).
+__version__ = "0.1.0"

@@ -10,7 +10,6 @@
     │   ├── RunStateError         the run is not in a state that allows the request
     │   ├── NotFoundError         a run, phase or finding does not exist
     │   ├── DatabaseUnavailableError  the database cannot be reached
-    │   ├── UnknownRuleError      a rule id that the catalogue does not know
     │   └── PromptError           a prompt file is missing or malformed
     └── RunError                  exit 1 / HTTP 5xx: something failed inside ktmb
         ├── ModelUnavailableError the model host or file cannot be used
@@ -37,7 +36,6 @@ __all__ = [
     "RunError",
     "RunStateError",
     "StoreError",
-    "UnknownRuleError",
     "UserError",
     "one_line",
 ]
@@ -102,10 +100,6 @@ class DatabaseUnavailableError(UserError):
     """The database cannot be reached."""
 
     http_status = 503
-
-
-class UnknownRuleError(UserError):
-    """The rule catalogue has no rule with that id."""
 
 
 class PromptError(UserError):

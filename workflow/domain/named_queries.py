@@ -1,12 +1,24 @@
-"""Named SQL queries kept in ``.sql`` files (``-- name: x`` blocks), loaded once."""
+"""Named SQL queries kept in ``.sql`` files (``-- name: x`` blocks), and what runs them."""
 
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
+from typing import Any, Protocol
 
-__all__ = ["load_queries"]
+import psycopg
+
+__all__ = ["ConnectionSource", "load_queries"]
+
+
+class ConnectionSource(Protocol):
+    """Anything that lends a psycopg connection: ``workflow.db.Database`` or a pool."""
+
+    def connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
+        """A connection (``dict_row`` rows) for the duration of the ``with`` block."""
+        ...
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 

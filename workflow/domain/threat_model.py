@@ -104,6 +104,10 @@ class FindingStatus(StrEnum):
     QUESTION = "question"
 
 
+_CLOSED = frozenset({FindingStatus.ACCEPTED, FindingStatus.MITIGATED,
+                     FindingStatus.FALSE_POSITIVE})
+
+
 class PhaseStatus(StrEnum):
     """Where a phase stands in a run."""
 
@@ -193,6 +197,20 @@ class Finding(_Model):
     rationale: str = Field(default="", description="Why the model proposed it (model findings).")
     score_factors: tuple[str, ...] = Field(
         default=(), description="Why the reviewer raised or lowered likelihood or impact.")
+
+    @property
+    def effective_severity(self) -> Severity:
+        """The band that counts: a reviewer's override, else the computed one."""
+        return self.severity_override or self.severity
+
+    @property
+    def is_open(self) -> bool:
+        """True until a reviewer closes it (accepted, mitigated or false positive).
+
+        Open findings (and open questions) count in the overall risk, the compliance summary,
+        the attack paths and ``--fail-on``; closed ones stay in the model, ranked last.
+        """
+        return self.status not in _CLOSED
 
 
 class InputFile(_Model):

@@ -9,10 +9,11 @@ from agents.rules.architecture import (
     ingress_snippet_annotation,
     ingress_without_tls,
 )
+from agents.rules.base import Rule
 
 __all__ = ["RULES"]
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     exposed_admin_interface,
     exposed_data_store,
     gateway_without_tls,

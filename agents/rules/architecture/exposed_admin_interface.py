@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import admin_interface
 from agents.rules import refs
 from agents.rules.base import RuleMeta
 from agents.rules.exposure import exposed_workload_findings
-from agents.rules.facts import admin_interface
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -35,7 +35,7 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag admin-interface workloads with any exposure outside the cluster network."""
-    return exposed_workload_findings(RULE, inv, admin_interface,
+    return exposed_workload_findings(RULE, facts, admin_interface,
                                      lambda what, wl: f"{what} ({wl.name})")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -41,8 +41,9 @@ def _servers(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag Gateways none of whose servers or listeners use TLS."""
+    inv = facts.inventory
     for res in inv.of_kind("Gateway"):
         spec = res.raw.get("spec")
         servers = _servers(spec) if isinstance(spec, dict) else []

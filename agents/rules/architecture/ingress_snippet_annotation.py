@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "SNIPPET_ANNOTATIONS", "evaluate"]
@@ -44,8 +44,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag Ingresses that carry a snippet annotation."""
+    inv = facts.inventory
     for res in inv.of_kind("Ingress"):
         found = [key for key in SNIPPET_ANNOTATIONS if res.annotations.get(key)]
         if found:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.rules.base import Rule
 from agents.rules.compliance import (
     cardholder_not_segmented,
     cardholder_shared_namespace,
@@ -10,7 +11,7 @@ from agents.rules.compliance import (
 
 __all__ = ["RULES"]
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     cardholder_not_segmented,
     cardholder_shared_namespace,
     sensitive_data_cleartext,

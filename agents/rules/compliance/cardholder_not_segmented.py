@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.classification import regulations_for
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import classification, regulations_for
 from agents.rules.network.pod_not_isolated import isolated_workloads
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -34,13 +34,14 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag cardholder-classified workloads that no ingress policy selects."""
+    inv = facts.inventory
     covered = isolated_workloads(inv)
     for wl in inv.workloads:
         if wl.kind == "PodTemplate" or wl.id in covered:
             continue
-        if classification(inv, wl.id) == "cardholder":
+        if facts.classification(wl.id) == "cardholder":
             yield RULE.finding(wl.id, [located(inv, wl.id, "/metadata/labels", "cardholder")],
                                references=regulations_for("cardholder"),
                                title=f"{wl.kind} {wl.name} handles cardholder data and is not "

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import classification
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,12 +30,13 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag namespaces mixing cardholder and other workloads (one finding per namespace)."""
+    inv = facts.inventory
     by_ns: dict[str, list[tuple[str, str | None]]] = {}
     for wl in inv.workloads:
         if wl.kind != "PodTemplate":
-            by_ns.setdefault(wl.namespace, []).append((wl.id, classification(inv, wl.id)))
+            by_ns.setdefault(wl.namespace, []).append((wl.id, facts.classification(wl.id)))
     for ns, items in sorted(by_ns.items()):
         chd = [wid for wid, level in items if level == "cardholder"]
         other = [wid for wid, level in items if level != "cardholder"]

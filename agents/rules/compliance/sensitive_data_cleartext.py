@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.classification import regulations_for
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import classification, exposures, regulations_for
 from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
@@ -39,11 +40,12 @@ def _plain_entries(inv: Inventory) -> set[str]:
     return plain
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag sensitive-data workloads whose internet entry points lack TLS."""
+    inv = facts.inventory
     plain = _plain_entries(inv)
-    for wl_id, ways in sorted(exposures(inv).items()):
-        level = classification(inv, wl_id)
+    for wl_id, ways in sorted(facts.exposures.items()):
+        level = facts.classification(wl_id)
         if level not in {"personal", "health", "cardholder"}:
             continue
         bad = [e for e in ways if e.internet and e.entry in plain]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.rules.base import Rule
 from agents.rules.controls import (
     apparmor_unconfined,
     capabilities_added,
@@ -34,7 +35,7 @@ from agents.rules.controls import (
 
 __all__ = ["RULES"]
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     apparmor_unconfined,
     capabilities_added,
     capabilities_not_dropped,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import BASELINE_CAPABILITIES, containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import BASELINE_CAPABILITIES, containers
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["DANGEROUS_CAPABILITIES", "RULE", "evaluate"]
@@ -40,8 +40,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag containers that add any capability other than NET_BIND_SERVICE."""
+    inv = facts.inventory
     for wl, container in containers(inv):
         caps = container.security_context.get("capabilities")
         added = caps.get("add") if isinstance(caps, dict) else None

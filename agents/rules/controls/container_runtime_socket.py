@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import hostpath_volumes
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import hostpath_volumes
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "RUNTIME_SOCKETS", "evaluate", "is_runtime_socket"]
@@ -49,8 +49,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag hostPath volumes that expose a container runtime socket."""
+    inv = facts.inventory
     for wl in inv.workloads:
         for index, volume, path, writable in hostpath_volumes(wl):
             if is_runtime_socket(path):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -30,8 +30,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag pod specs with hostPID: true."""
+    inv = facts.inventory
     for wl in inv.workloads:
         if wl.pod.flag("hostPID"):
             yield RULE.finding(wl.id, [located(inv, wl.id, wl.pod.path + "/hostPID", True)],

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import hostpath_volumes
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from agents.rules.controls.container_runtime_socket import is_runtime_socket
-from agents.rules.facts import hostpath_volumes
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "SENSITIVE_HOST_PATHS", "evaluate", "is_sensitive"]
@@ -50,8 +50,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag hostPath volumes (runtime sockets are left to their own rule)."""
+    inv = facts.inventory
     for wl in inv.workloads:
         for index, volume, path, writable in hostpath_volumes(wl):
             if is_runtime_socket(path):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import containers
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -32,8 +32,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag images without a digest whose tag is latest or missing."""
+    inv = facts.inventory
     for wl, container in containers(inv):
         if container.image_digest or not container.image:
             continue

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.admission import psa_labels
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import psa_labels
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, FindingStatus, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,8 +31,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag namespaces with workloads whose enforce level is missing or privileged."""
+    inv = facts.inventory
     namespaces = sorted({wl.namespace for wl in inv.workloads})
     for ns in namespaces:
         rid = f"Namespace/{ns}"

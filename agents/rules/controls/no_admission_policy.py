@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.admission import policy_engines, psa_labels
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta
-from agents.rules.facts import policy_engines, psa_labels
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, FindingStatus, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,8 +31,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Ask once when workloads exist but no admission control is in the manifests."""
+    inv = facts.inventory
     if not inv.workloads or policy_engines(inv):
         return
     if any(psa_labels(inv, ns).get("enforce") in {"baseline", "restricted"}

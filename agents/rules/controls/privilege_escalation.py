@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import containers
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -30,11 +30,12 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag containers without allowPrivilegeEscalation: false.
 
     A privileged container is left to its own rule unless it also sets the field to true.
     """
+    inv = facts.inventory
     for wl, container in containers(inv):
         value = container.security_context.get("allowPrivilegeEscalation")
         if value is False or (value is None

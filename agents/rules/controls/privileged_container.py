@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import containers
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -33,8 +33,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag every container whose securityContext sets privileged: true."""
+    inv = facts.inventory
     for wl, container in containers(inv):
         if container.security_context.get("privileged") is True:
             yield RULE.finding(wl.id, [located(inv, wl.id, container.path

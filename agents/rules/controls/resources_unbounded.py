@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import containers
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,8 +31,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag containers missing a memory or cpu limit or request (unless a LimitRange exists)."""
+    inv = facts.inventory
     ranged = {r.namespace for r in inv.of_kind("LimitRange")}
     for wl, container in containers(inv):
         if container.kind == "ephemeral" or wl.namespace in ranged:

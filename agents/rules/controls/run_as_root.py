@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import container_value, containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import container_value, containers
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -34,8 +34,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag containers that run as UID 0 or are not forced to run as non-root."""
+    inv = facts.inventory
     for wl, container in containers(inv):
         user = container_value(wl, container, "runAsUser")
         non_root = container_value(wl, container, "runAsNonRoot")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import containers
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["CODE_PULLERS", "RULE", "evaluate"]
@@ -36,8 +36,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag containers whose image is a known code-pulling sidecar."""
+    inv = facts.inventory
     for wl, container in containers(inv):
         name = container.image.split("@", 1)[0].rsplit("/", 1)[-1].lower()
         if any(fragment in name for fragment in CODE_PULLERS):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import containers
-from workflow.domain.inventory import Inventory
 from workflow.domain.resources import Container, Workload
 from workflow.domain.threat_model import Finding, Phase, Stride
 
@@ -48,8 +48,9 @@ def _profile(wl: Workload, container: Container) -> tuple[str | None, str]:
     return None, container.path + "/securityContext/seccompProfile"
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag containers with no seccomp profile (restricted) or Unconfined (baseline)."""
+    inv = facts.inventory
     for wl, container in containers(inv):
         kind, path = _profile(wl, container)
         if kind in {"RuntimeDefault", "Localhost"}:

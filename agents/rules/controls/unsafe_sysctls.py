@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import SAFE_SYSCTLS
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import SAFE_SYSCTLS
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -30,8 +30,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag pod-level sysctls that the baseline profile does not allow."""
+    inv = facts.inventory
     for wl in inv.workloads:
         sysctls = wl.pod.security_context.get("sysctls")
         for index, item in enumerate(sysctls if isinstance(sysctls, list) else []):

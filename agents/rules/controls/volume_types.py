@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import RESTRICTED_VOLUME_TYPES
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import RESTRICTED_VOLUME_TYPES
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,8 +31,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag in-line volume sources other than the allowed ones (hostPath has its own rule)."""
+    inv = facts.inventory
     for wl in inv.workloads:
         for index, volume in enumerate(wl.pod.volumes):
             kinds = [k for k in volume if k != "name"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from workflow.domain.inventory import Inventory
@@ -40,8 +41,9 @@ def webhooks(inv: Inventory) -> Iterator[tuple[str, str, int, dict[str, Any]]]:
                 yield res.id, res.kind, index, hook
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag webhooks whose clientConfig is a URL."""
+    inv = facts.inventory
     for rid, kind, index, hook in webhooks(inv):
         config = hook.get("clientConfig")
         url = config.get("url") if isinstance(config, dict) else None

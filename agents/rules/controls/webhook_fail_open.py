@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from agents.rules.controls.webhook_external_url import webhooks
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -30,8 +30,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag validating webhooks with failurePolicy: Ignore."""
+    inv = facts.inventory
     for rid, kind, index, hook in webhooks(inv):
         if kind.startswith("Validating") and hook.get("failurePolicy") == "Ignore":
             yield RULE.finding(rid, [located(inv, rid, f"/webhooks/{index}/failurePolicy",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from agents.rules.controls.webhook_external_url import webhooks
-from workflow.domain.inventory import Inventory
 from workflow.domain.selectors import selector_is_empty
 from workflow.domain.threat_model import Finding, Phase, Stride
 
@@ -38,8 +38,9 @@ def _wild(values: object) -> bool:
     return isinstance(values, list) and "*" in [str(v) for v in values]
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag webhooks with a rule over all groups and resources and no selector."""
+    inv = facts.inventory
     for rid, kind, index, hook in webhooks(inv):
         selectors = [hook.get("namespaceSelector"), hook.get("objectSelector")]
         if any(isinstance(s, dict) and not selector_is_empty(s) for s in selectors):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.rules.base import Rule
 from agents.rules.data import (
     configmap_credential,
     host_persistent_volume,
@@ -15,7 +16,7 @@ from agents.rules.data import (
 
 __all__ = ["RULES"]
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     configmap_credential,
     host_persistent_volume,
     literal_credential,

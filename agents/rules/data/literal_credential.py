@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from workflow.domain.inventory import Inventory
@@ -48,8 +49,9 @@ def _detail(inv: Inventory, resource: str, path: str) -> str:
     return path
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag the secret values the loader found in env, args and commands of workloads."""
+    inv = facts.inventory
     for item in inv.secret_values:
         if item.location not in {"env", "args", "command"} or item.resource is None:
             continue

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import data_store
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import data_store
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, FindingStatus, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -32,8 +32,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Ask once per data store that mounts a claim or has volumeClaimTemplates."""
+    inv = facts.inventory
     for wl in inv.workloads:
         if not data_store(wl):
             continue

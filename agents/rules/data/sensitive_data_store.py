@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.classification import SENSITIVE_CLASSES, regulations_for
+from agents.facts.derived import Facts
+from agents.facts.workloads import data_store
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import SENSITIVE_CLASSES, classification, data_store, regulations_for
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,11 +32,12 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag data-store workloads whose classification is sensitive."""
+    inv = facts.inventory
     for wl in inv.workloads:
         kind = data_store(wl)
-        level = classification(inv, wl.id) if kind else None
+        level = facts.classification(wl.id) if kind else None
         if kind and level in SENSITIVE_CLASSES:
             yield RULE.finding(wl.id, [located(inv, wl.id, "/metadata/labels", level)],
                                references=regulations_for(level),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import data_store
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import classification, data_store
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, FindingStatus, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,11 +31,12 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Ask about each data store without a classification."""
+    inv = facts.inventory
     for wl in inv.workloads:
         kind = data_store(wl)
-        if kind and classification(inv, wl.id) is None:
+        if kind and facts.classification(wl.id) is None:
             images = ", ".join(c.image for c in wl.pod.containers if c.kind == "container")
             yield RULE.finding(wl.id, [located(inv, wl.id, wl.pod.path + "/containers", images)],
                                status=FindingStatus.QUESTION,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.rules.base import Rule
 from agents.rules.identity import (
     anonymous_access,
     automount_with_rights,
@@ -22,7 +23,7 @@ from agents.rules.identity import (
 
 __all__ = ["RULES"]
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     anonymous_access,
     automount_with_rights,
     cloud_identity,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.identity import Capability
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import Capability, subject_capabilities
 from workflow.domain.inventory import Inventory
 from workflow.domain.rbac import Grant
 from workflow.domain.threat_model import Evidence, Finding
@@ -32,7 +33,7 @@ def _scope_text(scope: str) -> str:
     return "cluster-wide" if scope == "cluster" else f"in namespace {scope}"
 
 
-def capability_findings(inv: Inventory, rule: RuleMeta, keys: Iterable[str], *,
+def capability_findings(facts: Facts, rule: RuleMeta, keys: Iterable[str], *,
                         subject_kinds: tuple[str, ...] = ("ServiceAccount",),
                         cluster_impact: int | None = None) -> Iterator[Finding]:
     """One finding per subject and scope that holds one of the capabilities ``keys``.
@@ -40,10 +41,11 @@ def capability_findings(inv: Inventory, rule: RuleMeta, keys: Iterable[str], *,
     A scope where the subject is already all-powerful (cluster-admin) is left to that rule,
     so one wildcard grant does not fan out into a finding per ability.
     """
+    inv = facts.inventory
     wanted = set(keys)
     for subject in subjects(inv, *subject_kinds):
         caps: dict[str, list[Capability]] = {}
-        held = subject_capabilities(inv, subject)
+        held = facts.capabilities(subject)
         admin = {c.grant.scope for c in held if c.key == "cluster-admin"}
         for cap in held:
             if cap.key in wanted and (cap.key == "cluster-admin" or (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.identity import automounts_token
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import automounts_token, subject_capabilities
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -33,12 +33,13 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag token-mounting workloads whose service account holds any dangerous capability."""
+    inv = facts.inventory
     for wl in inv.workloads:
         if wl.kind == "PodTemplate" or not automounts_token(inv, wl):
             continue
-        caps = subject_capabilities(inv, wl.service_account_id)
+        caps = facts.capabilities(wl.service_account_id)
         if not caps:
             continue
         labels = sorted({c.label for c in caps})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.identity import cloud_identity
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import cloud_identity
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -33,8 +33,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag ServiceAccounts with an IRSA, GKE or Azure workload-identity annotation."""
+    inv = facts.inventory
     for res in inv.of_kind("ServiceAccount"):
         found = cloud_identity(res)
         if found is None:

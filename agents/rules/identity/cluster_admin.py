@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta
 from agents.rules.identity._grants import capability_findings
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -33,6 +33,6 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag service accounts holding an all-verbs/all-resources grant."""
-    yield from capability_findings(inv, RULE, ["cluster-admin"], cluster_impact=5)
+    yield from capability_findings(facts, RULE, ["cluster-admin"], cluster_impact=5)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.identity import automounts_token
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import automounts_token
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,8 +31,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag token-mounting workloads that use the default service account."""
+    inv = facts.inventory
     for wl in inv.workloads:
         if wl.kind == "PodTemplate" or wl.pod.service_account != "default":
             continue

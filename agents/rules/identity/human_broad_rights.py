@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta
 from agents.rules.identity._grants import capability_findings
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -34,9 +34,9 @@ _BROAD = ["cluster-admin", "secrets-read", "escalate", "bind", "impersonate", "r
           "webhook-write", "nodes-proxy", "pods-exec", "pods-attach", "token-request"]
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag User and Group subjects (not system:* service identities) with broad rights."""
-    for item in capability_findings(inv, RULE, _BROAD, subject_kinds=("User", "Group"),
+    for item in capability_findings(facts, RULE, _BROAD, subject_kinds=("User", "Group"),
                                     cluster_impact=5):
         name = item.resources[0].split("/", 1)[1]
         if name.startswith("system:") and name not in {"system:masters", "system:anonymous",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta
 from agents.rules.identity._grants import capability_findings
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,6 +31,6 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag service accounts with pods/exec or pods/attach."""
-    yield from capability_findings(inv, RULE, ["pods-exec", "pods-attach"], cluster_impact=5)
+    yield from capability_findings(facts, RULE, ["pods-exec", "pods-attach"], cluster_impact=5)

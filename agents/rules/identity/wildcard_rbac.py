@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -30,8 +30,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag each declared Role or ClusterRole rule that uses a wildcard."""
+    inv = facts.inventory
     for role in inv.roles.values():
         if role.builtin or role.id not in inv:
             continue

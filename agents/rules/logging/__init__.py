@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.rules.base import Rule
 from agents.rules.logging import (
     audit_logs_secrets,
     audit_policy_question,
@@ -12,7 +13,7 @@ from agents.rules.logging import (
 
 __all__ = ["RULES"]
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     audit_logs_secrets,
     audit_policy_question,
     log_retention_question,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from agents.rules.logging.audit_policy_question import audit_policies
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -42,8 +42,9 @@ def _covers_secrets(rule: dict[str, object]) -> bool:
     return False
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag audit policies whose first rule matching secrets logs bodies."""
+    inv = facts.inventory
     for pid in audit_policies(inv):
         res = inv.get(pid)
         rules = res.raw.get("rules") if res is not None else None

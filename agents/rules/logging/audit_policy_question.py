@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta
 from workflow.domain.inventory import Inventory
@@ -37,7 +38,8 @@ def audit_policies(inv: Inventory) -> list[str]:
     return [r.id for r in inv.of_kind("Policy") if r.api_version.startswith("audit.k8s.io")]
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Ask when no audit Policy object is in the manifests."""
+    inv = facts.inventory
     if inv.workloads and not audit_policies(inv):
         yield RULE.finding("Cluster/audit", [], status=FindingStatus.QUESTION)

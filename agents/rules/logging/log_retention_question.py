@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, FindingStatus, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,7 +31,8 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Ask once when the application runs workloads (there are logs to keep)."""
+    inv = facts.inventory
     if any(wl.kind != "PodTemplate" for wl in inv.workloads):
         yield RULE.finding("Cluster/log-retention", [], status=FindingStatus.QUESTION)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import is_logging_agent
 from agents.rules import refs
 from agents.rules.base import RuleMeta
-from agents.rules.facts import is_logging_agent
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, FindingStatus, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -33,8 +33,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Ask when workloads run and no logging agent is among them."""
+    inv = facts.inventory
     running = [wl for wl in inv.workloads if wl.kind != "PodTemplate"]
     if running and not any(is_logging_agent(wl) for wl in running):
         yield RULE.finding("Cluster/logging", [], status=FindingStatus.QUESTION)

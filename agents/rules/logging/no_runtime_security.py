@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.workloads import is_runtime_security_agent
 from agents.rules import refs
 from agents.rules.base import RuleMeta
-from agents.rules.facts import is_runtime_security_agent
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, FindingStatus, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,8 +31,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Ask when workloads run and no runtime-security agent is among them."""
+    inv = facts.inventory
     running = [wl for wl in inv.workloads if wl.kind != "PodTemplate"]
     if running and not any(is_runtime_security_agent(wl) for wl in running):
         yield RULE.finding("Cluster/runtime-security", [], status=FindingStatus.QUESTION)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.rules.base import Rule
 from agents.rules.network import (
     allow_all_ingress,
     dangling_policy,
@@ -18,7 +19,7 @@ from agents.rules.network import (
 
 __all__ = ["RULES"]
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     allow_all_ingress,
     dangling_policy,
     external_ips,

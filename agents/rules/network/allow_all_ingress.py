@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from agents.facts.admission import default_deny_namespaces
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import default_deny_namespaces
-from workflow.domain.inventory import Inventory
 from workflow.domain.selectors import selector_is_empty
 from workflow.domain.threat_model import Finding, Phase, Stride
 
@@ -45,8 +45,9 @@ def _open_peer(peer: Any) -> bool:
             and selector_is_empty(peer.get("podSelector")))
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag ingress rules that admit every source."""
+    inv = facts.inventory
     deny = default_deny_namespaces(inv)
     for pol in inv.network_policies:
         if not pol.governs_ingress:

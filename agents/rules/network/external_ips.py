@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -29,8 +29,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag Services that set spec.externalIPs."""
+    inv = facts.inventory
     for svc in inv.services:
         if svc.external_ips:
             yield RULE.finding(svc.id, [located(inv, svc.id, "/spec/externalIPs",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -31,8 +31,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag pod specs with hostNetwork: true."""
+    inv = facts.inventory
     for wl in inv.workloads:
         if wl.pod.flag("hostNetwork"):
             yield RULE.finding(wl.id, [located(inv, wl.id, wl.pod.path + "/hostNetwork", True)],

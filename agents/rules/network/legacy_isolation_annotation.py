@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.admission import default_deny_namespaces
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import default_deny_namespaces
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["ANNOTATION", "RULE", "evaluate"]
@@ -31,8 +31,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag namespaces carrying the annotation without a real default-deny policy."""
+    inv = facts.inventory
     deny = default_deny_namespaces(inv)
     for res in inv.of_kind("Namespace"):
         if ANNOTATION in res.annotations and "Ingress" not in deny.get(res.name, set()):

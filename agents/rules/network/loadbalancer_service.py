@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
+from agents.facts.exposure import lb_restricted
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import lb_restricted
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -33,8 +33,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag LoadBalancer Services that are neither internal nor limited by source ranges."""
+    inv = facts.inventory
     for svc in inv.services:
         if svc.type == "LoadBalancer" and not lb_restricted(inv.get(svc.id)):
             yield RULE.finding(svc.id, [located(inv, svc.id, "/spec/type", "LoadBalancer")],

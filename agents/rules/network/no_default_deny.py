@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.admission import default_deny_namespaces
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from agents.rules.facts import default_deny_namespaces
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -32,8 +32,9 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag each namespace that runs workloads but has no default-deny ingress policy."""
+    inv = facts.inventory
     deny = default_deny_namespaces(inv)
     namespaces = sorted({wl.namespace for wl in inv.workloads if wl.kind != "PodTemplate"})
     for ns in namespaces:

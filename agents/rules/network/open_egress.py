@@ -6,9 +6,9 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.inventory import Inventory
 from workflow.domain.resources import NetworkPolicy
 from workflow.domain.threat_model import Finding, Phase, Stride
 
@@ -69,8 +69,9 @@ def metadata_reachable(policies: list[NetworkPolicy]) -> tuple[bool, str | None,
     return False, None, ""
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag workloads whose egress allows the metadata endpoint (or is not governed)."""
+    inv = facts.inventory
     by_target: dict[str, list[NetworkPolicy]] = {}
     for pol in inv.network_policies:
         for target in pol.targets:

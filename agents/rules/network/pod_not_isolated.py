@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
 from workflow.domain.inventory import Inventory
@@ -37,8 +38,9 @@ def isolated_workloads(inv: Inventory) -> set[str]:
     return {t for pol in inv.network_policies if pol.governs_ingress for t in pol.targets}
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag workloads that no ingress-governing policy in their namespace selects."""
+    inv = facts.inventory
     covered = isolated_workloads(inv)
     for wl in inv.workloads:
         if wl.kind == "PodTemplate" or wl.id in covered or wl.pod.flag("hostNetwork"):

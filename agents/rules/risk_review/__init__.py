@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agents.rules.base import Rule
 from agents.rules.risk_review import (
     internet_to_cloud,
     internet_to_cluster,
@@ -11,7 +12,7 @@ from agents.rules.risk_review import (
 
 __all__ = ["RULES"]
 
-RULES = (
+RULES: tuple[Rule, ...] = (
     internet_to_cloud,
     internet_to_cluster,
     internet_to_data_store,

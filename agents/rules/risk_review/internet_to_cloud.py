@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agents.attack_paths import path_findings
+from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta
-from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -33,6 +33,6 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(inv: Inventory) -> Iterator[Finding]:
+def evaluate(facts: Facts) -> Iterator[Finding]:
     """One finding per path: its steps as evidence, the chained findings in the text."""
-    return path_findings(RULE, inv)
+    return path_findings(RULE, facts)

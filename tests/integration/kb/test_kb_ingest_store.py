@@ -196,8 +196,8 @@ def test_cli_ingest_reports_each_file(kb: KnowledgeBase, kb_env: None, tmp_path:
     """`ktmb kb ingest` prints a line per file, an error line per bad file, and fails at the end."""
     from typer.testing import CliRunner
 
-    from kb.cli import kb_app
     from workflow.domain.errors import UserError
+    from workflow.kb_cli import kb_app
 
     (tmp_path / "ok.md").write_text("# OK\nNamespaces enforce restricted.\n", "utf-8")
     (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 nothing here")

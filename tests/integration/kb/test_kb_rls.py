@@ -10,11 +10,11 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from kb.cli import kb_app
 from kb.ingest import ingest_paths
 from kb.retrieval import KnowledgeBase, SearchMode
 from kb.store import BUILTIN, Principal
 from workflow.domain.errors import ConfigError, NotFoundError
+from workflow.kb_cli import kb_app
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agents.enrichment import EnrichmentResult, enrich_phase
+from agents.enrichment.enricher import EnrichmentResult
+from agents.llm.client import LlmAnswer
 from agents.llm_cache import QUERIES, CachedAnswer, PgLlmCache, cache_key
-from workflow.context import LlmAnswer
+from tests.unit.llm.llm_support import enrich_phase
 from workflow.db import MIGRATIONS_DIR, Database
 from workflow.doctor import run_doctor
 from workflow.domain.errors import StoreError

@@ -12,17 +12,15 @@ from typing import Any
 
 import pytest
 
-from agents.enrichment import PhaseAnswer, RawPhaseAnswer, enrich_phase
-from agents.llm import (
-    LlamaCppModelClient,
-    RetryPolicy,
-    bundled_gguf_path,
-    make_model_client,
-)
+from agents.enrichment.answer import PhaseAnswer, RawPhaseAnswer
+from agents.llm.client import RetryPolicy
+from agents.llm.factory import make_model_client
+from agents.llm.llamacpp import LlamaCppModelClient, bundled_gguf_path
 from agents.llm_cache import MemoryLlmCache
-from workflow.context import Passage
+from tests.unit.llm.llm_support import enrich_phase
 from workflow.domain.errors import ModelOutputError
 from workflow.domain.inventory import Inventory, build_inventory
+from workflow.domain.passages import Passage
 from workflow.domain.resources import Resource, SourceRef
 from workflow.domain.threat_model import Origin, Phase
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 from pydantic import BaseModel
 
+from agents.enrichment.enricher import Enricher, EnrichmentResult
+from agents.enrichment.prompt import Budget, NotesInput
+from agents.facts.derived import Facts
+from agents.llm.client import LlmAnswer, ModelClient
+from agents.llm_cache import LlmCache
+from agents.phases import spec_for
 from agents.rules.base import RuleMeta, evidence
-from workflow.context import LlmAnswer, Passage
 from workflow.domain.inventory import Inventory, build_inventory
+from workflow.domain.passages import Passage
 from workflow.domain.resources import Resource, SourceRef, resource_id
 from workflow.domain.threat_model import Finding, LlmInfo, Phase, Stride
 
@@ -155,3 +162,16 @@ def ollama_tags_response(*models: str) -> httpx.Response:
                                                      "parameter_size": "3.8B",
                                                      "quantization_level": "Q4_K_M"}}
         for m in models]})
+
+
+def enrich_phase(phase: Phase | str, inv: Inventory, findings: Sequence[Finding],
+                 passages: Sequence[Passage], notes: NotesInput, guidance: str | None,
+                 llm: ModelClient, cache: LlmCache | None = None, *,
+                 application: str = "application", cloud: str | None = None,
+                 classification: str | None = None, budget: Budget | None = None,
+                 prompt_version: int | None = None) -> EnrichmentResult:
+    """One phase's enrichment as a run does it: an Enricher over the inventory's facts."""
+    enricher = Enricher(llm, cache, application=application, cloud=cloud,
+                        classification=classification, budget=budget)
+    return enricher.enrich(spec_for(phase), Facts(inv), findings, passages, notes, guidance,
+                           prompt_version=prompt_version)

@@ -9,19 +9,18 @@ from typing import Any
 import pytest
 
 import prompts
-from agents.enrichment import (
-    Budget,
-    EnrichmentResult,
-    PhaseAnswer,
-    RawPhaseAnswer,
-    enrich_phase,
-    estimate_tokens,
-    llm_fingerprint,
-)
+from agents.enrichment.answer import PhaseAnswer, RawPhaseAnswer
+from agents.enrichment.enricher import EnrichmentResult
+from agents.enrichment.grounding import llm_fingerprint
+from agents.enrichment.prompt import Budget, estimate_tokens
 from agents.llm_cache import CachedAnswer, MemoryLlmCache
+from agents.phase_runner import run_phase
+from agents.phases import spec_for
+from agents.run_context import RunContext
 from tests.unit.llm.llm_support import (
     INJECTION,
     FakeModel,
+    enrich_phase,
     make_inventory,
     passages,
     rule_findings,
@@ -29,6 +28,7 @@ from tests.unit.llm.llm_support import (
     threat,
 )
 from workflow.domain.errors import ModelOutputError, ModelUnavailableError, StoreError
+from workflow.domain.inputs import LoadedInputs
 from workflow.domain.scoring import score, severity
 from workflow.domain.threat_model import Finding, LlmInfo, Origin, Phase, Severity
 
@@ -159,10 +159,12 @@ def test_fingerprints_are_stable_for_the_same_answer() -> None:
 
 
 def test_no_model_means_no_enrichment() -> None:
-    """With --llm off the result is empty and names no prompt."""
-    result = enrich_phase(Phase.DATA, make_inventory(shop_manifests()), rule_findings(),
-                          passages(), None, None, None)
-    assert EnrichmentResult(phase=Phase.DATA) == result
+    """With --llm off a phase has no enricher: no prompt, no model, rule findings only."""
+    ctx = RunContext(inputs=LoadedInputs(files=[], resources=list(
+        make_inventory(shop_manifests()).resources.values()), secret_values=[]))
+    result = run_phase(spec_for(Phase.DATA), ctx)
+    assert ({}, None, {}) == (result.prompts, result.llm, result.usage)
+    assert all(f.origin is Origin.RULE for f in result.findings)
 
 
 @pytest.mark.parametrize("error", [

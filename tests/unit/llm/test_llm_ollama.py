@@ -12,15 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from agents.enrichment import RawPhaseAnswer, enrich_phase
-from agents.llm import (
-    DEFAULT_SEED,
-    OllamaModelClient,
-    RetryPolicy,
-    check_model_host,
-    make_model_client,
-)
+from agents.enrichment.answer import RawPhaseAnswer
+from agents.llm.client import RetryPolicy
+from agents.llm.factory import make_model_client
+from agents.llm.hosts import check_model_host
+from agents.llm.ollama import DEFAULT_SEED, OllamaModelClient
 from tests.unit.llm.llm_support import (
+    enrich_phase,
     make_inventory,
     ollama_chat_response,
     ollama_tags_response,
@@ -293,11 +291,11 @@ def test_factory_off_unknown_and_missing_gguf(tmp_path: Any) -> None:
 
 def test_llamacpp_missing_names_the_pip_command(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without llama-cpp-python the error names the exact install command."""
-    import agents.llm as llm
+    from agents.llm import factory
 
-    monkeypatch.setattr(llm, "llama_cpp_available", lambda: False)
+    monkeypatch.setattr(factory, "llama_cpp_available", lambda: False)
     with pytest.raises(ConfigError, match=r"pip install 'ktmb\[llamacpp\]'"):
-        llm.make_model_client("llamacpp")
+        factory.make_model_client("llamacpp")
 
 
 class _Server:

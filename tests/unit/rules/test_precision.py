@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.reviewer import review
-from agents.rules.base import run_rules
-from agents.rules.catalogue import ALL_RULES
+from agents.facts.derived import Facts
+from agents.reviewer.review import review
+from tests.unit.rules.chained import catalogue_findings
 from workflow.diff import diff_models
 from workflow.domain.inputs import load_inputs
 from workflow.domain.inventory import Inventory
@@ -45,7 +45,7 @@ def load(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Inventory]:
 def _model(inv: Inventory, run: str) -> ThreatModel:
     from datetime import UTC, datetime
 
-    result = review(inv, run_rules(ALL_RULES, inv))
+    result = review(Facts(inv), catalogue_findings(inv))
     return ThreatModel(run_id=run, created_at=datetime(2026, 1, 1, tzinfo=UTC),
                        application=Application(name="app"), generator=Generator(version="0"),
                        phases={}, findings=result.findings, summary=result.summary)
@@ -54,7 +54,7 @@ def _model(inv: Inventory, run: str) -> ThreatModel:
 def test_hardened_app_has_no_high_or_critical(load: Callable[..., Inventory]) -> None:
     """The restricted, isolated, digest-pinned, token-less app draws nothing severe."""
     inv = load(HARDENED)
-    result = review(inv, run_rules(ALL_RULES, inv))
+    result = review(Facts(inv), catalogue_findings(inv))
     assert [] == [f.id for f in result.findings if f.severity in SEVERE]
     assert [] == [f.id for f in result.findings if f.status == FindingStatus.OPEN]
 
@@ -62,7 +62,7 @@ def test_hardened_app_has_no_high_or_critical(load: Callable[..., Inventory]) ->
 def test_hardened_app_controls_are_credited(load: Callable[..., Inventory]) -> None:
     """Default-deny, PSA enforcement and the policy engine appear as mitigations."""
     inv = load(HARDENED)
-    result = review(inv, run_rules(ALL_RULES, inv))
+    result = review(Facts(inv), catalogue_findings(inv))
     controls = {(m["control"], m["name"]) for m in result.compliance["mitigations"]}
     assert {("default-deny", "Egress+Ingress"), ("pod-security-admission", "enforce=restricted"),
             ("policy-engine", "Kyverno")} <= controls
@@ -103,7 +103,7 @@ def test_corpus_hardened_boutique_has_no_high(load: Callable[..., Inventory]) ->
     if not app.is_dir():
         pytest.skip("shared corpus not present")
     inv = load(app)
-    result = review(inv, run_rules(ALL_RULES, inv))
+    result = review(Facts(inv), catalogue_findings(inv))
     assert [] == [f.id for f in result.findings if f.severity in SEVERE]
 
 
@@ -113,9 +113,10 @@ def test_corpus_insecure_boutique_scores_worse(load: Callable[..., Inventory]) -
     secure, insecure = CORPUS / "online-boutique-helm-hardened", CORPUS / "online-boutique"
     if not (secure.is_dir() and insecure.is_dir()):
         pytest.skip("shared corpus not present")
-    good = review(load(secure), run_rules(ALL_RULES, load(secure)))
+    good_inv = load(secure)
+    good = review(Facts(good_inv), catalogue_findings(good_inv))
     bad_inv = load(insecure)
-    bad = review(bad_inv, run_rules(ALL_RULES, bad_inv))
+    bad = review(Facts(bad_inv), catalogue_findings(bad_inv))
     assert Severity.HIGH == bad.summary.overall_risk
     assert Severity.LOW == good.summary.overall_risk
     bad_rules = {f.rule for f in bad.findings}

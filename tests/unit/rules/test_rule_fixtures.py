@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from agents.facts.derived import Facts
+from agents.rules.base import Rule
 from agents.rules.catalogue import ALL_RULES
+from tests.unit.rules.chained import facts_for
 from workflow.domain.inputs import load_inputs
 from workflow.domain.inventory import Inventory
 from workflow.domain.settings import Settings
@@ -48,10 +51,9 @@ def _expected(path: Path) -> str | None:
 
 
 @pytest.mark.parametrize(("rule", "path"), _cases())
-def test_rule_fixture(rule: Any, path: Path, load: Callable[..., Inventory]) -> None:
+def test_rule_fixture(rule: Rule, path: Path, load: Callable[..., Inventory]) -> None:
     """A fail fixture draws the rule's finding (with the expected id); a pass fixture none."""
-    inv = load(path)
-    found = list(rule.evaluate(inv))
+    found = list(rule.evaluate(facts_for(rule.RULE.phase, load(path))))
     ids = sorted(f.id for f in found)
     if path.stem.startswith("pass_"):
         assert [] == ids
@@ -69,11 +71,11 @@ def test_rule_fixture(rule: Any, path: Path, load: Callable[..., Inventory]) -> 
 
 
 @pytest.mark.parametrize(("rule", "path"), _cases())
-def test_rule_fixture_is_deterministic(rule: Any, path: Path,
+def test_rule_fixture_is_deterministic(rule: Rule, path: Path,
                                        load: Callable[..., Inventory]) -> None:
     """Loading the same fixture twice gives the same findings in the same order."""
-    first = [f.model_dump() for f in rule.evaluate(load(path))]
-    second = [f.model_dump() for f in rule.evaluate(load(path))]
+    first = [f.model_dump() for f in rule.evaluate(facts_for(rule.RULE.phase, load(path)))]
+    second = [f.model_dump() for f in rule.evaluate(facts_for(rule.RULE.phase, load(path)))]
     assert first == second
 
 
@@ -82,6 +84,6 @@ def test_logging_phase_states_no_invented_facts(load: Callable[..., Inventory]) 
     from agents.rules.catalogue import rules_for
 
     inv = load(FIXTURES / "logging.no-log-shipping" / "fail_no_agent.yaml")
-    found = [f for rule in rules_for("logging") for f in rule.evaluate(inv)]
+    found = [f for rule in rules_for("logging") for f in rule.evaluate(Facts(inv))]
     assert found
     assert {FindingStatus.QUESTION} == {f.status for f in found}

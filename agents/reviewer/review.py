@@ -31,27 +31,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.attack_paths import attack_paths
 from agents.compliance_summary import build_compliance
+from agents.facts.admission import policy_engines, psa_labels
+from agents.facts.classification import SENSITIVE_CLASSES, normalise_classification, regulations_for
+from agents.facts.derived import Facts
+from agents.facts.identity import automounts_token
 from agents.identity_map import build_identity_map
-from agents.rules.facts import (
-    SENSITIVE_CLASSES,
-    automounts_token,
-    classification,
-    exposures,
-    normalise_classification,
-    policy_engines,
-    psa_labels,
-    regulations_for,
-)
 from workflow.domain.inventory import Inventory
 from workflow.domain.resources import CLUSTER_SCOPED_KINDS
 from workflow.domain.scoring import SEVERITY_ORDER, RiskContext, adjust, severity
 from workflow.domain.threat_model import (
     PHASES,
-    ArchitectureView,
     AttackPath,
     Finding,
     FindingStatus,
     Origin,
+    Phase,
     Severity,
     Summary,
 )
@@ -61,7 +55,6 @@ __all__ = ["MERGE_THRESHOLD", "Review", "merge_findings", "review", "risk_contex
 
 #: Text similarity (0-1) above which overlapping findings are taken for the same threat.
 MERGE_THRESHOLD = 0.5
-_INACTIVE = {FindingStatus.FALSE_POSITIVE, FindingStatus.MITIGATED, FindingStatus.ACCEPTED}
 _STOP = frozenset("a an and are as at be by can for from has have in is it its may of on or "
                   "that the this to with without".split())
 _WORD = re.compile(r"[a-z0-9]+")
@@ -163,10 +156,11 @@ def merge_findings(findings: Sequence[Finding], *,
 
 
 # ---- scoring context --------------------------------------------------------------------------
-def _exposed_resources(inv: Inventory) -> set[str]:
+def _exposed_resources(facts: Facts) -> set[str]:
     """Workloads, entry points and service accounts (mounted by exposed pods) on the internet."""
+    inv = facts.inventory
     out: set[str] = set()
-    for wl_id, ways in exposures(inv).items():
+    for wl_id, ways in facts.exposures.items():
         public = [e for e in ways if e.internet]
         if not public:
             continue
@@ -193,16 +187,17 @@ def _admission_enforced(inv: Inventory) -> tuple[bool, set[str]]:
     return engines, enforced
 
 
-def _level(inv: Inventory, resource: str, default: str | None) -> str | None:
+def _level(facts: Facts, resource: str, default: str | None) -> str | None:
     """A resource's classification, else the application's (when the resource is in it)."""
-    own = classification(inv, resource)
-    return own if own is not None else (default if resource in inv else None)
+    own = facts.classification(resource)
+    return own if own is not None else (default if resource in facts.inventory else None)
 
 
-def risk_context(inv: Inventory, finding: Finding, *, exposed: set[str],
+def risk_context(facts: Facts, finding: Finding, *, exposed: set[str],
                  on_path: set[str], engines: bool, enforced: set[str],
                  default_class: str | None = None) -> RiskContext:
     """The modifiers that apply to one finding."""
+    inv = facts.inventory
     resources = finding.resources
     kinds = {r.split("/", 1)[0] for r in resources}
     cluster_wide = (finding.id.endswith("#cluster")
@@ -210,7 +205,7 @@ def risk_context(inv: Inventory, finding: Finding, *, exposed: set[str],
                                      "ValidatingWebhookConfiguration", "DaemonSet"})
                     or any(r.split("/", 1)[0] in CLUSTER_SCOPED_KINDS - {"Namespace"}
                            and r in inv for r in resources))
-    sensitive = any(_level(inv, r, default_class) in SENSITIVE_CLASSES for r in resources)
+    sensitive = any(_level(facts, r, default_class) in SENSITIVE_CLASSES for r in resources)
     namespace = _namespace_of(inv, resources[0]) if resources else None
     mitigated = finding.rule.startswith(_ADMISSION_MITIGATED) and (
         engines or (namespace is not None and namespace in enforced)) and not (
@@ -218,12 +213,12 @@ def risk_context(inv: Inventory, finding: Finding, *, exposed: set[str],
                                  "controls.webhook-")))
     return RiskContext(
         internet_exposed=any(r in exposed for r in resources)
-        and finding.phase.value != "risk_review",
+        and finding.phase is not Phase.RISK_REVIEW,
         sensitive_data=sensitive, cluster_wide=cluster_wide, mitigated=mitigated,
         on_attack_path=finding.id in on_path)
 
 
-def _rescore(inv: Inventory, finding: Finding, context: RiskContext,
+def _rescore(facts: Facts, finding: Finding, context: RiskContext,
              default_class: str | None = None) -> tuple[Finding, tuple[str, ...]]:
     if finding.status == FindingStatus.QUESTION:
         context = RiskContext()
@@ -232,7 +227,7 @@ def _rescore(inv: Inventory, finding: Finding, context: RiskContext,
     band = finding.severity_override or severity(value)
     extra: tuple[str, ...] = ()
     if context.sensitive_data:
-        levels = {_level(inv, r, default_class) for r in finding.resources}
+        levels = {_level(facts, r, default_class) for r in finding.resources}
         extra = tuple(ref for level in sorted(x for x in levels if x) for ref in
                       regulations_for(level))
     update: dict[str, Any] = {"likelihood": adjusted.likelihood, "impact": adjusted.impact,
@@ -242,15 +237,15 @@ def _rescore(inv: Inventory, finding: Finding, context: RiskContext,
 
 
 def _rank_key(finding: Finding) -> tuple[int, int, float, str]:
-    inactive = 1 if finding.status in _INACTIVE else 0
-    return (inactive, SEVERITY_ORDER.index(finding.severity), -finding.score, finding.id)
+    closed = 0 if finding.is_open else 1
+    return (closed, SEVERITY_ORDER.index(finding.severity), -finding.score, finding.id)
 
 
 def _summary(findings: Sequence[Finding], dropped: int) -> Summary:
     by_severity = Counter(f.severity.value for f in findings)
     by_phase = Counter(f.phase.value for f in findings)
     live = [f.severity for f in findings
-            if f.status not in _INACTIVE and f.status != FindingStatus.QUESTION]
+            if f.is_open and f.status != FindingStatus.QUESTION]
     overall = next((band for band in SEVERITY_ORDER if band in live), Severity.INFO)
     return Summary(
         total=len(findings),
@@ -259,40 +254,36 @@ def _summary(findings: Sequence[Finding], dropped: int) -> Summary:
         overall_risk=overall, model_items_dropped=dropped)
 
 
-def review(inv: Inventory, findings: Sequence[Finding], *,
-           architecture: ArchitectureView | None = None, model_items_dropped: int = 0,
+def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: int = 0,
            merge_threshold: float = MERGE_THRESHOLD,
            data_classification: str | None = None) -> Review:
     """Merge duplicates, build attack paths, score in code, rank, and summarise.
 
     Args:
-        inv: the application's inventory.
-        findings: every phase's findings (rules and model), as the phases produced them.
-        architecture: the architecture view, when built (its entry points are already part of
-            the inventory's exposure facts; accepted for callers that pass it).
+        facts: the run's facts.
+        findings: every phase's findings (rules and model), as the phases left them.
         model_items_dropped: model items the phases dropped, carried into the summary.
         merge_threshold: text similarity above which overlapping findings merge.
         data_classification: the application's classification (``--classification``), used
             for resources that carry none of their own (e.g. ``pci``, ``personal``).
     """
-    del architecture  # exposure is recomputed from the inventory, which the view derives from
     merged = merge_findings(findings, threshold=merge_threshold)
-    paths = attack_paths(inv, [f for f in merged if f.status not in _INACTIVE])
+    paths = attack_paths(facts.with_findings([f for f in merged if f.is_open]))
     on_path = {fid for path in paths for fid in path.findings}
-    exposed = _exposed_resources(inv)
-    engines, enforced = _admission_enforced(inv)
+    exposed = _exposed_resources(facts)
+    engines, enforced = _admission_enforced(facts.inventory)
     default_class = normalise_classification(data_classification)
     scored: list[Finding] = []
     reasons: dict[str, tuple[str, ...]] = {}
     for item in merged:
-        context = risk_context(inv, item, exposed=exposed, on_path=on_path, engines=engines,
+        context = risk_context(facts, item, exposed=exposed, on_path=on_path, engines=engines,
                                enforced=enforced, default_class=default_class)
-        new, why = _rescore(inv, item, context, default_class)
+        new, why = _rescore(facts, item, context, default_class)
         scored.append(new)
         if why:
             reasons[new.id] = why
     ranked = tuple(sorted(scored, key=_rank_key))
     return Review(findings=ranked, attack_paths=paths,
                   summary=_summary(ranked, model_items_dropped),
-                  compliance=build_compliance(inv, ranked, data_classification=default_class),
-                  identity_map=build_identity_map(inv), adjustments=reasons)
+                  compliance=build_compliance(facts, ranked, data_classification=default_class),
+                  identity_map=build_identity_map(facts), adjustments=reasons)

@@ -1,4 +1,4 @@
-"""The graph state and its reducers.
+"""A run's checkpointed state (what the LangGraph graph carries) and its reducers.
 
 State holds only JSON-ready values (dicts of model dumps): checkpoints stay readable whatever
 the class layout, and every node validates what it reads. Findings live in keyed reducers, so
@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Annotated, Any, TypedDict, get_type_hints
 
+from workflow.domain.run import RunOptions
 from workflow.domain.threat_model import PHASES, Phase
 
 __all__ = ["ThreatModelState", "all_findings", "apply_update", "findings_key", "initial_state",
@@ -96,19 +97,18 @@ def all_findings(state: Mapping[str, Any]) -> dict[str, Any]:
 
 def initial_state(*, run_id: str, application: str, inputs_snapshot: dict[str, Any],
                   inputs_digest: str, approval: list[str],
-                  options: Mapping[str, Any] | None = None) -> ThreatModelState:
+                  options: RunOptions | None = None) -> ThreatModelState:
     """The state a run starts from.
 
     The run's ``classification`` and ``cloud`` options go to its extras; ``llm`` stays empty
     until a phase that used a model records which one.
     """
-    options = options or {}
+    options = options or RunOptions()
     return {
         "run_id": run_id, "application": application, "inputs": inputs_snapshot,
         "inputs_digest": inputs_digest, "approval": approval, "llm": None,
         "phases": {}, "guidance": {}, "degradations": {}, "usage": {}, "prompts": {},
-        "extras": {"classification": options.get("classification"),
-                   "cloud": options.get("cloud")},
+        "extras": {"classification": options.classification, "cloud": options.cloud},
         "rejected": None, "reviewed": None}
 
 

@@ -34,13 +34,12 @@ GroupOpt = Annotated[list[str] | None, typer.Option(
 
 
 def _open(user: str | None, groups: list[str] | None) -> tuple[KnowledgeBase, Principal]:
-    from kb.retrieval import KnowledgeBase
     from kb.store import Principal
+    from workflow.knowledge_base import open_knowledge_base
 
     settings = load_settings()
     principal = Principal.from_settings(settings, user=user, groups=groups)
-    kb = KnowledgeBase.open(settings)
-    return kb, principal
+    return open_knowledge_base(settings), principal
 
 
 def _out(text: str) -> None:

@@ -1,37 +1,37 @@
-"""Assemble the threat model from the graph state (finished, or partial and marked so).
+"""The threat model of a run: the reviewer's result with everything the run recorded.
 
-No LangGraph here: ``ktmb scan`` assembles its model with the same code as the graph's reviewer
-node (``workflow.graph.reviewer``).
+Used by the reviewer's node (a finished run), by ``ktmb scan`` and by the run for the partial
+model of a run that has not finished (marked ``partial``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
-from agents.phase_runner import inputs_of
-from agents.reviewer import review
+from agents.facts.classification import classification_from_text
+from agents.reviewer.review import review
 from agents.rules.catalogue import ALL_RULES
-from agents.rules.facts import classification_from_text
-from workflow import __version__, dumped
+from agents.run_context import RunContext
+from workflow.domain import __version__
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.threat_model import (
     PHASES,
     Application,
     ArchitectureView,
     Degradation,
-    Finding,
     Generator,
     LlmInfo,
     PhaseRecord,
     PromptRef,
     ThreatModel,
 )
-from workflow.state import ThreatModelState, all_findings
 
-__all__ = ["assemble_model", "final_model"]
+__all__ = ["assemble_model"]
 
 
-def _generator(state: ThreatModelState) -> Generator:
+def _generator(state: Mapping[str, Any]) -> Generator:
     llm = state.get("llm")
     prompts = sorted((PromptRef.model_validate(p) for p in (state.get("prompts") or {}).values()),
                      key=lambda p: (p.id, p.version))
@@ -39,7 +39,7 @@ def _generator(state: ThreatModelState) -> Generator:
                      prompts=tuple(prompts), rules=len(ALL_RULES))
 
 
-def _classification(state: ThreatModelState, inputs: LoadedInputs) -> str | None:
+def _classification(state: Mapping[str, Any], inputs: LoadedInputs) -> str | None:
     """The run's data classification: ``--classification``, else the architecture notes."""
     options = state.get("extras") or {}
     explicit = options.get("classification")
@@ -52,17 +52,17 @@ def _classification(state: ThreatModelState, inputs: LoadedInputs) -> str | None
     return None
 
 
-def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
-    """The threat model of the state; ``partial`` marks a run that has not finished."""
-    inputs = inputs_of(state)  # the phases' cached inputs (and their memoised facts)
-    inv = inputs.inventory
-    run_id = str(state.get("run_id") or "")
-    findings = [dumped.load(run_id, f, Finding) for f in all_findings(state).values()]
+def assemble_model(state: Mapping[str, Any], ctx: RunContext, *, partial: bool) -> ThreatModel:
+    """The threat model of a run from its state and its context's findings.
+
+    ``partial`` marks a run that has not finished.
+    """
+    inputs = ctx.inputs
     architecture = ArchitectureView.model_validate(state.get("architecture") or {})
     phases = {p: PhaseRecord.model_validate((state.get("phases") or {}).get(p.value, {}))
               for p in PHASES}
     dropped = sum(r.model_items_dropped for r in phases.values())
-    result = review(inv, findings, architecture=architecture, model_items_dropped=dropped,
+    result = review(ctx.facts, ctx.all_findings(), model_items_dropped=dropped,
                     data_classification=_classification(state, inputs))
     if result.adjustments:
         result = result.model_copy(update={"findings": tuple(
@@ -78,9 +78,3 @@ def assemble_model(state: ThreatModelState, *, partial: bool) -> ThreatModel:
         identity_map=list(result.identity_map), attack_paths=result.attack_paths,
         compliance=dict(result.compliance), findings=result.findings, summary=summary,
         degradations=degradations, partial=partial)
-
-
-def final_model(state: ThreatModelState) -> ThreatModel:
-    """The final model of a reviewed state: the reviewer's own in this process, else rebuilt."""
-    handed = dumped.recall(str(state.get("run_id") or ""), state.get("reviewed"), ThreatModel)
-    return handed if handed is not None else assemble_model(state, partial=False)

@@ -1,0 +1,7 @@
+"""Facts derived from the inventory that rules, the reviewer and the attack paths share.
+
+One module per concept (workloads, exposure, identity, classification, admission); the
+:class:`~agents.facts.derived.Facts` of a run holds the expensive ones, computed once.
+"""
+
+from __future__ import annotations

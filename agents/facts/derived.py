@@ -1,0 +1,89 @@
+"""The facts of one run: its inventory and what is derived from it, each computed once.
+
+A :class:`Facts` is built once per run (the run context holds it) and handed to every rule, the
+reviewer and the attack paths. The derived facts that several of them need (exposure, a
+subject's RBAC capabilities, a resource's data classification) are computed on first use and
+kept for the run; nothing is kept between runs.
+
+The risk review and the reviewer build on findings as well: :meth:`Facts.with_findings` gives
+the same facts (sharing what was computed) together with the findings they may chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+
+from agents.facts.classification import classification_of
+from agents.facts.exposure import Exposure, find_exposures
+from agents.facts.identity import Capability, capabilities_of
+from workflow.domain.inventory import Inventory
+from workflow.domain.threat_model import Finding
+
+__all__ = ["Facts", "InventoryFacts"]
+
+
+class InventoryFacts:
+    """The derived facts of one inventory, computed on first use."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._capabilities: dict[str, list[Capability]] = {}
+        self._classification: dict[str, str | None] = {}
+
+    @cached_property
+    def exposures(self) -> dict[str, tuple[Exposure, ...]]:
+        """Workload id -> the ways it is reachable from outside the cluster network."""
+        return find_exposures(self.inventory)
+
+    def capabilities(self, subject: str) -> list[Capability]:
+        """The dangerous abilities a subject's RBAC grants give it."""
+        held = self._capabilities.get(subject)
+        if held is None:
+            held = self._capabilities[subject] = capabilities_of(
+                self.inventory.grants_of(subject))
+        return held
+
+    def classification(self, resource_id: str) -> str | None:
+        """The data classification of a resource (normalised), or None."""
+        if resource_id not in self._classification:
+            self._classification[resource_id] = classification_of(self.inventory, resource_id)
+        return self._classification[resource_id]
+
+
+class Facts:
+    """What the analysis knows about one application: inventory, derived facts, findings.
+
+    Attributes:
+        inventory: the application's inventory.
+        findings: the findings later steps may build on (none for the phases' own rules; the
+            open findings of the earlier phases for the risk review; the reviewed ones for
+            the reviewer's attack paths).
+    """
+
+    def __init__(self, inventory: Inventory, findings: Sequence[Finding] = (), *,
+                 derived: InventoryFacts | None = None) -> None:
+        self.inventory = inventory
+        self.findings = tuple(findings)
+        self._derived = derived if derived is not None else InventoryFacts(inventory)
+
+    def with_findings(self, findings: Sequence[Finding]) -> Facts:
+        """These facts with ``findings`` to build on (what was derived is shared)."""
+        return Facts(self.inventory, findings, derived=self._derived)
+
+    @property
+    def exposures(self) -> dict[str, tuple[Exposure, ...]]:
+        """Workload id -> the ways it is reachable from outside the cluster network."""
+        return self._derived.exposures
+
+    def internet_exposed(self, workload_id: str) -> bool:
+        """True when a workload is reachable from the internet (LoadBalancer, Ingress, ...)."""
+        return any(e.internet for e in self.exposures.get(workload_id, ()))
+
+    def capabilities(self, subject: str) -> list[Capability]:
+        """The dangerous abilities a subject's RBAC grants give it."""
+        return self._derived.capabilities(subject)
+
+    def classification(self, resource_id: str) -> str | None:
+        """The data classification of a resource (normalised), or None."""
+        return self._derived.classification(resource_id)

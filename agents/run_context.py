@@ -1,0 +1,129 @@
+"""The run context: a run's objects in this process, passed by LangGraph to every node.
+
+LangGraph does not checkpoint the context (``context_schema``): it holds what a checkpoint must
+not or need not hold. :mod:`workflow.runs` builds it once per process for a run (from the
+inputs it loaded, or from the checkpointed inputs snapshot when it resumes a run) and passes
+it to every invocation of the graph; ``ktmb scan`` builds one for its single pass.
+
+It carries:
+
+- the run's loaded inputs and the :class:`~agents.facts.derived.Facts` derived from them;
+- the run's findings as models, by phase: the phase node that produces them and the gate that
+  edits them write them here and to the checkpointed state alike, so the phases and the
+  reviewer that come later read models instead of re-validating the state's JSON;
+- the reviewer's threat model, handed to the run that stores it;
+- the services of the run: the knowledge base, the model enrichment, a progress hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+from agents.enrichment.enricher import EnrichmentResult
+from agents.enrichment.prompt import NotesInput
+from agents.facts.derived import Facts
+from agents.phase import PhaseSpec
+from workflow.domain.inputs import LoadedInputs
+from workflow.domain.passages import Passage
+from workflow.domain.run_state import phase_findings
+from workflow.domain.threat_model import PHASES, Finding, LlmInfo, Phase, ThreatModel
+
+__all__ = ["PhaseEnricher", "ProgressHook", "Retriever", "RunContext", "Services"]
+
+
+class Retriever(Protocol):
+    """Hybrid search over the knowledge base, as the phases use it (``kb.retrieval``)."""
+
+    def search(self, query: str, *, k: int = 5, phase: Phase | None = None,
+               framework: str | None = None) -> list[Passage]:
+        """The top ``k`` passages for ``query``."""
+        ...
+
+    def passages_for_topics(self, topics: Sequence[str]) -> list[Passage]:
+        """The built-in passages of topic keys (a rule's ``kb_topics``), for citations."""
+        ...
+
+
+class PhaseEnricher(Protocol):
+    """The model enrichment of a run's phases (:class:`agents.enrichment.enricher.Enricher`)."""
+
+    @property
+    def info(self) -> LlmInfo:
+        """The model that enriches the run."""
+        ...
+
+    def enrich(self, spec: PhaseSpec, facts: Facts, findings: Sequence[Finding],
+               passages: Sequence[Passage], notes: NotesInput,
+               guidance: str | None) -> EnrichmentResult:
+        """What the model adds to one phase (never raises for a model failure)."""
+        ...
+
+
+#: (phase, event, details) -> None; shows progress (``started``, ``finished``).
+ProgressHook = Callable[[Phase, str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a run uses but does not own: the knowledge base, the model, a progress hook.
+
+    Attributes:
+        retriever: the knowledge base, acting for the run's principal; None without one.
+        enricher: the model enrichment; None when the run has no model (``--llm off``).
+        progress: called when a phase starts and finishes.
+        top_k: passages retrieved for a phase's prompt.
+    """
+
+    retriever: Retriever | None = None
+    enricher: PhaseEnricher | None = None
+    progress: ProgressHook | None = None
+    top_k: int = 5
+
+
+@dataclass
+class RunContext:
+    """A run's objects in this process (not checkpointed)."""
+
+    inputs: LoadedInputs
+    services: Services = field(default_factory=Services)
+    #: The run's findings by phase and id, as the checkpointed state holds them.
+    findings: dict[Phase, dict[str, Finding]] = field(default_factory=dict)
+    #: The reviewer's threat model, once the reviewer node has run in this process.
+    model: ThreatModel | None = None
+
+    @cached_property
+    def facts(self) -> Facts:
+        """The facts derived from the run's inventory (computed once per run)."""
+        return Facts(self.inputs.inventory)
+
+    @classmethod
+    def resumed(cls, state: Mapping[str, Any], services: Services | None = None) -> RunContext:
+        """The context of a run continued from its checkpointed ``state``.
+
+        The inputs come from the state's snapshot (never from files that may have changed)
+        and the findings of the phases that ran are validated from the state once.
+        """
+        findings = {phase: {fid: Finding.model_validate(data)
+                            for fid, data in phase_findings(state, phase).items()}
+                    for phase in PHASES}
+        return cls(inputs=LoadedInputs.from_snapshot(state.get("inputs") or {}),
+                   services=services or Services(),
+                   findings={p: f for p, f in findings.items() if f})
+
+    def all_findings(self) -> list[Finding]:
+        """Every phase's findings, in phase order."""
+        return [f for phase in PHASES for f in self.findings.get(phase, {}).values()]
+
+    def chainable_findings(self, before: Phase) -> tuple[Finding, ...]:
+        """The findings of the phases before ``before`` that reviewers kept open.
+
+        What a later phase may build on (the risk review chains them into attack paths): a
+        finding removed at a gate is gone from the run, and one marked false positive,
+        mitigated or accepted is not a step an attacker can take.
+        """
+        earlier = PHASES[:PHASES.index(before)]
+        return tuple(f for phase in earlier for f in self.findings.get(phase, {}).values()
+                     if f.is_open)

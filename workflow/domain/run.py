@@ -1,0 +1,79 @@
+"""A run as the rest of ktmb sees it: its status, the decisions at its gates, its options."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["Decision", "LlmOptions", "LlmProvider", "RunOptions", "RunStatus"]
+
+
+class RunStatus(StrEnum):
+    """Where a run stands (the ``runs`` table's ``status``)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    AWAITING_APPROVAL = "awaiting_approval"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def settled(self) -> bool:
+        """True when nothing runs until a person acts (or never again)."""
+        return self in _SETTLED
+
+
+_SETTLED = frozenset({RunStatus.AWAITING_APPROVAL, RunStatus.COMPLETED, RunStatus.REJECTED,
+                      RunStatus.FAILED, RunStatus.INTERRUPTED})
+
+
+class Decision(StrEnum):
+    """A reviewer's decision at a gate, as recorded (``ktmb approve`` / ``ktmb reject``)."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class LlmProvider(StrEnum):
+    """Which model enriches a run."""
+
+    OFF = "off"
+    OLLAMA = "ollama"
+    LLAMACPP = "llamacpp"
+
+
+class LlmOptions(BaseModel):
+    """The model of a run."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: LlmProvider = LlmProvider.OFF
+    model: str | None = Field(default=None, description="Model name (Ollama) or GGUF file.")
+    cache: bool = Field(default=True, description="Reuse cached answers of the same prompt.")
+
+
+class RunOptions(BaseModel):
+    """What a run was asked to do besides reading its inputs (stored with the run)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    llm: LlmOptions = LlmOptions()
+    classification: str | None = Field(
+        default=None, description="The application's data classification (pci, personal, ...).")
+    cloud: str | None = Field(default=None, description="eks, gke, aks or on-prem.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_0_2(cls, data: Any) -> Any:
+        """Runs stored by earlier versions kept ``cloud`` and ``classification`` under ``llm``."""
+        if isinstance(data, dict) and isinstance(data.get("llm"), dict) and (
+                {"cloud", "classification"} & data["llm"].keys()):
+            llm = dict(data["llm"])
+            return {**data, "llm": {k: v for k, v in llm.items() if k in LlmOptions.model_fields},
+                    "cloud": data.get("cloud", llm.get("cloud")),
+                    "classification": data.get("classification", llm.get("classification"))}
+        return data
