@@ -31,9 +31,10 @@ procrastinate's schema is procrastinate's: on first use, when ``procrastinate_jo
 it is created with procrastinate's documented ``App.schema_manager.apply_schema()`` (what
 ``procrastinate schema --apply`` runs), under an advisory lock so that processes starting together
 create it once; an existing schema is left as it is. Upgrading procrastinate to a version that
-ships migrations is the operator's step, as procrastinate documents it: stop every worker, apply
-the new files of ``procrastinate schema --migrations-path`` in order, then upgrade (README,
-"Review service, HTTP API and batch workers"). The SQL of this module is in ``queue.sql``.
+ships migrations is the operator's step, as procrastinate documents it: with every worker
+stopped, apply in name order the files of ``procrastinate schema --migrations-path`` that the
+previous version did not ship (README, "Review service, HTTP API and batch workers"). The SQL of
+this module is in ``queue.sql``.
 """
 
 from __future__ import annotations
