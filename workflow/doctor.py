@@ -111,7 +111,7 @@ def _embedding_check() -> Check:
 
 
 def _database_check(settings: Settings) -> Check:
-    from workflow.db import embedded_server_uri, redact_url
+    from workflow.db import embedded_server_uri, redact_url, server_version
 
     if settings.database_url:
         where = redact_url(settings.database_url)
@@ -127,12 +127,10 @@ def _database_check(settings: Settings) -> Check:
         except KtmbError as exc:
             return Check(name="database reachable", ok=False, detail=str(exc), fix=fix)
     try:
-        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
-            row = conn.execute("SELECT current_setting('server_version')").fetchone()
+        version = server_version(url, connect_timeout=5)
     except psycopg.Error as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         return Check(name="database reachable", ok=False, detail=f"{where}: {first}", fix=fix)
-    version = row[0] if row else "?"
     return Check(name="database reachable", ok=True, detail=f"{where} (PostgreSQL {version})")
 
 

@@ -27,10 +27,14 @@ Guarantees:
   ``interrupted`` and re-queues them, then exits. A second signal exits at once (the runs are
   then recovered as stalled).
 
-The procrastinate schema is applied on first use under an advisory lock (several processes may
-start together) from the installed procrastinate package, and its version is recorded in
-``ktmb_queue_schema``; when procrastinate is upgraded, the migration files it ships that are
-newer than the recorded version are applied the same way. Stop every worker before upgrading.
+procrastinate's schema is procrastinate's: on first use, when ``procrastinate_jobs`` is missing,
+it is created with procrastinate's documented ``App.schema_manager.apply_schema()`` (what
+``procrastinate schema --apply`` runs), under an advisory lock so that processes starting together
+create it once; an existing schema is left as it is. Upgrading procrastinate to a version that
+ships migrations is the operator's step, as procrastinate documents it: with every worker
+stopped, apply in name order the files of ``procrastinate schema --migrations-path`` that the
+previous version did not ship (README, "Review service, HTTP API and batch workers"). The SQL of
+this module is in ``queue.sql``.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -55,11 +58,18 @@ from langgraph.runtime import RunControl
 from procrastinate import exceptions as pq_exceptions
 from procrastinate import jobs as pq_jobs
 from procrastinate import retry as pq_retry
-from procrastinate import schema as pq_schema
 from procrastinate import worker as pq_worker
 
-from workflow.db import Database
-from workflow.domain.errors import ConfigError, KtmbError, NotFoundError, RunStateError, UserError
+from workflow.db import Database, advisory_lock
+from workflow.domain.errors import (
+    ConfigError,
+    KtmbError,
+    NotFoundError,
+    RunStateError,
+    StoreError,
+    UserError,
+)
+from workflow.domain.named_queries import load_queries
 from workflow.domain.run import Decision, RunStatus
 from workflow.run_store import RunStore
 
@@ -87,6 +97,7 @@ CONTINUE_TASK = f"{NAMESPACE}:continue_run"
 #: Run statuses after which a ``run_application`` job has nothing left to do.
 SETTLED = frozenset({RunStatus.COMPLETED, RunStatus.REJECTED, RunStatus.AWAITING_APPROVAL})
 
+_Q = load_queries(Path(__file__).with_name("queue.sql"))
 _SCHEMA_LOCK = 7_364_221_004  # advisory lock key: applying the procrastinate schema
 _REAPER_LOCK = 7_364_221_005  # advisory lock key: one reaper at a time re-queues stalled jobs
 
@@ -148,101 +159,47 @@ def queue_options(**overrides: float | int | None) -> QueueOptions:
 
 
 # ---- schema -------------------------------------------------------------------------------------
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
+def _queue_schema_present(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(_Q["queue_schema_present"]).fetchone()
+    return bool(row and row[0])
 
 
-def _migration_files() -> list[tuple[str, Path]]:
-    """The procrastinate package's migrations as (version, file), oldest first."""
-    folder = Path(pq_schema.SchemaManager.get_migrations_path())
-    found = []
-    for path in folder.glob("*.sql"):
-        version = path.name.split("_", 1)[0]
-        with suppress(ValueError):
-            found.append((_version_key(version), path.name, version, path))
-    return [(version, path) for _key, _name, version, path in sorted(found)]
-
-
-def installed_schema_version() -> str:
-    """The schema version of the installed procrastinate: its newest migration's version."""
-    files = _migration_files()
-    return files[-1][0] if files else "00.00.00"
+def _apply_procrastinate_schema(url: str) -> None:
+    """Apply procrastinate's schema to an empty database with its own schema manager."""
+    app = procrastinate.App(connector=procrastinate.SyncPsycopgConnector(
+        conninfo=url, min_size=1, max_size=1))
+    app.open()
+    try:
+        app.schema_manager.apply_schema()
+    finally:
+        app.close()
 
 
 def ensure_queue_schema(url: str) -> None:
-    """Create or upgrade procrastinate's tables, once, whatever the number of processes starting.
+    """Create procrastinate's tables if they are missing, once, however many processes start.
+
+    The schema is applied by procrastinate (``App.schema_manager.apply_schema()``, the
+    ``procrastinate schema --apply`` of its documentation) under an advisory lock; a database
+    that already has it is left untouched. Upgrades between procrastinate versions are applied
+    by the operator from ``procrastinate schema --migrations-path`` (see the module docstring).
+    A ``ktmb_queue_schema`` table left by earlier ktmb versions is neither read nor required.
 
     Raises:
-        ConfigError: the database holds a newer queue schema than this installation knows.
         StoreError: the schema could not be applied.
     """
-    from workflow.domain.errors import StoreError
-
-    target = installed_schema_version()
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            _advisory_lock(conn, _SCHEMA_LOCK)
-            try:
-                _apply_queue_schema(conn, target)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if _queue_schema_present(conn):
+                return
+            with advisory_lock(conn, _SCHEMA_LOCK, waiting_for="set up the job queue schema"):
+                if _queue_schema_present(conn):  # created by the process that held the lock
+                    return
+                _apply_procrastinate_schema(url)
+                log.info("queue_schema_created")
+    except (psycopg.Error, pq_exceptions.ConnectorException) as exc:
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else type(exc).__name__
         raise StoreError(f"cannot set up the job queue schema: {first}") from exc
-
-
-def _advisory_lock(conn: psycopg.Connection[Any], key: int, timeout: float = 600.0) -> None:
-    """Take a session advisory lock by polling.
-
-    A session blocked in ``pg_advisory_lock`` keeps a snapshot open, and a ``CREATE INDEX
-    CONCURRENTLY`` run by the lock holder on another connection then waits for it forever (a
-    deadlock PostgreSQL cannot see); short ``pg_try_advisory_lock`` calls hold no snapshot.
-    """
-    from workflow.domain.errors import StoreError
-
-    deadline = time.monotonic() + timeout
-    while True:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-        if row and row[0]:
-            return
-        if time.monotonic() > deadline:
-            raise StoreError(f"timed out after {timeout:g} s waiting for another process to "
-                             "set up the job queue schema")
-        time.sleep(0.2)
-
-
-def _apply_queue_schema(conn: psycopg.Connection[Any], target: str) -> None:
-    conn.execute("""CREATE TABLE IF NOT EXISTS ktmb_queue_schema (
-                      component text PRIMARY KEY, version text NOT NULL,
-                      applied_at timestamptz NOT NULL DEFAULT now())""")
-    row = conn.execute("SELECT version FROM ktmb_queue_schema "
-                       "WHERE component = 'procrastinate'").fetchone()
-    recorded: str | None = row[0] if row else None
-    exists = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
-    record = ("INSERT INTO ktmb_queue_schema (component, version) VALUES ('procrastinate', %s) "
-              "ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version, "
-              "applied_at = now()")
-    if not (exists and exists[0]):
-        with conn.transaction():
-            conn.execute(pq_schema.SchemaManager.get_schema())
-            conn.execute(record, (target,))
-        log.info("queue_schema_created", version=target)
-        return
-    if recorded is None:
-        log.warning("queue_schema_unversioned", assumed=target)
-        conn.execute(record, (target,))
-        return
-    if _version_key(recorded) > _version_key(target):
-        raise ConfigError(f"the job queue schema in the database ({recorded}) is newer than this "
-                          f"installation's procrastinate ({target}); upgrade ktmb")
-    pending = [(v, p) for v, p in _migration_files() if _version_key(v) > _version_key(recorded)]
-    for version, path in pending:
-        with conn.transaction():
-            conn.execute(path.read_text(encoding="utf-8"))
-            conn.execute(record, (version,))
-        log.info("queue_schema_migrated", migration=path.name)
-    if _version_key(recorded) < _version_key(target) and not pending:
-        conn.execute(record, (target,))
 
 
 # ---- the procrastinate app and its tasks -------------------------------------------------
@@ -309,15 +266,6 @@ class RunProgress:
     pending: bool
 
 
-_PROGRESS_SQL = """
-SELECT r.run_id, r.application, r.status, r.error,
-       EXISTS (SELECT 1 FROM procrastinate_jobs j
-               WHERE j.queue_name = %(queue)s AND j.lock = r.run_id
-                 AND j.status IN ('todo', 'doing')) AS pending
-FROM runs r WHERE r.run_id = ANY(%(run_ids)s)
-"""
-
-
 class RunQueue:
     """Enqueue runs and follow them, from a synchronous process (``ktmb batch``, the API)."""
 
@@ -370,8 +318,8 @@ class RunQueue:
     def progress(self, run_ids: Sequence[str]) -> list[RunProgress]:
         """Where the given runs stand, and whether jobs are still waiting or running for them."""
         with self.db.connection() as conn:
-            rows = conn.execute(_PROGRESS_SQL, {"queue": QUEUE,
-                                                "run_ids": list(run_ids)}).fetchall()
+            rows = conn.execute(_Q["run_progress"], {"queue": QUEUE,
+                                                     "run_ids": list(run_ids)}).fetchall()
         return [RunProgress(**row) for row in rows]
 
 
@@ -521,7 +469,7 @@ async def reap_stalled_jobs(app: procrastinate.App, runs: Any, url: str,
     by the next free worker from its last checkpoint.
     """
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_REAPER_LOCK,))
+        cur = await conn.execute(_Q["try_advisory_lock"], {"key": _REAPER_LOCK})
         row = await cur.fetchone()
         if not (row and row[0]):
             return 0
@@ -530,7 +478,7 @@ async def reap_stalled_jobs(app: procrastinate.App, runs: Any, url: str,
                 queue=QUEUE, seconds_since_heartbeat=options.stalled_after)
             return sum([await _reap(app, runs, job, options) for job in stalled])
         finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", (_REAPER_LOCK,))
+            await conn.execute(_Q["advisory_unlock"], {"key": _REAPER_LOCK})
 
 
 async def _reap(app: procrastinate.App, runs: Any, job: pq_jobs.Job,

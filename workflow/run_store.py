@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -138,3 +139,20 @@ class RunStore:
         with self.db.connection() as conn:
             row = conn.execute(_Q["get_threat_model"], {"run_id": run_id}).fetchone()
         return (int(row["version"]), row["model"]) if row else None
+
+    @contextmanager
+    def run_lock(self, run_id: str) -> Iterator[bool]:
+        """Try to take the run's advisory lock for the ``with`` block; yields whether it was taken.
+
+        The lock belongs to the session of a pooled connection held for the whole block, so only
+        one process executes a run at a time, and a process that dies releases it with its
+        session. Never waits: another holder means the run is being executed elsewhere.
+        """
+        with self.db.connection() as conn:
+            row = conn.execute(_Q["try_run_lock"], {"run_id": run_id}).fetchone()
+            locked = bool(row and row["locked"])
+            try:
+                yield locked
+            finally:
+                if locked:
+                    conn.execute(_Q["release_run_lock"], {"run_id": run_id})

@@ -21,7 +21,6 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.errors import GraphDrained
 from langgraph.runtime import RunControl
 from langgraph.types import Command, Interrupt
-from psycopg import Connection
 
 from agents.reviewer.assemble import assemble_model
 from agents.run_context import RunContext, Services
@@ -34,7 +33,7 @@ from workflow.domain.threat_model import PHASES, Phase, ThreatModel
 from workflow.gates import PhaseDecision, PhaseEdits, decision_json, gate_name, validate_decision
 from workflow.graph import build_graph
 from workflow.run_ids import new_run_id
-from workflow.run_store import _Q, RunInfo, RunStore
+from workflow.run_store import RunInfo, RunStore
 
 __all__ = ["RunOutcome", "Runs", "ServicesFactory", "new_run_id"]
 
@@ -215,15 +214,8 @@ class Runs:
 
     @contextmanager
     def _run_lock(self, run_id: str) -> Iterator[bool]:
-        conn: Connection[Any]
-        with self.db.connection() as conn:
-            locked = bool(conn.execute(_Q["try_run_lock"], {"run_id": run_id}).fetchone()[
-                "locked"])  # type: ignore[index]
-            try:
-                yield locked
-            finally:
-                if locked:
-                    conn.execute(_Q["release_run_lock"], {"run_id": run_id})
+        with self.store.run_lock(run_id) as locked:
+            yield locked
 
     def _context(self, info: RunInfo, inputs: LoadedInputs | None) -> RunContext:
         """The run's context in this process: new, or rebuilt from its last checkpoint."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import procrastinate.schema
 import psycopg
 import pytest
 
@@ -25,7 +26,6 @@ from workflow.queue import (
     QueueOptions,
     RunQueue,
     ensure_queue_schema,
-    installed_schema_version,
     make_app,
     reap_stalled_jobs,
     run_worker,
@@ -109,8 +109,28 @@ def _finding_ids(runs: Runs, run_id: str) -> list[str]:
 
 
 # ---- schema --------------------------------------------------------------------------------------
-def test_schema_is_applied_once_by_concurrent_processes(db: Database) -> None:
-    """Eight concurrent first uses create the schema once and record its version."""
+def _has_queue_schema(db: Database) -> bool:
+    """procrastinate's own health check: does ``procrastinate_jobs`` exist?"""
+    app = make_app(db.url)
+    app.open(db.pool)
+    try:
+        return app.check_connection()
+    finally:
+        app.close()
+
+
+def test_schema_is_applied_once_by_concurrent_processes(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Eight concurrent first uses on a new database apply procrastinate's schema once."""
+    assert not _has_queue_schema(db)  # a new database
+    applied: list[str] = []
+    apply_schema = procrastinate.schema.SchemaManager.apply_schema
+
+    def counting(self: procrastinate.schema.SchemaManager) -> None:
+        applied.append(threading.current_thread().name)
+        apply_schema(self)
+
+    monkeypatch.setattr(procrastinate.schema.SchemaManager, "apply_schema", counting)
     errors: list[BaseException] = []
 
     def apply() -> None:
@@ -125,39 +145,34 @@ def test_schema_is_applied_once_by_concurrent_processes(db: Database) -> None:
     for t in threads:
         t.join()
     assert [] == errors
-    with db.connection() as conn:
-        version = conn.execute("SELECT version FROM ktmb_queue_schema").fetchall()
-        tables = conn.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL AS ok"
-                              ).fetchone()
-    assert [{"version": installed_schema_version()}] == version
-    assert {"ok": True} == tables
+    assert 1 == len(applied)
+    assert _has_queue_schema(db)
 
 
-def test_newer_procrastinate_migrations_are_applied_on_upgrade(
-        db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A migration newer than the recorded version is applied once, and the version recorded."""
+def test_an_existing_schema_is_left_as_it_is(db: Database,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database that has procrastinate's schema is not touched again (no re-apply)."""
     ensure_queue_schema(db.url)
-    shipped = queue_module._migration_files()
-    newer = tmp_path / "99.00.00_01_pre_test.sql"
-    newer.write_text("CREATE TABLE ktmb_queue_upgrade_marker (id int);\n", encoding="utf-8")
-    monkeypatch.setattr(queue_module, "_migration_files",
-                        lambda: [*shipped, ("99.00.00", newer)])
+
+    def refuse(_self: object) -> None:  # pragma: no cover - the failure itself
+        raise AssertionError("the schema was applied to a database that has it")
+
+    monkeypatch.setattr(procrastinate.schema.SchemaManager, "apply_schema", refuse)
     ensure_queue_schema(db.url)
-    ensure_queue_schema(db.url)  # a second start applies nothing
-    with db.connection() as conn:
-        version = conn.execute("SELECT version FROM ktmb_queue_schema").fetchone()
-        marker = conn.execute("SELECT to_regclass('ktmb_queue_upgrade_marker') IS NOT NULL "
-                              "AS ok").fetchone()
-    assert ({"version": "99.00.00"}, {"ok": True}) == (version, marker)
+    ensure_queue_schema(db.url)
 
 
-def test_a_newer_schema_than_installed_is_refused(db: Database) -> None:
-    """A database migrated by a newer procrastinate is refused with a clear message."""
+def test_a_legacy_queue_schema_table_is_harmless(db: Database) -> None:
+    """``ktmb_queue_schema`` of earlier versions is neither required nor created nor read."""
     ensure_queue_schema(db.url)
     with db.connection() as conn:
-        conn.execute("UPDATE ktmb_queue_schema SET version = '98.00.00'")
-    with pytest.raises(ConfigError, match="newer than this installation"):
-        ensure_queue_schema(db.url)
+        assert conn.execute("SELECT to_regclass('ktmb_queue_schema') AS t").fetchone() == {
+            "t": None}
+        conn.execute("CREATE TABLE ktmb_queue_schema (component text PRIMARY KEY, "
+                     "version text NOT NULL)")
+        conn.execute("INSERT INTO ktmb_queue_schema VALUES ('procrastinate', '99.00.00')")
+    ensure_queue_schema(db.url)  # a recorded "newer" version no longer matters
+    assert _has_queue_schema(db)
 
 
 def test_queue_options_refuse_a_stalled_timeout_below_two_heartbeats() -> None:

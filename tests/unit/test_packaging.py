@@ -30,6 +30,9 @@ def test_the_wheel_ships_runtime_data_and_the_entry_point(tmp_path: Path) -> Non
         "workflow/vendor/pgvector/LICENSE",
         "workflow/domain/threat_model.schema.json",
         "workflow/queries.sql",
+        "workflow/db.sql",
+        "workflow/queue.sql",
+        "agents/llm_cache.sql",
         "kb/queries.sql",
     }
     assert set() == expected - names
