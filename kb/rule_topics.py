@@ -9,11 +9,9 @@ points to a passage that does not exist. The key list is documented in ``kb/READ
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 
 from workflow.domain.errors import UnknownRuleError
-from workflow.domain.threat_model import Phase
 
 __all__ = ["TOPICS", "passages_for_topics", "rule_topics"]
 
@@ -116,30 +114,18 @@ def passages_for_topics(topics: Iterable[str]) -> list[str]:
     return list(ids)
 
 
-def _rule_meta(rule_id: str) -> object | None:
-    for phase in Phase:
-        try:
-            module = importlib.import_module(f"agents.rules.{phase.value}")
-        except ImportError:
-            continue
-        for item in getattr(module, "RULES", ()):
-            meta: object = getattr(item, "RULE", item)
-            if getattr(meta, "id", None) == rule_id:
-                return meta
-    return None
-
-
 def rule_topics(rule_id: str) -> tuple[str, ...]:
     """The topic keys of a rule: its ``kb_topics``, else the rule slug when it is a topic key.
 
     Raises:
         UnknownRuleError: the catalogue has no rule with that id.
     """
-    meta = _rule_meta(rule_id)
+    from agents.rules.catalogue import rule_meta
+
+    meta = rule_meta(rule_id)
     if meta is None:
         raise UnknownRuleError(f"the rule catalogue has no rule {rule_id!r}")
-    topics = tuple(getattr(meta, "kb_topics", ()) or ())
-    if topics:
-        return topics
+    if meta.kb_topics:
+        return tuple(meta.kb_topics)
     slug = rule_id.split(".", 1)[-1]
     return (slug,) if slug in TOPICS else ()
