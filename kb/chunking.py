@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = ["MAX_CHARS", "Section", "TextChunk", "chunk_sections", "markdown_sections",
-           "paragraph_sections", "split_text"]
+           "split_text"]
 
 MAX_CHARS = 1200
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -71,12 +71,6 @@ def markdown_sections(text: str) -> list[Section]:
             lines.append(line)
     flush()
     return sections
-
-
-def paragraph_sections(text: str, name: str = "") -> list[Section]:
-    """One section holding a plain text (its paragraphs are split later by size)."""
-    body = text.strip()
-    return [Section((name,) if name else (), body)] if body else []
 
 
 def _paragraphs(text: str) -> list[str]:

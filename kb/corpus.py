@@ -31,7 +31,6 @@ __all__ = [
     "corpus_files",
     "load_corpus",
     "parse_corpus_file",
-    "passage_ids",
 ]
 
 FRAMEWORKS: dict[str, str] = {
@@ -204,11 +203,6 @@ def load_corpus() -> tuple[CorpusDocument, ...]:
     if len(set(doc_ids)) != len(doc_ids):
         raise ConfigError("two corpus files share a document id")
     return docs
-
-
-def passage_ids() -> set[str]:
-    """All passage ids of the built-in corpus."""
-    return {p.id for d in load_corpus() for p in d.passages}
 
 
 def corpus_digest() -> str:

@@ -42,7 +42,6 @@ __all__ = [
     "embedding_text",
     "ensure_builtin",
     "ingest_paths",
-    "parse_file",
 ]
 
 log = structlog.get_logger(__name__)
@@ -319,18 +318,6 @@ def _threat_model(path: Path, text: str) -> ParsedDocument:
                           kind="threat-model", chunks=tuple(chunks),
                           metadata={"run_id": model.run_id,
                                     "application": model.application.name})
-
-
-def parse_file(path: Path, *, max_bytes: int = 20 * 1024 * 1024,
-               max_chars: int = MAX_CHARS) -> tuple[ParsedDocument, str]:
-    """Read and parse one file; returns the document and the sha256 of its bytes.
-
-    Raises:
-        DocumentFileError: the file is missing, too large, unsupported or malformed.
-    """
-    data = read_bytes(path, max_bytes)
-    digest = hashlib.sha256(data).hexdigest()
-    return parse_bytes(path, data, max_chars=max_chars), digest
 
 
 def read_bytes(path: Path, max_bytes: int) -> bytes:

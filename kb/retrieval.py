@@ -33,8 +33,7 @@ from workflow.domain.named_queries import ConnectionSource
 from workflow.domain.passages import Passage
 from workflow.domain.threat_model import Phase
 
-__all__ = ["RRF_K", "KbRetriever", "KnowledgeBase", "SearchMode", "identifier_terms",
-           "rrf_fuse"]
+__all__ = ["RRF_K", "KbRetriever", "KnowledgeBase", "SearchMode", "identifier_terms"]
 
 log = structlog.get_logger(__name__)
 
@@ -53,15 +52,6 @@ def identifier_terms(query: str) -> str | None:
     terms = [m.group(0).rstrip(".-/:") for m in _IDENT.finditer(query)]
     terms = [t for t in terms if len(t) >= 2]
     return " ".join(dict.fromkeys(terms)) or None
-
-
-def rrf_fuse(rankings: Sequence[Sequence[int]], *, k: int = RRF_K) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion of ranked id lists (the same maths as the SQL, for tests/bench)."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
 
 
 def _passage(row: SearchRow) -> Passage:

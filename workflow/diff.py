@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from workflow.domain.threat_model import Evidence, Finding, Severity, ThreatModel
 
-__all__ = ["FindingChange", "ModelDiff", "diff_models", "render_json", "render_text"]
+__all__ = [
+    "FindingChange", "ModelDiff", "diff_models", "json_payload", "render_json", "render_text",
+]
 
 _ORDER = [s.value for s in Severity]
 
@@ -104,9 +106,9 @@ def diff_models(old: ThreatModel, new: ThreatModel) -> ModelDiff:
         overall_risk=(old.summary.overall_risk.value, new.summary.overall_risk.value))
 
 
-def render_json(diff: ModelDiff) -> str:
-    """The diff as JSON (stable key order), for machines."""
-    payload = {
+def json_payload(diff: ModelDiff) -> dict[str, Any]:
+    """The diff as a JSON value: what ``ktmb diff --json`` prints and ``GET /diff`` answers."""
+    return {
         "old_run": diff.old_run,
         "new_run": diff.new_run,
         "overall_risk": {"old": diff.overall_risk[0], "new": diff.overall_risk[1]},
@@ -117,7 +119,11 @@ def render_json(diff: ModelDiff) -> str:
         "resolved": [_brief(f) for f in diff.resolved],
         "unchanged": list(diff.unchanged),
     }
-    return json.dumps(payload, indent=2, sort_keys=True) + "\n"
+
+
+def render_json(diff: ModelDiff) -> str:
+    """The diff as JSON (stable key order), for machines."""
+    return json.dumps(json_payload(diff), indent=2, sort_keys=True) + "\n"
 
 
 def _brief(finding: Finding) -> dict[str, Any]:

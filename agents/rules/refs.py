@@ -17,7 +17,6 @@ __all__ = [
     "FRAMEWORK_NAMES",
     "NETWORK",
     "POLICY",
-    "PREFIXES",
     "RBAC",
     "SECRETS",
     "SUPPLY_CHAIN",
@@ -39,7 +38,6 @@ FRAMEWORK_NAMES: dict[str, str] = {
     "PCI-DSS-4.0": "PCI DSS v4.0",
     "GDPR": "EU General Data Protection Regulation",
 }
-PREFIXES: tuple[str, ...] = tuple(FRAMEWORK_NAMES)
 
 
 def framework_of(reference: str) -> str | None:

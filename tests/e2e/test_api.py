@@ -296,9 +296,17 @@ def test_diff(client: TestClient) -> None:
     response = client.get(f"/diff?old={old}&new={new}", headers=auth(ALICE))
     assert 200 == response.status_code, response.text
     body = response.json()
-    assert [] == body.get("new", body.get("new_findings"))
-    assert [] == body["resolved"]
-    assert body["unchanged"]
+    assert {"old_run", "new_run", "overall_risk", "counts", "new", "changed", "resolved",
+            "unchanged"} == set(body)
+    assert (old, new) == (body["old_run"], body["new_run"])
+    assert body["overall_risk"]["old"] == body["overall_risk"]["new"]
+    assert {"old", "new"} == set(body["overall_risk"])
+    assert ([], [], []) == (body["new"], body["changed"], body["resolved"])
+    unchanged = body["unchanged"]
+    assert unchanged and all(isinstance(fid, str) for fid in unchanged)
+    assert {"new": 0, "changed": 0, "resolved": 0, "unchanged": len(unchanged)} == body["counts"]
+    model = client.get(f"/runs/{new}/export?format=json", headers=auth(ALICE)).json()
+    assert sorted(f["id"] for f in model["findings"]) == unchanged
     assert_clean_error(client.get(f"/diff?old={old}&new={new}", headers=auth(BOB)), 404)
     assert_clean_error(client.get(f"/diff?old={old}", headers=auth(ALICE)), 422)
 

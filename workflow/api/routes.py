@@ -21,7 +21,6 @@ from workflow.api.models import (
     StartFromPaths,
 )
 from workflow.api.service import StartOptions, Upload
-from workflow.domain.errors import RetrievalError
 from workflow.domain.run import RunStatus
 
 __all__ = ["EXPORT_CSP", "router"]
@@ -183,11 +182,9 @@ def diff(svc: Service, principal: CurrentPrincipal,
             summary="Knowledge-base collections you may read")
 def collections(svc: Service, principal: CurrentPrincipal) -> list[CollectionView]:
     """The collections your groups may read (row-level security acts as you)."""
-    try:
-        from kb.store import KnowledgeStore
-        from kb.store import Principal as KbPrincipal
-    except ImportError:
-        raise RetrievalError("the knowledge base is not part of this installation") from None
+    from kb.store import KnowledgeStore
+    from kb.store import Principal as KbPrincipal
+
     store = KnowledgeStore(svc.runs.db)
     found = store.list_collections(KbPrincipal.of(principal.user, principal.groups))
     return [CollectionView(name=c.name, embedding_model=c.embedding_model,

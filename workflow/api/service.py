@@ -35,6 +35,7 @@ from workflow.api.models import (
     RunDetail,
     RunSummary,
 )
+from workflow.diff import diff_models, json_payload
 from workflow.domain.errors import (
     ConfigError,
     DecisionError,
@@ -275,16 +276,10 @@ class ReviewService:
                               filename=f"{run_id}{SUFFIXES[fmt]}")
 
     def diff(self, run_a: str, run_b: str, principal: Principal) -> dict[str, Any]:
-        """Compare two runs' threat models: new, changed, unchanged and resolved findings."""
+        """Compare two runs' threat models, in the shape of :func:`workflow.diff.json_payload`."""
         old = self.threat_model(run_a, principal)
         new = self.threat_model(run_b, principal)
-        try:
-            from workflow.diff import diff_models
-        except ImportError:
-            return _fallback_diff(old, new)
-        result = diff_models(old, new)
-        dumped = result.model_dump(mode="json") if hasattr(result, "model_dump") else result
-        return dict(dumped)
+        return json_payload(diff_models(old, new))
 
     def _checkpoint(self, info: RunInfo) -> _Checkpoint:
         """The phase records and pending payload of a run's latest checkpoint.
@@ -553,29 +548,3 @@ class ReviewService:
 def _inside(path: Path, roots: Iterable[Path]) -> bool:
     return any(path == root or path.is_relative_to(root) for root in roots)
 
-
-def _fallback_diff(old: ThreatModel, new: ThreatModel) -> dict[str, Any]:
-    """Diff by fingerprint when ``workflow.diff`` is not available."""
-    before = {f.id: f for f in old.findings}
-    after = {f.id: f for f in new.findings}
-
-    def brief(f: Finding) -> dict[str, Any]:
-        return {"id": f.id, "title": f.title, "phase": f.phase.value,
-                "severity": (f.severity_override or f.severity).value, "status": f.status.value}
-
-    changed = []
-    unchanged = []
-    for fid in sorted(set(before) & set(after)):
-        a, b = brief(before[fid]), brief(after[fid])
-        if a != b:
-            changed.append({"id": fid, "before": a, "after": b})
-        else:
-            unchanged.append(a)
-    return {
-        "old": {"run_id": old.run_id, "application": old.application.name},
-        "new": {"run_id": new.run_id, "application": new.application.name},
-        "new_findings": [brief(after[f]) for f in sorted(set(after) - set(before))],
-        "resolved": [brief(before[f]) for f in sorted(set(before) - set(after))],
-        "changed": changed,
-        "unchanged": unchanged,
-    }

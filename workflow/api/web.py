@@ -108,10 +108,8 @@ def _edits_from_form(form: FormData) -> list[dict[str, Any]]:
 
 
 def _diagram(model: ThreatModel) -> Markup | None:
-    try:
-        from workflow.exports.html import architecture_svg
-    except ImportError:
-        return None
+    from workflow.exports.html import architecture_svg
+
     if not model.architecture.components and not model.architecture.entry_points:
         return None
     return Markup(architecture_svg(model.architecture))  # noqa: S704 - escaped by the exporter

@@ -28,16 +28,6 @@ class PolicyRule(DomainModel):
     non_resource_urls: tuple[str, ...] = ()
     pointer: str = ""
 
-    def allows(self, verb: str, resource: str, api_group: str | None = None) -> bool:
-        """True when the rule grants ``verb`` on ``resource`` (wildcards honoured)."""
-        if "*" not in self.verbs and verb not in self.verbs:
-            return False
-        base, _, sub = resource.partition("/")
-        if not ("*" in self.resources or resource in self.resources
-                or (sub and (f"{base}/*" in self.resources or f"*/{sub}" in self.resources))):
-            return False
-        return api_group is None or "*" in self.api_groups or api_group in self.api_groups
-
 
 class RoleView(DomainModel):
     """A Role or ClusterRole with its effective rules (aggregation resolved)."""

@@ -7,7 +7,6 @@ namespaced resources without a namespace are in ``default``. Values are already 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -57,8 +56,6 @@ WORKLOAD_KINDS: dict[str, str] = {
     "PodTemplate": "/template/spec",
     "DeploymentConfig": "/spec/template/spec",
 }
-
-_ID_UNSAFE = re.compile(r"[\s/]")
 
 
 def resource_id(kind: str, name: str, namespace: str | None) -> str:
@@ -266,11 +263,6 @@ class Service(DomainModel):
     ports: tuple[dict[str, Any], ...] = ()
     targets: tuple[str, ...] = ()
     external_ips: tuple[str, ...] = ()
-
-    @property
-    def externally_exposed(self) -> bool:
-        """True for LoadBalancer, NodePort and externalIPs services."""
-        return self.type in {"LoadBalancer", "NodePort"} or bool(self.external_ips)
 
 
 class NetworkPolicy(DomainModel):

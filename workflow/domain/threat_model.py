@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "PHASES",
-    "SCHEMA_VERSION",
     "Approval",
     "ArchitectureView",
     "AttackPath",
@@ -45,8 +44,6 @@ __all__ = [
     "ThreatModel",
     "TrustBoundary",
 ]
-
-SCHEMA_VERSION = "1.0"
 
 
 class Phase(StrEnum):

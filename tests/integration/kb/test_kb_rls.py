@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from kb.ingest import ingest_paths
 from kb.retrieval import KnowledgeBase, SearchMode
 from kb.store import BUILTIN, Principal
+from workflow.db import Database
 from workflow.domain.errors import ConfigError, NotFoundError
 from workflow.kb_cli import kb_app
 
@@ -116,11 +117,11 @@ def _as_reader(conn: psycopg.Connection, groups: str) -> None:
     conn.execute("SELECT set_config('ktmb.groups', %s, true)", (groups,))
 
 
-def test_raw_sql_as_reader_cannot_see_other_groups(kb: KnowledgeBase,
+def test_raw_sql_as_reader_cannot_see_other_groups(kb_db: Database, kb: KnowledgeBase,
                                                    secret: tuple[str, str]) -> None:
     """As ktmb_reader with blue's groups, direct SQL sees no red rows, statistics or terms."""
     collection, phrase = secret
-    with psycopg.connect(kb.db.url) as conn:
+    with psycopg.connect(kb_db.url) as conn:
         _as_reader(conn, "blue")
         assert (0,) == conn.execute("SELECT count(*) FROM kb_chunks WHERE body LIKE %s",
                                     (f"%{phrase}%",)).fetchone()
@@ -154,7 +155,7 @@ def test_raw_sql_as_reader_cannot_see_other_groups(kb: KnowledgeBase,
                               (collection,)).fetchone()
         assert (0,) == joined
         conn.rollback()
-    with psycopg.connect(kb.db.url) as conn:
+    with psycopg.connect(kb_db.url) as conn:
         _as_reader(conn, "red")
         assert (1,) == conn.execute("SELECT count(*) FROM kb_chunks WHERE body LIKE %s",
                                     (f"%{phrase}%",)).fetchone()
@@ -171,10 +172,10 @@ def test_raw_sql_as_reader_cannot_see_other_groups(kb: KnowledgeBase,
         conn.rollback()
 
 
-def test_raw_sql_without_groups_sees_only_the_builtin_corpus(kb: KnowledgeBase,
+def test_raw_sql_without_groups_sees_only_the_builtin_corpus(kb_db: Database, kb: KnowledgeBase,
                                                              secret: tuple[str, str]) -> None:
     """With no groups set, the reader sees the public built-in corpus and nothing else."""
-    with psycopg.connect(kb.db.url) as conn:
+    with psycopg.connect(kb_db.url) as conn:
         conn.execute("SET LOCAL ROLE ktmb_reader")
         rows = conn.execute("SELECT DISTINCT collection FROM kb_chunks").fetchall()
         assert [(BUILTIN,)] == rows
@@ -188,10 +189,10 @@ def test_raw_sql_without_groups_sees_only_the_builtin_corpus(kb: KnowledgeBase,
     "DELETE FROM kb_chunks",
     "ALTER TABLE kb_chunks DISABLE ROW LEVEL SECURITY",
 ])
-def test_reader_role_cannot_bypass_or_write(kb: KnowledgeBase, secret: tuple[str, str],
-                                            statement: str) -> None:
+def test_reader_role_cannot_bypass_or_write(kb_db: Database, kb: KnowledgeBase,
+                                            secret: tuple[str, str], statement: str) -> None:
     """The reader role can neither switch row security off nor change any row."""
-    with psycopg.connect(kb.db.url) as conn:
+    with psycopg.connect(kb_db.url) as conn:
         _as_reader(conn, "blue")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             for part in statement.split("; "):

@@ -15,7 +15,6 @@ from kb.corpus import (
     corpus_digest,
     load_corpus,
     parse_corpus_file,
-    passage_ids,
 )
 from kb.rule_topics import TOPICS, passages_for_topics
 from workflow.domain.errors import ConfigError
@@ -23,6 +22,7 @@ from workflow.domain.threat_model import Phase
 
 CORPUS = Path(__file__).resolve().parents[3] / "kb" / "corpus"
 PASSAGES = [(doc, p) for doc in load_corpus() for p in doc.passages]
+PASSAGE_IDS = {p.id for _, p in PASSAGES}
 
 
 def test_corpus_has_at_least_150_passages() -> None:
@@ -54,7 +54,7 @@ def test_passage_ids_are_unique_and_well_formed() -> None:
 @pytest.mark.parametrize("topic", sorted(TOPICS))
 def test_every_rule_topic_resolves(topic: str) -> None:
     """Each topic key points only to passages that exist, recommendation first."""
-    ids = passage_ids()
+    ids = PASSAGE_IDS
     targets = TOPICS[topic]
     assert [] == [pid for pid in targets if pid not in ids]
     assert targets[0].startswith("rec.")
@@ -69,7 +69,7 @@ def test_passages_for_topics_deduplicates_in_order() -> None:
 def test_microsoft_matrix_techniques_are_all_present() -> None:
     """MS-TA9001..MS-TA9041 (there is no MS-TA9032) each have a passage."""
     expected = {f"ms.ta{n}" for n in range(9001, 9042) if n != 9032}
-    assert set() == expected - passage_ids()
+    assert set() == expected - PASSAGE_IDS
 
 
 def test_attack_techniques_named_in_the_sources_are_present() -> None:
@@ -77,7 +77,7 @@ def test_attack_techniques_named_in_the_sources_are_present() -> None:
     wanted = ["t1609", "t1610", "t1611", "t1613", "t1552-001", "t1552-005", "t1552-007",
               "t1053-007", "t1525", "t1496", "t1499", "t1078", "t1078-004", "t1190", "t1133",
               "t1528", "t1210", "t1046", "t1546"]
-    assert [] == [t for t in wanted if f"attack.{t}" not in passage_ids()]
+    assert [] == [t for t in wanted if f"attack.{t}" not in PASSAGE_IDS]
 
 
 def test_pod_security_standards_controls_are_all_present() -> None:
@@ -87,13 +87,13 @@ def test_pod_security_standards_controls_are_all_present() -> None:
                 "seccomp-baseline", "sysctls", "volume-types", "privilege-escalation",
                 "run-as-non-root", "run-as-user", "seccomp-restricted",
                 "capabilities-restricted"]
-    assert [] == [c for c in controls if f"pss.{c}" not in passage_ids()]
+    assert [] == [c for c in controls if f"pss.{c}" not in PASSAGE_IDS]
 
 
 def test_owasp_both_editions_are_present() -> None:
     """K01..K10 of 2022 and of the 2025 draft each have a passage."""
     expected = {f"owasp.{year}-k{n:02d}" for year in (2022, 2025) for n in range(1, 11)}
-    assert set() == expected - passage_ids()
+    assert set() == expected - PASSAGE_IDS
 
 
 def test_notice_carries_required_attributions() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.ingest import DocumentFileError, parse_file
+from kb.ingest import DocumentFileError, ParsedDocument, parse_bytes, read_bytes
 from workflow.domain.threat_model import (
     Application,
     Finding,
@@ -18,6 +18,11 @@ from workflow.domain.threat_model import (
     Severity,
     ThreatModel,
 )
+
+
+def parse_file(path: Path, *, max_bytes: int = 20 * 1024 * 1024) -> ParsedDocument:
+    """Read and parse one file as an ingest does."""
+    return parse_bytes(path, read_bytes(path, max_bytes))
 
 
 def _pdf_bytes(lines: list[str]) -> bytes:
@@ -53,11 +58,10 @@ def test_markdown_title_and_sections(tmp_path: Path) -> None:
     """Markdown keeps its H1 as title and headings as sections."""
     path = tmp_path / "guide.md"
     path.write_text("# Hardening guide\n\n## Secrets\nMount secrets as files.\n", "utf-8")
-    doc, digest = parse_file(path)
+    doc = parse_file(path)
     assert "Hardening guide" == doc.title
     assert [("Hardening guide > Secrets", "Mount secrets as files.")] == [
         (c.section, c.text) for c in doc.chunks]
-    assert 64 == len(digest)
 
 
 def test_plain_text_headings(tmp_path: Path) -> None:
@@ -65,7 +69,7 @@ def test_plain_text_headings(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("Network review\n==============\nNo egress policy.\n\n"
                     "2.1 Identity\n\nTokens are mounted everywhere.\n", "utf-8")
-    doc, _ = parse_file(path)
+    doc = parse_file(path)
     assert [("Network review", "No egress policy."),
             ("2.1 Identity", "Tokens are mounted everywhere.")] == [
         (c.section, c.text) for c in doc.chunks]
@@ -77,7 +81,7 @@ def test_html_headings_and_paragraphs(tmp_path: Path) -> None:
     path.write_text("<html><head><title>Runbook</title><script>var x=1;</script></head><body>"
                     "<nav>menu</nav><h1>Runbook</h1><p>Intro text.</p><h2>Exec access</h2>"
                     "<ul><li><p>Only on-call may exec.</p></li></ul></body></html>", "utf-8")
-    doc, _ = parse_file(path)
+    doc = parse_file(path)
     assert "Runbook" == doc.title
     assert [("Runbook", "Intro text."), ("Runbook > Exec access", "- Only on-call may exec.")] == [
         (c.section, c.text) for c in doc.chunks]
@@ -87,7 +91,7 @@ def test_pdf_text_by_page(tmp_path: Path) -> None:
     """PDF text is extracted page by page."""
     path = tmp_path / "policy.pdf"
     path.write_bytes(_pdf_bytes(["Cluster policy", "All namespaces enforce restricted."]))
-    doc, _ = parse_file(path)
+    doc = parse_file(path)
     assert "pdf" == doc.kind
     assert doc.chunks[0].section.startswith("page 1")
     assert "enforce restricted" in " ".join(c.text for c in doc.chunks)
@@ -141,7 +145,7 @@ def test_threat_model_json_gives_one_chunk_per_finding(tmp_path: Path) -> None:
                         phases={Phase.CONTROLS: PhaseRecord()}, findings=(finding,))
     path = tmp_path / "shop.json"
     path.write_text(json.dumps(model.model_dump(mode="json")), "utf-8")
-    doc, _ = parse_file(path)
+    doc = parse_file(path)
     assert "threat-model" == doc.kind
     assert ["summary", "controls.privileged@Deployment/shop/api"] == [c.anchor for c in doc.chunks]
     chunk = doc.chunks[1]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agents.rules.catalogue import ALL_RULES, BY_PHASE, render_markdown, render_topics, rules_for
-from agents.rules.refs import PREFIXES, framework_of
+from agents.rules.refs import FRAMEWORK_NAMES, framework_of
 from workflow.domain.threat_model import PHASES
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -85,10 +85,10 @@ def test_no_fixture_directory_without_rule() -> None:
 
 
 def test_known_prefixes_cover_the_frameworks() -> None:
-    """The prefix list names CIS, NSA/CISA, both OWASP editions, PSS and the regulations."""
+    """The known prefixes name CIS, NSA/CISA, both OWASP editions, PSS and the regulations."""
     expected = {"CIS-1.10", "NSA-CISA-1.2", "OWASP-K8S-2022", "OWASP-K8S-2025", "PSS",
                 "PCI-DSS-4.0", "GDPR"}
-    assert expected == set(PREFIXES)
+    assert expected == set(FRAMEWORK_NAMES)
 
 
 def test_rules_md_is_current() -> None:
