@@ -22,7 +22,7 @@ import structlog
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.domain.errors import StoreError
+from workflow.domain.errors import StoreError, one_line
 from workflow.domain.named_queries import ConnectionSource, load_queries
 
 __all__ = [
@@ -101,8 +101,8 @@ class PgLlmCache:
                 cur.execute(QUERIES[name], params)
                 return list(cur.fetchall()) if cur.description else []
         except psycopg.Error as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise StoreError(f"model cache {name} failed: {first}") from exc
+            raise StoreError(f"model cache {name} failed: "
+                             f"{one_line(exc, with_type=False)}") from exc
 
     def get(self, key: str) -> CachedAnswer | None:
         """The answer stored under ``key``, or None (counts a hit)."""

@@ -28,7 +28,7 @@ from urllib.parse import urlparse
 import httpx
 import structlog
 
-from workflow.domain.errors import ConfigError, ModelUnavailableError
+from workflow.domain.errors import ConfigError, ModelUnavailableError, one_line
 
 __all__ = [
     "DIMENSION",
@@ -135,8 +135,7 @@ class MiniLMEmbedder:
                         str(get_model_path()), device="cpu", local_files_only=True)
                 except Exception as exc:  # the wheel is damaged or incompatible
                     raise EmbeddingsUnavailableError(
-                        f"cannot load the embedded MiniLM: {type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else ''}") from exc
+                        f"cannot load the embedded MiniLM: {one_line(exc)}") from exc
                 log.info("embedder_loaded", model=MINILM, backend="sentence-transformers")
             return cls._shared
 

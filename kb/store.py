@@ -21,7 +21,7 @@ from pgvector import HalfVector
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from workflow.domain.errors import ConfigError, NotFoundError, StoreError
+from workflow.domain.errors import ConfigError, NotFoundError, StoreError, one_line
 from workflow.domain.named_queries import ConnectionSource, load_queries
 from workflow.domain.settings import Settings
 
@@ -145,10 +145,6 @@ class SearchRow(BaseModel):
     score: float = 0.0
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
 
 def check_collection_name(name: str) -> str:
     """Validate a collection name (lower-case letters, digits, ``.``, ``_`` and ``-``)."""
@@ -183,7 +179,8 @@ class KnowledgeStore:
                     "ef_search": str(self.ef_search)})
                 yield conn
         except psycopg.Error as exc:
-            raise StoreError(f"knowledge-base read failed: {_first_line(exc)}") from exc
+            raise StoreError(f"knowledge-base read failed: "
+                             f"{one_line(exc, with_type=False)}") from exc
 
     @contextmanager
     def writing(self, collection: str) -> Iterator[_Conn]:
@@ -197,7 +194,8 @@ class KnowledgeStore:
                 conn.execute(_sql("lock_collection"), {"collection": collection})
                 yield conn
         except psycopg.Error as exc:
-            raise StoreError(f"knowledge-base write failed: {_first_line(exc)}") from exc
+            raise StoreError(f"knowledge-base write failed: "
+                             f"{one_line(exc, with_type=False)}") from exc
 
     # -- collections ----------------------------------------------------------------------
 

@@ -124,16 +124,13 @@ class Database:
             with self.pool.connection() as conn:
                 yield conn
         except psycopg.OperationalError as exc:
-            raise StoreError(f"database operation failed: {_first_line(exc)}") from exc
+            raise StoreError(f"database operation failed: "
+                             f"{one_line(exc, with_type=False)}") from exc
 
     def close(self) -> None:
         """Close the pool."""
         self.pool.close()
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _scalar(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None,
@@ -150,7 +147,7 @@ def _check_reachable(url: str) -> None:
             conn.execute(_Q["ping"])
     except psycopg.Error as exc:
         raise DatabaseUnavailableError(
-            f"cannot connect to the database at {redact_url(url)}: {_first_line(exc)}"
+            f"cannot connect to the database at {redact_url(url)}: {one_line(exc, with_type=False)}"
         ) from exc
 
 
@@ -275,7 +272,8 @@ def open_database(settings: Settings, *, max_size: int = 8) -> Database:
         try:
             _apply_migrations(url)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot migrate the database: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot migrate the database: "
+                             f"{one_line(exc, with_type=False)}") from exc
         db = Database(url, max_size=max_size)
         _opened[url] = db
         return db

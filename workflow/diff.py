@@ -53,10 +53,6 @@ class ModelDiff(BaseModel):
         return bool(self.new or self.resolved or self.changed)
 
 
-def _band(finding: Finding) -> str:
-    return (finding.severity_override or finding.severity).value
-
-
 def _evidence_key(items: tuple[Evidence, ...]) -> list[tuple[str, str, str | None]]:
     return sorted({(e.resource, e.path, e.value) for e in items})
 
@@ -66,7 +62,7 @@ def _compare(old: Finding, new: Finding) -> FindingChange | None:
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
     pairs: list[tuple[str, Any, Any]] = [
-        ("severity", _band(old), _band(new)),
+        ("severity", old.effective_severity.value, new.effective_severity.value),
         ("score", old.score, new.score),
         ("status", old.status.value, new.status.value),
         ("evidence", _evidence_key(old.evidence), _evidence_key(new.evidence)),
@@ -83,7 +79,7 @@ def _compare(old: Finding, new: Finding) -> FindingChange | None:
 
 
 def _rank(finding: Finding) -> tuple[int, str]:
-    return (_ORDER.index(_band(finding)), finding.id)
+    return (_ORDER.index(finding.effective_severity.value), finding.id)
 
 
 def diff_models(old: ThreatModel, new: ThreatModel) -> ModelDiff:
@@ -128,7 +124,7 @@ def render_json(diff: ModelDiff) -> str:
 
 def _brief(finding: Finding) -> dict[str, Any]:
     return {"id": finding.id, "rule": finding.rule, "title": finding.title,
-            "severity": _band(finding), "score": finding.score,
+            "severity": finding.effective_severity.value, "score": finding.score,
             "resources": list(finding.resources)}
 
 
@@ -144,7 +140,7 @@ def render_text(diff: ModelDiff) -> str:
              f"{len(diff.unchanged)} unchanged", ""]
     if diff.new:
         lines.append("New:")
-        lines += [_line("+", f.id, _band(f), f.title) for f in diff.new]
+        lines += [_line("+", f.id, f.effective_severity.value, f.title) for f in diff.new]
         lines.append("")
     if diff.changed:
         lines.append("Changed:")
@@ -159,7 +155,7 @@ def render_text(diff: ModelDiff) -> str:
         lines.append("")
     if diff.resolved:
         lines.append("Resolved:")
-        lines += [_line("-", f.id, _band(f), f.title) for f in diff.resolved]
+        lines += [_line("-", f.id, f.effective_severity.value, f.title) for f in diff.resolved]
         lines.append("")
     if not diff.has_changes:
         lines.append("No changes.")

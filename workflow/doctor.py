@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from agents.llm.hosts import check_model_host
 from agents.llm.llamacpp import BUNDLED_GGUF_PACKAGE, LLAMACPP_INSTALL, llama_cpp_available
 from agents.llm.ollama import DEFAULT_OLLAMA_MODEL, probe_ollama
-from workflow.domain.errors import ConfigError, KtmbError
+from workflow.domain.errors import ConfigError, KtmbError, one_line
 from workflow.domain.settings import Settings, load_settings
 
 __all__ = ["Check", "doctor_report", "run_doctor"]
@@ -129,8 +129,8 @@ def _database_check(settings: Settings) -> Check:
     try:
         version = server_version(url, connect_timeout=5)
     except psycopg.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        return Check(name="database reachable", ok=False, detail=f"{where}: {first}", fix=fix)
+        return Check(name="database reachable", ok=False,
+                     detail=f"{where}: {one_line(exc, with_type=False)}", fix=fix)
     return Check(name="database reachable", ok=True, detail=f"{where} (PostgreSQL {version})")
 
 

@@ -68,6 +68,7 @@ from workflow.domain.errors import (
     RunStateError,
     StoreError,
     UserError,
+    one_line,
 )
 from workflow.domain.named_queries import load_queries
 from workflow.domain.run import Decision, RunStatus
@@ -197,9 +198,8 @@ def ensure_queue_schema(url: str) -> None:
                 _apply_procrastinate_schema(url)
                 log.info("queue_schema_created")
     except (psycopg.Error, pq_exceptions.ConnectorException) as exc:
-        text = str(exc).strip()
-        first = text.splitlines()[0] if text else type(exc).__name__
-        raise StoreError(f"cannot set up the job queue schema: {first}") from exc
+        raise StoreError(f"cannot set up the job queue schema: "
+                         f"{one_line(exc, with_type=False)}") from exc
 
 
 # ---- the procrastinate app and its tasks -------------------------------------------------
@@ -246,12 +246,6 @@ def make_app(url: str, *, max_size: int = 4) -> procrastinate.App:
     app.task(name=CONTINUE_TASK, queue=QUEUE, pass_context=True)(continue_run)
     return app
 
-
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, KtmbError):
-        return str(exc)
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".strip()
 
 
 # ---- enqueueing and watching (synchronous: CLI and API) -----------------------------------------
@@ -402,11 +396,11 @@ class WorkerRuntime:
                         comment=str(decision.get("comment") or ""), edits=edits,
                         control=control)
             except (UserError, KeyError, ValueError) as exc:
-                log.warning("decision_refused", error=_error_text(exc))
-                raise _Permanent(_error_text(exc)) from exc
+                log.warning("decision_refused", error=one_line(exc))
+                raise _Permanent(one_line(exc)) from exc
             except Exception as exc:
                 # The decision is applied; the rest of the run is retried as a run job.
-                message = _error_text(exc)
+                message = one_line(exc)
                 log.error("run_failed_after_decision", error=message)
                 self.store.set_status(run_id, RunStatus.QUEUED, error=f"failed after the "
                                       f"decision: {message}; retrying")
@@ -434,7 +428,7 @@ class WorkerRuntime:
         return "busy"
 
     def _failed(self, run_id: str, exc: BaseException, attempt: int, max_attempts: int) -> None:
-        message = _error_text(exc)
+        message = one_line(exc)
         if attempt < max_attempts and not isinstance(exc, _Permanent):
             log.warning("run_attempt_failed", error=message, max_attempts=max_attempts)
             self.store.set_status(run_id, RunStatus.QUEUED, error=f"attempt {attempt} of "
@@ -510,7 +504,7 @@ async def _reap(app: procrastinate.App, runs: Any, job: pq_jobs.Job,
                 log.error("stalled_run_failed", reason=why)
             return 1
         except pq_exceptions.ConnectorException as exc:  # finished meanwhile
-            log.info("stalled_job_changed", error=str(exc).splitlines()[0][:200])
+            log.info("stalled_job_changed", error=one_line(exc, limit=200))
         except NotFoundError:
             log.warning("stalled_job_without_run")
             await app.job_manager.finish_job(job, status=pq_jobs.Status.FAILED,
@@ -524,7 +518,7 @@ async def _reaper(app: procrastinate.App, runs: Any, url: str, options: QueueOpt
         try:
             await reap_stalled_jobs(app, runs, url, options)
         except (psycopg.Error, pq_exceptions.ProcrastinateException, KtmbError) as exc:
-            log.warning("reaper_failed", error=_error_text(exc))
+            log.warning("reaper_failed", error=one_line(exc))
         await asyncio.sleep(interval)
 
 

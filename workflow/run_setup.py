@@ -16,6 +16,7 @@ from agents.llm.factory import make_model_client
 from agents.llm_cache import PgLlmCache
 from agents.run_context import ProgressHook, Retriever, Services
 from workflow.db import Database
+from workflow.domain.errors import one_line
 from workflow.domain.run import LlmProvider, RunOptions
 from workflow.domain.settings import Settings
 from workflow.run_store import RunInfo
@@ -56,7 +57,7 @@ class RunSetup:
         try:
             return open_retriever(self.settings, user=user, groups=groups)
         except Exception as exc:  # a run goes on without citations, and says so in the log
-            log.warning("knowledge_base_unavailable", reason=str(exc).splitlines()[0][:200])
+            log.warning("knowledge_base_unavailable", reason=one_line(exc, limit=200))
             return None
 
     def __call__(self, info: RunInfo) -> Services:

@@ -44,6 +44,7 @@ from workflow.domain.errors import (
     NotFoundError,
     RunStateError,
     UserError,
+    one_line,
 )
 from workflow.domain.inputs import LoadedInputs, load_inputs
 from workflow.domain.run import Decision, LlmOptions, LlmProvider, RunOptions, RunStatus
@@ -157,10 +158,6 @@ def parse_edits(data: Any) -> PhaseEdits | None:
         where = ".".join(str(p) for p in err.get("loc", ()))
         raise DecisionError(f"{where or 'edits'}: {err.get('msg', 'invalid')}") from None
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 class ReviewService:
@@ -510,7 +507,8 @@ class ReviewService:
             except KtmbError as exc:
                 log.warning("api_run_stopped", run_id=run_id, error=str(exc))
             except Exception as exc:
-                log.error("api_run_crashed", run_id=run_id, error=_first_line(exc),
+                log.error("api_run_crashed", run_id=run_id,
+                          error=one_line(exc, limit=300, with_type=False),
                           kind=type(exc).__name__)
             finally:
                 with self._lock:

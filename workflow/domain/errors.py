@@ -126,11 +126,18 @@ class StoreError(RunError):
     """A database operation failed."""
 
 
-def one_line(exc: BaseException, *, limit: int | None = None) -> str:
-    """An unexpected error as one line: its type and the first line of its message.
+def one_line(exc: BaseException, *, limit: int | None = None, with_type: bool = True) -> str:
+    """An error as one line for a person or a log.
 
+    A ktmb error is its own message. Another error is the first line of its message, after its
+    type name (``OperationalError: connection refused``); ``with_type=False`` leaves the type
+    out where the message says enough, and gives the type alone when there is no message.
     ``limit`` caps the message's length (the type name is always whole).
     """
-    text = str(exc)
-    first = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {first[:limit]}"
+    text = str(exc).strip()
+    first = text.splitlines()[0][:limit] if text else ""
+    if isinstance(exc, KtmbError):
+        return first
+    if not with_type:
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}"

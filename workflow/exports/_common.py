@@ -26,7 +26,6 @@ __all__ = [
     "CLOSED_STATUSES",
     "STRIDE_LABELS",
     "display_value",
-    "effective_severity",
     "finding_resources",
     "findings_by_phase",
     "fingerprint",
@@ -60,11 +59,6 @@ STRIDE_LABELS: dict[Stride, str] = {
 }
 
 
-def effective_severity(finding: Finding) -> Severity:
-    """The severity that counts: a reviewer's override wins over the computed band."""
-    return finding.severity_override or finding.severity
-
-
 def is_model_finding(finding: Finding) -> bool:
     """True when the finding was proposed by the model rather than a rule."""
     return finding.origin is Origin.LLM or finding.rule == "llm"
@@ -72,7 +66,7 @@ def is_model_finding(finding: Finding) -> bool:
 
 def ranked(findings: Iterable[Finding]) -> list[Finding]:
     """Findings ordered most severe first, then by score, then by id (stable across runs)."""
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(effective_severity(f)),
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER.index(f.effective_severity),
                                            -f.score, f.id))
 
 
@@ -85,7 +79,7 @@ def severity_counts(findings: Sequence[Finding]) -> dict[Severity, int]:
     """How many findings fall in each severity band (every band present, most severe first)."""
     counts = dict.fromkeys(SEVERITY_ORDER, 0)
     for finding in findings:
-        counts[effective_severity(finding)] += 1
+        counts[finding.effective_severity] += 1
     return counts
 
 
@@ -93,7 +87,7 @@ def overall_risk(model: ThreatModel) -> Severity:
     """The overall risk: the reviewer's when it ran, else the worst finding not yet closed."""
     if model.summary.total:
         return model.summary.overall_risk
-    open_bands = {effective_severity(f) for f in model.findings
+    open_bands = {f.effective_severity for f in model.findings
                   if f.status not in CLOSED_STATUSES}
     return next((band for band in SEVERITY_ORDER if band in open_bands), Severity.INFO)
 

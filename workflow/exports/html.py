@@ -30,7 +30,6 @@ from workflow.exports import mermaid
 from workflow.exports._common import (
     STRIDE_LABELS,
     display_value,
-    effective_severity,
     finding_resources,
     findings_by_phase,
     framework_rows,
@@ -328,7 +327,7 @@ def _identity(model: ThreatModel) -> str:
 
 
 def _finding(finding: Finding) -> str:
-    band = effective_severity(finding)
+    band = finding.effective_severity
     model_made = is_model_finding(finding)
     out = [f'<article class="finding{" model" if model_made else ""}" '
            f'id="{_anchor(finding.id)}">',

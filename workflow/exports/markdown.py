@@ -24,7 +24,6 @@ from workflow.exports import mermaid
 from workflow.exports._common import (
     STRIDE_LABELS,
     display_value,
-    effective_severity,
     finding_resources,
     findings_by_phase,
     framework_rows,
@@ -182,7 +181,7 @@ def _identity(model: ThreatModel) -> list[str]:
 
 
 def _finding(finding: Finding) -> list[str]:
-    band = effective_severity(finding)
+    band = finding.effective_severity
     out = [f"#### [{band.value.upper()}] {escape(finding.title)}", ""]
     if is_model_finding(finding):
         out += ["> Proposed by the model, not by a rule: a draft for a reviewer to confirm.", ""]

@@ -32,7 +32,6 @@ from workflow.domain.threat_model import Finding, FindingStatus, ThreatModel
 from workflow.exports import mermaid
 from workflow.exports._common import (
     STRIDE_LABELS,
-    effective_severity,
     finding_resources,
     generator_text,
     is_model_finding,
@@ -109,7 +108,7 @@ def _trust_zones(model: ThreatModel, namespaces: set[str]) -> list[dict[str, Any
 
 
 def _threat(finding: Finding) -> dict[str, Any]:
-    band = effective_severity(finding)
+    band = finding.effective_severity
     description = finding.description or finding.title
     if finding.rationale:
         description += f" Model rationale: {finding.rationale}"

@@ -40,7 +40,6 @@ from workflow.domain.scoring import SEVERITY_ORDER
 from workflow.domain.threat_model import Evidence, Finding, FindingStatus, Severity, ThreatModel
 from workflow.exports._common import (
     STRIDE_LABELS,
-    effective_severity,
     finding_resources,
     fingerprint,
     is_model_finding,
@@ -128,7 +127,7 @@ def _tags(findings: list[Finding]) -> list[str]:
 
 
 def _worst(findings: list[Finding]) -> Severity:
-    bands = {effective_severity(f) for f in findings}
+    bands = {f.effective_severity for f in findings}
     return next(band for band in SEVERITY_ORDER if band in bands)
 
 
@@ -291,7 +290,7 @@ def _result(finding: Finding, resource: str, rule_index: int, where: _Where,
     if file is None and where.anchor is not None:
         file, note = where.anchor, (f"No manifest line locates {resource}; the result is "
                                     "anchored at the start of the first input manifest.")
-    band = effective_severity(finding)
+    band = finding.effective_severity
     result: dict[str, Any] = {
         "ruleId": rule_id(finding),
         "ruleIndex": rule_index,
