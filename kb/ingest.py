@@ -187,7 +187,7 @@ def _plain(path: Path, text: str, max_chars: int) -> ParsedDocument:
 
 
 def _pdf(path: Path, data: bytes, max_chars: int) -> ParsedDocument:
-    from pypdf import PdfReader
+    from pypdf import PdfReader  # the PDF parser loads only for PDF documents
     from pypdf.errors import PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings would repeat our error
@@ -220,7 +220,7 @@ _HEADS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 
 def _html(path: Path, text: str, max_chars: int) -> ParsedDocument:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup  # the HTML parser loads only for HTML documents
 
     soup = BeautifulSoup(text, "html.parser")
     for tag in soup(["script", "style", "nav", "noscript", "template", "svg"]):

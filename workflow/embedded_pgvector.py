@@ -51,18 +51,16 @@ def cpu_has_avx512(cpuinfo: str | None = None) -> bool:
     return bool(re.search(r"^flags\s*:.*\bavx512f\b", cpuinfo, re.MULTILINE))
 
 
-def _pginstall() -> Path | None:
-    try:
-        import pgserver
-    except ImportError:
-        return None
+def _pginstall() -> Path:
+    import pgserver  # only the embedded database needs the server's wheel
+
     return Path(pgserver.__file__).resolve().parent / "pginstall"
 
 
 def needs_portable_build(pginstall: Path | None = None, *, cpuinfo: str | None = None) -> bool:
     """True when the wheel's pgvector cannot run on this CPU and has not been rebuilt yet."""
     root = pginstall or _pginstall()
-    if root is None or cpu_has_avx512(cpuinfo):
+    if cpu_has_avx512(cpuinfo):
         return False
     libdir = root / "lib" / "postgresql"
     library = libdir / "vector.so"
@@ -83,7 +81,7 @@ def ensure_portable_pgvector(pginstall: Path | None = None) -> bool:
         DatabaseUnavailableError: a build is needed but cannot be done here.
     """
     root = pginstall or _pginstall()
-    if root is None or not needs_portable_build(root):
+    if not needs_portable_build(root):
         return False
     libdir = root / "lib" / "postgresql"
     lock_path = libdir / ".ktmb-pgvector.lock"

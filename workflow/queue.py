@@ -72,6 +72,7 @@ from workflow.domain.errors import (
 )
 from workflow.domain.named_queries import load_queries
 from workflow.domain.run import Decision, RunStatus
+from workflow.gates import PhaseEdits
 from workflow.run_store import RunStore
 
 __all__ = [
@@ -384,8 +385,6 @@ class WorkerRuntime:
     def decide(self, run_id: str, decision: dict[str, Any], *, max_attempts: int,
                retry_wait: float, job_id: int | None = None) -> str:
         """Apply a decision taken elsewhere and continue the run (``continue_run``)."""
-        from workflow.gates import PhaseEdits
-
         with structlog.contextvars.bound_contextvars(run_id=run_id, job_id=job_id):
             try:
                 edits = (PhaseEdits.model_validate(decision["edits"])

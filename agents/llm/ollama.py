@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
+import ollama
 import structlog
 from pydantic import BaseModel, ValidationError
 
@@ -14,9 +15,6 @@ from agents.llm.client import LlmAnswer, RetryPolicy, reask_message, validation_
 from agents.llm.hosts import DEFAULT_OLLAMA_HOST
 from workflow.domain.errors import ModelOutputError, ModelUnavailableError
 from workflow.domain.threat_model import LlmInfo
-
-if TYPE_CHECKING:  # imported where used: a run without a model does not load the client
-    import ollama
 
 __all__ = [
     "DEFAULT_OLLAMA_MODEL",
@@ -62,8 +60,6 @@ class OllamaModelClient:
         self.keep_alive = keep_alive
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        import ollama
-
         extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
         # trust_env=False: no HTTP(S)_PROXY detour, the request goes to the checked host only.
         self._client = ollama.Client(
@@ -90,8 +86,6 @@ class OllamaModelClient:
     def _chat(self, messages: list[dict[str, str]], fmt: dict[str, Any],
               options: dict[str, Any]) -> ollama.ChatResponse:
         """One chat request with retries for transient failures."""
-        import ollama
-
         last = ""
         for attempt in range(1, self.retry.attempts + 1):
             if attempt > 1:
@@ -171,8 +165,6 @@ class OllamaModelClient:
         if self._digest_looked_up:
             return
         self._digest_looked_up = True
-        import ollama
-
         try:
             listing = self._client.list()
         except (ConnectionError, httpx.HTTPError, ollama.ResponseError, ValueError):
@@ -201,8 +193,6 @@ class OllamaStatus(BaseModel):
 def probe_ollama(host: str, *, timeout: float = 3.0,
                  transport: httpx.BaseTransport | None = None) -> OllamaStatus:
     """Ask an (already allowed) Ollama host for its version and pulled models."""
-    import ollama
-
     extra: dict[str, Any] = {"transport": transport} if transport is not None else {}
     client = ollama.Client(host=host, timeout=httpx.Timeout(timeout), trust_env=False, **extra)
     try:

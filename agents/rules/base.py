@@ -7,6 +7,7 @@ A rule module holds ``RULE = RuleMeta(...)`` and ``def evaluate(facts) -> Iterat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -42,8 +43,6 @@ def _as_text(value: Any) -> str | None:
     elif isinstance(value, str):
         text = value
     else:
-        import json
-
         text = json.dumps(value, sort_keys=True, default=str)
     return text[:497] + "..." if len(text) > 500 else text
 

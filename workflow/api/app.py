@@ -17,8 +17,11 @@ from workflow.api.auth import Authenticator
 from workflow.api.config import ApiSettings, load_api_settings
 from workflow.api.routes import router
 from workflow.api.service import ReviewService
+from workflow.api.web import mount_ui, render_error
+from workflow.db import open_database
 from workflow.domain.errors import KtmbError
 from workflow.domain.settings import Settings
+from workflow.run_setup import RunSetup
 from workflow.runs import Runs
 
 __all__ = ["create_app", "open_runs"]
@@ -110,8 +113,6 @@ def _wants_html(request: Request) -> bool:
 def _error_response(request: Request, status: int, kind: str, detail: str,
                     headers: dict[str, str] | None = None) -> Response:
     if request.url.path.startswith("/ui"):
-        from workflow.api.web import render_error
-
         if status == 401 and _wants_html(request):
             return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)
         return render_error(request, status, kind, detail)
@@ -152,9 +153,6 @@ def open_runs(settings: Settings) -> Runs:
     Raises:
         DatabaseUnavailableError: the database cannot be reached.
     """
-    from workflow.db import open_database
-    from workflow.run_setup import RunSetup
-
     db = open_database(settings, max_size=24)
     # RunSetup lets retrieval act for each run's creator and owner groups.
     return Runs(db, RunSetup(settings, db))
@@ -188,8 +186,6 @@ def create_app(settings: Settings, *, runs: Runs | None = None,
     app.state.auth = auth
     _install_handlers(app)
     app.include_router(router)
-    from workflow.api.web import mount_ui
-
     mount_ui(app)
     app.add_middleware(_Guard)
     return app

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from kb.store import KnowledgeStore
+from kb.store import Principal as KbPrincipal
 from workflow.api.deps import CurrentPrincipal, Service, WritingPrincipal, authenticator
 from workflow.api.models import (
     ApproveRequest,
@@ -182,9 +184,6 @@ def diff(svc: Service, principal: CurrentPrincipal,
             summary="Knowledge-base collections you may read")
 def collections(svc: Service, principal: CurrentPrincipal) -> list[CollectionView]:
     """The collections your groups may read (row-level security acts as you)."""
-    from kb.store import KnowledgeStore
-    from kb.store import Principal as KbPrincipal
-
     store = KnowledgeStore(svc.runs.db)
     found = store.list_collections(KbPrincipal.of(principal.user, principal.groups))
     return [CollectionView(name=c.name, embedding_model=c.embedding_model,

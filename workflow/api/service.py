@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +52,7 @@ from workflow.domain.run import Decision, LlmOptions, LlmProvider, RunOptions, R
 from workflow.domain.run_state import all_findings
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import PHASES, Finding, Phase, ThreatModel
+from workflow.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export
 from workflow.gates import PhaseDecision, PhaseEdits, parse_approval_policy, validate_decision
 from workflow.run_setup import RunSetup
 from workflow.run_store import RunInfo
@@ -174,7 +176,7 @@ class ReviewService:
         self._controls: dict[str, RunControl] = {}
         self._queue: Any = None
         if api.executor == "queue":
-            from workflow.queue import RunQueue
+            from workflow.queue import RunQueue  # procrastinate loads only for this executor
 
             self._queue = RunQueue(runs.db)
         self._reads: OrderedDict[tuple[str, datetime, str], _Checkpoint] = OrderedDict()
@@ -263,8 +265,6 @@ class ReviewService:
         Raises:
             ConfigError: an unknown format.
         """
-        from workflow.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export
-
         if fmt not in FORMATS:
             raise ConfigError(f"format must be one of {', '.join(FORMATS)}, got {fmt[:40]!r}")
         model = self.threat_model(run_id, principal)
@@ -519,8 +519,6 @@ class ReviewService:
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Wait until no run executes in the background (tests, shutdown); True when idle."""
-        import time
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:

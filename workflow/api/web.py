@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -28,6 +28,7 @@ from workflow.api.service import StartOptions, Upload, parse_edits
 from workflow.domain.errors import DecisionError, KtmbError, RunStateError
 from workflow.domain.run import RunStatus
 from workflow.domain.threat_model import PHASES, FindingStatus, Severity, ThreatModel
+from workflow.exports.html import architecture_svg
 
 __all__ = ["mount_ui", "render_error"]
 
@@ -74,8 +75,6 @@ def _check_form(request: Request, principal: Principal, form: FormData) -> None:
     Raises:
         HTTPException: 403 when either fails.
     """
-    from fastapi import HTTPException
-
     check_origin(request)
     value = form.get("csrf")
     if not authenticator(request).csrf_ok(principal, [value if isinstance(value, str) else None]):
@@ -108,8 +107,6 @@ def _edits_from_form(form: FormData) -> list[dict[str, Any]]:
 
 
 def _diagram(model: ThreatModel) -> Markup | None:
-    from workflow.exports.html import architecture_svg
-
     if not model.architecture.components and not model.architecture.entry_points:
         return None
     return Markup(architecture_svg(model.architecture))  # noqa: S704 - escaped by the exporter

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from workflow.domain.errors import ConfigError
+
 __all__ = ["Settings", "default_home", "load_settings"]
 
 
@@ -52,8 +54,6 @@ def _int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        from workflow.domain.errors import ConfigError
-
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 
 
