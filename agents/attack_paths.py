@@ -16,13 +16,12 @@ accepted is never a step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agents.facts.derived import Facts
 from agents.facts.identity import automounts_token, cloud_identity
 from agents.facts.workloads import data_store
-from agents.rules.base import RuleMeta, evidence
 from workflow.domain.threat_model import AttackPath, Finding
 
 __all__ = [
@@ -31,7 +30,6 @@ __all__ = [
     "PathCandidate",
     "attack_paths",
     "find_paths",
-    "path_findings",
 ]
 
 #: Rules whose findings on a workload let code in it take over the node.
@@ -141,15 +139,3 @@ def attack_paths(facts: Facts) -> tuple[AttackPath, ...]:
     """The attack paths as they appear in the threat model."""
     return tuple(AttackPath(id=p.id, steps=p.steps, findings=p.findings, target=p.target)
                  for p in find_paths(facts))
-
-
-def path_findings(rule: RuleMeta, facts: Facts) -> Iterator[Finding]:
-    """One finding of an attack-path rule per path: its steps as evidence, the chain in text."""
-    for path in (p for p in find_paths(facts) if p.kind == rule.id):
-        chain = ", ".join(path.findings) or "none recorded"
-        yield rule.finding(
-            (path.workload, *path.steps[1:2]),
-            [evidence(step, "", f"step {index}") for index, step in enumerate(path.steps)],
-            detail=path.entry, impact=path.impact,
-            title=f"{rule.title}: " + " -> ".join(path.steps),
-            description=f"{rule.description} Chains: {chain}.")

@@ -64,9 +64,9 @@ from typing import Any
 from _project import compile_project
 
 from agents.architecture_view import build_architecture
+from agents.catalogue import ALL_RULES
 from agents.reviewer import review
 from agents.rules.base import run_rules
-from agents.rules.catalogue import ALL_RULES
 from workflow.domain.inputs import load_inputs
 from workflow.domain.settings import Settings
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import yaml
 
+from agents.catalogue import ALL_RULES
 from agents.facts.derived import Facts
-from agents.rules.catalogue import ALL_RULES
 from workflow.domain.errors import KtmbError
 from workflow.domain.inputs import load_inputs
 from workflow.domain.settings import Settings

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.catalogue import ALL_RULES
 from agents.facts.classification import classification_from_text
 from agents.reviewer.review import review
-from agents.rules.catalogue import ALL_RULES
 from agents.run_context import RunContext
 from workflow.domain import __version__
 from workflow.domain.inputs import LoadedInputs

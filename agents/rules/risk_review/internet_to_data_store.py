@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.attack_paths import path_findings
 from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta
+from agents.rules.risk_review.path_rule import path_findings
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]

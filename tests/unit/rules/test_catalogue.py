@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agents.rules.catalogue import ALL_RULES, BY_PHASE, render_markdown, render_topics, rules_for
+from agents.catalogue import ALL_RULES, BY_PHASE, render_markdown, render_topics, rules_for
 from agents.rules.refs import FRAMEWORK_NAMES, framework_of
 from workflow.domain.threat_model import PHASES
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from agents.catalogue import ALL_RULES
 from agents.facts.derived import Facts
 from agents.rules.base import Rule
-from agents.rules.catalogue import ALL_RULES
 from tests.unit.rules.chained import facts_for
 from workflow.domain.inputs import load_inputs
 from workflow.domain.inventory import Inventory
@@ -81,7 +81,7 @@ def test_rule_fixture_is_deterministic(rule: Rule, path: Path,
 
 def test_logging_phase_states_no_invented_facts(load: Callable[..., Inventory]) -> None:
     """Logging findings about what manifests cannot show are questions, never open facts."""
-    from agents.rules.catalogue import rules_for
+    from agents.catalogue import rules_for
 
     inv = load(FIXTURES / "logging.no-log-shipping" / "fail_no_agent.yaml")
     found = [f for rule in rules_for("logging") for f in rule.evaluate(Facts(inv))]
