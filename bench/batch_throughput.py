@@ -150,16 +150,15 @@ def _legacy_one(path: str) -> tuple[str, str]:
     from workflow.db import open_database
     from workflow.domain.inputs import load_inputs
     from workflow.domain.settings import load_settings
+    from workflow.run_setup import RunSetup
     from workflow.runs import Runs
-    from workflow.services import ContextBuilder
 
     settings = load_settings()
     db = open_database(settings)
-    runs = Runs(db, ContextBuilder(settings, db))
+    runs = Runs(db, RunSetup(settings, db))
     name = Path(path).name
     inputs = load_inputs([path], settings=settings)
-    outcome = runs.start(inputs, application=name, approval=[],
-                         llm={"provider": "off", "model": None}, created_by="bench")
+    outcome = runs.start(inputs, application=name, approval=[], created_by="bench")
     return name, outcome.status
 
 
@@ -167,7 +166,7 @@ def legacy_main(workers: int, paths: list[str]) -> None:
     """The old `ktmb batch` engine: a ProcessPoolExecutor of forked children."""
     # Imported before the fork, as the old CLI had them (its parent also opened the database
     # before forking; here each child opens its own, so no pool is shared across processes).
-    for module in ("workflow.runs", "workflow.services", "workflow.domain.inputs"):
+    for module in ("workflow.runs", "workflow.run_setup", "workflow.domain.inputs"):
         importlib.import_module(module)
 
     start = time.perf_counter()

@@ -23,7 +23,6 @@ Token counts are the model's own (llama.cpp usage / Ollama prompt_eval_count and
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import tempfile
@@ -31,14 +30,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.enrichment.enricher import EnrichmentResult
+from agents.enrichment.enricher import Enricher
 from agents.enrichment.prompt import Budget, prepare_prompt
+from agents.facts.derived import Facts
 from agents.llm.client import ModelClient, RetryPolicy
 from agents.llm.factory import make_model_client
 from agents.llm.llamacpp import LlamaCppModelClient
 from agents.llm_cache import MemoryLlmCache
+from agents.phases import PHASE_SPECS
 from agents.rules.base import run_rules
-from tests.unit.llm.llm_support import enrich_phase
 from workflow.domain.inputs import LoadedInputs, load_inputs
 from workflow.domain.passages import Passage
 from workflow.domain.settings import Settings
@@ -49,13 +49,13 @@ CORPUS_APPS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "apps"
 TARGET_TOKENS = 25_000
 
 
-def rule_findings(loaded: LoadedInputs, phase: Phase) -> list[Finding]:
-    """The phase's rule findings, or none when its catalogue is not there yet."""
-    try:
-        module = importlib.import_module(f"agents.rules.{phase.value}")
-    except ImportError:
-        return []
-    return run_rules(getattr(module, "RULES", ()), loaded.inventory)
+def phase_findings(facts: Facts) -> dict[Phase, list[Finding]]:
+    """Each phase's rule findings, phase by phase as a run takes them (no gates)."""
+    found: dict[Phase, list[Finding]] = {}
+    for spec in PHASE_SPECS:
+        earlier = [f for items in found.values() for f in items]
+        found[spec.phase] = run_rules(spec.rules, facts.with_findings(earlier))
+    return found
 
 
 def corpus_passages(phase: Phase, limit: int = 5) -> list[Passage]:
@@ -82,25 +82,26 @@ def run_app(app: Path, model: ModelClient | None, cache: MemoryLlmCache, budget:
             home: Path) -> dict[str, Any]:
     """Cold and warm enrichment of every phase of one application."""
     loaded = load_app(app, home)
-    inputs = {phase: (rule_findings(loaded, phase), corpus_passages(phase)) for phase in Phase}
+    facts = Facts(loaded.inventory)
+    by_phase = phase_findings(facts)
+    inputs = {spec: (by_phase[spec.phase], corpus_passages(spec.phase)) for spec in PHASE_SPECS}
     report: dict[str, Any] = {"app": app.name, "resources": len(loaded.inventory.resources),
                               "phases": []}
     if model is None:
-        for phase, (found, passages) in inputs.items():
-            prepared = prepare_prompt(phase, loaded.inventory, found, passages, loaded.notes,
+        for spec, (found, passages) in inputs.items():
+            prepared = prepare_prompt(spec, facts, found, passages, loaded.notes,
                                       None, application=app.name, budget=budget)
             report["phases"].append({
-                "phase": phase.value, "rule_findings": len(found), "est": prepared.tokens,
+                "phase": spec.phase.value, "rule_findings": len(found), "est": prepared.tokens,
                 "trimmed_passages": len(prepared.trimmed),
                 "trimmed_other": len(prepared.trimmed_facts)})
         return report
+    enricher = Enricher(model, cache, application=app.name, budget=budget)
     for label in ("cold", "warm"):
-        for phase, (found, passages) in inputs.items():
+        for spec, (found, passages) in inputs.items():
             started = time.monotonic()
-            result: EnrichmentResult = enrich_phase(
-                phase, loaded.inventory, found, passages, loaded.notes, None, model, cache,
-                application=app.name, budget=budget)
-            row = {"phase": phase.value, "run": label, "rule_findings": len(found),
+            result = enricher.enrich(spec, facts, found, passages, loaded.notes, None)
+            row = {"phase": spec.phase.value, "run": label, "rule_findings": len(found),
                    "est": result.prompt_tokens_estimate, "calls": result.usage.calls,
                    "cached": result.usage.cached_calls,
                    "prompt_tokens": result.usage.prompt_tokens,
@@ -112,7 +113,7 @@ def run_app(app: Path, model: ModelClient | None, cache: MemoryLlmCache, budget:
                    "degradation": result.degradation,
                    "seconds": round(time.monotonic() - started, 2)}
             report["phases"].append(row)
-            print(f"  {app.name:32} {label:4} {phase.value:12} calls={row['calls']} "
+            print(f"  {app.name:32} {label:4} {spec.phase.value:12} calls={row['calls']} "
                   f"tokens={row['prompt_tokens']}+{row['completion_tokens']} est={row['est']} "
                   f"dropped={row['dropped']}/{row['proposed']} {row['seconds']}s"
                   + (f" DEGRADED: {row['degradation']}" if row["degradation"] else ""),
