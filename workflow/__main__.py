@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from workflow.entry import main
+from workflow.cli import main
 
 main()

@@ -22,10 +22,12 @@ from workflow.console import (
     OPTION_HELP,
     at_or_above,
     check_fail_on,
+    check_format,
     default_app_name,
     print_summary,
     render,
     report,
+    say,
     write_file,
     write_output,
 )
@@ -35,8 +37,6 @@ from workflow.domain.settings import Settings, load_settings
 from workflow.domain.threat_model import PHASES, Phase, ThreatModel
 from workflow.kb_cli import kb_app
 from workflow.log import configure_logging
-from workflow.process import freeze_imports, tune_gc
-from workflow.scan_command import SCAN_HELP
 
 __all__ = ["app", "main"]
 
@@ -107,7 +107,6 @@ class _Env:
         from workflow.runs import Runs
 
         if self._runs is None:
-            freeze_imports()
             db = open_database(self.settings)
             show = progress and _OUTPUT["progress"]
             setup = RunSetup(self.settings, db, progress=_progress if show else None,
@@ -183,7 +182,6 @@ def _run_options(llm: str, model: str | None, cloud: str | None,
 
 # ---- commands ----------------------------------------------------------------------------------
 # The options ``run`` and ``scan`` share (one application's inputs, and what to do with them).
-# Their help is shared with ``scan``'s own parser (workflow.scan_command).
 PathsArg = Annotated[list[str], typer.Argument(help=OPTION_HELP["paths"])]
 AppOpt = Annotated[str | None, typer.Option("--app", help=OPTION_HELP["app"])]
 ArchitectureOpt = Annotated[list[Path] | None, typer.Option(help=OPTION_HELP["architecture"])]
@@ -235,13 +233,41 @@ def run(
     _report(outcome, runs, out=out, fail_on=fail_on)
 
 
-@app.command(help=SCAN_HELP, add_help_option=False,
-             context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def scan(ctx: typer.Context) -> None:
-    """``ktmb [GLOBAL OPTIONS] scan ...``: the words after ``scan`` go to its own parser."""
-    from workflow.scan_command import main as scan_main
+@app.command(epilog=EXIT_CODES_HELP)
+@handled
+def scan(
+    paths: PathsArg,
+    app_name: AppOpt = None,
+    architecture: ArchitectureOpt = None,
+    cloud: CloudOpt = None,
+    classification: ClassificationOpt = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="json, sarif, markdown, html, mermaid or otm.")] = "json",
+    out: Annotated[Path | None, typer.Option(
+        help="Write the threat model here instead of standard output.")] = None,
+    fail_on: FailOnOpt = None,
+) -> None:
+    """Rules and reviewer only, in one process: no database, model, gates or run history.
 
-    raise typer.Exit(scan_main(ctx.args))
+    Same findings and scores as 'ktmb run --llm off', without knowledge-base citations.
+
+    For CI gates (--fail-on, --format sarif), pre-commit hooks and quick checks.
+    """
+    check_fail_on(fail_on)  # options are checked before anything is read
+    check_format(fmt)
+    from workflow.domain.inputs import load_inputs
+    from workflow.scan import scan as scan_inputs
+
+    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [])
+    for warning in inputs.warnings:
+        say(f"ktmb: warning: {warning}")
+    model = scan_inputs(inputs, application=app_name or default_app_name(paths),
+                        options=RunOptions(classification=classification, cloud=cloud))
+    write_output(render(model, fmt), out)
+    print_summary(model)
+    if fail_on is not None and at_or_above(model, fail_on):
+        say(f"findings at or above {fail_on}: failing (--fail-on)")
+        raise typer.Exit(5)
 
 
 @app.command()
@@ -631,11 +657,7 @@ app.add_typer(kb_app, name="kb")
 
 
 def main() -> None:
-    """Console entry point: every error is one line on standard error and an exit code.
-
-    ``ktmb scan ...`` does not come here: the console script runs it without this module.
-    """
-    tune_gc()
+    """Console entry point: every error is one line on standard error and an exit code."""
     try:
         app()
     except Exception as exc:

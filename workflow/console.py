@@ -1,8 +1,8 @@
 """What the command line writes and checks, without the CLI framework.
 
-Shared by the typer commands (:mod:`workflow.cli`) and ``ktmb scan``'s own parser
-(:mod:`workflow.scan_command`), which imports no typer so that a scan starts faster. Every
-message goes to standard error except the document a command prints (a threat model, a run id).
+The typer commands (:mod:`workflow.cli`) write and check through these functions, which can be
+tested without a command runner. Every message goes to standard error except the document a
+command prints (a threat model, a run id).
 """
 
 from __future__ import annotations

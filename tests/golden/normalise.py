@@ -31,4 +31,5 @@ def normalise(model: dict[str, Any]) -> dict[str, Any]:
             return _FINGERPRINT.sub(r"\1<fingerprint>\2", value)
         return value
 
-    return walk(model)
+    normalised: dict[str, Any] = walk(model)
+    return normalised

@@ -427,43 +427,10 @@ def test_corpus_applications_load(offline_settings: Settings, name: str) -> None
     assert all("/" in r.id for r in loaded.resources)
 
 
-# ---- the pre-scan is skipped for a text without aliases ---------------------------------------
-def _yaml_files() -> list[Path]:
-    """Every YAML file of the project's fixtures and examples, and of the corpus when present."""
-    from tests.corpus_paths import CORPUS
-
-    roots = [FIXTURES.parent, Path(__file__).resolve().parents[2] / "examples"]
-    if CORPUS.is_dir():
-        roots.append(CORPUS / "apps")
-    return sorted(p for root in roots for p in root.rglob("*")
-                  if p.suffix in {".yaml", ".yml"} and p.is_file())
-
-
-def _loaded(settings: Settings, path: Path) -> object:
-    try:
-        inputs = load_inputs([path], settings=settings)
-    except InventoryError as exc:
-        return str(exc)
-    return ([r.model_dump(mode="json") for r in inputs.resources],
-            [s.model_dump(mode="json") for s in inputs.secret_values], inputs.warnings)
-
-
-def test_skipping_the_prescan_builds_the_same_inputs(offline_settings: Settings,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every fixture, example and corpus file loads identically with and without the pre-scan:
-    values, lines of every pointer, secrets found, warnings, or the same error."""
-    import workflow.domain.inputs as inputs_module
-
-    files = _yaml_files()
-    assert len(files) > 20
-    fast = {path: _loaded(offline_settings, path) for path in files}
-    monkeypatch.setattr(inputs_module, "_may_alias", lambda _text: True)
-    assert fast == {path: _loaded(offline_settings, path) for path in files}
-
-
+# ---- every text is pre-scanned, with or without aliases --------------------------------------
 @pytest.mark.parametrize("anchor", ["", "\n  anchored: &a 1\n  again: *a"])
-def test_limits_hold_with_and_without_the_prescan(tmp_path: Path, anchor: str) -> None:
-    """Depth and document limits give the same one-line error on both paths."""
+def test_limits_hold_with_and_without_aliases(tmp_path: Path, anchor: str) -> None:
+    """Depth and document limits give the same one-line error whether a text has aliases."""
     settings = Settings(home=tmp_path, redaction_key="k", max_depth=10, max_documents=2)
     deep = tmp_path / "deep.yaml"
     deep.write_text(CONFIGMAP_HEAD + "data:" + anchor + "\n  x: " + "[" * 20 + "]" * 20 + "\n",
@@ -478,7 +445,7 @@ def test_limits_hold_with_and_without_the_prescan(tmp_path: Path, anchor: str) -
 
 
 def test_a_large_document_without_aliases_is_refused(tmp_path: Path) -> None:
-    """Without the pre-scan the builder counts the nodes (keys included) against the limit."""
+    """Without aliases the nodes themselves (keys included) count against the node limit."""
     settings = Settings(home=tmp_path, redaction_key="k", max_nodes=50)
     path = tmp_path / "large.yaml"
     path.write_text(CONFIGMAP_HEAD + "data:\n" + "".join(f"  k{i}: v{i}\n" for i in range(30))
@@ -490,26 +457,3 @@ def test_a_large_document_without_aliases_is_refused(tmp_path: Path) -> None:
     small.write_text(CONFIGMAP_HEAD + "data:\n" + "".join(f"  k{i}: v{i}\n" for i in range(10)),
                      encoding="utf-8")
     assert ["ConfigMap/default/x"] == _ids(settings, small)
-
-
-def test_an_unbounded_composer_prescans_every_text(offline_settings: Settings, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without libyaml's own nesting limit the pre-scan runs even when no alias is possible."""
-    import workflow.domain.inputs as inputs_module
-
-    assert inputs_module._composer_is_bounded()  # libyaml 0.2.6 (or the Python composer)
-    scanned: list[str] = []
-    real = inputs_module._prescan
-
-    def spy(label: str, text: str, limits: object) -> None:
-        scanned.append(label)
-        real(label, text, limits)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(inputs_module, "_prescan", spy)
-    path = tmp_path / "plain.yaml"
-    path.write_text(CONFIGMAP_HEAD, encoding="utf-8")
-    load_inputs([path], settings=offline_settings)
-    assert [] == scanned
-    monkeypatch.setattr(inputs_module, "_composer_is_bounded", lambda: False)
-    load_inputs([path], settings=offline_settings)
-    assert [str(path)] == scanned

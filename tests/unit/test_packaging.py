@@ -39,4 +39,4 @@ def test_the_wheel_ships_runtime_data_and_the_entry_point(tmp_path: Path) -> Non
     for folder, suffix in (("migrations/", ".sql"), ("prompts/", ".md"),
                            ("kb/corpus/", ".md")):
         assert any(n.startswith(folder) and n.endswith(suffix) for n in names), folder
-    assert "ktmb = workflow.entry:main" in entry_points
+    assert "ktmb = workflow.cli:main" in entry_points

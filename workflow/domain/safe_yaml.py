@@ -1,0 +1,241 @@
+"""Manifest text read safely: size and encoding first, then YAML within its limits.
+
+Every text is pre-scanned from the YAML event stream before any node is built
+(:func:`parse_documents`): nesting depth, documents, aliases and the alias-expanded size of each
+document are checked there, the same way for every text, so a YAML bomb or a deeply nested text
+is refused before it costs anything. Every problem is an :class:`InventoryError` naming the file,
+and the line where the parser knows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from workflow.domain.errors import InventoryError
+from workflow.domain.settings import Settings
+
+__all__ = ["Document", "Limits", "decode", "parse_documents", "read_file", "read_stream"]
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one input may hold (``KTMB_MAX_*``)."""
+
+    max_file_bytes: int
+    max_documents: int
+    max_depth: int
+    max_aliases: int
+    max_nodes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        """The limits ``settings`` configure."""
+        return cls(settings.max_file_bytes, settings.max_documents, settings.max_depth,
+                   settings.max_aliases, settings.max_nodes)
+
+
+def read_file(path: Path, limits: Limits) -> bytes:
+    """The bytes of ``path``; refused over the size limit, without reading more than it."""
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise InventoryError(str(path), f"file is {size:,} bytes, over the limit of "
+                                 f"{limits.max_file_bytes:,} (KTMB_MAX_FILE_BYTES)")
+        with path.open("rb") as fh:
+            data = fh.read(limits.max_file_bytes + 1)
+    except OSError as exc:
+        raise InventoryError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > limits.max_file_bytes:
+        raise InventoryError(str(path), f"file is over the limit of {limits.max_file_bytes:,} "
+                             "bytes (KTMB_MAX_FILE_BYTES)")
+    return data
+
+
+def read_stream(stream: BinaryIO, label: str, limits: Limits) -> bytes:
+    """The bytes of standard input (or another stream); refused over the size limit."""
+    data = stream.read(limits.max_file_bytes + 1)
+    if len(data) > limits.max_file_bytes:
+        raise InventoryError(label, "standard input is over the limit of "
+                             f"{limits.max_file_bytes:,} bytes (KTMB_MAX_FILE_BYTES)")
+    return data
+
+
+def decode(label: str, data: bytes) -> str:
+    """``data`` as UTF-8 text without a byte-order mark; binary and other encodings refused."""
+    if b"\0" in data:
+        raise InventoryError(label, "binary file, not YAML or JSON text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InventoryError(label, f"not UTF-8 text (invalid byte 0x{data[exc.start]:02x} "
+                             f"at offset {exc.start})") from None
+    return text.removeprefix("\ufeff")
+
+
+def _yaml_problem(label: str, exc: yaml.YAMLError) -> InventoryError:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or type(exc).__name__
+    context = getattr(exc, "context", None)
+    text = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return InventoryError(label, text, line=mark.line + 1 if mark is not None else None)
+
+
+def _line(event: yaml.Event) -> int | None:
+    mark = event.start_mark
+    return mark.line + 1 if mark is not None else None
+
+
+def _too_many_nodes(label: str, limits: Limits, expanded: bool, event: yaml.Event) -> None:
+    if expanded:
+        raise InventoryError(label, f"alias expansion exceeds {limits.max_nodes:,} nodes "
+                             "(a YAML bomb?)", line=_line(event))
+    raise InventoryError(label, f"more than {limits.max_nodes:,} YAML nodes in one document "
+                         "(KTMB_MAX_NODES)", line=_line(event))
+
+
+def _prescan(label: str, text: str, limits: Limits) -> None:
+    """Check depth, documents, aliases and the alias-expanded size from the event stream.
+
+    A node counts once for each place it appears: an alias counts the nodes of the collection
+    it names, and mapping keys count like values. The event parser is iterative, so this cannot
+    be driven into deep recursion; it refuses a YAML bomb before any node is built.
+    """
+    depth = 0
+    documents = 0
+    aliases = 0
+    sizes: list[int] = [0]  # nodes under each open collection (alias expansion counted)
+    total = 0  # sum(sizes): the alias-expanded size of the current document so far
+    expanded = False  # whether an alias of the current document named a collection
+    anchored: dict[str, int] = {}
+    anchors_open: list[str | None] = []
+    scalar, alias = yaml.ScalarEvent, yaml.AliasEvent
+    starts = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+    ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    try:
+        events: Iterable[Any] = yaml.parse(text, Loader=_Loader)
+        for event in events:
+            cls = type(event)
+            if cls is scalar:
+                sizes[-1] += 1
+                total += 1
+                if event.anchor:
+                    anchored[event.anchor] = 1
+            elif cls in starts:
+                depth += 1
+                if depth > limits.max_depth:
+                    raise InventoryError(label, f"nesting deeper than {limits.max_depth} levels "
+                                         "(KTMB_MAX_DEPTH)", line=_line(event))
+                sizes.append(1)
+                total += 1
+                anchors_open.append(event.anchor)
+            elif cls in ends:
+                depth -= 1
+                size = sizes.pop()
+                anchor = anchors_open.pop()
+                if anchor:
+                    anchored[anchor] = size
+                sizes[-1] += size
+                continue  # the size moved to the parent; the total is unchanged
+            elif cls is alias:
+                aliases += 1
+                if aliases > limits.max_aliases:
+                    raise InventoryError(label, f"more than {limits.max_aliases:,} YAML aliases "
+                                         "(KTMB_MAX_ALIASES)", line=_line(event))
+                size = anchored.get(event.anchor or "", 1)
+                expanded = expanded or size > 1
+                sizes[-1] += size
+                total += size
+            elif cls is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > limits.max_documents:
+                    raise InventoryError(label, f"more than {limits.max_documents:,} documents "
+                                         "(KTMB_MAX_DOCUMENTS)")
+                sizes = [0]
+                total = 0
+                expanded = False
+            if total > limits.max_nodes:
+                _too_many_nodes(label, limits, expanded, event)
+    except yaml.YAMLError as exc:
+        raise _yaml_problem(label, exc) from None
+
+
+class _Builder:
+    """Turns composed YAML nodes into Python values and records the line of every pointer."""
+
+    def __init__(self) -> None:
+        self.constructor = SafeConstructor()
+
+    def build(self, node: Node, path: str, lines: dict[str, int]) -> Any:
+        lines[path or "/"] = node.start_mark.line + 1
+        cls = type(node)
+        if cls is ScalarNode:
+            if node.tag == _STR_TAG:  # the common case, without the constructor's dispatch
+                return node.value
+            return self.constructor.construct_object(node, deep=True)
+        if cls is SequenceNode:
+            return [self.build(child, f"{path}/{i}", lines) for i, child in enumerate(node.value)]
+        if cls is MappingNode:
+            self.constructor.flatten_mapping(cast(MappingNode, node))
+            out: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is ScalarNode and key_node.tag == _STR_TAG:
+                    text = key_node.value
+                else:
+                    key = self.constructor.construct_object(key_node, deep=True)
+                    text = "" if key is None else str(key).lower() if isinstance(key, bool) \
+                        else str(key)
+                ptr = f"{path}/{text.replace('~', '~0').replace('/', '~1')}" \
+                    if "~" in text or "/" in text else f"{path}/{text}"
+                if type(value_node) is ScalarNode and value_node.tag == _STR_TAG:
+                    lines[ptr] = value_node.start_mark.line + 1
+                    out[text] = value_node.value
+                else:
+                    out[text] = self.build(value_node, ptr, lines)
+            return out
+        return None  # pragma: no cover - the composer yields only the three node types
+
+
+@dataclass
+class Document:
+    """One YAML document: its value, first line, index in the text, and pointer lines."""
+
+    body: Any
+    line: int
+    index: int
+    #: The line of every JSON pointer in ``body`` (``/`` for the document itself).
+    lines: dict[str, int]
+
+
+def parse_documents(label: str, text: str, limits: Limits) -> list[Document]:
+    """The non-empty documents of a YAML (or JSON) text, each with the line of every pointer.
+
+    The text is pre-scanned first (:func:`_prescan`): nothing is built from a text over a limit.
+    """
+    _prescan(label, text, limits)
+    builder = _Builder()
+    docs: list[Document] = []
+    try:
+        for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
+            if node is None:
+                continue
+            lines: dict[str, int] = {}
+            body = builder.build(node, "", lines)
+            if body is None:  # an empty document (only comments, or a bare ---)
+                continue
+            docs.append(Document(body=body, line=node.start_mark.line + 1, index=index,
+                                 lines=lines))
+    except yaml.YAMLError as exc:
+        raise _yaml_problem(label, exc) from None
+    except RecursionError:  # a KTMB_MAX_DEPTH deeper than the interpreter can recurse
+        raise InventoryError(label, "nesting too deep to read") from None
+    return docs
