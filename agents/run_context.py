@@ -20,16 +20,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agents.enrichment.enricher import EnrichmentResult
-from agents.enrichment.prompt import NotesInput
 from agents.facts.derived import Facts
-from agents.phase import PhaseSpec
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.passages import Passage
 from workflow.domain.run_state import phase_findings
 from workflow.domain.threat_model import PHASES, Finding, LlmInfo, Phase, ThreatModel
+
+if TYPE_CHECKING:  # the enricher's types only: a run without a model loads no enrichment
+    from agents.enrichment.enricher import EnrichmentResult
+    from agents.enrichment.prompt import NotesInput
+    from agents.phase import PhaseSpec
 
 __all__ = ["PhaseEnricher", "ProgressHook", "Retriever", "RunContext", "Services"]
 

@@ -13,12 +13,12 @@ import structlog
 from agents.enrichment.enricher import Enricher
 from agents.llm.client import ModelClient
 from agents.llm.factory import make_model_client
-from agents.llm_cache import PgLlmCache
 from agents.run_context import ProgressHook, Retriever, Services
 from workflow.db import Database
 from workflow.domain.errors import one_line
 from workflow.domain.run import LlmProvider, RunOptions
 from workflow.domain.settings import Settings
+from workflow.llm_cache_store import PgLlmCache
 from workflow.run_store import RunInfo
 
 __all__ = ["RunSetup"]

@@ -32,7 +32,7 @@ def test_the_wheel_ships_runtime_data_and_the_entry_point(tmp_path: Path) -> Non
         "workflow/queries.sql",
         "workflow/db.sql",
         "workflow/queue.sql",
-        "agents/llm_cache.sql",
+        "workflow/llm_cache.sql",
         "kb/queries.sql",
     }
     assert set() == expected - names

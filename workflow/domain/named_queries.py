@@ -6,9 +6,10 @@ import re
 from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import psycopg
+if TYPE_CHECKING:  # only the protocol's annotation: no driver is loaded here
+    import psycopg
 
 __all__ = ["ConnectionSource", "load_queries"]
 

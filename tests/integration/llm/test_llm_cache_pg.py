@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from agents.enrichment.enricher import EnrichmentResult
 from agents.llm.client import LlmAnswer
-from agents.llm_cache import QUERIES, CachedAnswer, PgLlmCache, cache_key
+from agents.llm_cache import CachedAnswer, cache_key
 from tests.unit.llm.llm_support import enrich_phase
 from workflow.db import MIGRATIONS_DIR, Database
 from workflow.doctor import run_doctor
@@ -22,6 +22,7 @@ from workflow.domain.errors import StoreError
 from workflow.domain.inputs import load_inputs
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import LlmInfo, Phase
+from workflow.llm_cache_store import QUERIES, PgLlmCache
 
 pytestmark = pytest.mark.integration
 
