@@ -620,9 +620,10 @@ def worker(concurrency: Annotated[int, typer.Option(
     re-queued, then the worker exits 0. A second signal exits at once.
     """
     from workflow.db import open_database
-    from workflow.queue import queue_options, run_worker
+    from workflow.queue import queue_options
     from workflow.run_setup import RunSetup
     from workflow.runs import Runs
+    from workflow.worker import run_worker
 
     env = _Env()
     options = queue_options(heartbeat=heartbeat, stalled_after=stalled_after, poll=poll)

@@ -1,6 +1,7 @@
--- Named queries of the job queue (workflow/queue.py). procrastinate's own tables and queries
--- are procrastinate's (its schema is applied with App.schema_manager.apply_schema()); these
--- only read them. Each block starts with "-- name: <name>".
+-- Named queries of the job queue (workflow/queue.py) and its workers (workflow/worker.py).
+-- procrastinate's own tables and queries are procrastinate's (its schema is applied with
+-- App.schema_manager.apply_schema()); these only read them. Each block starts with
+-- "-- name: <name>".
 --
 -- Databases set up by earlier ktmb versions may hold a table ktmb_queue_schema (the version of
 -- procrastinate's schema recorded by a hand-written applier). Nothing reads or requires it any

@@ -21,16 +21,9 @@ from workflow.domain.inputs import LoadedInputs, load_inputs
 from workflow.domain.run import Decision
 from workflow.domain.settings import Settings
 from workflow.log import configure_logging
-from workflow.queue import (
-    QUEUE,
-    QueueOptions,
-    RunQueue,
-    ensure_queue_schema,
-    make_app,
-    reap_stalled_jobs,
-    run_worker,
-)
+from workflow.queue import QUEUE, QueueOptions, RunQueue, ensure_queue_schema, make_app
 from workflow.runs import Runs
+from workflow.worker import reap_stalled_jobs, run_worker
 
 pytestmark = pytest.mark.integration
 

@@ -22,7 +22,8 @@ from workflow.api.models import (
     RunSummary,
     StartFromPaths,
 )
-from workflow.api.service import StartOptions, Upload
+from workflow.api.run_inputs import Upload
+from workflow.api.service import StartOptions
 from workflow.domain.run import RunStatus
 
 __all__ = ["EXPORT_CSP", "router"]

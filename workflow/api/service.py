@@ -9,18 +9,14 @@ decision answers 422 at once and leaves the run where it was.
 
 from __future__ import annotations
 
-import re
-import shutil
-import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
 import structlog
 from langgraph.runtime import RunControl
@@ -36,18 +32,23 @@ from workflow.api.models import (
     RunDetail,
     RunSummary,
 )
+from workflow.api.run_inputs import (
+    ForbiddenError,
+    Upload,
+    allowed_path,
+    load_server_paths,
+    load_uploads,
+)
 from workflow.diff import diff_models, json_payload
 from workflow.domain.errors import (
     ConfigError,
     DecisionError,
-    InventoryError,
     KtmbError,
     NotFoundError,
     RunStateError,
-    UserError,
     one_line,
 )
-from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.domain.inputs import LoadedInputs
 from workflow.domain.run import Decision, LlmOptions, LlmProvider, RunOptions, RunStatus
 from workflow.domain.run_state import all_findings
 from workflow.domain.settings import Settings
@@ -60,33 +61,14 @@ from workflow.runs import Runs, new_run_id
 
 __all__ = [
     "ExportDocument",
-    "ForbiddenError",
     "ReviewService",
     "StartOptions",
-    "Upload",
     "parse_edits",
-    "safe_file_name",
 ]
 
 log = structlog.get_logger(__name__)
 
-_MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
 _CACHE_SIZE = 2048
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class ForbiddenError(UserError):
-    """Not allowed: a server-side path outside KTMB_SERVER_PATHS, or a group you are not in."""
-
-    http_status = 403
-
-
-@dataclass(frozen=True)
-class Upload:
-    """An uploaded file: the name the client gave (untrusted) and a binary stream."""
-
-    filename: str | None
-    stream: IO[bytes]
 
 
 @dataclass(frozen=True)
@@ -119,30 +101,6 @@ class _Checkpoint:
     pending: dict[str, Any] | None
 
 
-def safe_file_name(raw: str | None, index: int, used: set[str], *,
-                   default_suffix: str) -> str:
-    """A harmless file name for an uploaded file: no directories, no dot-files, no oddities.
-
-    Args:
-        raw: the client's name (untrusted, may hold paths, ``..`` or control characters).
-        index: position of the file in the upload, for a fallback name.
-        used: names already taken in this upload (updated).
-        default_suffix: suffix added when the name has none of the accepted ones.
-    """
-    base = PurePosixPath((raw or "").replace("\\", "/")).name
-    name = _SAFE.sub("_", base).strip("._-")[:100] or f"upload-{index + 1}"
-    if default_suffix == ".yaml" and Path(name).suffix.lower() not in _MANIFEST_SUFFIXES:
-        name += default_suffix
-    if default_suffix != ".yaml" and not Path(name).suffix:
-        name += default_suffix
-    candidate, n = name, 1
-    while candidate.lower() in used:
-        n += 1
-        candidate = f"{Path(name).stem}-{n}{Path(name).suffix}"
-    used.add(candidate.lower())
-    return candidate
-
-
 def parse_edits(data: Any) -> PhaseEdits | None:
     """Edits as a JSON value (``{edits: [...]}`` or a bare list), validated like ``--edits``.
 
@@ -159,7 +117,6 @@ def parse_edits(data: Any) -> PhaseEdits | None:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err.get("loc", ()))
         raise DecisionError(f"{where or 'edits'}: {err.get('msg', 'invalid')}") from None
-
 
 
 class ReviewService:
@@ -313,20 +270,9 @@ class ReviewService:
         The files are written, under sanitised names, into a private temporary directory that
         is removed once they are loaded (the run keeps its redacted snapshot).
         """
-        if not manifests:
-            raise InventoryError("(upload)", "upload at least one manifest file")
-        if len(manifests) + len(architecture) > self.api.max_upload_files:
-            raise InventoryError("(upload)", f"more than {self.api.max_upload_files} files")
-        workdir = Path(tempfile.mkdtemp(prefix="ktmb-upload-"))
-        try:
-            used: set[str] = set()
-            files = [self._save(u, workdir, i, used, ".yaml") for i, u in enumerate(manifests)]
-            notes = [self._save(u, workdir, i, used, ".md") for i, u in enumerate(architecture)]
-            inputs = load_inputs(files, settings=self.settings, architecture=notes, base=workdir)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        default_name = Path(manifests[0].filename or "app").stem or "app"
-        return self._start(principal, inputs, options, default_name)
+        loaded = load_uploads(manifests, architecture, settings=self.settings,
+                              max_files=self.api.max_upload_files)
+        return self._start(principal, loaded.inputs, options, loaded.default_name)
 
     def start_paths(self, principal: Principal, paths: Sequence[str],
                     architecture: Sequence[str], options: StartOptions) -> RunAccepted:
@@ -335,50 +281,9 @@ class ReviewService:
         Raises:
             ForbiddenError: a path (or a file a directory leads to) is outside them.
         """
-        checked = [self._allowed_path(p) for p in paths]
-        notes = [self._allowed_path(p) for p in architecture]
-        base = checked[0] if checked[0].is_dir() else checked[0].parent
-        inputs = load_inputs(checked, settings=self.settings, architecture=notes, base=base)
-        return self._start(principal, inputs, options, checked[0].stem or "app")
-
-    def _save(self, upload: Upload, workdir: Path, index: int, used: set[str],
-              suffix: str) -> Path:
-        name = safe_file_name(upload.filename, index, used, default_suffix=suffix)
-        target = workdir / name
-        limit = self.settings.max_file_bytes
-        written = 0
-        with target.open("xb") as out:
-            while chunk := upload.stream.read(1 << 16):
-                written += len(chunk)
-                if written > limit:
-                    raise InventoryError(name, f"file is over the limit of {limit:,} bytes "
-                                         "(KTMB_MAX_FILE_BYTES)")
-                out.write(chunk)
-        return target
-
-    def _allowed_path(self, raw: str) -> Path:
-        if not raw or "\0" in raw:
-            raise ConfigError("empty or invalid path")
-        path = Path(raw)
-        if not path.is_absolute():
-            raise ConfigError(f"{raw[:200]}: give an absolute server-side path")
-        roots = [r.resolve() for r in self.api.server_paths]
-        if not roots:
-            raise ForbiddenError("reading server-side paths is switched off "
-                                      "(KTMB_SERVER_PATHS is not set)")
-        real = path.resolve()
-        if not _inside(real, roots):
-            raise ForbiddenError(f"{raw[:200]} is outside the directories this server "
-                                      "may read (KTMB_SERVER_PATHS)")
-        if not real.exists():
-            raise NotFoundError(f"{raw[:200]}: no such file or directory")
-        if real.is_dir():
-            for item in real.rglob("*"):
-                if item.is_file() and not _inside(item.resolve(), roots):
-                    raise ForbiddenError(
-                        f"{raw[:200]} leads to a file outside KTMB_SERVER_PATHS "
-                        f"({item.relative_to(real)})")
-        return real
+        loaded = load_server_paths(paths, architecture, settings=self.settings,
+                                   server_paths=self.api.server_paths)
+        return self._start(principal, loaded.inputs, options, loaded.default_name)
 
     def _start(self, principal: Principal, inputs: LoadedInputs, options: StartOptions,
                default_name: str) -> RunAccepted:
@@ -419,7 +324,7 @@ class ReviewService:
         model = options.model
         if provider is LlmProvider.LLAMACPP and model and ("/" in model
                                                           or model.endswith(".gguf")):
-            model = str(self._allowed_path(model))
+            model = str(allowed_path(model, self.api.server_paths))
         if provider is not LlmProvider.OFF and isinstance(self.runs.services, RunSetup):
             self.runs.services.model_client(provider, model)  # fail fast on a bad model
         return RunOptions(llm=LlmOptions(provider=provider, model=model), cloud=options.cloud,
@@ -539,8 +444,3 @@ class ReviewService:
                 control.request_drain("server shutdown")
         if self._queue is not None:
             self._queue.close()
-
-
-def _inside(path: Path, roots: Iterable[Path]) -> bool:
-    return any(path == root or path.is_relative_to(root) for root in roots)
-

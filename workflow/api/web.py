@@ -24,7 +24,8 @@ from starlette.datastructures import FormData, UploadFile
 from workflow import __version__
 from workflow.api.auth import SESSION_COOKIE, Principal
 from workflow.api.deps import authenticator, check_origin, optional_principal, service
-from workflow.api.service import StartOptions, Upload, parse_edits
+from workflow.api.run_inputs import Upload
+from workflow.api.service import StartOptions, parse_edits
 from workflow.domain.errors import DecisionError, KtmbError, RunStateError
 from workflow.domain.run import RunStatus
 from workflow.domain.threat_model import PHASES, FindingStatus, Severity, ThreatModel

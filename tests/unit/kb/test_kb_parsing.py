@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.ingest import DocumentFileError, ParsedDocument, parse_bytes, read_bytes
+from kb.documents import DocumentFileError, ParsedDocument, parse_bytes, read_bytes
 from workflow.domain.threat_model import (
     Application,
     Finding,
