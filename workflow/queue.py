@@ -36,7 +36,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import procrastinate
 import psycopg
@@ -51,13 +51,11 @@ from workflow.domain.named_queries import load_queries
 from workflow.domain.run import Decision, RunStatus
 from workflow.run_store import RunStore
 
-if TYPE_CHECKING:  # workflow.worker imports this module; its runtime is named for types only
-    from workflow.worker import WorkerRuntime
-
 __all__ = [
     "CONTINUE_TASK",
     "QUEUE",
     "RUN_TASK",
+    "JobRunner",
     "PermanentJobError",
     "QueueOptions",
     "RunProgress",
@@ -196,10 +194,24 @@ class _RunRetry(pq_retry.BaseRetryStrategy):
         return pq_retry.RetryDecision(retry_in={"seconds": round(wait)})
 
 
+class JobRunner(Protocol):
+    """What executes the jobs of a worker process (``workflow.worker.WorkerRuntime``)."""
+
+    def execute(self, run_id: str, *, attempt: int, max_attempts: int, retry_wait: float,
+                job_id: int | None = None) -> str:
+        """Execute or resume a run; where it stands."""
+        ...
+
+    def decide(self, run_id: str, decision: dict[str, Any], *, max_attempts: int,
+               retry_wait: float, job_id: int | None = None) -> str:
+        """Apply a decision and continue the run; where it stands."""
+        ...
+
+
 def run_application(context: procrastinate.JobContext, run_id: str, max_attempts: int = 3,
                     retry_wait: float = 5.0) -> str:
     """Execute or resume a run from its last checkpoint; returns where the run stands."""
-    runtime: WorkerRuntime = context.additional_context["runtime"]
+    runtime: JobRunner = context.additional_context["runtime"]
     return runtime.execute(run_id, attempt=context.job.attempts + 1, max_attempts=max_attempts,
                            retry_wait=retry_wait, job_id=context.job.id)
 
@@ -207,7 +219,7 @@ def run_application(context: procrastinate.JobContext, run_id: str, max_attempts
 def continue_run(context: procrastinate.JobContext, run_id: str, decision: dict[str, Any],
                  max_attempts: int = 3, retry_wait: float = 5.0) -> str:
     """Apply an approval decision taken elsewhere and continue the run."""
-    runtime: WorkerRuntime = context.additional_context["runtime"]
+    runtime: JobRunner = context.additional_context["runtime"]
     return runtime.decide(run_id, decision, max_attempts=max_attempts, retry_wait=retry_wait,
                           job_id=context.job.id)
 
