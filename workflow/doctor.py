@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict
 from agents.llm.hosts import check_model_host
 from agents.llm.llamacpp import BUNDLED_GGUF_PACKAGE, LLAMACPP_INSTALL, llama_cpp_available
 from agents.llm.ollama import DEFAULT_OLLAMA_MODEL, probe_ollama
-from workflow.db import embedded_server_uri, redact_url, server_version
+from workflow.db import redact_url, server_version
 from workflow.domain.errors import ConfigError, KtmbError, one_line
 from workflow.domain.settings import Settings, load_settings
+from workflow.embedded_server import embedded_server_uri
 
 __all__ = ["Check", "doctor_report", "run_doctor"]
 

@@ -73,3 +73,6 @@ def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
     )
     for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The pool warns at every failed reconnection attempt; a lost server is reported once, as
+    # ktmb's own error (workflow.db).
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)

@@ -16,6 +16,23 @@ SET status = %(status)s, pending_phase = %(pending_phase)s,
                        ELSE NULL END
 WHERE run_id = %(run_id)s;
 
+-- name: interrupt_orphaned_runs
+-- Runs recorded as running (all, or the one named) whose run lock (try_run_lock) no session
+-- holds: the process executing them is gone, so they are interrupted, to be resumed. The lock's
+-- bigint key appears in pg_locks as classid (high 32 bits), objid (low 32 bits), objsubid 1.
+UPDATE runs
+SET status = 'interrupted', updated_at = now(), finished_at = NULL,
+    error = replace(%(reason)s, '{run_id}', run_id)
+WHERE status = 'running'
+  AND (%(run_id)s::text IS NULL OR run_id = %(run_id)s)
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_locks AS l
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid = ((hashtextextended(runs.run_id, 42) >> 32) & 4294967295)::oid
+        AND l.objid = (hashtextextended(runs.run_id, 42) & 4294967295)::oid)
+RETURNING *;
+
 -- name: set_current_phase
 UPDATE runs SET current_phase = %(current_phase)s, updated_at = now() WHERE run_id = %(run_id)s;
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, ConfigDict
 
@@ -17,9 +18,12 @@ from workflow.domain.errors import NotFoundError
 from workflow.domain.named_queries import load_queries
 from workflow.domain.run import Decision, RunOptions, RunStatus
 
-__all__ = ["RunInfo", "RunStore"]
+__all__ = ["ORPHANED", "RunInfo", "RunStore"]
 
 _Q = load_queries(Path(__file__).with_name("queries.sql"))
+#: The error recorded on a run found ``running`` with no process executing it.
+ORPHANED = ("the process executing the run stopped before recording it (killed, or cut off "
+            "from the database); continue with 'ktmb resume {run_id}'")
 
 
 class RunInfo(BaseModel):
@@ -82,11 +86,18 @@ class RunStore:
     def get(self, run_id: str) -> RunInfo:
         """A run by id.
 
+        A run recorded as ``running`` whose run lock no session holds is not running: the
+        process executing it was killed or lost the database before it could record that. It
+        is marked ``interrupted`` here (and in :meth:`list_runs`), so it can be resumed.
+
         Raises:
             NotFoundError: no such run.
         """
         with self.db.connection() as conn:
             row = conn.execute(_Q["get_run"], {"run_id": run_id}).fetchone()
+            if row is not None and row["status"] == RunStatus.RUNNING:
+                row = conn.execute(_Q["interrupt_orphaned_runs"], {
+                    "run_id": run_id, "reason": ORPHANED}).fetchone() or row
         if row is None:
             raise NotFoundError(f"no run with id {run_id!r}")
         return RunInfo.model_validate(row)
@@ -100,6 +111,7 @@ class RunStore:
         runs it created (the same rule as ``workflow.api.auth.can_see``).
         """
         with self.db.connection() as conn:
+            conn.execute(_Q["interrupt_orphaned_runs"], {"run_id": None, "reason": ORPHANED})
             rows = conn.execute(_Q["list_runs"], {
                 "application": application, "status": status, "limit": limit,
                 "viewer": viewer, "viewer_groups": list(viewer_groups)}).fetchall()
@@ -155,4 +167,7 @@ class RunStore:
                 yield locked
             finally:
                 if locked:
-                    conn.execute(_Q["release_run_lock"], {"run_id": run_id})
+                    try:
+                        conn.execute(_Q["release_run_lock"], {"run_id": run_id})
+                    except psycopg.OperationalError:
+                        pass  # the session is gone, and the lock went with it

@@ -25,7 +25,14 @@ from langgraph.types import Command, Interrupt
 from agents.reviewer.assemble import assemble_model
 from agents.run_context import RunContext, Services
 from workflow.db import Database
-from workflow.domain.errors import KtmbError, NotFoundError, RunError, RunStateError, one_line
+from workflow.domain.errors import (
+    DatabaseUnavailableError,
+    KtmbError,
+    NotFoundError,
+    RunError,
+    RunStateError,
+    one_line,
+)
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.run import Decision, RunOptions, RunStatus
 from workflow.domain.run_state import ThreatModelState, all_findings, initial_state
@@ -80,7 +87,7 @@ class Runs:
             options=options, inputs_digest=inputs.digest,
             inputs=[f.model_dump(mode="json") for f in inputs.files],
             owner_groups=owner_groups or [], created_by=created_by,
-            status=RunStatus.RUNNING if execute else RunStatus.QUEUED)
+            status=RunStatus.QUEUED)  # running only under the run lock (see RunStore.get)
         initial = initial_state(run_id=run_id, application=application,
                                 inputs_snapshot=inputs.to_snapshot(),
                                 inputs_digest=inputs.digest, approval=approval, options=options)
@@ -275,7 +282,17 @@ class Runs:
                 self._failed(run_id, exc)
 
     def _failed(self, run_id: str, exc: Exception) -> NoReturn:
-        """Record a run as failed and raise the error for the caller (one line)."""
+        """Record a run as failed and raise the error for the caller (one line).
+
+        A run that lost its database cannot be recorded: it stays ``running`` until a process
+        that opens it again finds no one holding it and marks it ``interrupted``.
+        """
+        down = self.db.unavailable(exc)
+        if down is not None:
+            log.info("run_database_lost", error=str(down))
+            raise DatabaseUnavailableError(
+                f"{down}; run {run_id} stopped at its last finished phase: when the database "
+                f"is back, continue with 'ktmb resume {run_id}'") from exc
         if isinstance(exc, KtmbError):
             self.store.set_status(run_id, RunStatus.FAILED, error=str(exc))
             raise exc
