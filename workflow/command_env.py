@@ -104,7 +104,7 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
         pending = runs.pending(outcome.run_id) or {}
         typer.echo(f"run {outcome.run_id} is waiting for approval of the "
                    f"{outcome.pending_phase} phase", err=True)
-        print_findings(pending.get("findings", []))
+        print_findings(pending.get("findings", []), scores=pending.get("scores"))
         typer.echo(f"  approve: ktmb approve {outcome.run_id} [--comment TEXT] [--edits FILE]\n"
                    f"  reject:  ktmb reject {outcome.run_id} --reason TEXT", err=True)
     elif status is RunStatus.REJECTED:
@@ -126,13 +126,20 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
     raise typer.Exit(STATUS_EXIT.get(status, 1))
 
 
-def print_findings(findings: list[dict[str, Any]]) -> None:
-    """A pending phase's findings, one per two lines."""
+def print_findings(findings: list[dict[str, Any]], *, scores: str | None = None) -> None:
+    """A pending phase's findings: band, score and id, then the title and why the score moved.
+
+    ``scores`` says what the scores are (the gate's payload says it), printed once first.
+    """
     if not findings:
         typer.echo("  (no findings in this phase)", err=True)
+    elif scores:
+        typer.echo(f"  {scores}:", err=True)
     for f in findings:
-        typer.echo(f"  [{f.get('severity', '?'):>8}] {f.get('id')}\n"
-                   f"             {f.get('title')}", err=True)
+        typer.echo(f"  [{f.get('severity', '?'):>8} {float(f.get('score', 0)):4.1f}] "
+                   f"{f.get('id')}\n             {f.get('title')}", err=True)
+        if f.get("score_factors"):
+            typer.echo(f"             ({'; '.join(f['score_factors'])})", err=True)
 
 
 def phase_of(value: str) -> Phase:

@@ -19,10 +19,11 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from agents.reviewer.assemble import GATE_SCORES, gate_findings
 from agents.run_context import RunContext
 from workflow.domain.errors import ConfigError, DecisionError
 from workflow.domain.run import Decision
-from workflow.domain.run_state import ThreatModelState, findings_key, phase_findings
+from workflow.domain.run_state import ThreatModelState, findings_key
 from workflow.domain.threat_model import (
     PHASES,
     Approval,
@@ -108,7 +109,7 @@ def parse_approval_policy(value: str | None) -> list[str]:
 
 
 def load_edits(path: str | Path) -> PhaseEdits:
-    """Read an edits file (YAML or JSON: ``{edits: [{id, remove|severity|status|note}]}``).
+    """Read an edits file (YAML or JSON: ``{edits: [{id, remove+reason|severity|status|note}]}``).
 
     Raises:
         DecisionError: the file is missing, unreadable or malformed.
@@ -144,7 +145,8 @@ def validate_decision(decision: PhaseDecision, findings: dict[str, Any]) -> None
     """Check a decision against the phase's findings before the run is resumed.
 
     Raises:
-        DecisionError: an edit names a finding that is not in the phase, or contradicts itself.
+        DecisionError: an edit names a finding that is not in the phase, contradicts itself,
+            changes nothing, or removes a finding without a reason.
     """
     if decision.edits is None:
         return
@@ -161,6 +163,9 @@ def validate_decision(decision: PhaseDecision, findings: dict[str, Any]) -> None
         seen.add(edit.id)
         if edit.remove and (edit.severity or edit.status):
             raise DecisionError(f"finding {edit.id!r}: remove cannot be combined with changes")
+        if edit.remove and not edit.reason:
+            raise DecisionError(f"finding {edit.id!r}: removing a finding needs a reason "
+                                f"(reason: why it does not apply); it is kept with the approval")
         if not edit.remove and not (edit.severity or edit.status or edit.note):
             raise DecisionError(f"finding {edit.id!r}: the edit changes nothing")
 
@@ -189,12 +194,15 @@ def apply_edits(decision: PhaseDecision,
     return edited
 
 
-def pending_payload(phase: Phase, state: ThreatModelState) -> dict[str, Any]:
-    """What a gate shows the reviewer: the phase and its findings."""
-    findings = [f for f in phase_findings(state, phase).values()
-                if f.get("phase") == phase.value]
-    findings.sort(key=lambda f: (-float(f.get("score", 0)), f.get("id", "")))
-    return {"phase": phase.value, "findings": findings}
+def pending_payload(phase: Phase, state: ThreatModelState, ctx: RunContext) -> dict[str, Any]:
+    """What a gate shows the reviewer: the phase and its findings, scored for publication.
+
+    The findings carry the scores the reviewer will publish and why they moved
+    (``score_factors``); ``scores`` says what those scores are.
+    """
+    findings = gate_findings(state, ctx, phase)
+    return {"phase": phase.value, "findings": [f.model_dump(mode="json") for f in findings],
+            "scores": GATE_SCORES}
 
 
 def gate_name(phase: Phase) -> str:
@@ -211,7 +219,7 @@ def make_gate(phase: Phase) -> Callable[[ThreatModelState, Runtime[RunContext]],
     def gate(state: ThreatModelState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if phase.value not in (state.get("approval") or []):
             return {}
-        answer = interrupt(pending_payload(phase, state))
+        answer = interrupt(pending_payload(phase, state, runtime.context))
         decision = PhaseDecision.model_validate(answer)
         approval = Approval(
             decision=decision.decision, by=decision.by, comment=decision.comment,

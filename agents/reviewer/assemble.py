@@ -12,7 +12,7 @@ from typing import Any
 
 from agents.catalogue import ALL_RULES
 from agents.facts.classification import classification_from_text
-from agents.reviewer.review import review
+from agents.reviewer.review import gate_scores, review
 from agents.run_context import RunContext
 from workflow.domain import __version__
 from workflow.domain.inputs import LoadedInputs
@@ -21,14 +21,20 @@ from workflow.domain.threat_model import (
     Application,
     ArchitectureView,
     Degradation,
+    Finding,
     Generator,
     LlmInfo,
+    Phase,
     PhaseRecord,
     PromptRef,
     ThreatModel,
 )
 
-__all__ = ["assemble_model"]
+__all__ = ["GATE_SCORES", "assemble_model", "gate_findings"]
+
+#: What the scores shown at a gate are (with the pending phase's findings).
+GATE_SCORES = ("scores as the reviewer will publish them (exposure, data, blast radius, "
+               "mitigations); a score may rise if chained into an attack path (likelihood +1)")
 
 
 def _generator(state: Mapping[str, Any]) -> Generator:
@@ -50,6 +56,18 @@ def _classification(state: Mapping[str, Any], inputs: LoadedInputs) -> str | Non
         if found:
             return found
     return None
+
+
+def gate_findings(state: Mapping[str, Any], ctx: RunContext, phase: Phase) -> list[Finding]:
+    """A phase's findings at its gate, scored as the reviewer will publish them, best first.
+
+    The reviewer's scoring over the run's facts and options (:func:`gate_scores`): a reviewer
+    approves the band and score that will be published, bar an attack path's raise.
+    """
+    own = [f for f in ctx.findings.get(phase, {}).values() if f.phase is phase]
+    scored = gate_scores(ctx.facts, own,
+                         data_classification=_classification(state, ctx.inputs))
+    return sorted(scored, key=lambda f: (-f.score, f.id))
 
 
 def assemble_model(state: Mapping[str, Any], ctx: RunContext, *, partial: bool) -> ThreatModel:

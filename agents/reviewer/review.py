@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
@@ -50,8 +51,8 @@ from workflow.domain.threat_model import (
     Summary,
 )
 
-__all__ = ["MERGE_THRESHOLD", "Review", "merge_findings", "review", "risk_context",
-           "similarity"]
+__all__ = ["MERGE_THRESHOLD", "Review", "gate_scores", "merge_findings", "review",
+           "risk_context", "similarity"]
 
 #: Text similarity (0-1) above which overlapping findings are taken for the same threat.
 MERGE_THRESHOLD = 0.5
@@ -254,6 +255,51 @@ def _summary(findings: Sequence[Finding], dropped: int) -> Summary:
         overall_risk=overall, model_items_dropped=dropped)
 
 
+@dataclass(frozen=True)
+class _Surroundings:
+    """What scoring reads of the inventory besides a finding (computed once per review)."""
+
+    exposed: set[str]
+    engines: bool
+    enforced: set[str]
+    default_class: str | None
+
+
+def _surroundings(facts: Facts, data_classification: str | None) -> _Surroundings:
+    engines, enforced = _admission_enforced(facts.inventory)
+    return _Surroundings(exposed=_exposed_resources(facts), engines=engines, enforced=enforced,
+                         default_class=normalise_classification(data_classification))
+
+
+def _score_all(facts: Facts, findings: Iterable[Finding], around: _Surroundings,
+               on_path: set[str]) -> tuple[list[Finding], dict[str, tuple[str, ...]]]:
+    scored: list[Finding] = []
+    reasons: dict[str, tuple[str, ...]] = {}
+    for item in findings:
+        context = risk_context(facts, item, exposed=around.exposed, on_path=on_path,
+                               engines=around.engines, enforced=around.enforced,
+                               default_class=around.default_class)
+        new, why = _rescore(facts, item, context, around.default_class)
+        scored.append(new)
+        if why:
+            reasons[new.id] = why
+    return scored, reasons
+
+
+def gate_scores(facts: Facts, findings: Sequence[Finding], *,
+                data_classification: str | None = None) -> list[Finding]:
+    """Findings scored as the reviewer will publish them, for a gate before the reviewer runs.
+
+    The reviewer's own scoring (exposure, sensitive data, blast radius, mitigations, a
+    reviewer's severity override), with ``score_factors`` saying why a score moved. One
+    modifier cannot be known yet: the attack paths are built by the reviewer, so a finding it
+    chains into a path is published with likelihood +1 (its score may rise).
+    """
+    scored, reasons = _score_all(facts, findings,
+                                 _surroundings(facts, data_classification), set())
+    return [f.model_copy(update={"score_factors": reasons.get(f.id, ())}) for f in scored]
+
+
 def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: int = 0,
            merge_threshold: float = MERGE_THRESHOLD,
            data_classification: str | None = None) -> Review:
@@ -270,20 +316,11 @@ def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: in
     merged = merge_findings(findings, threshold=merge_threshold)
     paths = attack_paths(facts.with_findings([f for f in merged if f.is_open]))
     on_path = {fid for path in paths for fid in path.findings}
-    exposed = _exposed_resources(facts)
-    engines, enforced = _admission_enforced(facts.inventory)
-    default_class = normalise_classification(data_classification)
-    scored: list[Finding] = []
-    reasons: dict[str, tuple[str, ...]] = {}
-    for item in merged:
-        context = risk_context(facts, item, exposed=exposed, on_path=on_path, engines=engines,
-                               enforced=enforced, default_class=default_class)
-        new, why = _rescore(facts, item, context, default_class)
-        scored.append(new)
-        if why:
-            reasons[new.id] = why
+    around = _surroundings(facts, data_classification)
+    scored, reasons = _score_all(facts, merged, around, on_path)
     ranked = tuple(sorted(scored, key=_rank_key))
     return Review(findings=ranked, attack_paths=paths,
                   summary=_summary(ranked, model_items_dropped),
-                  compliance=build_compliance(facts, ranked, data_classification=default_class),
+                  compliance=build_compliance(facts, ranked,
+                                              data_classification=around.default_class),
                   identity_map=build_identity_map(facts), adjustments=reasons)

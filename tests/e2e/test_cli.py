@@ -163,6 +163,7 @@ def test_approve_reject_rerun_and_edits(cli_env: dict[str, str], tmp_path: Path)
     edits = tmp_path / "edits.yaml"
     edits.write_text("edits:\n"
                      f"  - id: {json.dumps(controls[0])}\n    remove: true\n"
+                     "    reason: Covered by the platform's threat model.\n"
                      f"  - id: {json.dumps(controls[1])}\n    severity: low\n"
                      "    status: accepted\n    note: Accepted for the pilot.\n",
                      encoding="utf-8")

@@ -138,7 +138,7 @@ def test_huge_edits_file(tmp_path: Path) -> None:
 # ---- validation ----------------------------------------------------------------------------
 def test_valid_decision_passes() -> None:
     """Edits of the phase's own findings pass."""
-    decision = _decision(FindingEdit(id="net.a@Deployment/ns/a", remove=True),
+    decision = _decision(FindingEdit(id="net.a@Deployment/ns/a", remove=True, reason="dup"),
                          FindingEdit(id="net.b@Deployment/ns/b", severity=Severity.HIGH))
     validate_decision(decision, FINDINGS)
 
@@ -209,7 +209,7 @@ def test_decision_schema_is_strict() -> None:
 def test_apply_edits() -> None:
     """Remove becomes None; severity sets the override; status and notes are kept with by/at."""
     decision = _decision(
-        FindingEdit(id="net.a@Deployment/ns/a", remove=True),
+        FindingEdit(id="net.a@Deployment/ns/a", remove=True, reason="dup"),
         FindingEdit(id="net.b@Deployment/ns/b", severity=Severity.LOW,
                     status=FindingStatus.ACCEPTED, note="Only reachable from the VPN."))
     update = apply_edits(decision, MODELS)

@@ -113,7 +113,8 @@ def test_interrupt_at_a_gate_and_resume(graph: Any, offline_settings: Settings) 
         phase=Phase.NETWORK, decision=Decision.APPROVED, by="ann", comment="fine",
         at=datetime(2026, 11, 26, tzinfo=UTC),
         edits=PhaseEdits(edits=(
-            FindingEdit(id="test.network@CronJob/payments/settlement", remove=True),
+            FindingEdit(id="test.network@CronJob/payments/settlement", remove=True,
+                        reason="covered elsewhere"),
             FindingEdit(id="test.network@StatefulSet/payments/payments-db",
                         severity=Severity.CRITICAL, note="holds PAN"))))
     done = _run(graph, Command(resume=decision_json(decision)), "r2", enricher)

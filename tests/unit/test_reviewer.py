@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agents.facts.derived import Facts
-from agents.reviewer.review import merge_findings, review, similarity
+from agents.reviewer.review import gate_scores, merge_findings, review, similarity
 from tests.unit.rules.chained import catalogue_findings
 from workflow.domain.inputs import load_inputs
 from workflow.domain.inventory import Inventory
@@ -309,3 +309,15 @@ def test_classification_from_notes(text: str, expected: str | None) -> None:
     from agents.facts.classification import classification_from_text
 
     assert expected == classification_from_text(text)
+
+
+def test_gate_scores_are_the_reviewers_but_for_the_attack_path_raise(tmp_path: Path) -> None:
+    """Exposed privileged container: the gate shows +1 internet; publishing adds the path's +1."""
+    inv = _inv(tmp_path, EXPOSED_PRIVILEGED, "exposed.yaml")
+    findings = catalogue_findings(inv)
+    fid = "controls.privileged-container@Deployment/shop/web#web"
+    at_gate = _by_id(tuple(gate_scores(Facts(inv), findings)), fid)
+    published = _by_id(review(Facts(inv), findings).findings, fid)
+    assert (4, ("likelihood +1: reachable from the internet",)) == (
+        at_gate.likelihood, at_gate.score_factors)
+    assert (5, at_gate.impact) == (published.likelihood, published.impact)

@@ -133,7 +133,10 @@ class PendingPhase(BaseModel):
 
     run_id: str
     phase: str
-    findings: list[Finding]
+    findings: list[Finding] = Field(
+        description="The phase's findings with the severity and score the reviewer will "
+                    "publish; score_factors says why a score moved.")
+    scores: str = Field(default="", description="What the scores are, and how they may change.")
 
 
 class ApproveRequest(_Body):
@@ -141,7 +144,8 @@ class ApproveRequest(_Body):
 
     comment: str = Field(default="", max_length=10_000)
     edits: PhaseEdits | None = Field(
-        default=None, description="{edits: [{id, remove | severity | status | note}]}")
+        default=None,
+        description="{edits: [{id, remove (with a reason) | severity | status | note}]}")
 
 
 class RejectRequest(_Body):

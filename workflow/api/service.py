@@ -209,7 +209,8 @@ class ReviewService:
             raise RunStateError(f"run {run_id} is not waiting for approval "
                                 f"(status: {'running' if self.busy(run_id) else info.status})")
         findings = [Finding.model_validate(f) for f in payload.get("findings") or []]
-        return PendingPhase(run_id=run_id, phase=str(payload.get("phase")), findings=findings)
+        return PendingPhase(run_id=run_id, phase=str(payload.get("phase")), findings=findings,
+                            scores=str(payload.get("scores") or ""))
 
     def threat_model(self, run_id: str, principal: Principal) -> ThreatModel:
         """The run's threat model (partial and marked so when the run has not finished)."""

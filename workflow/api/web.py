@@ -95,12 +95,13 @@ def _edits_from_form(form: FormData) -> list[dict[str, Any]]:
     while f"f{index}_id" in form:
         fid = _text(form, f"f{index}_id")
         edit: dict[str, Any] = {"id": fid}
-        if _text(form, f"f{index}_remove"):
+        remove = bool(_text(form, f"f{index}_remove"))
+        if remove:
             edit["remove"] = True
         for field in ("severity", "status", "note"):
             value = _text(form, f"f{index}_{field}")
-            if value:
-                edit[field] = value
+            if value:  # a removal's note is its reason
+                edit["reason" if remove and field == "note" else field] = value
         if len(edit) > 1:
             edits.append(edit)
         index += 1
