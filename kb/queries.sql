@@ -168,7 +168,8 @@ WHERE %(id_ranking)s::text IS NOT NULL;
 -- (reader) Hybrid search: reciprocal rank fusion of the pgvector cosine leg and the ranked
 -- full-text legs (search_text_ranks, passed in as parallel arrays of chunk ids and ranks). The
 -- vector leg or the text legs can be off (text-only, vector-only). Row-level security limits
--- the vector leg and the final rows to readable collections.
+-- the vector leg and the final rows to readable collections. Chunks without phases (every
+-- ingested document) pass the phase filter, as in kb_text_ranked() (migration 0005).
 WITH semantic AS (
     SELECT id, rank() OVER (ORDER BY dist, id) AS rnk FROM (
         SELECT c.id, c.embedding <=> %(qvec)s::halfvec(384) AS dist
@@ -177,7 +178,8 @@ WITH semantic AS (
           AND c.embedding IS NOT NULL
           AND c.collection = ANY (%(vector_collections)s::text[])
           AND (%(framework)s::text IS NULL OR %(framework)s::text = ANY (c.frameworks))
-          AND (%(phase)s::text IS NULL OR %(phase)s::text = ANY (c.phases))
+          AND (%(phase)s::text IS NULL OR cardinality(c.phases) = 0
+               OR %(phase)s::text = ANY (c.phases))
         ORDER BY c.embedding <=> %(qvec)s::halfvec(384)
         LIMIT %(pool)s) s
 ),

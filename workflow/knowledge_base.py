@@ -22,15 +22,17 @@ def open_knowledge_base(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase(open_database(settings))
 
 
-def open_retriever(settings: Settings, *, user: str | None = None,
-                   groups: Sequence[str] | None = None,
+def open_retriever(settings: Settings, *, principal: Principal | None = None,
                    collections: Sequence[str] | None = None) -> KbRetriever:
-    """A retriever for the principal of ``settings`` (or the given user and groups).
+    """A retriever acting for ``principal``, by default the one of ``settings``.
+
+    A run's retriever acts for the run's own principal, given whole: never for this
+    process's ``KTMB_USER``/``KTMB_GROUPS``, not even for a run whose creator has no groups.
 
     Raises:
         RetrievalError: the database cannot be opened.
     """
-    principal = Principal.from_settings(settings, user=user, groups=groups)
+    principal = principal or Principal.from_settings(settings)
     try:
         kb = open_knowledge_base(settings)
     except (StoreError, DatabaseUnavailableError) as exc:

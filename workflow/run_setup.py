@@ -8,12 +8,15 @@ groups, so a run cites only documents they may read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import structlog
 
 from agents.enrichment.enricher import Enricher
 from agents.llm.client import ModelClient
 from agents.llm.factory import make_model_client
 from agents.run_context import ProgressHook, Retriever, Services
+from kb.store import Principal
 from workflow.db import Database
 from workflow.domain.errors import one_line
 from workflow.domain.run import LlmProvider, RunOptions
@@ -49,13 +52,16 @@ class RunSetup:
                                                    allow_remote=self.allow_remote_model)
         return self._clients[key]
 
-    def retriever(self, user: str | None = None,
-                  groups: list[str] | None = None) -> Retriever | None:
-        """The knowledge base acting for a principal; None (recorded) when it cannot open."""
+    def retriever(self, user: str, groups: Sequence[str]) -> Retriever | None:
+        """The knowledge base acting for a run's creator and owner groups; None when it cannot open.
+
+        Exactly those: a run without owner groups reads what its creator alone may read, never
+        what this process's ``KTMB_GROUPS`` may. A knowledge base that cannot open is logged.
+        """
         from workflow.knowledge_base import open_retriever  # loads the embedder stack
 
         try:
-            return open_retriever(self.settings, user=user, groups=groups)
+            return open_retriever(self.settings, principal=Principal.of(user, groups))
         except Exception as exc:  # a run goes on without citations, and says so in the log
             log.warning("knowledge_base_unavailable", reason=one_line(exc, limit=200))
             return None
@@ -69,6 +75,5 @@ class RunSetup:
             enricher = Enricher(client, PgLlmCache(self.db) if options.llm.cache else None,
                                 application=info.application, cloud=options.cloud,
                                 classification=options.classification)
-        return Services(retriever=self.retriever(info.created_by,
-                                                 list(info.owner_groups) or None),
+        return Services(retriever=self.retriever(info.created_by, info.owner_groups),
                         enricher=enricher, progress=self.progress)

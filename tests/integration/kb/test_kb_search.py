@@ -99,3 +99,19 @@ def test_missing_extra_falls_back_to_keywords(kb: KnowledgeBase,
     assert any("pip install 'ktmb[embeddings]'" in note for note in retriever.notes)
     with pytest.raises(RetrievalError, match=r"pip install 'ktmb\[embeddings\]'"):
         retriever.search_mode("hostPath volume", mode=SearchMode.VECTOR)
+
+
+@pytest.mark.parametrize("mode", list(SearchMode))
+def test_an_ingested_document_serves_every_phase(kb: KnowledgeBase, tmp_path: Path,
+                                                 collection_name: str,
+                                                 mode: SearchMode) -> None:
+    """A document without phase tags is found with a phase filter, in every mode."""
+    path = tmp_path / "runbook.md"
+    path.write_text("# Runbook\n## Egress\nOur quokkagate proxy filters all pod egress.\n",
+                    "utf-8")
+    ingest_paths(kb.store, ANYONE, [path], collection=collection_name, embedder=kb.embedder)
+    retriever = kb.retriever(ANYONE, collections=[collection_name])
+    for phase in (Phase.NETWORK, Phase.IDENTITY):
+        hits = retriever.search_mode("quokkagate proxy pod egress", mode=mode, k=5,
+                                     phase=phase)
+        assert [collection_name] == sorted({h.collection for h in hits}), phase

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -175,3 +177,58 @@ def enrich_phase(phase: Phase | str, inv: Inventory, findings: Sequence[Finding]
                         classification=classification, budget=budget)
     return enricher.enrich(spec_for(phase), Facts(inv), findings, passages, notes, guidance,
                            prompt_version=prompt_version)
+
+
+class FakeOllamaServer:
+    """A loopback HTTP server in a thread that answers like Ollama and records every request.
+
+    ``chat`` is the body of every ``/api/chat`` answer, or a function of the request's JSON
+    that returns it; ``/api/tags`` lists phi4-mini. ``paths`` and ``requests`` (each request's
+    JSON body, ``{}`` when it has none) are in arrival order.
+    """
+
+    def __init__(self, chat: bytes | Callable[[dict[str, Any]], bytes]) -> None:
+        self.paths: list[str] = []
+        self.requests: list[dict[str, Any]] = []
+        answer = chat if callable(chat) else (lambda _request: chat)
+        lock = threading.Lock()
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _reply(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length)
+                request = json.loads(raw) if raw.strip() else {}
+                with lock:
+                    server.paths.append(self.path)
+                    server.requests.append(request)
+                body = answer(request) if self.path.endswith("/api/chat") else \
+                    ollama_tags_response("phi4-mini:latest").content
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _reply
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def prompts(self) -> list[str]:
+        """The user messages of the chat requests."""
+        return [m.get("content", "") for r in self.requests for m in r.get("messages") or []
+                if m.get("role") == "user"]
+
+    def __enter__(self) -> FakeOllamaServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

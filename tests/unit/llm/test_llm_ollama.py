@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import socket
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +16,7 @@ from agents.llm.factory import make_model_client
 from agents.llm.hosts import check_model_host
 from agents.llm.ollama import DEFAULT_SEED, OllamaModelClient
 from tests.unit.llm.llm_support import (
+    FakeOllamaServer,
     enrich_phase,
     make_inventory,
     ollama_chat_response,
@@ -298,48 +297,10 @@ def test_llamacpp_missing_names_the_pip_command(monkeypatch: pytest.MonkeyPatch)
         factory.make_model_client("llamacpp")
 
 
-class _Server:
-    """A loopback HTTP server in a thread that answers like Ollama and records paths."""
-
-    def __init__(self, chat_body: bytes) -> None:
-        seen: list[str] = []
-        self.seen = seen
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _reply(self) -> None:
-                seen.append(self.path)
-                length = int(self.headers.get("content-length") or 0)
-                self.rfile.read(length)
-                body = chat_body if self.path.endswith("/api/chat") else \
-                    ollama_tags_response("phi4-mini:latest").content
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = _reply
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def test_proxy_environment_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     """HTTP(S)_PROXY cannot divert model traffic away from the checked host (real sockets)."""
     body = ollama_chat_response(VALID).content
-    with _Server(body) as model_host, _Server(b"{}") as proxy:
+    with FakeOllamaServer(body) as model_host, FakeOllamaServer(b"{}") as proxy:
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
             monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.port}")
         monkeypatch.delenv("NO_PROXY", raising=False)
@@ -348,5 +309,5 @@ def test_proxy_environment_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
         assert model is not None
         answer = model.structured(RawPhaseAnswer, system="s", prompt="p", num_ctx=4096)
     assert 1 == len(answer.value.threats)
-    assert "/api/chat" == model_host.seen[0]
-    assert [] == proxy.seen
+    assert "/api/chat" == model_host.paths[0]
+    assert [] == proxy.paths
