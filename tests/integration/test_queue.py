@@ -342,8 +342,8 @@ def test_a_late_heartbeat_of_a_live_executor_is_not_death(
     with runs._run_lock(run_id) as locked:  # the executing process still holds the run
         assert locked
         assert 0 == _reap(db, runs)
-    assert (["doing"], "running") == ([j["status"] for j in _jobs(db, run_id)],
-                                      runs.info(run_id).status)
+        assert (["doing"], "running") == ([j["status"] for j in _jobs(db, run_id)],
+                                          runs.info(run_id).status)
     assert 1 == _reap(db, runs)  # once the lock is gone, the process is
 
 
