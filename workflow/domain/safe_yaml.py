@@ -9,6 +9,7 @@ and the line where the parser knows it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from workflow.domain.errors import InventoryError
+from workflow.domain.printable import control_name
 from workflow.domain.settings import Settings
 
 __all__ = ["Document", "Limits", "decode", "parse_documents", "read_file", "read_stream"]
@@ -82,12 +84,39 @@ def decode(label: str, data: bytes) -> str:
     return text.removeprefix("\ufeff")
 
 
-def _yaml_problem(label: str, exc: yaml.YAMLError) -> InventoryError:
+#: What YAML allows in a text (YAML 1.1 "printable"; the reader refuses anything else).
+_NOT_IN_YAML = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd"
+                          "\U00010000-\U0010ffff]")
+#: YAML's short escapes of control characters in double-quoted strings.
+_YAML_ESCAPES = {"\x00": "\\0", "\x07": "\\a", "\x08": "\\b", "\x0b": "\\v", "\x0c": "\\f",
+                 "\x1b": "\\e"}
+
+
+def _control_problem(label: str, text: str) -> InventoryError | None:
+    """The first character YAML does not allow, with its line and how to write it instead."""
+    found = _NOT_IN_YAML.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    if label.lower().endswith(".json") or ord(char) > 0xFF:
+        hint = f"\\u{ord(char):04x}"
+    else:
+        hint = _YAML_ESCAPES.get(char, f"\\x{ord(char):02x}")
+    return InventoryError(label, f"control character {control_name(char)} is not allowed in "
+                          f'YAML; remove it or write it as "{hint}" in a double-quoted string',
+                          line=text.count("\n", 0, found.start()) + 1)
+
+
+def _yaml_problem(label: str, exc: yaml.YAMLError, text: str) -> InventoryError:
+    if isinstance(exc, yaml.reader.ReaderError):  # says only "ReaderError": name the character
+        control = _control_problem(label, text)
+        if control is not None:
+            return control
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or type(exc).__name__
     context = getattr(exc, "context", None)
-    text = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
-    return InventoryError(label, text, line=mark.line + 1 if mark is not None else None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return InventoryError(label, message, line=mark.line + 1 if mark is not None else None)
 
 
 def _line(event: yaml.Event) -> int | None:
@@ -166,7 +195,7 @@ def _prescan(label: str, text: str, limits: Limits) -> None:
             if total > limits.max_nodes:
                 _too_many_nodes(label, limits, expanded, event)
     except yaml.YAMLError as exc:
-        raise _yaml_problem(label, exc) from None
+        raise _yaml_problem(label, exc, text) from None
 
 
 class _Builder:
@@ -235,7 +264,7 @@ def parse_documents(label: str, text: str, limits: Limits) -> list[Document]:
             docs.append(Document(body=body, line=node.start_mark.line + 1, index=index,
                                  lines=lines))
     except yaml.YAMLError as exc:
-        raise _yaml_problem(label, exc) from None
+        raise _yaml_problem(label, exc, text) from None
     except RecursionError:  # a KTMB_MAX_DEPTH deeper than the interpreter can recurse
         raise InventoryError(label, "nesting too deep to read") from None
     return docs
