@@ -198,11 +198,29 @@ def _prescan(label: str, text: str, limits: Limits) -> None:
         raise _yaml_problem(label, exc, text) from None
 
 
-class _Builder:
-    """Turns composed YAML nodes into Python values and records the line of every pointer."""
+def _key_text(constructor: SafeConstructor, key_node: Node) -> str:
+    """A mapping key as the text it is stored under (``80``, ``true`` and ``"80"`` alike)."""
+    if type(key_node) is ScalarNode and key_node.tag == _STR_TAG:
+        return str(key_node.value)
+    key = constructor.construct_object(key_node, deep=True)
+    return "" if key is None else str(key).lower() if isinstance(key, bool) else str(key)
 
-    def __init__(self) -> None:
+
+class _Builder:
+    """Turns composed YAML nodes into Python values and records the line of every pointer.
+
+    A key written twice in one mapping is refused, as the Kubernetes API server refuses it:
+    parsers keep the last one, so what a reviewer reads first is not what is analysed. Keys
+    merged in with ``<<`` are not written in the mapping, and a key written there overrides
+    them (YAML's merge rule).
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
         self.constructor = SafeConstructor()
+        #: For a mapping with ``<<`` merges: where its own pairs start once they are flattened
+        #: (the merged pairs come first; an alias builds the same node again, merges gone).
+        self.own_from: dict[int, int] = {}
 
     def build(self, node: Node, path: str, lines: dict[str, int]) -> Any:
         lines[path or "/"] = node.start_mark.line + 1
@@ -214,15 +232,18 @@ class _Builder:
         if cls is SequenceNode:
             return [self.build(child, f"{path}/{i}", lines) for i, child in enumerate(node.value)]
         if cls is MappingNode:
+            own = node.value
             self.constructor.flatten_mapping(cast(MappingNode, node))
+            if node.value is not own:  # merged pairs were put in front of its own
+                self.own_from[id(node)] = len(node.value) - len(own)
             out: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 if type(key_node) is ScalarNode and key_node.tag == _STR_TAG:
                     text = key_node.value
                 else:
-                    key = self.constructor.construct_object(key_node, deep=True)
-                    text = "" if key is None else str(key).lower() if isinstance(key, bool) \
-                        else str(key)
+                    text = _key_text(self.constructor, key_node)
+                if text in out:
+                    self._check_unique(node, text)
                 ptr = f"{path}/{text.replace('~', '~0').replace('/', '~1')}" \
                     if "~" in text or "/" in text else f"{path}/{text}"
                 if type(value_node) is ScalarNode and value_node.tag == _STR_TAG:
@@ -232,6 +253,14 @@ class _Builder:
                     out[text] = self.build(value_node, ptr, lines)
             return out
         return None  # pragma: no cover - the composer yields only the three node types
+
+    def _check_unique(self, node: Node, text: str) -> None:
+        """Refuse ``text`` if the mapping itself writes it twice (a merged one may repeat)."""
+        own = node.value[self.own_from.get(id(node), 0):]
+        lines = [k.start_mark.line + 1 for k, _ in own if _key_text(self.constructor, k) == text]
+        if len(lines) > 1:
+            raise InventoryError(self.label, f"duplicate key {text!r} (first at line {lines[0]})",
+                                 line=lines[1])
 
 
 @dataclass
@@ -251,7 +280,7 @@ def parse_documents(label: str, text: str, limits: Limits) -> list[Document]:
     The text is pre-scanned first (:func:`_prescan`): nothing is built from a text over a limit.
     """
     _prescan(label, text, limits)
-    builder = _Builder()
+    builder = _Builder(label)
     docs: list[Document] = []
     try:
         for index, node in enumerate(yaml.compose_all(text, Loader=_Loader)):
