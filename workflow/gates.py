@@ -109,7 +109,9 @@ def parse_approval_policy(value: str | None) -> list[str]:
 
 #: What an edits file may hold: 1 MB, read like a manifest (no YAML bomb, no duplicate key).
 _EDITS_LIMITS = Limits(max_file_bytes=1_000_000, max_documents=1_000, max_depth=64,
-                       max_aliases=1_000, max_nodes=200_000)
+                       max_aliases=1_000, max_nodes=200_000, max_object_bytes=8 * 1024 * 1024,
+                       max_input_bytes=8 * 1024 * 1024, max_containers=0,
+                       max_total_containers=0)
 
 
 def load_edits(path: str | Path) -> PhaseEdits:
