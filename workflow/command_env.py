@@ -116,7 +116,7 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
         if not quiet:
             print_summary(model)
         if out is not None:
-            write_file(out, json_printable(outcome.model_json or model.model_dump_json(indent=2)))
+            write_file(out, json_printable(model.model_dump_json(indent=2)))
         if fail_on is not None and at_or_above(model, fail_on):
             say(f"findings at or above {fail_on}: failing (--fail-on)")
             raise typer.Exit(5)
