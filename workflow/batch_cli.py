@@ -13,7 +13,7 @@ import structlog
 import typer
 
 from workflow.command_env import CommandEnv, handled, run_options
-from workflow.console import default_app_name
+from workflow.console import default_app_name, say
 from workflow.domain.errors import KtmbError, NotFoundError, one_line
 from workflow.domain.run import RunOptions, RunStatus
 
@@ -98,14 +98,13 @@ def _wait_for(queue: Any, results: list[dict[str, Any]], procs: list[Any]) -> No
             result = waiting.pop(item.run_id)
             result.update(status=item.status,
                           error=item.error if item.status is RunStatus.FAILED else None)
-            typer.echo(f"  {result['application']:<28} {result['status']}", err=True)
+            say(f"  {result['application']:<28} {result['status']}")
         if waiting and all(proc.poll() is not None for proc in procs):
             codes = ", ".join(str(proc.returncode) for proc in procs)
             for result in waiting.values():
                 result["error"] = (f"still queued: every local worker exited (exit codes "
                                    f"{codes}); run 'ktmb worker' to finish it")
-            typer.echo(f"ktmb: warning: every local worker exited (exit codes {codes})",
-                       err=True)
+            say(f"ktmb: warning: every local worker exited (exit codes {codes})")
             return
         if waiting:
             time.sleep(0.25)
@@ -149,7 +148,7 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
                    for p in paths]
         for r in results:
             if r["status"] == "failed":
-                typer.echo(f"  {r['application']:<28} failed", err=True)
+                say(f"  {r['application']:<28} failed")
         if not no_wait and any(r["status"] == "queued" for r in results):
             procs = _spawn_workers(workers)
             try:
@@ -161,13 +160,13 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
             r["summary"] = runs.threat_model(r["run_id"]).summary.by_severity
     results.sort(key=lambda r: r["application"])
     if as_json:
-        typer.echo(json.dumps(results, indent=2))
+        say(json.dumps(results, indent=2), err=False)
     else:
-        typer.echo(f"{'application':<28} {'status':<18} {'run id':<44} findings / error")
+        say(f"{'application':<28} {'status':<18} {'run id':<44} findings / error", err=False)
         for r in results:
             detail = r["error"] or ", ".join(f"{k} {v}" for k, v in r["summary"].items() if v)
-            typer.echo(f"{r['application']:<28} {r['status']:<18} {r['run_id'] or '-':<44} "
-                       f"{detail}")
+            say(f"{r['application']:<28} {r['status']:<18} {r['run_id'] or '-':<44} "
+                f"{detail}", err=False)
     failed = [r for r in results if r["status"] == "failed"]
     raise typer.Exit(1 if failed else 0)
 
@@ -202,7 +201,6 @@ def worker(concurrency: Annotated[int, typer.Option(
     options = queue_options(heartbeat=heartbeat, stalled_after=stalled_after, poll=poll)
     db = open_database(env.settings, max_size=concurrency + 4)
     runs = Runs(db, RunSetup(env.settings, db, allow_remote_model=allow_remote_model))
-    typer.echo(f"ktmb worker: executing queued runs (concurrency {concurrency}"
-               f"{', until the queue is empty' if once else ''}); stop with SIGTERM or Ctrl-C",
-               err=True)
+    say(f"ktmb worker: executing queued runs (concurrency {concurrency}"
+        f"{', until the queue is empty' if once else ''}); stop with SIGTERM or Ctrl-C")
     raise typer.Exit(run_worker(db, runs, concurrency=concurrency, once=once, options=options))

@@ -58,7 +58,7 @@ log = structlog.get_logger(__name__)
 
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(f"ktmb {__version__}")
+        say(f"ktmb {__version__}", err=False)
         raise typer.Exit(0)
 
 
@@ -115,15 +115,15 @@ def run(
 
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
     for warning in inputs.warnings:
-        typer.echo(f"ktmb: warning: {warning}", err=True)
+        say(f"ktmb: warning: {warning}")
     name = app_name or default_app_name(paths)
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
     env.model_client(options.llm.provider, model)  # fail fast on a bad model choice
     from workflow.runs import new_run_id
 
     run_id = new_run_id(name)
-    typer.echo(run_id)
-    typer.echo(f"run {run_id}: {name}, {len(inputs.resources)} objects", err=True)
+    say(run_id, err=False)
+    say(f"run {run_id}: {name}, {len(inputs.resources)} objects")
     outcome = runs.start(inputs, application=name, approval=policy, options=options,
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
                          run_id=run_id)
@@ -184,14 +184,14 @@ def status(run_id: str, as_json: Annotated[bool, typer.Option("--json")] = False
                              "findings": (phases.get(p.value) or {}).get("findings", 0)}
                    for p in PHASES}}
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        say(json.dumps(data, indent=2), err=False)
     else:
-        typer.echo(f"{info.run_id}  {info.application}  {info.status}"
-                   + (f" ({info.pending_phase})" if info.pending_phase else ""))
+        say(f"{info.run_id}  {info.application}  {info.status}"
+            + (f" ({info.pending_phase})" if info.pending_phase else ""), err=False)
         for name, rec in data["phases"].items():
-            typer.echo(f"  {name:<12} {rec['status']:<18} {rec['findings']} findings")
+            say(f"  {name:<12} {rec['status']:<18} {rec['findings']} findings", err=False)
         if info.error:
-            typer.echo(f"  error: {info.error}")
+            say(f"  error: {info.error}", err=False)
     raise typer.Exit(0)
 
 
@@ -202,12 +202,12 @@ def list_runs(app_name: Annotated[str | None, typer.Option("--app")] = None,
     """List runs, newest first."""
     items = CommandEnv().runs().store.list_runs(application=app_name)
     if as_json:
-        typer.echo(json.dumps([i.model_dump(mode="json", exclude={"inputs"}) for i in items],
-                              indent=2))
+        say(json.dumps([i.model_dump(mode="json", exclude={"inputs"}) for i in items],
+                       indent=2), err=False)
         return
     for i in items:
-        typer.echo(f"{i.run_id}  {i.application:<24} {i.status:<18} "
-                   f"{i.created_at:%Y-%m-%d %H:%M}")
+        say(f"{i.run_id}  {i.application:<24} {i.status:<18} "
+            f"{i.created_at:%Y-%m-%d %H:%M}", err=False)
 
 
 @app.command()
@@ -294,7 +294,7 @@ def diff(run_a: Annotated[str, typer.Argument(
 
     env = CommandEnv()
     result = diff_models(_model_of(run_a, env), _model_of(run_b, env))
-    typer.echo(render_json(result) if as_json else render_text(result))
+    say(render_json(result) if as_json else render_text(result), err=False)
 
 
 def _model_of(ref: str, env: CommandEnv) -> ThreatModel:
@@ -327,7 +327,7 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     from workflow.api import create_app
 
     application = create_app(CommandEnv().settings)
-    typer.echo(f"ktmb serve: http://{host}:{port}/ui/ (API schema: /openapi.json)", err=True)
+    say(f"ktmb serve: http://{host}:{port}/ui/ (API schema: /openapi.json)")
     # uvicorn shuts down on SIGTERM, then raises the signal again for the handler it found:
     # with the default one the process would die there, before its exit handlers release the
     # embedded database. This one lets it return and exit 0.
@@ -356,9 +356,9 @@ def doctor(llm: Annotated[str, typer.Option(help="Provider to check: ollama or l
                                settings=load_settings())
     for check in checks:
         mark = "ok  " if check.ok else ("FAIL" if check.required else "warn")
-        typer.echo(f"[{mark}] {check.name}: {check.detail}")
+        say(f"[{mark}] {check.name}: {check.detail}", err=False)
         if not check.ok and check.fix:
-            typer.echo(f"       fix: {check.fix}")
+            say(f"       fix: {check.fix}", err=False)
     raise typer.Exit(0 if ok else 1)
 
 

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from workflow.console import at_or_above, print_summary, report, write_file
+from workflow.console import at_or_above, print_summary, report, say, write_file
 from workflow.domain.errors import ConfigError
+from workflow.domain.printable import json_printable
 from workflow.domain.run import LlmOptions, LlmProvider, RunOptions, RunStatus
 from workflow.domain.settings import Settings, load_settings
 from workflow.domain.threat_model import PHASES, Phase, ThreatModel
@@ -89,11 +90,11 @@ class CommandEnv:
 def print_progress(phase: Phase, event: str, details: dict[str, Any]) -> None:
     """A phase starting and finishing, on standard error."""
     if event == "started":
-        typer.echo(f"  {phase.value:<12} ...", err=True, nl=False)
+        say(f"  {phase.value:<12} ...", end="")
     elif event == "finished":
         status = details.get("status", "completed")
         mark = "" if status == "completed" else f" [{status}]"
-        typer.echo(f" {details.get('findings', 0)} findings{mark}", err=True)
+        say(f" {details.get('findings', 0)} findings{mark}")
 
 
 def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = False,
@@ -102,27 +103,25 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
     status = outcome.status
     if status is RunStatus.AWAITING_APPROVAL:
         pending = runs.pending(outcome.run_id) or {}
-        typer.echo(f"run {outcome.run_id} is waiting for approval of the "
-                   f"{outcome.pending_phase} phase", err=True)
+        say(f"run {outcome.run_id} is waiting for approval of the "
+            f"{outcome.pending_phase} phase")
         print_findings(pending.get("findings", []), scores=pending.get("scores"))
-        typer.echo(f"  approve: ktmb approve {outcome.run_id} [--comment TEXT] [--edits FILE]\n"
-                   f"  reject:  ktmb reject {outcome.run_id} --reason TEXT", err=True)
+        say(f"  approve: ktmb approve {outcome.run_id} [--comment TEXT] [--edits FILE]\n"
+            f"  reject:  ktmb reject {outcome.run_id} --reason TEXT")
     elif status is RunStatus.REJECTED:
-        typer.echo(f"run {outcome.run_id} was rejected at the {outcome.pending_phase} phase; "
-                   f"redo it with: ktmb rerun {outcome.run_id} --from {outcome.pending_phase}",
-                   err=True)
+        say(f"run {outcome.run_id} was rejected at the {outcome.pending_phase} phase; "
+            f"redo it with: ktmb rerun {outcome.run_id} --from {outcome.pending_phase}")
     elif status is RunStatus.COMPLETED:
         model: ThreatModel = outcome.model or runs.threat_model(outcome.run_id)
         if not quiet:
             print_summary(model)
         if out is not None:
-            write_file(out, outcome.model_json or model.model_dump_json(indent=2))
+            write_file(out, json_printable(model.model_dump_json(indent=2)))
         if fail_on is not None and at_or_above(model, fail_on):
-            typer.echo(f"findings at or above {fail_on}: failing (--fail-on)", err=True)
+            say(f"findings at or above {fail_on}: failing (--fail-on)")
             raise typer.Exit(5)
     elif status is RunStatus.INTERRUPTED:
-        typer.echo(f"run {outcome.run_id} stopped; continue with: ktmb resume {outcome.run_id}",
-                   err=True)
+        say(f"run {outcome.run_id} stopped; continue with: ktmb resume {outcome.run_id}")
     raise typer.Exit(STATUS_EXIT.get(status, 1))
 
 
@@ -132,14 +131,14 @@ def print_findings(findings: list[dict[str, Any]], *, scores: str | None = None)
     ``scores`` says what the scores are (the gate's payload says it), printed once first.
     """
     if not findings:
-        typer.echo("  (no findings in this phase)", err=True)
+        say("  (no findings in this phase)")
     elif scores:
-        typer.echo(f"  {scores}:", err=True)
+        say(f"  {scores}:")
     for f in findings:
-        typer.echo(f"  [{f.get('severity', '?'):>8} {float(f.get('score', 0)):4.1f}] "
-                   f"{f.get('id')}\n             {f.get('title')}", err=True)
+        say(f"  [{f.get('severity', '?'):>8} {float(f.get('score', 0)):4.1f}] "
+            f"{f.get('id')}\n             {f.get('title')}")
         if f.get("score_factors"):
-            typer.echo(f"             ({'; '.join(f['score_factors'])})", err=True)
+            say(f"             ({'; '.join(f['score_factors'])})")
 
 
 def phase_of(value: str) -> Phase:

@@ -2,7 +2,10 @@
 
 The typer commands (:mod:`workflow.cli`) write and check through these functions, which can be
 tested without a command runner. Every message goes to standard error except the document a
-command prints (a threat model, a run id).
+command prints (a threat model, a run id). Every line goes through :func:`say`, which shows
+terminal escapes and control characters in names and messages as visible text
+(:func:`~workflow.domain.printable.printable`); the documents are safe by their format
+(:mod:`workflow.exports`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from workflow.domain.errors import ConfigError, KtmbError, one_line
+from workflow.domain.printable import json_printable, printable
 
 if TYPE_CHECKING:
     from workflow.domain.threat_model import ThreatModel
@@ -52,10 +56,15 @@ OPTION_HELP = {
                "low, info).",
 }
 
-def say(text: str, *, err: bool = True) -> None:
-    """Write one line to standard error (or standard output)."""
+def say(text: str, *, err: bool = True, end: str = "\n") -> None:
+    """Write one line to standard error (or standard output), nothing in it raw for a terminal.
+
+    ``end=""`` leaves the line open for more (a phase's progress).
+    """
     stream = sys.stderr if err else sys.stdout
-    stream.write(text + "\n")
+    stream.write(printable(text) + end)
+    if not end:
+        stream.flush()
 
 
 def error(message: str) -> None:
@@ -126,7 +135,7 @@ def render(model: ThreatModel, fmt: str) -> str:
     """``model`` as the text of an output format (``json`` is the model itself)."""
     check_format(fmt)
     if fmt == "json":
-        return model.model_dump_json(indent=2)
+        return json_printable(model.model_dump_json(indent=2))
     from workflow.exports import export
 
     return export(model, cast("Format", fmt))  # checked by check_format

@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agents.reviewer.assemble import GATE_SCORES, gate_findings
 from agents.run_context import RunContext
-from workflow.domain.errors import ConfigError, DecisionError
+from workflow.domain.errors import ConfigError, DecisionError, InventoryError
 from workflow.domain.run import Decision
 from workflow.domain.run_state import ThreatModelState, findings_key
+from workflow.domain.safe_yaml import Limits, decode, parse_documents
 from workflow.domain.threat_model import (
     PHASES,
     Approval,
@@ -108,8 +108,18 @@ def parse_approval_policy(value: str | None) -> list[str]:
     return [p.value for p in PHASES if p.value in names]
 
 
+#: What an edits file may hold: 1 MB, read like a manifest (no YAML bomb, no duplicate key).
+_EDITS_LIMITS = Limits(max_file_bytes=1_000_000, max_documents=1_000, max_depth=64,
+                       max_aliases=1_000, max_nodes=200_000, max_object_bytes=8 * 1024 * 1024,
+                       max_input_bytes=8 * 1024 * 1024, max_containers=0,
+                       max_total_containers=0)
+
+
 def load_edits(path: str | Path) -> PhaseEdits:
     """Read an edits file (YAML or JSON: ``{edits: [{id, remove+reason|severity|status|note}]}``).
+
+    It is parsed like a manifest (:mod:`workflow.domain.safe_yaml`): a key written twice in a
+    mapping is refused with its line rather than the last one applied.
 
     Raises:
         DecisionError: the file is missing, unreadable or malformed.
@@ -119,14 +129,16 @@ def load_edits(path: str | Path) -> PhaseEdits:
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise DecisionError(f"{label}: cannot read edits file: {exc.strerror or exc}") from None
-    if len(raw) > 1_000_000:
+    if len(raw) > _EDITS_LIMITS.max_file_bytes:
         raise DecisionError(f"{label}: edits file is larger than 1 MB")
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}:{mark.line + 1}" if mark is not None else label
-        raise DecisionError(f"{where}: edits file is not valid YAML or JSON") from None
+        docs = parse_documents(label, decode(label, raw), _EDITS_LIMITS)
+    except InventoryError as exc:
+        raise DecisionError(str(exc)) from None
+    if len(docs) > 1:
+        raise DecisionError(f"{label}: an edits file holds one YAML document, this one has "
+                            f"{len(docs)}")
+    data = docs[0].body if docs else None
     if isinstance(data, list):
         data = {"edits": data}
     try:

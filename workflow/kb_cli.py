@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kb.search_mode import SearchMode
+from workflow.console import say
 from workflow.domain.errors import ConfigError, NotFoundError, UserError
 from workflow.domain.settings import load_settings
 from workflow.domain.threat_model import Phase
@@ -43,11 +44,11 @@ def _open(user: str | None, groups: list[str] | None) -> tuple[KnowledgeBase, Pr
 
 
 def _out(text: str) -> None:
-    typer.echo(text)
+    say(text, err=False)
 
 
 def _err(text: str) -> None:
-    typer.echo(text, err=True)
+    say(text)
 
 
 @kb_app.command("ingest")

@@ -3,6 +3,9 @@
 Modules log through ``structlog.get_logger(__name__)`` and bind ``run_id`` and ``phase`` with
 ``structlog.contextvars.bound_contextvars``; this module only configures where lines go.
 Nothing here renders local variables of tracebacks: they could hold manifests or prompts.
+On the console every text value is shown with its control characters and bidi overrides as
+visible escapes (a file or resource name may carry terminal escape sequences); JSON lines
+escape them already.
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ import sys
 from typing import Any, TextIO
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from workflow.domain.printable import printable
 
 __all__ = ["StderrLogger", "configure_logging"]
 
@@ -39,6 +45,12 @@ def _stderr_logger(*_args: Any) -> StderrLogger:
     return StderrLogger()
 
 
+def _printable_values(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """Every text value of a console line with its terminal escapes shown, not acted on."""
+    return {key: printable(value) if isinstance(value, str) else value
+            for key, value in event.items()}
+
+
 def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
                       stream: TextIO | None = None) -> None:
     """Configure structlog and the standard library's noisy loggers for the process.
@@ -54,18 +66,18 @@ def configure_logging(*, json_logs: bool | None = None, level: str = "INFO",
     out = stream or sys.stderr
     if json_logs is None:
         json_logs = not out.isatty()
-    renderer: Any
+    rendering: list[Any]
     if json_logs:
-        renderer = structlog.processors.JSONRenderer()
-        exc: Any = structlog.processors.ExceptionRenderer(
-            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+        rendering = [structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
+            structlog.processors.JSONRenderer()]
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
-        exc = structlog.processors.format_exc_info
+        rendering = [structlog.processors.format_exc_info, _printable_values,
+                     structlog.dev.ConsoleRenderer(colors=out.isatty())]
     structlog.configure(
         processors=[structlog.contextvars.merge_contextvars,
                     structlog.processors.add_log_level,
-                    structlog.processors.TimeStamper(fmt="iso", utc=True), exc, renderer],
+                    structlog.processors.TimeStamper(fmt="iso", utc=True), *rendering],
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=(structlog.WriteLoggerFactory(file=stream)
                         if stream is not None else _stderr_logger),

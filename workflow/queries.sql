@@ -66,7 +66,7 @@ INSERT INTO threat_models (run_id, application, version, model)
 SELECT %(run_id)s, %(application)s,
        COALESCE((SELECT max(version) FROM threat_models WHERE application = %(application)s), 0)
        + 1,
-       %(model)s::jsonb
+       %(model)s
 ON CONFLICT (run_id) DO UPDATE SET model = EXCLUDED.model
 RETURNING version;
 

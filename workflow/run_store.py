@@ -146,8 +146,8 @@ class RunStore:
                 "run_id": run_id, "application": application, "model": model_json}).fetchone()
         return int(row["version"]) if row else 0
 
-    def threat_model(self, run_id: str) -> tuple[int, dict[str, Any]] | None:
-        """The stored final model of a run and its version, if any."""
+    def threat_model(self, run_id: str) -> tuple[int, str] | None:
+        """The stored final model of a run (its JSON text) and its version, if any."""
         with self.db.connection() as conn:
             row = conn.execute(_Q["get_threat_model"], {"run_id": run_id}).fetchone()
         return (int(row["version"]), row["model"]) if row else None

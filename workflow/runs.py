@@ -59,10 +59,8 @@ class RunOutcome:
     pending_phase: str | None = None
     error: str | None = None
     version: int | None = None
-    #: The final model when this process has just produced it (saves reading it back), and
-    #: its JSON text as stored (indented, as ``ktmb export``/``--out`` write it).
+    #: The final model when this process has just produced it (saves reading it back).
     model: ThreatModel | None = field(default=None, compare=False, repr=False)
-    model_json: str | None = field(default=None, compare=False, repr=False)
 
 
 class Runs:
@@ -205,7 +203,7 @@ class Runs:
         """The final model of a completed run, or a partial model (marked) of any other run."""
         stored = self.store.threat_model(run_id)
         if stored is not None:
-            return ThreatModel.model_validate(stored[1])
+            return ThreatModel.model_validate_json(stored[1])
         values = self.state(run_id)
         if not values:
             raise NotFoundError(f"run {run_id} has no state yet")
@@ -332,12 +330,13 @@ class Runs:
             # The reviewer's own model when it ran in this process; else (a run resumed after
             # the reviewer) the same model assembled again from the reviewed state.
             model = context.model or assemble_model(values, context, partial=False)
-            text = model.model_dump_json(indent=2)  # one serialisation for the store and --out
-            version = self.store.save_threat_model(run_id, values["application"], text)
+            # Stored compact: a third smaller than indented, against PostgreSQL's 1 GB a value.
+            version = self.store.save_threat_model(run_id, values["application"],
+                                                   model.model_dump_json())
             self.store.set_status(run_id, RunStatus.COMPLETED, current_phase="reviewer")
             log.info("run_completed", findings=len(model.findings), version=version)
             return RunOutcome(run_id=run_id, status=RunStatus.COMPLETED, version=version,
-                              model=model, model_json=text)
+                              model=model)
         self.store.set_status(run_id, RunStatus.INTERRUPTED)
         return RunOutcome(run_id=run_id, status=RunStatus.INTERRUPTED)
 

@@ -158,7 +158,7 @@ def _phases_done(logs: list[Path], run_id: str) -> list[str]:
 def _model(env: dict[str, str], run_id: str) -> dict[str, Any]:
     rows = _rows(env, "SELECT model FROM threat_models WHERE run_id = %s", run_id)
     assert 1 == len(rows)
-    model: dict[str, Any] = rows[0]["model"]
+    model: dict[str, Any] = json.loads(rows[0]["model"])
     return model
 
 

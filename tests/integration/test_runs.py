@@ -75,8 +75,9 @@ def test_complete_run_stores_versioned_models(runs: Runs, inputs: LoadedInputs) 
     stored = runs.store.threat_model(first.run_id)
     assert stored is not None
     assert 1 == stored[0]
-    assert [] == _schema_errors(stored[1])
-    assert first.run_id == stored[1]["run_id"]
+    model = json.loads(stored[1])
+    assert [] == _schema_errors(model)
+    assert first.run_id == model["run_id"]
 
 
 def test_finding_ids_are_stable_across_runs(runs: Runs, inputs: LoadedInputs) -> None:

@@ -88,7 +88,7 @@ def test_malformed_yaml_edits_name_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(DecisionError) as info:
         load_edits(path)
     assert str(info.value).startswith(f"{path}:")
-    assert "edits file is not valid YAML or JSON" in str(info.value)
+    assert "invalid YAML" in str(info.value)
 
 
 @pytest.mark.parametrize(("text", "problem"), [

@@ -24,6 +24,7 @@ from workflow.api.models import (
 )
 from workflow.api.run_inputs import Upload
 from workflow.api.service import StartOptions
+from workflow.api.unique_keys import UniqueKeysRoute
 from workflow.domain.run import RunStatus
 
 __all__ = ["EXPORT_CSP", "router"]
@@ -45,7 +46,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         503: "The database is unavailable.",
     }.items()}
 
-router = APIRouter(responses=_ERRORS)
+router = APIRouter(responses=_ERRORS, route_class=UniqueKeysRoute)
 
 
 def _groups(text: str | None) -> list[str] | None:

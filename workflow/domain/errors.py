@@ -17,10 +17,13 @@
         ├── RetrievalError        the knowledge base could not answer
         └── StoreError            a database operation failed
 
-Every error renders as one line (``str(err)``) meant for a person; none carries a secret value.
+Every error renders as one line (``str(err)``) meant for a person, safe to print on a terminal
+(:func:`~workflow.domain.printable.printable`); none carries a secret value.
 """
 
 from __future__ import annotations
+
+from workflow.domain.printable import printable
 
 __all__ = [
     "ConfigError",
@@ -49,7 +52,7 @@ class KtmbError(Exception):
 
     def __init__(self, message: str | None = None) -> None:
         text = message or (self.__doc__ or "error").strip().splitlines()[0]
-        super().__init__(" ".join(text.split()))
+        super().__init__(printable(" ".join(text.split())))
 
     @property
     def message(self) -> str:
@@ -68,9 +71,9 @@ class InventoryError(UserError):
     """An input file cannot be read as Kubernetes manifests."""
 
     def __init__(self, path: str, problem: str, line: int | None = None) -> None:
-        self.path = path
+        self.path = printable(path)  # a file name may carry terminal escapes
         self.line = line
-        where = f"{path}:{line}" if line is not None else path
+        where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
 
 

@@ -28,12 +28,14 @@ from workflow.domain.resources import (
     Resource,
     SecretValue,
     SourceRef,
+    dig,
     resource_id,
 )
 from workflow.domain.safe_yaml import (
     Document,
     Limits,
     decode,
+    input_limit_error,
     parse_documents,
     read_file,
     read_stream,
@@ -152,6 +154,41 @@ def _objects(label: str, doc: Document) -> list[tuple[dict[str, Any], int, dict[
     return [(body, doc.line, doc.lines)]
 
 
+_CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
+#: What a file adds to the inputs' size as loaded besides its objects: its entry in the run's
+#: list of inputs and snapshot (role, path, digest), so many empty files count too.
+_FILE_ENTRY = 100
+
+
+def _count_containers(label: str, obj: dict[str, Any], lines: dict[str, int], limits: Limits,
+                      total: int) -> int:
+    """``total`` plus the containers of a workload's pod spec, within both container limits.
+
+    Each container becomes a dozen findings or so (up to about 20 kB of threat model) and a
+    share of every phase's work, so a pod spec with thousands of them, or inputs with tens of
+    thousands, are refused before anything runs (``KTMB_MAX_CONTAINERS``,
+    ``KTMB_MAX_TOTAL_CONTAINERS``).
+    """
+    pointer = WORKLOAD_KINDS.get(str(obj["kind"]))
+    spec = dig(obj, pointer) if pointer is not None else None
+    if pointer is None or not isinstance(spec, dict):
+        return total
+    count = sum(len(items) for key in _CONTAINER_LISTS
+                if isinstance(items := spec.get(key), list))
+    if count > limits.max_containers:
+        metadata = obj.get("metadata")
+        meta = metadata if isinstance(metadata, dict) else {}
+        name = "/".join(str(meta[k]) for k in ("namespace", "name") if meta.get(k))
+        raise InventoryError(label, f"{obj['kind']} {name or '(unnamed)'} has {count:,} "
+                             "containers in one pod spec, over the limit of "
+                             f"{limits.max_containers:,} (KTMB_MAX_CONTAINERS)",
+                             line=lines.get(f"{pointer}/containers", lines.get("/")))
+    if total + count > limits.max_total_containers:
+        raise InventoryError(label, f"more than {limits.max_total_containers:,} containers in "
+                             "all the inputs (KTMB_MAX_TOTAL_CONTAINERS)", line=lines.get("/"))
+    return total + count
+
+
 def _resource(label: str, obj: dict[str, Any], doc_index: int, line: int,
               lines: dict[str, int], unnamed: int) -> Resource:
     kind = str(obj["kind"])
@@ -232,6 +269,8 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
     warnings: list[str] = []
     unnamed = 0
     documents = 0
+    used = 0  # the inputs' size as loaded so far (KTMB_MAX_INPUT_BYTES)
+    containers = 0
     if not paths:
         raise InventoryError("(no input)", "give at least one manifest file or directory")
     for path, explicit in _walk_paths(paths):
@@ -240,7 +279,9 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
             data = read_stream(stdin or sys.stdin.buffer, label, limits)
         else:
             data = read_file(path, limits)
-        docs = parse_documents(label, decode(label, data), limits)
+        used += len(label) + _FILE_ENTRY
+        docs = parse_documents(label, decode(label, data), limits, used=used)
+        used += sum(doc.size for doc in docs)
         documents += len(docs)
         if documents > limits.max_documents:
             raise InventoryError(label, f"more than {limits.max_documents:,} documents in all "
@@ -256,6 +297,7 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
         files.append(InputFile(path=label, sha256=hashlib.sha256(data).hexdigest(),
                                role="stdin" if path is None else "manifest"))
         for doc, (obj, line, lines) in objects:
+            containers = _count_containers(label, obj, lines, limits, containers)
             if not obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"),
                                                                          dict) else True:
                 unnamed += 1
@@ -279,6 +321,9 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
             raise InventoryError(label, "no such notes file")
         data = read_file(path, limits)
         text = decode(label, data)
+        used += len(label) + _FILE_ENTRY + len(text)
+        if used > limits.max_input_bytes:
+            raise input_limit_error(label, limits)
         files.append(InputFile(path=label, sha256=hashlib.sha256(data).hexdigest(),
                                role="architecture"))
         notes.append(Notes(path=label, text=redactor.scrub_text(text, label)))

@@ -29,6 +29,7 @@ __all__ = [
     "Service",
     "SourceRef",
     "Workload",
+    "dig",
     "pointer",
     "resource_id",
 ]
@@ -74,7 +75,7 @@ def pointer(*parts: str | int) -> str:
     return "/" + "/".join(out)
 
 
-def _dig(data: Any, path: str) -> Any:
+def dig(data: Any, path: str) -> Any:
     """Follow a JSON pointer into nested dicts and lists; None where it leads nowhere."""
     node = data
     for raw in path.strip("/").split("/"):
@@ -141,7 +142,7 @@ class Resource(DomainModel):
 
     def get(self, path: str) -> Any:
         """The value at a JSON pointer inside the object, or None."""
-        return _dig(self.raw, path)
+        return dig(self.raw, path)
 
 
 class Container(DomainModel):

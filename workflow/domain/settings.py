@@ -37,6 +37,19 @@ class Settings(BaseModel):
     max_depth: int = 64
     max_aliases: int = 10_000
     max_nodes: int = 200_000
+    # Sizes are "as loaded" (workflow.domain.safe_yaml: JSON with aliases expanded plus the line
+    # index, about 2-3 times the YAML). What PostgreSQL holds at these limits, measured on
+    # generated worst cases: the inputs snapshot in a run's first checkpoint (a bytea blob,
+    # 1 GB at most) is 1.0-1.2 times the inputs' size, at most 2 times (labels and
+    # annotations are kept twice): <= 64 MiB. The threat model (text since migration 0005,
+    # 1 GB at most; jsonb refuses 256 MB) grows with findings: about 23 kB per container
+    # (<= 116 MB at 5,000) and up to 14 times the size of what makes other findings (the
+    # subjects of a cluster-admin binding; credential-like env values are 10 times): <= about
+    # 600 MB. A phase's findings channel in a checkpoint is a part of that.
+    max_object_bytes: int = 8 * 1024 * 1024
+    max_input_bytes: int = 32 * 1024 * 1024
+    max_containers: int = 100
+    max_total_containers: int = 5_000
     redaction_key: str | None = None
     user: str = "unknown"
     groups: tuple[str, ...] = ()
@@ -47,14 +60,18 @@ class Settings(BaseModel):
         return self.home / "pgdata"
 
 
-def _int(name: str, default: int) -> int:
+def _limit(name: str, default: int) -> int:
+    """A ``KTMB_MAX_*`` limit: a positive whole number."""
     value = os.environ.get(name)
     if value is None or value.strip() == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a positive whole number, got {value!r}")
+    return number
 
 
 def load_settings() -> Settings:
@@ -66,11 +83,15 @@ def load_settings() -> Settings:
     return Settings(
         home=Path(home).expanduser() if home else default_home(),
         database_url=os.environ.get("KTMB_DATABASE_URL") or None,
-        max_file_bytes=_int("KTMB_MAX_FILE_BYTES", 20 * 1024 * 1024),
-        max_documents=_int("KTMB_MAX_DOCUMENTS", 50_000),
-        max_depth=_int("KTMB_MAX_DEPTH", 64),
-        max_aliases=_int("KTMB_MAX_ALIASES", 10_000),
-        max_nodes=_int("KTMB_MAX_NODES", 200_000),
+        max_file_bytes=_limit("KTMB_MAX_FILE_BYTES", 20 * 1024 * 1024),
+        max_documents=_limit("KTMB_MAX_DOCUMENTS", 50_000),
+        max_depth=_limit("KTMB_MAX_DEPTH", 64),
+        max_aliases=_limit("KTMB_MAX_ALIASES", 10_000),
+        max_nodes=_limit("KTMB_MAX_NODES", 200_000),
+        max_object_bytes=_limit("KTMB_MAX_OBJECT_BYTES", 8 * 1024 * 1024),
+        max_input_bytes=_limit("KTMB_MAX_INPUT_BYTES", 32 * 1024 * 1024),
+        max_containers=_limit("KTMB_MAX_CONTAINERS", 100),
+        max_total_containers=_limit("KTMB_MAX_TOTAL_CONTAINERS", 5_000),
         redaction_key=os.environ.get("KTMB_REDACTION_KEY") or None,
         user=user,
         groups=groups,

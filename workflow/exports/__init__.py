@@ -1,4 +1,4 @@
-"""Exports of a threat model: JSON, SARIF 2.1.0, Markdown, HTML, Mermaid and OTM.
+r"""Exports of a threat model: JSON, SARIF 2.1.0, Markdown, HTML, Mermaid and OTM.
 
 One module per format; each is a pure function of a
 :class:`~workflow.domain.threat_model.ThreatModel` (no database, no file, no network), so a
@@ -6,6 +6,11 @@ finished or a partial run exports the same way from the CLI, the HTTP API or a t
 
     from workflow.exports import export
     text = export(model, "sarif")
+
+Names, notes and evidence come from manifests and reviewers and may carry terminal escape
+sequences or bidi overrides: :func:`export` shows them as visible escapes in the text formats
+and writes them as ``\u`` escapes in the JSON formats (:mod:`workflow.domain.printable`), so a
+document can be printed on a terminal or opened in a viewer as it is.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable
 from typing import Literal, get_args
 
 from workflow.domain.errors import ConfigError
+from workflow.domain.printable import json_printable, printable
 from workflow.domain.threat_model import ThreatModel
 from workflow.exports import html, markdown, mermaid, otm, sarif
 
@@ -49,6 +55,9 @@ def _json(model: ThreatModel) -> str:
     return model.model_dump_json(indent=2) + "\n"
 
 
+#: The formats that are JSON documents (the others are text).
+_JSON_FORMATS: frozenset[Format] = frozenset({"json", "sarif", "otm"})
+
 _RENDERERS: dict[Format, Callable[[ThreatModel], str]] = {
     "json": _json,
     "sarif": sarif.render,
@@ -67,7 +76,7 @@ def export(model: ThreatModel, fmt: Format) -> str:
         fmt: the format name.
 
     Returns:
-        The document as text, ending with a newline.
+        The document as text, ending with a newline, with no raw control or bidi character.
 
     Raises:
         ConfigError: ``fmt`` is not one of :data:`FORMATS`.
@@ -75,4 +84,5 @@ def export(model: ThreatModel, fmt: Format) -> str:
     renderer = _RENDERERS.get(fmt)
     if renderer is None:
         raise ConfigError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return renderer(model)
+    text = renderer(model)
+    return json_printable(text) if fmt in _JSON_FORMATS else printable(text)
