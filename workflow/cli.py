@@ -1,7 +1,8 @@
 """The ``ktmb`` command line.
 
 Exit codes: 0 completed, 1 internal error, 2 bad input or usage, 3 awaiting approval,
-4 rejected (and 5 for ``--fail-on`` when findings at or above that severity exist).
+4 rejected (and 5 for ``--fail-on`` when findings at or above that severity exist; 141 when the
+reader of the output went away, as for ``ls`` or ``git`` piped into ``head``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Annotated, Any
 
 import structlog
 import typer
+
+# typer exports no usage-error class: these are the vendored click's, which typer raises.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from workflow import __version__
 from workflow.batch_cli import batch_app
@@ -30,10 +34,13 @@ from workflow.console import (
     check_fail_on,
     check_format,
     default_app_name,
+    error,
+    logs_are_json,
     print_summary,
     render,
     report,
     say,
+    warn,
     write_output,
 )
 from workflow.domain.errors import ConfigError
@@ -75,6 +82,16 @@ def _main(
                       level="INFO" if log_json and log_level == "WARNING" else log_level)
 
 
+def _print_warnings(warnings: list[str]) -> None:
+    """The loader's warnings (files skipped), for a person.
+
+    With --log-json the loader's own ``input_skipped`` events carry them.
+    """
+    if not logs_are_json():
+        for warning in warnings:
+            warn(warning)
+
+
 # ---- commands ----------------------------------------------------------------------------------
 # The options ``run`` and ``scan`` share (one application's inputs, and what to do with them).
 PathsArg = Annotated[list[str], typer.Argument(help=OPTION_HELP["paths"])]
@@ -113,8 +130,7 @@ def run(
     from workflow.domain.inputs import load_inputs
 
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
-    for warning in inputs.warnings:
-        typer.echo(f"ktmb: warning: {warning}", err=True)
+    _print_warnings(inputs.warnings)
     name = app_name or default_app_name(paths)
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
     env.model_client(options.llm.provider, model)  # fail fast on a bad model choice
@@ -122,7 +138,8 @@ def run(
 
     run_id = new_run_id(name)
     typer.echo(run_id)
-    typer.echo(f"run {run_id}: {name}, {len(inputs.resources)} objects", err=True)
+    say(f"run {run_id}: {name}, {len(inputs.resources)} objects", event="run_started",
+        run_id=run_id, application=name, objects=len(inputs.resources))
     outcome = runs.start(inputs, application=name, approval=policy, options=options,
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
                          run_id=run_id)
@@ -155,14 +172,14 @@ def scan(
     from workflow.scan import scan as scan_inputs
 
     inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [])
-    for warning in inputs.warnings:
-        say(f"ktmb: warning: {warning}")
+    _print_warnings(inputs.warnings)
     model = scan_inputs(inputs, application=app_name or default_app_name(paths),
                         options=RunOptions(classification=classification, cloud=cloud))
     write_output(render(model, fmt), out)
     print_summary(model)
     if fail_on is not None and at_or_above(model, fail_on):
-        say(f"findings at or above {fail_on}: failing (--fail-on)")
+        say(f"findings at or above {fail_on}: failing (--fail-on)", event="fail_on_reached",
+            level="warning", fail_on=fail_on)
         raise typer.Exit(5)
 
 
@@ -326,7 +343,8 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     from workflow.api import create_app
 
     application = create_app(CommandEnv().settings)
-    typer.echo(f"ktmb serve: http://{host}:{port}/ui/ (API schema: /openapi.json)", err=True)
+    say(f"ktmb serve: http://{host}:{port}/ui/ (API schema: /openapi.json)",
+        event="serve_started", url=f"http://{host}:{port}/ui/")
     uvicorn.run(application, host=host, port=port, access_log=False, server_header=False,
                 proxy_headers=False, log_level="warning")
 
@@ -354,9 +372,34 @@ app.add_typer(batch_app)
 app.add_typer(kb_app, name="kb")
 
 
+def _usage_error(exc: ClickException) -> int:
+    """A command line the parser refused, as one line; its exit code (2 for usage)."""
+    if isinstance(exc, NoArgsIsHelpError):  # a bare group: its help is the answer
+        if exc.format_message():  # (typer has printed it already when it uses rich)
+            exc.show()
+        return exc.exit_code
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    if isinstance(exc, UsageError):
+        where = exc.ctx.command_path if exc.ctx is not None else "ktmb"
+        message += f" (see '{where} --help')"
+    error(message)
+    return exc.exit_code
+
+
 def main() -> None:
-    """Console entry point: every error is one line on standard error and an exit code."""
+    """Console entry point: every error is one line on standard error and an exit code.
+
+    The parser runs outside click's standalone mode, so its usage errors come here as
+    exceptions and are written as one line (click would print the usage and a box).
+    """
     try:
-        app()
+        code = app(prog_name="ktmb", standalone_mode=False)
+        sys.stdout.flush()  # a reader that went away is seen here, not at interpreter exit
+    except ClickException as exc:
+        code = _usage_error(exc)
+    except typer.Abort:
+        code = report(KeyboardInterrupt())
     except Exception as exc:
-        sys.exit(report(exc))
+        code = report(exc)
+    sys.exit(code if isinstance(code, int) else 0)
