@@ -351,11 +351,17 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
 
 @app.command()
 @handled
-def doctor(llm: Annotated[str, typer.Option(help="Provider to check: ollama or llamacpp.")]
-           = "ollama",
+def doctor(llm: Annotated[str, typer.Option(
+               help="The provider to check, as for 'ktmb run': off, ollama or llamacpp.")]
+           = "off",
            model: Annotated[str | None, typer.Option(help="Model to check.")] = None,
            allow_remote_model: Annotated[bool, typer.Option()] = False) -> None:
-    """Report what is available (model host, model, extras, database) and how to fix gaps."""
+    """Report what 'ktmb run --llm LLM' needs and each optional capability, with its fix.
+
+    Exit 0 when everything that configuration needs works (for the default, --llm off: the
+    database and the knowledge base); 1 when something it needs is missing (marked FAIL).
+    Optional capabilities that are missing (warn) never fail the doctor.
+    """
     from workflow.doctor import doctor_report  # probes model hosts and the database
 
     checks, ok = doctor_report(provider=llm, model=model, allow_remote=allow_remote_model,
@@ -365,6 +371,8 @@ def doctor(llm: Annotated[str, typer.Option(help="Provider to check: ollama or l
         typer.echo(f"[{mark}] {check.name}: {check.detail}")
         if not check.ok and check.fix:
             typer.echo(f"       fix: {check.fix}")
+    typer.echo(f"ready: ktmb run works with --llm {llm}" if ok else
+               f"not ready: ktmb run --llm {llm} needs what is marked FAIL")
     raise typer.Exit(0 if ok else 1)
 
 
