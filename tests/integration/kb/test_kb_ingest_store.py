@@ -196,7 +196,6 @@ def test_cli_ingest_reports_each_file(kb: KnowledgeBase, kb_env: None, tmp_path:
     """`ktmb kb ingest` prints a line per file, an error line per bad file, and fails at the end."""
     from typer.testing import CliRunner
 
-    from workflow.domain.errors import UserError
     from workflow.kb_cli import kb_app
 
     (tmp_path / "ok.md").write_text("# OK\nNamespaces enforce restricted.\n", "utf-8")
@@ -204,8 +203,9 @@ def test_cli_ingest_reports_each_file(kb: KnowledgeBase, kb_env: None, tmp_path:
     args = ["ingest", str(tmp_path / "ok.md"), str(tmp_path / "bad.pdf"), "--collection",
             collection_name, "--user", "rita", "--group", "red"]
     result = CliRunner().invoke(kb_app, args)
-    assert isinstance(result.exception, UserError)
-    assert "1 of 2 files could not be ingested" in str(result.exception)
+    assert 2 == result.exit_code
+    assert ("ktmb: error: 1 of 2 files could not be ingested (see above)"
+            == result.stderr.splitlines()[-1])
     assert 1 == sum(line.startswith("added") for line in result.stdout.splitlines())
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert 1 == len(errors)

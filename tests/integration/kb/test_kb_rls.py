@@ -100,10 +100,11 @@ def test_cli_respects_groups(kb: KnowledgeBase, kb_env: None, secret: tuple[str,
     listed = runner.invoke(kb_app, ["list", *blue])
     assert 0 == listed.exit_code
     assert "builtin" in listed.stdout and collection not in listed.stdout
+    refusal = f"ktmb: error: no collection {collection!r} is readable by you"
     documents = runner.invoke(kb_app, ["list", "--collection", collection, *blue])
-    assert isinstance(documents.exception, NotFoundError)
+    assert (2, [refusal]) == (documents.exit_code, documents.stderr.splitlines())
     removed = runner.invoke(kb_app, ["remove", "--collection", collection, "--yes", *blue])
-    assert isinstance(removed.exception, NotFoundError)
+    assert (2, [refusal]) == (removed.exit_code, removed.stderr.splitlines())
     monkeypatch.setenv("KTMB_USER", "rita")
     monkeypatch.setenv("KTMB_GROUPS", "red")
     as_red = runner.invoke(kb_app, ["search", f"{phrase} red vault", "--collection", collection])
