@@ -94,16 +94,23 @@ def retrieval_query(phase: Phase, findings: Sequence[Finding]) -> str:
 
 def _retrieve(phase: Phase, findings: Sequence[Finding], ctx: RunContext,
               degradations: dict[str, Any]) -> list[Passage]:
-    """Passages for the model; an unavailable knowledge base is recorded, never fatal."""
+    """Passages for the model; a knowledge-base problem is a degradation, never fatal.
+
+    An unavailable knowledge base, or a search limited to full text, is recorded.
+    """
     retriever, k = ctx.services.retriever, ctx.services.top_k
     if retriever is None:
         return []
     try:
-        return retriever.search(retrieval_query(phase, findings), k=k, phase=phase)
+        passages = retriever.search(retrieval_query(phase, findings), k=k, phase=phase)
     except RetrievalError as exc:
         degradations[f"{phase.value}:retrieval"] = _degradation(
             phase, "knowledge_base", str(exc))
         return []
+    if retriever.notes:
+        degradations[f"{phase.value}:retrieval"] = _degradation(
+            phase, "knowledge_base", "; ".join(retriever.notes))
+    return passages
 
 
 def run_phase(spec: PhaseSpec, ctx: RunContext, *, guidance: str | None = None) -> PhaseResult:

@@ -48,6 +48,11 @@ class Retriever(Protocol):
         """The built-in passages of topic keys (a rule's ``kb_topics``), for citations."""
         ...
 
+    @property
+    def notes(self) -> Sequence[str]:
+        """What limited the last search (full text only, say); empty when nothing did."""
+        ...
+
 
 class PhaseEnricher(Protocol):
     """The model enrichment of a run's phases (:class:`agents.enrichment.enricher.Enricher`)."""

@@ -4,7 +4,8 @@
 :meth:`KnowledgeBase.retriever` gives a :class:`KbRetriever` acting for one principal, which
 implements :class:`agents.run_context.Retriever`. Every query runs under row-level security as that
 principal. Without embeddings (extra missing, Ollama down) retrieval falls back to full text and
-says so in :attr:`KbRetriever.notes`; an empty or unreachable knowledge base raises
+says so in :attr:`KbRetriever.notes` (which the phase runner records as a degradation of the
+phase that searched); an empty or unreachable knowledge base raises
 :class:`workflow.domain.errors.RetrievalError`, which the phase runner records as a degradation.
 """
 
@@ -63,6 +64,11 @@ def _passage(row: SearchRow) -> Passage:
                    score=row.score)
 
 
+def _keywords_only(reason: str) -> str:
+    """The note of a search that had no embeddings: full text only, and why."""
+    return f"full-text search only: {reason}, so passages were found by keywords"
+
+
 class KnowledgeBase:
     """The store, the embedder (loaded lazily) and the built-in corpus."""
 
@@ -83,7 +89,7 @@ class KnowledgeBase:
             try:
                 self._embedder = default_embedder()
             except EmbeddingsUnavailableError as exc:
-                self.embedder_note = f"{exc}; keyword search only"
+                self.embedder_note = str(exc)
                 log.warning("kb_embeddings_unavailable", reason=str(exc))
         return self._embedder
 
@@ -110,6 +116,7 @@ class KbRetriever:
         self.collections = list(collections) if collections else None
         self.pool = pool
         self.rrf_k = rrf_k
+        #: What limited the last search (full text only, a collection searched by keywords).
         self.notes: list[str] = []
         self._visible: list[CollectionInfo] | None = None
 
@@ -164,6 +171,7 @@ class KbRetriever:
             NotFoundError: an explicit collection is not readable.
             ConfigError: an explicit collection was embedded with another model.
         """
+        self.notes = []
         query = " ".join(query.split())
         if not query:
             return []
@@ -198,7 +206,7 @@ class KbRetriever:
         if embedder is None:
             if mode is SearchMode.VECTOR:
                 raise RetrievalError(f"vector search is unavailable: {self.kb.embedder_note}")
-            self._note(f"full-text search only: {self.kb.embedder_note}")
+            self._note(_keywords_only(self.kb.embedder_note))
             return None, []
         collections = self._vector_collections(embedder)
         if mode is SearchMode.VECTOR:
@@ -212,7 +220,7 @@ class KbRetriever:
             try:
                 return pending.result()[0]
             except EmbeddingsUnavailableError as exc:
-                self._note(f"full-text search only: {exc}")
+                self._note(_keywords_only(str(exc)))
                 return None
 
         return vector, collections

@@ -13,7 +13,7 @@ import structlog
 import typer
 
 from workflow.command_env import CommandEnv, handled, run_options
-from workflow.console import default_app_name, say
+from workflow.console import default_app_name, say, warn
 from workflow.domain.errors import KtmbError, NotFoundError, one_line
 from workflow.domain.run import RunOptions, RunStatus
 
@@ -88,6 +88,13 @@ def _stop_workers(procs: list[Any], timeout: float = 60.0) -> None:
             proc.wait()
 
 
+def _print_status(result: dict[str, Any]) -> None:
+    """One application of the batch as it settles, on standard error."""
+    say(f"  {result['application']:<28} {result['status']}", event="batch_run_settled",
+        application=result["application"], run_id=result["run_id"],
+        status=str(result["status"]))
+
+
 def _wait_for(queue: Any, results: list[dict[str, Any]], procs: list[Any]) -> None:
     """Follow the batch's runs until the queue holds no work for them."""
     waiting = {r["run_id"]: r for r in results if r["status"] == "queued"}
@@ -98,13 +105,14 @@ def _wait_for(queue: Any, results: list[dict[str, Any]], procs: list[Any]) -> No
             result = waiting.pop(item.run_id)
             result.update(status=item.status,
                           error=item.error if item.status is RunStatus.FAILED else None)
-            say(f"  {result['application']:<28} {result['status']}")
+            _print_status(result)
         if waiting and all(proc.poll() is not None for proc in procs):
             codes = ", ".join(str(proc.returncode) for proc in procs)
             for result in waiting.values():
                 result["error"] = (f"still queued: every local worker exited (exit codes "
                                    f"{codes}); run 'ktmb worker' to finish it")
-            say(f"ktmb: warning: every local worker exited (exit codes {codes})")
+            warn(f"every local worker exited (exit codes {codes})", event="workers_exited",
+                 exit_codes=[proc.returncode for proc in procs])
             return
         if waiting:
             time.sleep(0.25)
@@ -148,7 +156,7 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
                    for p in paths]
         for r in results:
             if r["status"] == "failed":
-                say(f"  {r['application']:<28} failed")
+                _print_status(r)
         if not no_wait and any(r["status"] == "queued" for r in results):
             procs = _spawn_workers(workers)
             try:
@@ -202,5 +210,6 @@ def worker(concurrency: Annotated[int, typer.Option(
     db = open_database(env.settings, max_size=concurrency + 4)
     runs = Runs(db, RunSetup(env.settings, db, allow_remote_model=allow_remote_model))
     say(f"ktmb worker: executing queued runs (concurrency {concurrency}"
-        f"{', until the queue is empty' if once else ''}); stop with SIGTERM or Ctrl-C")
+        f"{', until the queue is empty' if once else ''}); stop with SIGTERM or Ctrl-C",
+        event="worker_started", concurrency=concurrency, once=once)
     raise typer.Exit(run_worker(db, runs, concurrency=concurrency, once=once, options=options))

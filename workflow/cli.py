@@ -1,7 +1,8 @@
 """The ``ktmb`` command line.
 
 Exit codes: 0 completed, 1 internal error, 2 bad input or usage, 3 awaiting approval,
-4 rejected (and 5 for ``--fail-on`` when findings at or above that severity exist).
+4 rejected (and 5 for ``--fail-on`` when findings at or above that severity exist; 141 when the
+reader of the output went away, as for ``ls`` or ``git`` piped into ``head``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from typing import Annotated, Any
 
 import structlog
 import typer
+
+# typer exports no usage-error class: these are the vendored click's, which typer raises.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
 
 from workflow import __version__
 from workflow.batch_cli import batch_app
@@ -31,10 +35,13 @@ from workflow.console import (
     check_fail_on,
     check_format,
     default_app_name,
+    error,
+    logs_are_json,
     print_summary,
     render,
     report,
     say,
+    warn,
     write_output,
 )
 from workflow.domain.errors import ConfigError
@@ -76,6 +83,16 @@ def _main(
                       level="INFO" if log_json and log_level == "WARNING" else log_level)
 
 
+def _print_warnings(warnings: list[str]) -> None:
+    """The loader's warnings (files skipped), for a person.
+
+    With --log-json the loader's own ``input_skipped`` events carry them.
+    """
+    if not logs_are_json():
+        for warning in warnings:
+            warn(warning)
+
+
 # ---- commands ----------------------------------------------------------------------------------
 # The options ``run`` and ``scan`` share (one application's inputs, and what to do with them).
 PathsArg = Annotated[list[str], typer.Argument(help=OPTION_HELP["paths"])]
@@ -114,8 +131,7 @@ def run(
     from workflow.domain.inputs import load_inputs
 
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
-    for warning in inputs.warnings:
-        say(f"ktmb: warning: {warning}")
+    _print_warnings(inputs.warnings)
     name = app_name or default_app_name(paths)
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
     env.model_client(options.llm.provider, model)  # fail fast on a bad model choice
@@ -123,7 +139,8 @@ def run(
 
     run_id = new_run_id(name)
     say(run_id, err=False)
-    say(f"run {run_id}: {name}, {len(inputs.resources)} objects")
+    say(f"run {run_id}: {name}, {len(inputs.resources)} objects", event="run_started",
+        run_id=run_id, application=name, objects=len(inputs.resources))
     outcome = runs.start(inputs, application=name, approval=policy, options=options,
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
                          run_id=run_id)
@@ -156,14 +173,14 @@ def scan(
     from workflow.scan import scan as scan_inputs
 
     inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [])
-    for warning in inputs.warnings:
-        say(f"ktmb: warning: {warning}")
+    _print_warnings(inputs.warnings)
     model = scan_inputs(inputs, application=app_name or default_app_name(paths),
                         options=RunOptions(classification=classification, cloud=cloud))
     write_output(render(model, fmt), out)
     print_summary(model)
     if fail_on is not None and at_or_above(model, fail_on):
-        say(f"findings at or above {fail_on}: failing (--fail-on)")
+        say(f"findings at or above {fail_on}: failing (--fail-on)", event="fail_on_reached",
+            level="warning", fail_on=fail_on)
         raise typer.Exit(5)
 
 
@@ -327,7 +344,8 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on.")] = "12
     from workflow.api import create_app
 
     application = create_app(CommandEnv().settings)
-    say(f"ktmb serve: http://{host}:{port}/ui/ (API schema: /openapi.json)")
+    say(f"ktmb serve: http://{host}:{port}/ui/ (API schema: /openapi.json)",
+        event="serve_started", url=f"http://{host}:{port}/ui/")
     # uvicorn shuts down on SIGTERM, then raises the signal again for the handler it found:
     # with the default one the process would die there, before its exit handlers release the
     # embedded database. This one lets it return and exit 0.
@@ -345,11 +363,17 @@ def _stopped(_signum: int, _frame: object) -> None:
 
 @app.command()
 @handled
-def doctor(llm: Annotated[str, typer.Option(help="Provider to check: ollama or llamacpp.")]
-           = "ollama",
+def doctor(llm: Annotated[str, typer.Option(
+               help="The provider to check, as for 'ktmb run': off, ollama or llamacpp.")]
+           = "off",
            model: Annotated[str | None, typer.Option(help="Model to check.")] = None,
            allow_remote_model: Annotated[bool, typer.Option()] = False) -> None:
-    """Report what is available (model host, model, extras, database) and how to fix gaps."""
+    """Report what 'ktmb run --llm LLM' needs and each optional capability, with its fix.
+
+    Exit 0 when everything that configuration needs works (for the default, --llm off: the
+    database and the knowledge base); 1 when something it needs is missing (marked FAIL).
+    Optional capabilities that are missing (warn) never fail the doctor.
+    """
     from workflow.doctor import doctor_report  # probes model hosts and the database
 
     checks, ok = doctor_report(provider=llm, model=model, allow_remote=allow_remote_model,
@@ -359,6 +383,8 @@ def doctor(llm: Annotated[str, typer.Option(help="Provider to check: ollama or l
         say(f"[{mark}] {check.name}: {check.detail}", err=False)
         if not check.ok and check.fix:
             say(f"       fix: {check.fix}", err=False)
+    say(f"ready: ktmb run works with --llm {llm}" if ok else
+        f"not ready: ktmb run --llm {llm} needs what is marked FAIL", err=False)
     raise typer.Exit(0 if ok else 1)
 
 
@@ -366,9 +392,34 @@ app.add_typer(batch_app)
 app.add_typer(kb_app, name="kb")
 
 
+def _usage_error(exc: ClickException) -> int:
+    """A command line the parser refused, as one line; its exit code (2 for usage)."""
+    if isinstance(exc, NoArgsIsHelpError):  # a bare group: its help is the answer
+        if exc.format_message():  # (typer has printed it already when it uses rich)
+            exc.show()
+        return exc.exit_code
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    if isinstance(exc, UsageError):
+        where = exc.ctx.command_path if exc.ctx is not None else "ktmb"
+        message += f" (see '{where} --help')"
+    error(message)
+    return exc.exit_code
+
+
 def main() -> None:
-    """Console entry point: every error is one line on standard error and an exit code."""
+    """Console entry point: every error is one line on standard error and an exit code.
+
+    The parser runs outside click's standalone mode, so its usage errors come here as
+    exceptions and are written as one line (click would print the usage and a box).
+    """
     try:
-        app()
+        code = app(prog_name="ktmb", standalone_mode=False)
+        sys.stdout.flush()  # a reader that went away is seen here, not at interpreter exit
+    except ClickException as exc:
+        code = _usage_error(exc)
+    except typer.Abort:
+        code = report(KeyboardInterrupt())
     except Exception as exc:
-        sys.exit(report(exc))
+        code = report(exc)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from workflow.console import at_or_above, print_summary, report, say, write_file
+from workflow.console import at_or_above, logs_are_json, print_summary, report, say, write_file
 from workflow.domain.errors import ConfigError
 from workflow.domain.printable import json_printable
 from workflow.domain.run import LlmOptions, LlmProvider, RunOptions, RunStatus
@@ -88,41 +88,62 @@ class CommandEnv:
 
 
 def print_progress(phase: Phase, event: str, details: dict[str, Any]) -> None:
-    """A phase starting and finishing, on standard error."""
-    if event == "started":
-        say(f"  {phase.value:<12} ...", end="")
-    elif event == "finished":
-        status = details.get("status", "completed")
-        mark = "" if status == "completed" else f" [{status}]"
-        say(f" {details.get('findings', 0)} findings{mark}")
+    """A finished phase as one whole line on standard error.
+
+    A log line written while the phase runs stays a line of its own.
+    """
+    if event != "finished":
+        return
+    status = details.get("status", "completed")
+    mark = "" if status == "completed" else f" [{status}]"
+    count = details.get("findings", 0)
+    say(f"  {phase.value:<12} {count} finding{'' if count == 1 else 's'}{mark}")
 
 
 def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = False,
             fail_on: str | None = None) -> None:
     """Print where a run stands, show a pending phase, write --out, exit with its code."""
     status = outcome.status
+    run_id = outcome.run_id
     if status is RunStatus.AWAITING_APPROVAL:
-        pending = runs.pending(outcome.run_id) or {}
-        say(f"run {outcome.run_id} is waiting for approval of the "
-            f"{outcome.pending_phase} phase")
-        print_findings(pending.get("findings", []), scores=pending.get("scores"))
-        say(f"  approve: ktmb approve {outcome.run_id} [--comment TEXT] [--edits FILE]\n"
-            f"  reject:  ktmb reject {outcome.run_id} --reason TEXT")
+        pending = runs.pending(run_id) or {}
+        _print_pending(run_id, outcome.pending_phase, pending.get("findings", []),
+                       pending.get("scores"))
     elif status is RunStatus.REJECTED:
-        say(f"run {outcome.run_id} was rejected at the {outcome.pending_phase} phase; "
-            f"redo it with: ktmb rerun {outcome.run_id} --from {outcome.pending_phase}")
+        say(f"run {run_id} was rejected at the {outcome.pending_phase} phase; "
+            f"redo it with: ktmb rerun {run_id} --from {outcome.pending_phase}",
+            event="run_outcome", run_id=run_id, status=status.value,
+            phase=outcome.pending_phase)
     elif status is RunStatus.COMPLETED:
-        model: ThreatModel = outcome.model or runs.threat_model(outcome.run_id)
+        model: ThreatModel = outcome.model or runs.threat_model(run_id)
         if not quiet:
             print_summary(model)
         if out is not None:
             write_file(out, json_printable(model.model_dump_json(indent=2)))
         if fail_on is not None and at_or_above(model, fail_on):
-            say(f"findings at or above {fail_on}: failing (--fail-on)")
+            say(f"findings at or above {fail_on}: failing (--fail-on)", event="fail_on_reached",
+                level="warning", run_id=run_id, fail_on=fail_on)
             raise typer.Exit(5)
     elif status is RunStatus.INTERRUPTED:
-        say(f"run {outcome.run_id} stopped; continue with: ktmb resume {outcome.run_id}")
+        say(f"run {run_id} stopped; continue with: ktmb resume {run_id}",
+            event="run_outcome", level="warning", run_id=run_id, status=status.value)
     raise typer.Exit(STATUS_EXIT.get(status, 1))
+
+
+def _print_pending(run_id: str, phase: str | None, findings: list[dict[str, Any]],
+                   scores: str | None = None) -> None:
+    """A run waiting at a gate: the phase, its findings, how to approve or reject."""
+    text = f"run {run_id} is waiting for approval of the {phase} phase"
+    if logs_are_json():
+        say(text, event="run_outcome", run_id=run_id, status=RunStatus.AWAITING_APPROVAL.value,
+            phase=phase, scores=scores,
+            findings=[{"id": f.get("id"), "severity": f.get("severity"), "score": f.get("score"),
+                       "title": f.get("title")} for f in findings])
+        return
+    say(text)
+    print_findings(findings, scores=scores)
+    say(f"  approve: ktmb approve {run_id} [--comment TEXT] [--edits FILE]")
+    say(f"  reject:  ktmb reject {run_id} --reason TEXT")
 
 
 def print_findings(findings: list[dict[str, Any]], *, scores: str | None = None) -> None:
@@ -135,8 +156,8 @@ def print_findings(findings: list[dict[str, Any]], *, scores: str | None = None)
     elif scores:
         say(f"  {scores}:")
     for f in findings:
-        say(f"  [{f.get('severity', '?'):>8} {float(f.get('score', 0)):4.1f}] "
-            f"{f.get('id')}\n             {f.get('title')}")
+        say(f"  [{f.get('severity', '?'):>8} {float(f.get('score', 0)):4.1f}] {f.get('id')}")
+        say(f"             {f.get('title')}")
         if f.get("score_factors"):
             say(f"             ({'; '.join(f['score_factors'])})")
 

@@ -5,15 +5,19 @@ tested without a command runner. Every message goes to standard error except the
 command prints (a threat model, a run id). Every line goes through :func:`say`, which shows
 terminal escapes and control characters in names and messages as visible text
 (:func:`~workflow.domain.printable.printable`); the documents are safe by their format
-(:mod:`workflow.exports`).
+(:mod:`workflow.exports`). With ``--log-json`` standard error carries JSON lines only: each
+message is then a log event of its own (``event``, ``message`` and its fields).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
+
+import structlog
 
 from workflow.domain.errors import ConfigError, KtmbError, one_line
 from workflow.domain.printable import json_printable, printable
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
     from workflow.exports import Format
 
 __all__ = [
+    "EXIT_CLOSED_OUTPUT",
     "EXIT_CODES_HELP",
     "OPTION_HELP",
     "at_or_above",
@@ -32,17 +37,24 @@ __all__ = [
     "default_app_name",
     "error",
     "internal_error",
+    "logs_are_json",
     "print_summary",
     "render",
     "report",
     "say",
+    "warn",
     "write_file",
     "write_output",
 ]
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 completed, 1 internal error, 2 bad input or usage, "
-    "3 awaiting approval, 4 rejected, 5 findings at or above --fail-on.")
+    "3 awaiting approval, 4 rejected, 5 findings at or above --fail-on, "
+    "141 output closed early (ktmb ... | head).")
+
+#: The exit code when the reader of the output went away (``ktmb runs | head -1``): what a
+#: shell reports for ``ls`` or ``git`` in the same pipeline (128 + SIGPIPE), with no message.
+EXIT_CLOSED_OUTPUT = 128 + signal.SIGPIPE
 
 #: Help of the options ``run`` and ``scan`` share (one application's inputs and what to do
 #: with its model), by option.
@@ -56,20 +68,48 @@ OPTION_HELP = {
                "low, info).",
 }
 
-def say(text: str, *, err: bool = True, end: str = "\n") -> None:
-    """Write one line to standard error (or standard output), nothing in it raw for a terminal.
+_messages = structlog.get_logger("ktmb")
 
-    ``end=""`` leaves the line open for more (a phase's progress).
+
+def logs_are_json() -> bool:
+    """Whether the logs are JSON lines (``--log-json``): then so is every message."""
+    processors = structlog.get_config()["processors"]
+    return bool(processors) and isinstance(processors[-1], structlog.processors.JSONRenderer)
+
+
+def say(text: str, *, err: bool = True, event: str = "message", level: str = "info",
+        **fields: Any) -> None:
+    """Write one message line, nothing in it raw for a terminal.
+
+    On standard error (``err``, the default) the line is ``text``, or with ``--log-json`` a JSON
+    log event named ``event`` (at ``level``) carrying ``text`` as its ``message`` and ``fields``;
+    standard output carries ``text`` as it is asked for (a run id, a report).
     """
+    if err and logs_are_json():
+        getattr(_messages, level)(event, message=text, **fields)
+        return
     stream = sys.stderr if err else sys.stdout
-    stream.write(printable(text) + end)
-    if not end:
-        stream.flush()
+    stream.write(printable(text) + "\n")
+    stream.flush()
+
+
+def warn(message: str, *, event: str = "warning", **fields: Any) -> None:
+    """A warning: ``ktmb: warning: ...`` on standard error (a JSON event with --log-json)."""
+    if logs_are_json():
+        say(message, event=event, level="warning", **fields)
+    else:
+        say(f"ktmb: warning: {message}")
 
 
 def error(message: str) -> None:
-    """The one line of an error, on standard error."""
-    say(f"ktmb: error: {message}")
+    """The one line of an error on standard error.
+
+    With --log-json it is a ``command_failed`` JSON event.
+    """
+    if logs_are_json():
+        say(message, event="command_failed", level="error")
+    else:
+        say(f"ktmb: error: {message}")
 
 
 def internal_error(exc: BaseException) -> str:
@@ -82,12 +122,31 @@ def debugging() -> bool:
     return bool(os.environ.get("KTMB_DEBUG"))
 
 
+def _discard_output() -> None:
+    """Point standard output at /dev/null.
+
+    The interpreter's last flush then has nowhere to fail (the Python documentation's advice
+    for SIGPIPE).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # standard output is no file (a test's capture)
+        pass
+    finally:
+        os.close(devnull)
+
+
 def report(exc: BaseException) -> int:
     """Write ``exc`` as the command's one-line error; the exit code it calls for.
 
-    ktmb's own errors carry their code, an interruption is 130, anything else is an internal
-    error (1), or is raised again, traceback and all, when ``KTMB_DEBUG`` is set.
+    ktmb's own errors carry their code, an interruption is 130, output whose reader went away
+    ends quietly with 141 (as ``ls`` or ``git`` piped into ``head``), anything else is an
+    internal error (1), or is raised again, traceback and all, when ``KTMB_DEBUG`` is set.
     """
+    if isinstance(exc, BrokenPipeError):
+        _discard_output()
+        return EXIT_CLOSED_OUTPUT
     if isinstance(exc, KtmbError):
         error(str(exc))
         return exc.exit_code
@@ -159,13 +218,22 @@ def write_output(text: str, out: Path | None) -> None:
 
 def print_summary(model: ThreatModel) -> None:
     """Counts by severity, the overall risk and the degradations, on standard error."""
-    counts = ", ".join(f"{k} {v}" for k, v in model.summary.by_severity.items() if v)
-    say(f"threat model of {model.application.name}: {model.summary.total} findings "
-        f"({counts or 'none'}); overall risk {model.summary.overall_risk.value}")
+    summary = model.summary
+    counts = ", ".join(f"{k} {v}" for k, v in summary.by_severity.items() if v)
+    degradations = [f"{d.phase or 'run'} {d.component}: {d.reason}" for d in model.degradations]
+    text = (f"threat model of {model.application.name}: {summary.total} findings "
+            f"({counts or 'none'}); overall risk {summary.overall_risk.value}")
+    if logs_are_json():
+        say(text, event="threat_model_summary", application=model.application.name,
+            findings=summary.total, by_severity=dict(summary.by_severity),
+            overall_risk=summary.overall_risk.value, model_used=model.generator.llm is not None,
+            degradations=degradations)
+        return
+    say(text)
     if model.generator.llm is None:
         say("  no model was used: rule findings only")
-    for d in model.degradations:
-        say(f"  degraded: {d.phase or 'run'} {d.component}: {d.reason}")
+    for line in degradations:
+        say(f"  degraded: {line}")
 
 
 _GENERIC_DIRS = {"manifests", "manifest", "deploy", "deployment", "k8s", "kubernetes", "kube",

@@ -2,7 +2,7 @@
 
 Mounted by the main CLI as ``app.add_typer(kb_app, name="kb")``. Every command acts for a
 principal: ``--user`` / ``--group`` (repeatable) or ``KTMB_USER`` / ``KTMB_GROUPS``. Errors are
-raised as :mod:`workflow.domain.errors` types; the main CLI prints them on one line.
+raised as :mod:`workflow.domain.errors` types and written as one line, with their exit code.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kb.search_mode import SearchMode
-from workflow.console import say
+from workflow.command_env import handled
+from workflow.console import say, warn
 from workflow.domain.errors import ConfigError, NotFoundError, UserError
 from workflow.domain.settings import load_settings
 from workflow.domain.threat_model import Phase
@@ -47,11 +48,19 @@ def _out(text: str) -> None:
     say(text, err=False)
 
 
-def _err(text: str) -> None:
-    say(text)
+def _readable(kb: KnowledgeBase, principal: Principal, collections: list[str] | None) -> None:
+    """Refuse a collection the principal may not read (as if it did not exist).
+
+    Raises:
+        NotFoundError: a collection is not readable by the principal.
+    """
+    for name in collections or []:
+        if kb.store.visible_collection(principal, name) is None:
+            raise NotFoundError(f"no collection {name!r} is readable by you")
 
 
 @kb_app.command("ingest")
+@handled
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or directories to ingest.")],
     collection: Annotated[str, typer.Option("--collection", "-c", help="Target collection.")],
@@ -71,11 +80,12 @@ def ingest(
                           groups=principal.groups, embedder=kb.embedder,
                           embed_note=kb.embedder_note)
     if kb.embedder is None:
-        _err(f"warning: {kb.embedder_note}; chunks are stored without vectors and will be "
-             "embedded on a later ingest")
+        warn(f"{kb.embedder_note}; chunks are stored without vectors and will be embedded on "
+             "a later ingest", event="kb_stored_without_vectors")
     for item in report.files:
         if item.status == "error":
-            _err(f"error: {item.error}")
+            say(f"error: {item.error}", event="kb_file_not_ingested", level="error",
+                path=str(item.path))
         else:
             _out(f"{item.status:9} {item.path}  document={item.document} "
                  f"version={item.version} chunks={item.chunks}")
@@ -87,6 +97,7 @@ def ingest(
 
 
 @kb_app.command("list")
+@handled
 def list_(
     collection: Annotated[str | None, typer.Option(
         "--collection", "-c", help="List this collection's documents.")] = None,
@@ -109,6 +120,7 @@ def list_(
 
 
 @kb_app.command("search")
+@handled
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     collection: Annotated[list[str] | None, typer.Option(
@@ -125,10 +137,11 @@ def search(
 ) -> None:
     """Search the knowledge base; prints each hit's document, section, chunk id and text."""
     kb, principal = _open(user, group)
+    _readable(kb, principal, collection)
     retriever = kb.retriever(principal, collections=collection)
     hits = retriever.search_mode(query, mode=mode, k=k, phase=phase, framework=framework)
     for note in retriever.notes:
-        _err(f"note: {note}")
+        say(f"note: {note}", event="kb_search_note", note=note)
     if not hits:
         _out("no passages found")
         return
@@ -140,6 +153,7 @@ def search(
 
 
 @kb_app.command("remove")
+@handled
 def remove(
     collection: Annotated[str, typer.Option("--collection", "-c", help="The collection.")],
     document: Annotated[str | None, typer.Option(
@@ -155,8 +169,7 @@ def remove(
     kb, principal = _open(user, group)
     if collection == BUILTIN:
         raise ConfigError("the built-in corpus cannot be removed")
-    if kb.store.visible_collection(principal, collection) is None:
-        raise NotFoundError(f"no collection {collection!r} is readable by you")
+    _readable(kb, principal, [collection])
     if kb.store.writable_collection(principal, collection) is None:
         raise NotFoundError(f"no collection {collection!r} is readable by you")
     with kb.store.writing(collection) as conn:

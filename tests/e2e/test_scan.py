@@ -192,7 +192,7 @@ def test_global_options_before_scan(tmp_path: Path) -> None:
     """``ktmb --log-level ERROR scan ...``: the global options, then the scan's own."""
     bad = ktmb("--log-json", "scan", MANIFESTS, "--bogus", home=tmp_path)
     assert 2 == bad.returncode
-    assert "No such option: --bogus" in bad.stderr and "" == bad.stdout
+    assert "no such option: --bogus" in bad.stderr and "" == bad.stdout
     failing = ktmb("--log-level", "ERROR", "scan", MANIFESTS, "--fail-on", "high",
                    "--out", tmp_path / "m.json", home=tmp_path)
     assert 5 == failing.returncode, failing.stderr

@@ -75,3 +75,9 @@ def test_report_writes_one_line_and_returns_the_exit_code(
     with pytest.raises(RuntimeError, match="boom"):
         report(RuntimeError("boom"))
     assert 2 == report(NotFoundError("still one line"))
+
+
+def test_closed_output_ends_quietly_with_141(capsys: pytest.CaptureFixture[str]) -> None:
+    """A reader that went away (a broken pipe) is exit 141 and no message at all."""
+    assert 141 == report(BrokenPipeError(32, "Broken pipe"))
+    assert ("", "") == tuple(capsys.readouterr())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from workflow.domain.errors import ConfigError
 
-__all__ = ["Settings", "default_home", "load_settings"]
+__all__ = ["Settings", "current_user", "default_home", "load_settings"]
 
 
 def default_home() -> Path:
@@ -74,11 +75,24 @@ def _limit(name: str, default: int) -> int:
     return number
 
 
+def current_user() -> str:
+    """Who runs ktmb: ``KTMB_USER``, else the login name.
+
+    The login name is ``LOGNAME``, ``USER``, ... or, in a container or under cron where none is
+    set, the account of the process's user id.
+    """
+    if os.environ.get("KTMB_USER"):
+        return os.environ["KTMB_USER"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a user id without an account (a container's --user 1234)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
 def load_settings() -> Settings:
     """Read the settings from the environment."""
     home = os.environ.get("KTMB_HOME")
-    user = os.environ.get("KTMB_USER") or os.environ.get("USER") or os.environ.get(
-        "LOGNAME") or "unknown"
+    user = current_user()
     groups = tuple(g.strip() for g in os.environ.get("KTMB_GROUPS", "").split(",") if g.strip())
     return Settings(
         home=Path(home).expanduser() if home else default_home(),

@@ -196,20 +196,20 @@ def test_cli_ingest_reports_each_file(kb: KnowledgeBase, kb_env: None, tmp_path:
     """`ktmb kb ingest` prints a line per file, an error line per bad file, and fails at the end."""
     from typer.testing import CliRunner
 
-    from workflow.domain.errors import UserError
-    from workflow.kb_cli import kb_app
+    from workflow.cli import app
 
     (tmp_path / "ok.md").write_text("# OK\nNamespaces enforce restricted.\n", "utf-8")
     (tmp_path / "bad.pdf").write_bytes(b"%PDF-1.4 nothing here")
-    args = ["ingest", str(tmp_path / "ok.md"), str(tmp_path / "bad.pdf"), "--collection",
+    args = ["kb", "ingest", str(tmp_path / "ok.md"), str(tmp_path / "bad.pdf"), "--collection",
             collection_name, "--user", "rita", "--group", "red"]
-    result = CliRunner().invoke(kb_app, args)
-    assert isinstance(result.exception, UserError)
-    assert "1 of 2 files could not be ingested" in str(result.exception)
+    result = CliRunner().invoke(app, args)
+    assert 2 == result.exit_code
+    assert ("ktmb: error: 1 of 2 files could not be ingested (see above)"
+            == result.stderr.splitlines()[-1])
     assert 1 == sum(line.startswith("added") for line in result.stdout.splitlines())
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert 1 == len(errors)
     assert errors[0].startswith(f"error: {tmp_path / 'bad.pdf'}: not a readable PDF (")
-    again = CliRunner().invoke(kb_app, [*args[:2], *args[3:]])
+    again = CliRunner().invoke(app, [*args[:3], *args[4:]])
     assert 0 == again.exit_code, again.output
     assert again.stdout.startswith("unchanged")

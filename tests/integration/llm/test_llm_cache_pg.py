@@ -241,7 +241,7 @@ def test_cache_key_depends_on_every_input() -> None:
 def test_doctor_reports_the_database_reachable(settings: Settings) -> None:
     """The doctor's database check passes against the test server."""
     checks = run_doctor(provider="off", host="127.0.0.1", settings=settings)
-    database = next(c for c in checks if c.name == "database reachable")
+    database = next(c for c in checks if c.name == "database")
     assert True is database.ok
     assert "PostgreSQL" in database.detail
 
