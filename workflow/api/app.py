@@ -112,6 +112,8 @@ def _wants_html(request: Request) -> bool:
 
 def _error_response(request: Request, status: int, kind: str, detail: str,
                     headers: dict[str, str] | None = None) -> Response:
+    # A message may echo what the client sent: keep it encodable whatever that was.
+    detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
     if request.url.path.startswith("/ui"):
         if status == 401 and _wants_html(request):
             return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)
@@ -143,7 +145,9 @@ def _install_handlers(app: FastAPI) -> None:
         if errors:  # the first problem is the one to fix; later ones are often its echoes
             err = errors[0]
             loc = ".".join(str(p) for p in err.get("loc", ()) if p not in {"body", "query"})
-            detail = f"{loc or 'request'}: {err.get('msg', 'invalid')}"
+            msg = err.get("msg", "invalid")
+            # A lone surrogate's message names where it is (its error is the whole body's).
+            detail = msg if err.get("type") == "invalid_unicode" else f"{loc or 'request'}: {msg}"
         return _error_response(request, 422, "RequestValidationError", detail)
 
 
