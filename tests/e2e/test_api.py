@@ -419,6 +419,7 @@ def test_ui_login_cookie_and_csrf(client: TestClient) -> None:
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
+    assert ALICE.lower() not in cookie
     run_id = start(client)
     wait(client, run_id)
     page = client.get(f"/ui/runs/{run_id}")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import FastAPI, Request
@@ -13,10 +15,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow import __version__
-from workflow.api.auth import Authenticator
+from workflow.api.auth import SESSION_COOKIE, Authenticator, TokenTable
 from workflow.api.config import ApiSettings, load_api_settings
 from workflow.api.routes import router
 from workflow.api.service import ReviewService
+from workflow.api.sessions import SessionStore
 from workflow.api.web import mount_ui, render_error
 from workflow.db import open_database
 from workflow.domain.errors import KtmbError
@@ -106,17 +109,18 @@ class _Guard:
             await response(scope, receive, send_with_headers)
 
 
-def _wants_html(request: Request) -> bool:
-    return request.url.path.startswith("/ui") and request.method in {"GET", "HEAD"}
-
-
 def _error_response(request: Request, status: int, kind: str, detail: str,
                     headers: dict[str, str] | None = None) -> Response:
     # A message may echo what the client sent: keep it encodable whatever that was.
     detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
     if request.url.path.startswith("/ui"):
-        if status == 401 and _wants_html(request):
-            return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)
+        if status == 401:  # no session, or one that ended: log in (again)
+            response = RedirectResponse(f"/ui/login?next={quote(request.url.path)}",
+                                        status_code=303)
+            if request.cookies.get(SESSION_COOKIE):
+                response.delete_cookie(SESSION_COOKIE, path="/", httponly=True,
+                                       samesite="strict")
+            return response
         return render_error(request, status, kind, detail)
     return JSONResponse({"error": kind, "detail": detail}, status_code=status, headers=headers)
 
@@ -172,12 +176,15 @@ def create_app(settings: Settings, *, runs: Runs | None = None,
         api_settings: authentication and paths (from the environment when omitted).
 
     Raises:
-        ConfigError: no authentication is configured, or the tokens file is unusable.
+        ConfigError: no authentication is configured, or the tokens file is unusable or empty.
         DatabaseUnavailableError: the database cannot be reached.
     """
     api = api_settings or load_api_settings()
-    auth = Authenticator(api)
+    api.require_authentication()
+    tokens = TokenTable(api.tokens_file) if api.tokens_file is not None else None
     service = ReviewService(settings, runs or open_runs(settings), api)
+    sessions = SessionStore(service.runs.db, timedelta(hours=api.session_hours))
+    auth = Authenticator(api, tokens, sessions)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
