@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from workflow import __version__
 from workflow.api.auth import SESSION_COOKIE, Authenticator, TokenTable
 from workflow.api.config import ApiSettings, load_api_settings
+from workflow.api.limits import BodyGuard
 from workflow.api.routes import router
 from workflow.api.service import ReviewService
 from workflow.api.sessions import SessionStore
@@ -51,6 +52,10 @@ reaches it). Requests authenticated by the proxy header or the web UI's cookie m
 
 **Visibility.** A run is visible when it has no owner groups, shares a group with you, or you
 started it; any other run answers 404. Knowledge-base collections follow the same groups.
+
+**Request bodies.** A request with a body is authenticated before the body is read (401 at
+once otherwise). Uploads may be `KTMB_MAX_REQUEST_BYTES` (64 MiB) in all, JSON bodies 1 MiB;
+a larger body gets 413 and the connection is closed.
 
 **Errors.** Every error is `{"error": kind, "detail": one line}` with a 4xx status for a request
 the client can fix, 503 when the database is down, 500 (one line, no trace) otherwise.
@@ -198,5 +203,7 @@ def create_app(settings: Settings, *, runs: Runs | None = None,
     _install_handlers(app)
     app.include_router(router)
     mount_ui(app)
+    app.add_middleware(BodyGuard, max_request_bytes=api.max_request_bytes,
+                       refuse=_error_response)
     app.add_middleware(_Guard)
     return app

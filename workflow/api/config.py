@@ -20,6 +20,9 @@
 ``KTMB_COOKIE_SECURE``         ``1`` marks the session cookie ``Secure`` (set it behind HTTPS;
                                it is set automatically when the request arrived over HTTPS).
 ``KTMB_SESSION_HOURS``         Lifetime of a web UI session (default 12 hours; fractions allowed).
+``KTMB_MAX_REQUEST_BYTES``     Largest request body (default 64 MiB): the whole of an upload;
+                               JSON and form bodies are capped at 1 MiB below it. Larger bodies
+                               answer 413 before they are read (see :mod:`workflow.api.limits`).
 =============================  ==================================================================
 
 At least one of ``KTMB_API_TOKENS_FILE`` and ``KTMB_TRUSTED_HEADER_USER`` must be set: the service
@@ -54,6 +57,7 @@ class ApiSettings(BaseModel):
     max_upload_files: int = Field(default=500, ge=1)
     cookie_secure: bool = False
     session_hours: float = Field(default=12.0, gt=0, le=24 * 366)
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
 
     def require_authentication(self) -> None:
         """Refuse a configuration without any way to authenticate.
@@ -111,6 +115,8 @@ def load_api_settings() -> ApiSettings:
         raise ConfigError(f"KTMB_API_EXECUTOR must be threads or queue, got {executor!r}")
     hours = _number("KTMB_SESSION_HOURS", env.get("KTMB_SESSION_HOURS", ""), float,
                     1 / 60, 24 * 366)
+    max_request = _number("KTMB_MAX_REQUEST_BYTES", env.get("KTMB_MAX_REQUEST_BYTES", ""), int,
+                          4096, 1 << 40)
     tokens = env.get("KTMB_API_TOKENS_FILE", "").strip()
     proxies = _split(env.get("KTMB_TRUSTED_PROXIES"), ",") or ("127.0.0.1", "::1")
     return ApiSettings(
@@ -123,5 +129,7 @@ def load_api_settings() -> ApiSettings:
         executor=executor,
         workers=workers,
         cookie_secure=env.get("KTMB_COOKIE_SECURE", "").strip().lower() in {"1", "true", "yes"},
-        **{name: value for name, value in (("session_hours", hours),) if value is not None},
+        **{name: value for name, value in (("session_hours", hours),
+                                           ("max_request_bytes", max_request))
+           if value is not None},
     )
