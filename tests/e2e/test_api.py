@@ -336,6 +336,12 @@ def test_bad_requests_are_4xx(client: TestClient, tmp_path: Path) -> None:
                                    "application/json"}, content=b"{not json"), 422)
     assert_clean_error(client.get("/no/such/endpoint", headers=h), 404)
     assert_clean_error(client.delete("/runs", headers=h), 405)
+    big = b'{"reason": "' + b"x" * (2 << 20) + b'"}'
+    too_large = assert_clean_error(client.post("/runs/x/reject", headers={
+        **h, "Content-Type": "application/json"}, content=big), 413)
+    assert "TooLarge" == too_large["error"]
+    unauthenticated = client.post("/runs/from-path", json={"paths": ["/srv"]})
+    assert "before a request body" in assert_clean_error(unauthenticated, 401)["detail"]
     run_id = start(client, approval="none")
     wait(client, run_id)
     assert_clean_error(client.post(f"/runs/{run_id}/approve", headers=h, json={}), 409)
@@ -419,6 +425,7 @@ def test_ui_login_cookie_and_csrf(client: TestClient) -> None:
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie
     assert "samesite=strict" in cookie
+    assert ALICE.lower() not in cookie
     run_id = start(client)
     wait(client, run_id)
     page = client.get(f"/ui/runs/{run_id}")

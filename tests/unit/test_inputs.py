@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from workflow.domain.errors import InventoryError
-from workflow.domain.inputs import load_inputs
+from workflow.domain.inputs import NamedInput, load_inputs, load_named_inputs
 from workflow.domain.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inputs"
@@ -457,3 +457,41 @@ def test_a_large_document_without_aliases_is_refused(tmp_path: Path) -> None:
     small.write_text(CONFIGMAP_HEAD + "data:\n" + "".join(f"  k{i}: v{i}\n" for i in range(10)),
                      encoding="utf-8")
     assert ["ConfigMap/default/x"] == _ids(settings, small)
+
+
+# ---- contents already read -------------------------------------------------------------------
+def test_named_inputs_load_like_paths(offline_settings: Settings, tmp_path: Path) -> None:
+    """Contents read elsewhere load to the same inputs as the files they came from."""
+    (tmp_path / "a.yaml").write_text(CONFIGMAP_HEAD, encoding="utf-8")
+    (tmp_path / "notes.md").write_text("# Notes\npassword=hunter2hunter2\n", encoding="utf-8")
+    from_paths = load_inputs([tmp_path / "a.yaml"], settings=offline_settings,
+                             architecture=[tmp_path / "notes.md"], base=tmp_path)
+    from_contents = load_named_inputs(
+        [NamedInput("a.yaml", (tmp_path / "a.yaml").read_bytes())], settings=offline_settings,
+        architecture=[NamedInput("notes.md", (tmp_path / "notes.md").read_bytes())])
+    assert from_paths.to_snapshot() == from_contents.to_snapshot()
+    assert "hunter2" not in json.dumps(from_contents.to_snapshot())
+
+
+def test_named_inputs_skip_only_found_files(offline_settings: Settings) -> None:
+    """A found file without Kubernetes objects is skipped; a named one is refused."""
+    chart = b"apiVersion: v2\nname: chart\n"
+    loaded = load_named_inputs([NamedInput("x.yaml", CONFIGMAP_HEAD.encode()),
+                                NamedInput("Chart.yaml", chart, explicit=False)],
+                               settings=offline_settings)
+    assert (["x.yaml"], ["Chart.yaml: skipped, not Kubernetes manifests"]) == (
+        [f.path for f in loaded.files], loaded.warnings)
+    with pytest.raises(InventoryError) as info:
+        load_named_inputs([NamedInput("Chart.yaml", chart)], settings=offline_settings)
+    assert str(info.value).startswith("Chart.yaml:")
+
+
+def test_named_inputs_hold_to_the_limits(offline_settings: Settings) -> None:
+    """Contents over KTMB_MAX_FILE_BYTES, and no contents at all, are one-line refusals."""
+    small = offline_settings.model_copy(update={"max_file_bytes": 64})
+    with pytest.raises(InventoryError) as info:
+        load_named_inputs([NamedInput("big.yaml", CONFIGMAP_HEAD.encode() * 4)], settings=small)
+    assert "big.yaml: file is over the limit of 64 bytes (KTMB_MAX_FILE_BYTES)" == str(info.value)
+    with pytest.raises(InventoryError) as empty:
+        load_named_inputs([], settings=offline_settings)
+    assert "(no input): no Kubernetes objects found" == str(empty.value)

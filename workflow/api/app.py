@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from fastapi import FastAPI, Request
@@ -13,10 +15,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from workflow import __version__
-from workflow.api.auth import Authenticator
+from workflow.api.auth import SESSION_COOKIE, Authenticator, TokenTable
 from workflow.api.config import ApiSettings, load_api_settings
+from workflow.api.limits import BodyGuard
 from workflow.api.routes import router
 from workflow.api.service import ReviewService
+from workflow.api.sessions import SessionStore
 from workflow.api.web import mount_ui, render_error
 from workflow.db import open_database
 from workflow.domain.errors import KtmbError
@@ -48,6 +52,10 @@ reaches it). Requests authenticated by the proxy header or the web UI's cookie m
 
 **Visibility.** A run is visible when it has no owner groups, shares a group with you, or you
 started it; any other run answers 404. Knowledge-base collections follow the same groups.
+
+**Request bodies.** A request with a body is authenticated before the body is read (401 at
+once otherwise). Uploads may be `KTMB_MAX_REQUEST_BYTES` (64 MiB) in all, JSON bodies 1 MiB;
+a larger body gets 413 and the connection is closed.
 
 **Errors.** Every error is `{"error": kind, "detail": one line}` with a 4xx status for a request
 the client can fix, 503 when the database is down, 500 (one line, no trace) otherwise.
@@ -106,15 +114,18 @@ class _Guard:
             await response(scope, receive, send_with_headers)
 
 
-def _wants_html(request: Request) -> bool:
-    return request.url.path.startswith("/ui") and request.method in {"GET", "HEAD"}
-
-
 def _error_response(request: Request, status: int, kind: str, detail: str,
                     headers: dict[str, str] | None = None) -> Response:
+    # A message may echo what the client sent: keep it encodable whatever that was.
+    detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
     if request.url.path.startswith("/ui"):
-        if status == 401 and _wants_html(request):
-            return RedirectResponse(f"/ui/login?next={request.url.path}", status_code=303)
+        if status == 401:  # no session, or one that ended: log in (again)
+            response = RedirectResponse(f"/ui/login?next={quote(request.url.path)}",
+                                        status_code=303)
+            if request.cookies.get(SESSION_COOKIE):
+                response.delete_cookie(SESSION_COOKIE, path="/", httponly=True,
+                                       samesite="strict")
+            return response
         return render_error(request, status, kind, detail)
     return JSONResponse({"error": kind, "detail": detail}, status_code=status, headers=headers)
 
@@ -143,7 +154,9 @@ def _install_handlers(app: FastAPI) -> None:
         if errors:  # the first problem is the one to fix; later ones are often its echoes
             err = errors[0]
             loc = ".".join(str(p) for p in err.get("loc", ()) if p not in {"body", "query"})
-            detail = f"{loc or 'request'}: {err.get('msg', 'invalid')}"
+            msg = err.get("msg", "invalid")
+            # A lone surrogate's message names where it is (its error is the whole body's).
+            detail = msg if err.get("type") == "invalid_unicode" else f"{loc or 'request'}: {msg}"
         return _error_response(request, 422, "RequestValidationError", detail)
 
 
@@ -168,12 +181,15 @@ def create_app(settings: Settings, *, runs: Runs | None = None,
         api_settings: authentication and paths (from the environment when omitted).
 
     Raises:
-        ConfigError: no authentication is configured, or the tokens file is unusable.
+        ConfigError: no authentication is configured, or the tokens file is unusable or empty.
         DatabaseUnavailableError: the database cannot be reached.
     """
     api = api_settings or load_api_settings()
-    auth = Authenticator(api)
+    api.require_authentication()
+    tokens = TokenTable(api.tokens_file) if api.tokens_file is not None else None
     service = ReviewService(settings, runs or open_runs(settings), api)
+    sessions = SessionStore(service.runs.db, timedelta(hours=api.session_hours))
+    auth = Authenticator(api, tokens, sessions)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -187,5 +203,7 @@ def create_app(settings: Settings, *, runs: Runs | None = None,
     _install_handlers(app)
     app.include_router(router)
     mount_ui(app)
+    app.add_middleware(BodyGuard, max_request_bytes=api.max_request_bytes,
+                       refuse=_error_response)
     app.add_middleware(_Guard)
     return app

@@ -11,7 +11,9 @@ Authentication, in this order:
    private network only the proxy reaches) when you use it, and let the proxy strip these
    headers from its clients' requests.
 3. The session cookie of the web UI (set by its login form, HttpOnly, SameSite=Strict): it holds
-   an API token, checked against the tokens file on every request.
+   a random session id kept server-side (:mod:`workflow.api.sessions`), never the API token. A
+   session lasts ``KTMB_SESSION_HOURS``, ends at logout, and ends when the token it was opened
+   with leaves the tokens file.
 
 State-changing requests authenticated by the cookie or the trusted header also need the
 per-session CSRF token (a hidden form field, or the ``X-CSRF-Token`` header), and every
@@ -38,6 +40,7 @@ from typing import Literal
 import structlog
 
 from workflow.api.config import ApiSettings
+from workflow.api.sessions import SessionStore, credential
 from workflow.domain.errors import ConfigError
 from workflow.run_store import RunInfo
 
@@ -59,7 +62,7 @@ class Principal:
     user: str
     groups: tuple[str, ...]
     via: Literal["token", "header", "cookie"]
-    session: str = ""  # digest of the credential, the CSRF token's seed
+    session: str = ""  # a digest of the credential or session id: the CSRF token's seed
 
 
 def can_see(info: RunInfo, principal: Principal) -> bool:
@@ -80,7 +83,11 @@ def parse_groups(text: str | None) -> tuple[str, ...]:
 
 
 class TokenTable:
-    """The tokens file, re-read when it changes; tokens are kept only as SHA-256 digests."""
+    """The tokens file, re-read when it changes; tokens are kept only as SHA-256 digests.
+
+    Raises:
+        ConfigError: the file cannot be read, a line is malformed, or it holds no token.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -88,6 +95,9 @@ class TokenTable:
         self._stamp: tuple[float, int] | None = None
         self._entries: dict[str, tuple[str, tuple[str, ...]]] = {}
         self._load()
+        if not self._entries:  # like a missing file: the service would let nobody in
+            raise ConfigError(f"KTMB_API_TOKENS_FILE {self.path}: no tokens "
+                              "(one 'TOKEN USER [GROUP,GROUP...]' per line)")
 
     def _load(self) -> None:
         try:
@@ -119,8 +129,8 @@ class TokenTable:
         self._entries = entries
         self._stamp = (info.st_mtime, info.st_size)
 
-    def lookup(self, token: str) -> tuple[str, tuple[str, ...], str] | None:
-        """(user, groups, digest) of a token, or None when it is unknown."""
+    def _current(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """The entries, re-read first when the file changed."""
         with self._lock:
             try:
                 info = self.path.stat()
@@ -128,23 +138,34 @@ class TokenTable:
                     self._load()
             except (OSError, ConfigError) as exc:
                 log.warning("api_tokens_file_unusable", reason=str(exc))
+            return self._entries
+
+    def lookup(self, token: str) -> tuple[str, tuple[str, ...], str] | None:
+        """(user, groups, digest) of a token, or None when it is unknown."""
         digest = _digest(token)
-        entry = self._entries.get(digest)
+        entry = self._current().get(digest)
         if entry is None:
             return None
         return entry[0], entry[1], digest
 
+    def of_user(self, user: str) -> list[tuple[tuple[str, ...], str]]:
+        """(groups, digest) of each token of ``user``."""
+        return [(groups, digest) for digest, (owner, groups) in self._current().items()
+                if owner == user]
+
 
 class Authenticator:
-    """Resolves the principal of a request and signs CSRF tokens for sessions."""
+    """Resolves the principal of a request, opens and ends sessions, signs CSRF tokens."""
 
-    def __init__(self, api: ApiSettings) -> None:
+    def __init__(self, api: ApiSettings, tokens: TokenTable | None,
+                 sessions: SessionStore | None) -> None:
         api.require_authentication()
         self.api = api
-        self.tokens = TokenTable(api.tokens_file) if api.tokens_file is not None else None
+        self.tokens = tokens
+        self.sessions = sessions if tokens is not None else None
         self._secret = secrets.token_bytes(32)
 
-    def from_token(self, token: str, via: Literal["token", "cookie"]) -> Principal | None:
+    def from_token(self, token: str) -> Principal | None:
         """The principal of an API token, or None."""
         if self.tokens is None or not token:
             return None
@@ -152,7 +173,40 @@ class Authenticator:
         if found is None:
             return None
         user, groups, digest = found
-        return Principal(user=user, groups=groups, via=via, session=digest)
+        return Principal(user=user, groups=groups, via="token", session=digest)
+
+    def login(self, token: str) -> tuple[Principal, str] | None:
+        """A new session for the holder of an API token: (principal, session id), or None."""
+        if self.sessions is None:
+            return None
+        principal = self.from_token(token)
+        if principal is None:
+            return None
+        session_id = self.sessions.open(principal.user, principal.session)
+        return self._session_principal(principal.user, principal.groups, session_id), session_id
+
+    def from_session(self, session_id: str) -> Principal | None:
+        """The principal of a live session whose token is still in the tokens file, or None."""
+        if self.sessions is None or self.tokens is None:
+            return None
+        record = self.sessions.find(session_id)
+        if record is None:
+            return None
+        for groups, digest in self.tokens.of_user(record.principal):
+            if hmac.compare_digest(credential(session_id, digest), record.credential):
+                return self._session_principal(record.principal, groups, session_id)
+        return None
+
+    def logout(self, session_id: str) -> None:
+        """Revoke a session."""
+        if self.sessions is not None:
+            self.sessions.revoke(session_id)
+
+    @staticmethod
+    def _session_principal(user: str, groups: tuple[str, ...], session_id: str) -> Principal:
+        # The CSRF seed is derived from the id, so it differs per session and is not stored.
+        return Principal(user=user, groups=groups, via="cookie",
+                         session=_digest(f"session\0{session_id}"))
 
     def from_header(self, headers: dict[str, str], client: str | None) -> Principal | None:
         """The principal named by the trusted proxy headers, or None."""

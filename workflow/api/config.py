@@ -19,6 +19,10 @@
 ``KTMB_API_WORKERS``           Background threads that execute runs (default 4).
 ``KTMB_COOKIE_SECURE``         ``1`` marks the session cookie ``Secure`` (set it behind HTTPS;
                                it is set automatically when the request arrived over HTTPS).
+``KTMB_SESSION_HOURS``         Lifetime of a web UI session (default 12 hours; fractions allowed).
+``KTMB_MAX_REQUEST_BYTES``     Largest request body (default 64 MiB): the whole of an upload;
+                               JSON and form bodies are capped at 1 MiB below it. Larger bodies
+                               answer 413 before they are read (see :mod:`workflow.api.limits`).
 =============================  ==================================================================
 
 At least one of ``KTMB_API_TOKENS_FILE`` and ``KTMB_TRUSTED_HEADER_USER`` must be set: the service
@@ -52,6 +56,8 @@ class ApiSettings(BaseModel):
     workers: int = Field(default=4, ge=1, le=64)
     max_upload_files: int = Field(default=500, ge=1)
     cookie_secure: bool = False
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 366)
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
 
     def require_authentication(self) -> None:
         """Refuse a configuration without any way to authenticate.
@@ -67,6 +73,26 @@ class ApiSettings(BaseModel):
 
 def _split(value: str | None, sep: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(sep) if part.strip())
+
+
+def _number(name: str, text: str, kind: type[int] | type[float], low: float, high: float,
+            ) -> int | float | None:
+    """A number setting (None when unset).
+
+    Raises:
+        ConfigError: not a number of the kind, or out of range.
+    """
+    text = text.strip().replace("_", "")
+    if not text:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number, "
+                          f"got {text[:40]!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}")
+    return value
 
 
 def load_api_settings() -> ApiSettings:
@@ -87,6 +113,10 @@ def load_api_settings() -> ApiSettings:
     executor = (env.get("KTMB_API_EXECUTOR") or "threads").strip().lower()
     if executor not in {"threads", "queue"}:
         raise ConfigError(f"KTMB_API_EXECUTOR must be threads or queue, got {executor!r}")
+    hours = _number("KTMB_SESSION_HOURS", env.get("KTMB_SESSION_HOURS", ""), float,
+                    1 / 60, 24 * 366)
+    max_request = _number("KTMB_MAX_REQUEST_BYTES", env.get("KTMB_MAX_REQUEST_BYTES", ""), int,
+                          4096, 1 << 40)
     tokens = env.get("KTMB_API_TOKENS_FILE", "").strip()
     proxies = _split(env.get("KTMB_TRUSTED_PROXIES"), ",") or ("127.0.0.1", "::1")
     return ApiSettings(
@@ -99,4 +129,7 @@ def load_api_settings() -> ApiSettings:
         executor=executor,
         workers=workers,
         cookie_secure=env.get("KTMB_COOKIE_SECURE", "").strip().lower() in {"1", "true", "yes"},
+        **{name: value for name, value in (("session_hours", hours),
+                                           ("max_request_bytes", max_request))
+           if value is not None},
     )

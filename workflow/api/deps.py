@@ -1,4 +1,9 @@
-"""Request dependencies: the service, the authenticated principal, CSRF and origin checks."""
+"""Request dependencies: the service, the authenticated principal, CSRF and origin checks.
+
+A request is authenticated once: the principal (or its absence) is kept in the request's
+scope, where the body guard (:mod:`workflow.api.limits`) may already have put it before the
+body was read. A session cookie is looked up in the database, off the event loop.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from workflow.api.auth import SESSION_COOKIE, Authenticator, Principal
 from workflow.api.service import ReviewService
@@ -14,17 +20,19 @@ __all__ = [
     "CurrentPrincipal",
     "Service",
     "WritingPrincipal",
+    "authenticate",
     "authenticator",
     "check_origin",
     "optional_principal",
     "principal_dep",
-    "require_principal",
     "require_writer",
     "service",
     "service_dep",
 ]
 
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+#: Where a request's principal is kept once it is known (None: no credential).
+_PRINCIPAL = "ktmb.principal"
 
 
 async def service_dep(request: Request) -> ReviewService:
@@ -33,8 +41,29 @@ async def service_dep(request: Request) -> ReviewService:
 
 
 async def principal_dep(request: Request) -> Principal:
-    """:func:`require_principal` on the event loop (a dict lookup and a stat: no thread hop)."""
-    return require_principal(request)
+    """The principal of the request.
+
+    Raises:
+        HTTPException: 401 when the request is not authenticated.
+    """
+    principal = await authenticate(request)
+    if principal is None:
+        raise _unauthorized("authentication required: send 'Authorization: Bearer TOKEN'")
+    return principal
+
+
+async def authenticate(request: Request) -> Principal | None:
+    """:func:`optional_principal`, on the event loop unless a session must be looked up.
+
+    Raises:
+        HTTPException: 401 for a bearer token or session cookie that is not valid.
+    """
+    if _PRINCIPAL in request.scope:
+        known: Principal | None = request.scope[_PRINCIPAL]
+        return known
+    if "authorization" not in request.headers and request.cookies.get(SESSION_COOKIE):
+        return await run_in_threadpool(optional_principal, request)
+    return optional_principal(request)  # a dict lookup and a stat: no thread hop
 
 
 def service(request: Request) -> ReviewService:
@@ -60,13 +89,22 @@ def optional_principal(request: Request) -> Principal | None:
     Raises:
         HTTPException: 401 for a bearer token or session cookie that is not valid.
     """
+    if _PRINCIPAL in request.scope:
+        known: Principal | None = request.scope[_PRINCIPAL]
+        return known
+    principal = _resolve(request)
+    request.scope[_PRINCIPAL] = principal
+    return principal
+
+
+def _resolve(request: Request) -> Principal | None:
     auth = authenticator(request)
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized("the Authorization header must be 'Bearer TOKEN'")
-        principal = auth.from_token(token.strip(), "token")
+        principal = auth.from_token(token.strip())
         if principal is None:
             raise _unauthorized("the API token is not valid")
         return principal
@@ -76,23 +114,11 @@ def optional_principal(request: Request) -> Principal | None:
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal = auth.from_token(cookie, "cookie")
+        principal = auth.from_session(cookie)
         if principal is None:
             raise _unauthorized("your session is no longer valid; log in again")
         return principal
     return None
-
-
-def require_principal(request: Request) -> Principal:
-    """The principal of the request.
-
-    Raises:
-        HTTPException: 401 when the request is not authenticated.
-    """
-    principal = optional_principal(request)
-    if principal is None:
-        raise _unauthorized("authentication required: send 'Authorization: Bearer TOKEN'")
-    return principal
 
 
 def check_origin(request: Request) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from workflow.domain.run import RunStatus
 from workflow.domain.threat_model import Finding
@@ -29,8 +30,45 @@ __all__ = [
 LlmProvider = Literal["off", "ollama", "llamacpp"]
 
 
+def _invalid_text(value: Any, where: str) -> str | None:
+    r"""Where a JSON value holds text that is not valid Unicode (a lone surrogate), if anywhere.
+
+    JSON's ``\ud800``-style escapes decode to strings no encoder accepts: they are refused here, at
+    the boundary, before a path, the database or an error message has to encode them.
+    """
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where
+        return None
+    items: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _invalid_text(key, where) is not None:
+                return f"{where} (a key)"
+            items.append((str(key), item))
+    elif isinstance(value, list):
+        items = [(str(index), item) for index, item in enumerate(value)]
+    for name, item in items:
+        found = _invalid_text(item, f"{where}.{name}" if where != "body" else name)
+        if found is not None:
+            return found
+    return None
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        where = _invalid_text(data, "body")
+        if where is not None:
+            raise PydanticCustomError(
+                "invalid_unicode", "{where}: text with a lone surrogate (not valid Unicode)",
+                {"where": where})
+        return data
 
 
 class ErrorBody(BaseModel):

@@ -42,6 +42,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         403: "Not allowed (path outside KTMB_SERVER_PATHS, cross-origin, CSRF).",
         404: "No such run (or not visible to you).",
         409: "The run is not in a state that allows the request.",
+        413: "The request body is over its cap (uploads: KTMB_MAX_REQUEST_BYTES; JSON: 1 MiB).",
         422: "Malformed request or decision (the run stays where it was).",
         503: "The database is unavailable.",
     }.items()}

@@ -1,31 +1,29 @@
 """The inputs of a run started through the API: uploaded files and server-side paths.
 
-Uploaded files are written, under sanitised names (:func:`safe_file_name`), into a private
-temporary directory that is removed once they are loaded (the run keeps its redacted snapshot);
-a file over ``KTMB_MAX_FILE_BYTES`` is refused while it is written. Server-side paths are read
-only inside ``KTMB_SERVER_PATHS`` (:func:`allowed_path`): a path outside them, or a directory
-that leads to a file outside them, is refused with :class:`ForbiddenError`.
+Uploaded files are read from the request's spooled temporary files, each within
+``KTMB_MAX_FILE_BYTES``, under sanitised names (:func:`safe_file_name`). Server-side paths are
+read only inside ``KTMB_SERVER_PATHS``, through descriptors opened without following links
+(:mod:`workflow.api.server_files`). Either way the loader gets the bytes that were read
+(:func:`workflow.domain.inputs.load_named_inputs`), never a path to open again.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from workflow.domain.errors import ConfigError, InventoryError, NotFoundError, UserError
-from workflow.domain.inputs import LoadedInputs, load_inputs
+from workflow.api.server_files import ServerFiles, allowed_path
+from workflow.domain.errors import InventoryError
+from workflow.domain.inputs import LoadedInputs, NamedInput, load_named_inputs
+from workflow.domain.safe_yaml import Limits
 from workflow.domain.settings import Settings
 
 __all__ = [
-    "ForbiddenError",
     "StartInputs",
     "Upload",
-    "allowed_path",
     "load_server_paths",
     "load_uploads",
     "safe_file_name",
@@ -33,12 +31,6 @@ __all__ = [
 
 _MANIFEST_SUFFIXES = {".yaml", ".yml", ".json"}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class ForbiddenError(UserError):
-    """Not allowed: a server-side path outside KTMB_SERVER_PATHS, or a group you are not in."""
-
-    http_status = 403
 
 
 @dataclass(frozen=True)
@@ -83,7 +75,7 @@ def safe_file_name(raw: str | None, index: int, used: set[str], *,
 
 def load_uploads(manifests: Sequence[Upload], architecture: Sequence[Upload], *,
                  settings: Settings, max_files: int) -> StartInputs:
-    """Load uploaded manifests (and architecture notes) through a private temporary directory.
+    """Load uploaded manifests (and architecture notes), each read within the size limit.
 
     Raises:
         InventoryError: no manifest, too many files, a file over the size limit, or inputs
@@ -93,16 +85,19 @@ def load_uploads(manifests: Sequence[Upload], architecture: Sequence[Upload], *,
         raise InventoryError("(upload)", "upload at least one manifest file")
     if len(manifests) + len(architecture) > max_files:
         raise InventoryError("(upload)", f"more than {max_files} files")
-    workdir = Path(tempfile.mkdtemp(prefix="ktmb-upload-"))
-    try:
-        used: set[str] = set()
-        files = [_save(u, workdir, i, used, ".yaml", settings.max_file_bytes)
-                 for i, u in enumerate(manifests)]
-        notes = [_save(u, workdir, i, used, ".md", settings.max_file_bytes)
-                 for i, u in enumerate(architecture)]
-        inputs = load_inputs(files, settings=settings, architecture=notes, base=workdir)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    used: set[str] = set()
+    names = [safe_file_name(u.filename, i, used, default_suffix=".yaml")
+             for i, u in enumerate(manifests)]
+    note_names = [safe_file_name(u.filename, i, used, default_suffix=".md")
+                  for i, u in enumerate(architecture)]
+    limit = settings.max_file_bytes
+
+    def read(uploads: Sequence[Upload], labels: list[str]) -> Iterator[NamedInput]:
+        for upload, label in zip(uploads, labels, strict=True):
+            yield NamedInput(label, _read_upload(upload, label, limit))
+
+    inputs = load_named_inputs(read(manifests, names), settings=settings,
+                               architecture=read(architecture, note_names))
     default_name = Path(manifests[0].filename or "app").stem or "app"
     return StartInputs(inputs=inputs, default_name=default_name)
 
@@ -111,62 +106,35 @@ def load_server_paths(paths: Sequence[str], architecture: Sequence[str], *, sett
                       server_paths: Sequence[Path]) -> StartInputs:
     """Load server-side files (and architecture notes) inside ``server_paths``.
 
+    Each path is resolved and checked once, then read through descriptors opened from its root
+    without following links: a file swapped for a link after the check is refused, not read.
+
     Raises:
-        ForbiddenError: a path (or a file a directory leads to) is outside them.
+        ForbiddenError: a path (or a file a directory leads to) is outside them, or changed into
+            a symbolic link after it was checked.
     """
     checked = [allowed_path(p, server_paths) for p in paths]
     notes = [allowed_path(p, server_paths) for p in architecture]
-    base = checked[0] if checked[0].is_dir() else checked[0].parent
-    inputs = load_inputs(checked, settings=settings, architecture=notes, base=base)
+    base = checked[0] if checked[0].is_dir() else checked[0].parent  # output names only
+    files = ServerFiles(server_paths, Limits.of(settings), base)
+
+    def manifests() -> Iterator[NamedInput]:
+        for real in checked:
+            yield from files.manifests(real)
+
+    inputs = load_named_inputs(manifests(), settings=settings,
+                               architecture=(files.note(real) for real in notes))
     return StartInputs(inputs=inputs, default_name=checked[0].stem or "app")
 
 
-def _save(upload: Upload, workdir: Path, index: int, used: set[str], suffix: str,
-          limit: int) -> Path:
-    name = safe_file_name(upload.filename, index, used, default_suffix=suffix)
-    target = workdir / name
-    written = 0
-    with target.open("xb") as out:
-        while chunk := upload.stream.read(1 << 16):
-            written += len(chunk)
-            if written > limit:
-                raise InventoryError(name, f"file is over the limit of {limit:,} bytes "
-                                     "(KTMB_MAX_FILE_BYTES)")
-            out.write(chunk)
-    return target
-
-
-def allowed_path(raw: str, server_paths: Sequence[Path]) -> Path:
-    """The resolved server-side path, if it and every file it leads to are inside the roots.
-
-    Raises:
-        ConfigError: an empty, invalid or relative path.
-        ForbiddenError: no roots are configured, or the path leads outside them.
-        NotFoundError: the path does not exist.
-    """
-    if not raw or "\0" in raw:
-        raise ConfigError("empty or invalid path")
-    path = Path(raw)
-    if not path.is_absolute():
-        raise ConfigError(f"{raw[:200]}: give an absolute server-side path")
-    roots = [r.resolve() for r in server_paths]
-    if not roots:
-        raise ForbiddenError("reading server-side paths is switched off "
-                             "(KTMB_SERVER_PATHS is not set)")
-    real = path.resolve()
-    if not _inside(real, roots):
-        raise ForbiddenError(f"{raw[:200]} is outside the directories this server "
-                             "may read (KTMB_SERVER_PATHS)")
-    if not real.exists():
-        raise NotFoundError(f"{raw[:200]}: no such file or directory")
-    if real.is_dir():
-        for item in real.rglob("*"):
-            if item.is_file() and not _inside(item.resolve(), roots):
-                raise ForbiddenError(
-                    f"{raw[:200]} leads to a file outside KTMB_SERVER_PATHS "
-                    f"({item.relative_to(real)})")
-    return real
-
-
-def _inside(path: Path, roots: Iterable[Path]) -> bool:
-    return any(path == root or path.is_relative_to(root) for root in roots)
+def _read_upload(upload: Upload, label: str, limit: int) -> bytes:
+    """An uploaded file's contents, refused once they pass ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := upload.stream.read(1 << 16):
+        size += len(chunk)
+        if size > limit:
+            raise InventoryError(label, f"file is over the limit of {limit:,} bytes "
+                                 "(KTMB_MAX_FILE_BYTES)")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -32,13 +32,8 @@ from workflow.api.models import (
     RunDetail,
     RunSummary,
 )
-from workflow.api.run_inputs import (
-    ForbiddenError,
-    Upload,
-    allowed_path,
-    load_server_paths,
-    load_uploads,
-)
+from workflow.api.run_inputs import Upload, load_server_paths, load_uploads
+from workflow.api.server_files import ForbiddenError, allowed_path
 from workflow.diff import diff_models, json_payload
 from workflow.domain.errors import (
     ConfigError,

@@ -23,7 +23,13 @@ from starlette.datastructures import FormData, UploadFile
 
 from workflow import __version__
 from workflow.api.auth import SESSION_COOKIE, Principal
-from workflow.api.deps import authenticator, check_origin, optional_principal, service
+from workflow.api.deps import (
+    authenticate,
+    authenticator,
+    check_origin,
+    optional_principal,
+    service,
+)
 from workflow.api.run_inputs import Upload
 from workflow.api.service import StartOptions, parse_edits
 from workflow.domain.errors import DecisionError, KtmbError, RunStateError
@@ -37,7 +43,6 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 _env = Environment(loader=FileSystemLoader(str(WEB_DIR / "templates")),
                    autoescape=select_autoescape(default=True, default_for_string=True),
                    trim_blocks=True, lstrip_blocks=True)
-_SESSION_DAYS = 7
 
 
 def _render(request: Request, template: str, status: int = 200,
@@ -129,7 +134,11 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
     @app.get("/ui/login", include_in_schema=False)
     def login_form(request: Request, next: str | None = None) -> Response:
         auth = authenticator(request)
-        return _render(request, "login.html", principal=optional_principal(request),
+        try:
+            principal = optional_principal(request)
+        except HTTPException:  # an ended session: this is where to start a new one
+            principal = None
+        return _render(request, "login.html", principal=principal,
                        next=_safe_next(next), header_mode=bool(auth.api.trusted_header_user),
                        token_mode=auth.tokens is not None, error=None)
 
@@ -140,24 +149,31 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
         token = _text(form, "token")
         target = _safe_next(_text(form, "next"))
         auth = authenticator(request)
-        principal = await run_in_threadpool(auth.from_token, token, "cookie") if token else None
-        if principal is None:
+        opened = await run_in_threadpool(auth.login, token) if token else None
+        if opened is None:
             return _render(request, "login.html", status=401, principal=None, next=target,
                            header_mode=bool(auth.api.trusted_header_user),
                            token_mode=auth.tokens is not None,
                            error="That token is not valid.")
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
-            SESSION_COOKIE, token, max_age=_SESSION_DAYS * 86400, path="/", httponly=True,
-            samesite="strict", secure=auth.api.cookie_secure or request.url.scheme == "https")
+            SESSION_COOKIE, opened[1], max_age=int(auth.api.session_hours * 3600), path="/",
+            httponly=True, samesite="strict",
+            secure=auth.api.cookie_secure or request.url.scheme == "https")
         return response
 
     @app.post("/ui/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
-        principal = optional_principal(request)
+        try:
+            principal = await authenticate(request)
+        except HTTPException:  # the session has already ended: only the cookie is left
+            principal = None
         form = await request.form()
         if principal is not None:
             _check_form(request, principal, form)
+            cookie = request.cookies.get(SESSION_COOKIE)
+            if principal.via == "cookie" and cookie:
+                await run_in_threadpool(authenticator(request).logout, cookie)
         response = RedirectResponse("/ui/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
         return response
@@ -178,7 +194,7 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
 
     @app.post("/ui/runs", include_in_schema=False)
     async def start_run(request: Request) -> Response:
-        principal = optional_principal(request)
+        principal = await authenticate(request)
         if principal is None:
             return _login_redirect(request)
         form = await request.form(max_files=500)
@@ -204,7 +220,7 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
 
     @app.post("/ui/runs/{run_id}/approve", include_in_schema=False)
     async def approve(request: Request, run_id: str) -> Response:
-        principal = optional_principal(request)
+        principal = await authenticate(request)
         if principal is None:
             return _login_redirect(request)
         form = await request.form()
@@ -220,7 +236,7 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
 
     @app.post("/ui/runs/{run_id}/reject", include_in_schema=False)
     async def reject(request: Request, run_id: str) -> Response:
-        principal = optional_principal(request)
+        principal = await authenticate(request)
         if principal is None:
             return _login_redirect(request)
         form = await request.form()

@@ -1,6 +1,9 @@
 """Load manifests and notes safely: limits first, then parse, redact, and build the inventory.
 
-Accepted: files, directories (recursive: .yaml, .yml, .json) and standard input (``-``);
+:func:`load_inputs` reads paths; :func:`load_named_inputs` takes contents someone else has
+already read (uploads, files read through descriptors inside allowed directories), so what is
+checked is what is loaded. Accepted: files, directories (recursive: .yaml, .yml, .json) and
+standard input (``-``);
 multi-document YAML, JSON, ``kind: List`` and ``*List`` kinds, Helm and kustomize output. CRDs
 and unknown kinds are kept (not analysed). Every problem is an :class:`InventoryError` naming
 the file, and the line where the parser knows it. YAML bombs, deep nesting, huge and binary
@@ -11,11 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 import structlog
 
@@ -43,7 +46,7 @@ from workflow.domain.safe_yaml import (
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import InputFile
 
-__all__ = ["LoadedInputs", "Notes", "load_inputs"]
+__all__ = ["LoadedInputs", "NamedInput", "Notes", "load_inputs", "load_named_inputs"]
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +64,20 @@ class Notes:
 
     path: str
     text: str
+
+
+@dataclass(frozen=True)
+class NamedInput:
+    """The contents of one input, already read, and the name it has in the output.
+
+    ``explicit`` is False for a file found in a directory: one that holds no Kubernetes objects
+    is skipped with a warning instead of refused.
+    """
+
+    label: str
+    data: bytes
+    explicit: bool = True
+    role: Literal["manifest", "stdin"] = "manifest"
 
 
 _RESOURCE_FIELDS = frozenset(Resource.model_fields)
@@ -261,6 +278,46 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
     Raises:
         InventoryError: an input is unusable; the message names the file (and line).
     """
+    if not paths:
+        raise InventoryError("(no input)", "give at least one manifest file or directory")
+    limits = Limits.of(settings)
+
+    def manifests() -> Iterator[NamedInput]:  # read one at a time, as they are loaded
+        for path, explicit in _walk_paths(paths):
+            label = _label(path, base)
+            if path is None:
+                yield NamedInput(label, read_stream(stdin or sys.stdin.buffer, label, limits),
+                                 role="stdin")
+            else:
+                yield NamedInput(label, read_file(path, limits), explicit)
+
+    def notes() -> Iterator[NamedInput]:
+        for note_path in architecture:
+            path = Path(note_path)
+            label = _label(path, base)
+            if not path.is_file():
+                raise InventoryError(label, "no such notes file")
+            yield NamedInput(label, read_file(path, limits))
+
+    named = ", ".join("<stdin>" if str(p) == "-" else str(p) for p in paths)
+    return _load(manifests(), notes(), settings=settings, named=named)
+
+
+def load_named_inputs(manifests: Iterable[NamedInput], *, settings: Settings,
+                      architecture: Iterable[NamedInput] = ()) -> LoadedInputs:
+    """Load, check, redact and index inputs whose contents are already read.
+
+    The contents are checked against the size limit here too; the iterables are consumed one
+    item at a time, so they may read each input as it is needed.
+
+    Raises:
+        InventoryError: an input is unusable; the message names it (and the line).
+    """
+    return _load(manifests, architecture, settings=settings, named="")
+
+
+def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *,
+          settings: Settings, named: str) -> LoadedInputs:
     limits = Limits.of(settings)
     redactor = Redactor(key=load_or_create_key(settings.home, settings.redaction_key))
     files: list[InputFile] = []
@@ -271,14 +328,11 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
     documents = 0
     used = 0  # the inputs' size as loaded so far (KTMB_MAX_INPUT_BYTES)
     containers = 0
-    if not paths:
-        raise InventoryError("(no input)", "give at least one manifest file or directory")
-    for path, explicit in _walk_paths(paths):
-        label = _label(path, base)
-        if path is None:
-            data = read_stream(stdin or sys.stdin.buffer, label, limits)
-        else:
-            data = read_file(path, limits)
+    seen: list[str] = []
+    for item in manifests:
+        label, data = item.label, item.data
+        seen.append(label)
+        _check_size(label, data, limits)
         used += len(label) + _FILE_ENTRY
         docs = parse_documents(label, decode(label, data), limits, used=used)
         used += sum(doc.size for doc in docs)
@@ -289,13 +343,13 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
         try:
             objects = [(doc, obj) for doc in docs for obj in _objects(label, doc)]
         except InventoryError:
-            if explicit:
+            if item.explicit:
                 raise
             warnings.append(f"{label}: skipped, not Kubernetes manifests")
             log.warning("input_skipped", file=label, reason="not Kubernetes manifests")
             continue
         files.append(InputFile(path=label, sha256=hashlib.sha256(data).hexdigest(),
-                               role="stdin" if path is None else "manifest"))
+                               role=item.role))
         for doc, (obj, line, lines) in objects:
             containers = _count_containers(label, obj, lines, limits, containers)
             if not obj.get("metadata", {}).get("name") if isinstance(obj.get("metadata"),
@@ -311,24 +365,26 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                     location=_secret_location(found.path, res.kind)))
             resources.append(res)
     if not resources:
-        named = ", ".join("<stdin>" if str(p) == "-" else str(p) for p in paths)
-        raise InventoryError(named, "no Kubernetes objects found")
+        raise InventoryError(named or ", ".join(seen) or "(no input)",
+                             "no Kubernetes objects found")
     notes = []
-    for note_path in architecture:
-        path = Path(note_path)
-        label = _label(path, base)
-        if not path.is_file():
-            raise InventoryError(label, "no such notes file")
-        data = read_file(path, limits)
-        text = decode(label, data)
-        used += len(label) + _FILE_ENTRY + len(text)
+    for note in architecture:
+        _check_size(note.label, note.data, limits)
+        text = decode(note.label, note.data)
+        used += len(note.label) + _FILE_ENTRY + len(text)
         if used > limits.max_input_bytes:
-            raise input_limit_error(label, limits)
-        files.append(InputFile(path=label, sha256=hashlib.sha256(data).hexdigest(),
+            raise input_limit_error(note.label, limits)
+        files.append(InputFile(path=note.label, sha256=hashlib.sha256(note.data).hexdigest(),
                                role="architecture"))
-        notes.append(Notes(path=label, text=redactor.scrub_text(text, label)))
+        notes.append(Notes(path=note.label, text=redactor.scrub_text(text, note.label)))
     return LoadedInputs(files=files, resources=resources, secret_values=secrets, notes=notes,
                         warnings=warnings)
+
+
+def _check_size(label: str, data: bytes, limits: Limits) -> None:
+    if len(data) > limits.max_file_bytes:
+        raise InventoryError(label, f"file is over the limit of {limits.max_file_bytes:,} "
+                             "bytes (KTMB_MAX_FILE_BYTES)")
 
 
 def _label(path: Path | None, base: Path | None) -> str:
