@@ -176,6 +176,10 @@ def _resource(label: str, obj: dict[str, Any], doc_index: int, line: int,
 def _secret_location(path: str, kind: str) -> str:
     if kind == "Secret":
         return "secret"
+    if "/metadata/annotations/" in path:
+        return "annotation"
+    if "/metadata/labels/" in path:
+        return "label"
     if "/env/" in path:
         return "env"
     if "/args/" in path:
@@ -184,8 +188,6 @@ def _secret_location(path: str, kind: str) -> str:
         return "command"
     if kind == "ConfigMap":
         return "configmap"
-    if "/annotations/" in path:
-        return "annotation"
     return "other"
 
 
@@ -281,7 +283,7 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
         text = decode(label, data)
         files.append(InputFile(path=label, sha256=hashlib.sha256(data).hexdigest(),
                                role="architecture"))
-        notes.append(Notes(path=label, text=redactor.scrub_text(text, label)))
+        notes.append(Notes(path=label, text=redactor.scrub_text(text, label, prose=True)))
     return LoadedInputs(files=files, resources=resources, secret_values=secrets, notes=notes,
                         warnings=warnings)
 
