@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -324,9 +325,9 @@ def test_applied_configuration_of_a_workload_is_redacted_as_the_object(
 
 def test_only_the_word_that_holds_a_credential_is_changed() -> None:
     """A value that also ends another word is redacted only where the flag put it."""
-    pod = {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{
-        "name": "c", "command": ["mysql"], "args": ["--password", "admin", "--role=admin",
-                                                    "-pAdmin-Pw-9", "--user=admin"]}]}}
+    pod: dict[str, Any] = {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{
+        "name": "c", "command": ["mysql"],
+        "args": ["--password", "admin", "--role=admin", "-pAdmin-Pw-9", "--user=admin"]}]}}
     Redactor(key=b"k").redact_object(pod)
     args = pod["spec"]["containers"][0]["args"]
     assert ["--password", "--role=admin", "--user=admin"] == [args[0], args[2], args[4]]
