@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from workflow.domain.credential_names import is_credential_name
 from workflow.domain.inputs import LoadedInputs, load_inputs
 from workflow.domain.redaction import (
     MARKER_PREFIX,
     Redactor,
-    is_credential_name,
     load_or_create_key,
 )
 from workflow.domain.settings import Settings
@@ -97,18 +98,18 @@ def test_secret_values_record_where_and_why(loaded: LoadedInputs) -> None:
             "secret", "applied Secret"),
         ("Deployment/vault/worker", f"{env}/0/value"): ("env", "env var 'DB_PASSWORD'"),
         ("Deployment/vault/worker", f"{env}/1/value"): ("env", "env var 'API_TOKEN'"),
-        ("Deployment/vault/worker", f"{env}/2/value"): ("env", "AWS access key id"),
-        ("Deployment/vault/worker", f"{env}/3/value"): ("env", "JSON web token"),
+        ("Deployment/vault/worker", f"{env}/2/value"): ("env", "AWS Access Key"),
+        ("Deployment/vault/worker", f"{env}/3/value"): ("env", "JSON Web Token"),
         ("Deployment/vault/worker", f"{env}/4/value"): ("env", "private key"),
         ("Deployment/vault/worker", f"{env}/5/value"): ("env", "credentials in a URL"),
-        ("Deployment/vault/worker", f"{args}/0"): ("args", "command-line credential"),
-        ("Deployment/vault/worker", f"{args}/2"): ("args", "command-line credential"),
+        ("Deployment/vault/worker", f"{args}/0"): ("args", "command-line flag --password"),
+        ("Deployment/vault/worker", f"{args}/2"): ("args", "command-line flag --token"),
         ("ConfigMap/vault/worker-config", "/data/db_password"): (
             "configmap", "ConfigMap key 'db_password'"),
         ("ConfigMap/vault/worker-config", "/data/signing_key"): (
             "configmap", "ConfigMap key 'signing_key'"),
         ("ConfigMap/vault/worker-config", "/data/app.properties"): (
-            "configmap", "password assignment"),
+            "configmap", "value of password"),
     }
     assert expected == found
 
@@ -225,37 +226,110 @@ def test_unquoted_numeric_credentials_are_redacted(offline_settings: Settings,
     assert [] == [v for v in ("98765432101", "4242424242") if v in text]
 
 
-#: One sample per value pattern (reason -> text in which the pattern must find a secret).
-PATTERN_SAMPLES = {
-    "private key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEpSample\n-----END RSA PRIVATE KEY-----",
-    "AWS access key id": "key ASIASAMPLEKEY0000003 here",
-    "AWS secret access key": "AWS_SECRET_ACCESS_KEY=" + "a" * 40,
-    "GitHub token": "ghp_" + "b" * 36,
-    "Slack token": "xoxb-1234567890-sample",
-    "Google API key": "AIza" + "c" * 35,
-    "Stripe key": "sk_live_" + "d" * 16,
-    "JSON web token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzYW1wbGUifQ.c2lnbmF0dXJlLXNhbXBsZQ",
-    "credentials in a URL": "postgres://app:S3cretSample@db:5432/app",
-    "password assignment": "connect with Passwd = SampleValue9",
-}
-
-
-def test_every_value_pattern_has_a_sample_and_its_trigger() -> None:
-    """The cheap trigger never hides a value that one of the patterns would redact."""
-    from workflow.domain.redaction import _VALUE_PATTERNS, _VALUE_TRIGGER
-
-    assert {reason for reason, _ in _VALUE_PATTERNS} == set(PATTERN_SAMPLES)
-    for reason, pattern in _VALUE_PATTERNS:
-        sample = PATTERN_SAMPLES[reason]
-        assert pattern.search(sample), reason
-        assert _VALUE_TRIGGER.search(sample), reason
-        scrubbed = Redactor(key=b"k").scrub_text(sample, "/x")
-        assert MARKER_PREFIX in scrubbed, reason
-
-
 def test_text_without_a_trigger_is_returned_as_is() -> None:
     """Ordinary values skip the pattern scan and keep their exact text."""
     redactor = Redactor(key=b"k")
     text = "http://svc-00001.team-000:8080/health?mode=full"
     assert text == redactor.scrub_text(text, "/x")
     assert [] == redactor.found
+
+
+# ---- the secrets corpus (tests/fixtures/secrets) ---------------------------------------------
+CORPUS = FIXTURES.parent / "secrets"
+CORPUS_PLANTED: dict[str, str] = json.loads((CORPUS / "planted.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def corpus(offline_settings: Settings) -> LoadedInputs:
+    """The secrets corpus, loaded with its notes."""
+    return load_inputs([CORPUS / "manifests"], settings=offline_settings,
+                       architecture=[CORPUS / "NOTES.md"])
+
+
+def test_corpus_values_never_appear_in_the_snapshot(corpus: LoadedInputs) -> None:
+    """No planted value of the corpus is left in the snapshot a run keeps."""
+    text = json.dumps(corpus.to_snapshot())
+    assert {} == {value: case for value, case in CORPUS_PLANTED.items() if value in text}
+
+
+def test_annotations_and_labels_by_key_name(corpus: LoadedInputs) -> None:
+    """Credential-named annotations and labels are redacted; the others are kept as written."""
+    ledger = corpus.inventory.get("Deployment/vault/ledger")
+    ingress = corpus.inventory.get("Ingress/vault/ledger")
+    assert ledger is not None and ingress is not None
+    redacted = {key for key, value in {**ledger.annotations, **ledger.labels}.items()
+                if value.startswith(MARKER_PREFIX)}
+    assert {"example.com/db-password", "app.example.com/access-token"} == redacted
+    kept = {key: ledger.annotations[key] for key in (
+        "example.com/owner", "example.com/token-ttl", "example.com/password-rotation",
+        "vault.hashicorp.com/agent-inject-token")}
+    assert {"example.com/owner": "team-ledger", "example.com/token-ttl": "30m",
+            "example.com/password-rotation": "enabled",
+            "vault.hashicorp.com/agent-inject-token": "true"} == kept
+    assert ledger.annotations["checksum/config"].startswith("5f2b8c0d9e4a")
+    assert {"nginx.ingress.kubernetes.io/auth-type": "basic",
+            "nginx.ingress.kubernetes.io/auth-secret": "ledger-basic-auth"}.items() \
+        <= ingress.annotations.items()
+    pod = ledger.get("/spec/template/metadata/annotations")
+    assert pod["vault.example.com/api-token"].startswith(MARKER_PREFIX)
+    assert "https://wiki.example.com/ledger" == pod["example.com/docs"]
+
+
+def test_locations_of_annotation_and_label_secrets(corpus: LoadedInputs) -> None:
+    """Secrets found in annotations and labels are recorded there (not as env or args)."""
+    found = {s.path: s.location for s in corpus.secret_values
+             if s.resource == "Deployment/vault/ledger"}
+    assert {"/metadata/annotations/example.com~1db-password": "annotation",
+            "/metadata/annotations/example.com~1healthcheck": "annotation",
+            "/metadata/labels/app.example.com~1access-token": "label",
+            "/spec/template/metadata/annotations/vault.example.com~1api-token": "annotation",
+            } == found
+
+
+def test_command_lines_keep_their_settings(corpus: LoadedInputs) -> None:
+    """Ports, durations, booleans, file paths, $(VAR) and plain URLs in args stay."""
+    migrator = corpus.inventory.get("Deployment/vault/migrator")
+    assert migrator is not None
+    args = migrator.get("/spec/template/spec/containers/0/args")
+    assert ["--port", "8080", "--timeout=30s", "--token-ttl=5m", "--enable-token-auth=true",
+            "--password-file=/etc/secret/pw", "--db-password=$(DB_PASSWORD)",
+            "--authorization-mode=Node,RBAC", "--health-url=https://example.com/health"] \
+        == args[5:]
+    script = migrator.get("/spec/template/spec/containers/0/command/2")
+    assert "mkdir -p /data/tmp && sleep 30" in script
+    assert "mysql -uroot -p" + MARKER_PREFIX in script
+
+
+def test_applied_configuration_of_a_workload_is_redacted_as_the_object(
+        offline_settings: Settings, tmp_path: Path) -> None:
+    """kubectl's last-applied annotation of a Deployment is redacted like the Deployment."""
+    applied = {"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "w", "annotations": {"example.com/db-password": "Ap-Pw-1"}},
+               "spec": {"template": {"spec": {"containers": [{
+                   "name": "c", "image": "x", "args": ["--token", "Ap-Tok-2"],
+                   "env": [{"name": "DB_PASSWORD", "value": "Ap-Env-3"}]}]}}}}
+    doc = {**applied, "metadata": {"name": "w", "annotations": {
+        "kubectl.kubernetes.io/last-applied-configuration": json.dumps(applied)}}}
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    loaded = load_inputs([path], settings=offline_settings)
+    text = json.dumps(loaded.to_snapshot())
+    assert [] == [v for v in ("Ap-Pw-1", "Ap-Tok-2", "Ap-Env-3") if v in text]
+    worker = loaded.inventory.get("Deployment/default/w")
+    assert worker is not None
+    kept = json.loads(worker.annotations["kubectl.kubernetes.io/last-applied-configuration"])
+    assert "c" == kept["spec"]["template"]["spec"]["containers"][0]["name"]
+    assert {"annotation"} == {s.location for s in loaded.secret_values
+                              if "last-applied" in s.path}
+
+
+def test_only_the_word_that_holds_a_credential_is_changed() -> None:
+    """A value that also ends another word is redacted only where the flag put it."""
+    pod: dict[str, Any] = {"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{
+        "name": "c", "command": ["mysql"],
+        "args": ["--password", "admin", "--role=admin", "-pAdmin-Pw-9", "--user=admin"]}]}}
+    Redactor(key=b"k").redact_object(pod)
+    args = pod["spec"]["containers"][0]["args"]
+    assert ["--password", "--role=admin", "--user=admin"] == [args[0], args[2], args[4]]
+    assert args[1].startswith(MARKER_PREFIX)
+    assert args[3].startswith("-p" + MARKER_PREFIX)

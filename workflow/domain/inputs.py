@@ -230,6 +230,10 @@ def _resource(label: str, obj: dict[str, Any], doc_index: int, line: int,
 def _secret_location(path: str, kind: str) -> str:
     if kind == "Secret":
         return "secret"
+    if "/metadata/annotations/" in path:
+        return "annotation"
+    if "/metadata/labels/" in path:
+        return "label"
     if "/env/" in path:
         return "env"
     if "/args/" in path:
@@ -238,8 +242,6 @@ def _secret_location(path: str, kind: str) -> str:
         return "command"
     if kind == "ConfigMap":
         return "configmap"
-    if "/annotations/" in path:
-        return "annotation"
     return "other"
 
 
@@ -376,7 +378,8 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
             raise input_limit_error(note.label, limits)
         files.append(InputFile(path=note.label, sha256=hashlib.sha256(note.data).hexdigest(),
                                role="architecture"))
-        notes.append(Notes(path=note.label, text=redactor.scrub_text(text, note.label)))
+        notes.append(Notes(path=note.label,
+                           text=redactor.scrub_text(text, note.label, prose=True)))
     return LoadedInputs(files=files, resources=resources, secret_values=secrets, notes=notes,
                         warnings=warnings)
 

@@ -4,77 +4,44 @@ Secret values never leave this module: what remains is that a value existed, whe
 taken for a secret, and a keyed, non-reversible fingerprint (HMAC-SHA256 with a per-installation
 key, truncated), so two runs of the same input produce the same fingerprints and nobody can
 test guesses without the key.
+
+What is redacted in a Kubernetes object: Secret ``data``/``stringData`` and the applied
+configuration of a Secret; by name, literal env values, ConfigMap keys, annotations and labels
+whose names are credential names; the credentials on command lines (``command``/``args``
+words); and in every string value (scripts, config files, annotations) what
+:mod:`workflow.domain.secret_text` finds. Notes are scanned as prose.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
-import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workflow.domain.command_lines import words_secrets
+from workflow.domain.credential_names import (
+    is_boolean,
+    is_credential_name,
+    is_reference,
+    is_secret_object_name,
+    is_setting,
+    names_the_credential,
+)
+from workflow.domain.secret_text import MARKER_PREFIX, find_secrets, may_hold_secret
+
 __all__ = [
     "MARKER_PREFIX",
     "Redactor",
-    "is_credential_name",
     "load_or_create_key",
 ]
 
-MARKER_PREFIX = "«redacted"
-
-_CREDENTIAL_NAME = re.compile(
-    r"(?i)(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
-    r"|client[_-]?key|signing[_-]?key|encryption[_-]?key|(^|[_.-])key$|key[_-]?content"
-    r"|credential|auth"
-    r"|bearer|session[_-]?key|dsn|connection[_-]?string)")
-_NOT_CREDENTIAL_NAME = re.compile(
-    r"(?i)([_.-](file|path|dir|url|uri|name|ref|id|enabled|mode|type|method|header|endpoint"
-    r"|host|port|ttl|timeout|expiry|length|size|format|plugin|provider|mount|location)$"
-    r"|^(keys?|token_type)$)")
-
-
-def _looks_like_reference(value: str) -> bool:
-    """Paths, variable expansions and template references are not credential values."""
-    return value.startswith(("/", "./", "$(", "${", "{{", "file:", "env:"))
-
-#: Value patterns that are secrets wherever they appear (the group to blank out is group 1 or
-#: the whole match).
-_VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("private key", re.compile(
-        r"-{3,5}BEGIN [A-Z0-9 ]*PRIVATE KEY-{3,5}[\s\S]*?"
-        r"(?:-{3,5}END [A-Z0-9 ]*PRIVATE KEY-{3,5}|\Z)")),
-    ("AWS access key id", re.compile(r"\b((?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16})\b")),
-    ("AWS secret access key", re.compile(
-        r"(?i)aws_?secret_?access_?key[\"']?\s*[:=]\s*[\"']?([A-Za-z0-9/+=]{40})")),
-    ("GitHub token", re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{36,255})\b")),
-    ("Slack token", re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]{10,})\b")),
-    ("Google API key", re.compile(r"\b(AIza[0-9A-Za-z_\-]{35})\b")),
-    ("Stripe key", re.compile(r"\b((?:sk|rk)_live_[0-9A-Za-z]{16,})\b")),
-    ("JSON web token", re.compile(
-        r"\b(eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})\b")),
-    ("credentials in a URL", re.compile(
-        r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@\"']+:([^\s@/\"']+)@")),
-    ("password assignment", re.compile(
-        r"(?i)\b(?:password|passwd|pwd|secret|token|api[_-]?key)\b[\"']?\s*[:=]\s*[\"']?"
-        r"([^\s\"',;&]{3,})")),
-)
-
-
-#: A substring every value pattern needs: text without one cannot match any of them, so the
-#: patterns only run on the few values that have one.
-_VALUE_TRIGGER = re.compile(
-    r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|xox[abposr]-|AIza|_live_|eyJ|://\S*@"
-    r"|(?i:passw|pwd|secret|token|api[_-]?key)")
-
-
-def is_credential_name(name: str) -> bool:
-    """True when a variable or key name suggests it holds a credential."""
-    return bool(_CREDENTIAL_NAME.search(name)) and not _NOT_CREDENTIAL_NAME.search(name)
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_NAMED_FIELDS = frozenset({"env", "command", "args", "annotations", "labels"})
 
 
 def load_or_create_key(home: Path, configured: str | None) -> bytes:
@@ -123,31 +90,29 @@ class Redactor:
         self.found.append(Found(path=path, reason=reason, fingerprint=fp))
         return f"{MARKER_PREFIX}:{fp}»"
 
-    def scrub_text(self, text: str, path: str) -> str:
-        """Replace every secret-looking substring of free text (values, notes, annotations)."""
-        if not _may_hold_secret(text):
+    def scrub_text(self, text: str, path: str, *, prose: bool = False) -> str:
+        """Replace every secret in free text (a value, a script, a config file, notes).
+
+        Args:
+            text: the text.
+            path: where it is (JSON pointer or file), for the record.
+            prose: the text is notes (see :func:`workflow.domain.secret_text.find_secrets`).
+        """
+        if not prose and not may_hold_secret(text):
             return text
-        out = text
-        for reason, pattern in _VALUE_PATTERNS:
-            out = pattern.sub(self._replacer(reason, path), out)
-        return out
-
-    def _replacer(self, reason: str, path: str) -> Callable[[re.Match[str]], str]:
-        def replace(match: re.Match[str]) -> str:
-            if MARKER_PREFIX in match.group(0):
-                return match.group(0)
-            if match.lastindex:
-                start, end = match.span(1)
-                base = match.start(0)
-                whole = match.group(0)
-                return (whole[: start - base] + self.marker(match.group(1), reason, path)
-                        + whole[end - base:])
-            return self.marker(match.group(0), reason, path)
-
-        return replace
+        hits = find_secrets(text, prose=prose)
+        if not hits:
+            return text
+        parts: list[str] = []
+        last = 0
+        for hit in hits:
+            parts += [text[last:hit.start], self.marker(text[hit.start:hit.end], hit.reason, path)]
+            last = hit.end
+        parts.append(text[last:])
+        return "".join(parts)
 
     # ---- Kubernetes objects ----------------------------------------------------------------
-    def redact_object(self, obj: dict[str, Any]) -> dict[str, Any]:
+    def redact_object(self, obj: dict[str, Any], path: str = "") -> dict[str, Any]:
         """Redact a Kubernetes object in place and return it."""
         kind = obj.get("kind")
         if kind == "Secret":
@@ -159,59 +124,76 @@ class Redactor:
                         if raw is None or raw == "":
                             continue
                         values[key] = self.marker(str(raw), "Secret value",
-                                                  f"/{field_name}/{_escape(str(key))}")
+                                                  f"{path}/{field_name}/{_escape(str(key))}")
         if kind == "ConfigMap":
             for field_name in ("data", "binaryData"):
                 values = obj.get(field_name)
                 if isinstance(values, dict):
                     for key in list(values):
                         raw = _numeric_as_text(values[key])
-                        ptr = f"/{field_name}/{_escape(str(key))}"
+                        ptr = f"{path}/{field_name}/{_escape(str(key))}"
                         if isinstance(raw, str) and raw and is_credential_name(str(key)):
                             values[key] = self.marker(raw, f"ConfigMap key {key!r}", ptr)
         metadata = obj.get("metadata")
-        if isinstance(metadata, dict):
-            annotations = metadata.get("annotations")
-            if isinstance(annotations, dict):
-                key = "kubectl.kubernetes.io/last-applied-configuration"
-                if kind == "Secret" and isinstance(annotations.get(key), str):
-                    annotations[key] = self.marker(annotations[key], "applied Secret",
-                                                   "/metadata/annotations/" + _escape(key))
-        self._walk(obj, "")
+        annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+        if isinstance(annotations, dict) and isinstance(annotations.get(_LAST_APPLIED), str):
+            ptr = f"{path}/metadata/annotations/{_escape(_LAST_APPLIED)}"
+            annotations[_LAST_APPLIED] = self._redact_applied(
+                annotations[_LAST_APPLIED], ptr, secret=kind == "Secret")
+        self._walk(obj, path)
         return obj
 
+    def _redact_applied(self, text: str, path: str, *, secret: bool) -> str:
+        """The applied configuration: a Secret's whole, another object's as that object."""
+        if secret:
+            return self.marker(text, "applied Secret", path)
+        try:
+            applied = json.loads(text)
+        except ValueError:
+            return self.scrub_text(text, path)
+        if not isinstance(applied, dict):
+            return self.scrub_text(text, path)
+        before = len(self.found)
+        self.redact_object(applied, path)
+        return text if len(self.found) == before else json.dumps(applied, separators=(",", ":"))
+
     def _walk(self, node: Any, path: str) -> Any:
-        """Redact env literals, credential-looking args and secret-looking substrings."""
+        """Redact by name (env, args, annotations, labels), then secrets in every string."""
         stack: list[tuple[Any, str]] = [(node, path)]
         while stack:
             current, here = stack.pop()
             if isinstance(current, dict):
-                self._redact_container_fields(current, here)
+                self._redact_named_fields(current, here)
                 for key, value in current.items():  # a pointer is built only when needed
                     if isinstance(value, str):
-                        if (MARKER_PREFIX not in value or len(value) > 40) \
-                                and _may_hold_secret(value):
+                        if key != _LAST_APPLIED and _worth_scanning(value):
                             current[key] = self.scrub_text(value, f"{here}/{_escape(str(key))}")
                     elif isinstance(value, dict | list):
                         stack.append((value, f"{here}/{_escape(str(key))}"))
             elif isinstance(current, list):
                 for index, value in enumerate(current):
                     if isinstance(value, str):
-                        if _may_hold_secret(value):
+                        if _worth_scanning(value):
                             current[index] = self.scrub_text(value, f"{here}/{index}")
                     elif isinstance(value, dict | list):
                         stack.append((value, f"{here}/{index}"))
         return node
 
-    def _redact_container_fields(self, mapping: dict[str, Any], path: str) -> None:
-        """A container's env literals and credential-looking args and command words."""
+    def _redact_named_fields(self, mapping: dict[str, Any], path: str) -> None:
+        """Env literals, command-line credentials, annotations and labels, by name."""
+        if _NAMED_FIELDS.isdisjoint(mapping):
+            return
         env = mapping.get("env")
         if isinstance(env, list):
             self._redact_env(env, path + "/env")
-        for arg_field in ("args", "command"):
-            items = mapping.get(arg_field)
-            if isinstance(items, list):
-                self._redact_args(items, f"{path}/{arg_field}")
+        words = {f: items for f in ("command", "args")
+                 if isinstance(items := mapping.get(f), list)}
+        if words:
+            self._redact_words(words, path)
+        for field_name in ("annotations", "labels"):
+            values = mapping.get(field_name)
+            if isinstance(values, dict) and values:
+                self._redact_by_key(values, f"{path}/{field_name}", field_name[:-1])
 
     def _redact_env(self, env: list[Any], path: str) -> None:
         for index, item in enumerate(env):
@@ -219,35 +201,45 @@ class Redactor:
                 continue
             name, value = str(item.get("name", "")), _numeric_as_text(item.get("value"))
             if isinstance(value, str) and value and MARKER_PREFIX not in value \
-                    and is_credential_name(name) and not _looks_like_reference(value):
+                    and is_credential_name(name) and not is_reference(value):
                 item["value"] = self.marker(value, f"env var {name!r}", f"{path}/{index}/value")
 
-    def _redact_args(self, items: list[Any], path: str) -> None:
-        take_next = False
-        for index, item in enumerate(items):
-            if not isinstance(item, str):
-                take_next = False
+    def _redact_words(self, lists: dict[str, list[Any]], path: str) -> None:
+        """Credentials among a container's (or a probe's) command and args words.
+
+        A credential inside a script word (``sh -c``) is left to the scan of that word as text.
+        """
+        places = [(f, i) for f, items in lists.items() for i, w in enumerate(items)
+                  if isinstance(w, str)]
+        words = [lists[f][i] for f, i in places]
+        for found in words_secrets(words):
+            field_name, index = places[found.word]
+            item = lists[field_name][index]
+            if MARKER_PREFIX in item or not item.endswith(found.value):
                 continue
-            ptr = f"{path}/{index}"
-            if take_next and item and not item.startswith("-") \
-                    and not _looks_like_reference(item):
-                items[index] = self.marker(item, "command-line credential", ptr)
-                take_next = False
+            lists[field_name][index] = item[:-len(found.value)] + self.marker(
+                found.value, found.reason, f"{path}/{field_name}/{index}")
+
+    def _redact_by_key(self, values: dict[str, Any], path: str, what: str) -> None:
+        """Annotations and labels whose names are credential names (``*/db-password``)."""
+        for key in list(values):
+            value = _numeric_as_text(values[key])
+            name = str(key).rsplit("/", 1)[-1]
+            if (key == _LAST_APPLIED or not isinstance(value, str) or not value
+                    or MARKER_PREFIX in value or not is_credential_name(name)):
                 continue
-            take_next = False
-            flag, sep, value = item.partition("=")
-            if flag.startswith("-") and is_credential_name(flag.lstrip("-")):
-                if sep and value and not _looks_like_reference(value):
-                    items[index] = flag + "=" + self.marker(value, "command-line credential", ptr)
-                elif not sep:
-                    take_next = True
+            if is_reference(value) or "://" in value or is_boolean(value) \
+                    or (is_setting(value) and not names_the_credential(name)) \
+                    or is_secret_object_name(name, value):
+                continue
+            if any(c.isspace() for c in value.strip()) and not names_the_credential(name):
+                continue  # text about a credential: scanned as text by _walk
+            values[key] = self.marker(value, f"{what} {key!r}", f"{path}/{_escape(str(key))}")
 
 
-def _may_hold_secret(text: str) -> bool:
-    """Whether free text can hold a secret-looking substring at all (cheap checks first)."""
-    if len(text) < 8 and "=" not in text and ":" not in text:
-        return False
-    return _VALUE_TRIGGER.search(text) is not None
+def _worth_scanning(value: str) -> bool:
+    """A short value that already holds a marker is done; anything else gets the cheap check."""
+    return (MARKER_PREFIX not in value or len(value) > 40) and may_hold_secret(value)
 
 
 def _numeric_as_text(value: Any) -> Any:

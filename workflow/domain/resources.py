@@ -111,8 +111,8 @@ class SecretValue(DomainModel):
     path: str
     reason: str
     fingerprint: str
-    location: Literal["secret", "env", "args", "command", "configmap", "annotation", "other"] = (
-        "other")
+    location: Literal["secret", "env", "args", "command", "configmap", "annotation", "label",
+                      "other"] = "other"
 
 
 class Resource(DomainModel):
