@@ -25,12 +25,14 @@ from kb.documents import (
     SUPPORTED_SUFFIXES,
     ChunkSpec,
     DocumentFileError,
+    ParsedDocument,
     parse_bytes,
     read_bytes,
 )
 from kb.embeddings import DIMENSION, MINILM, Embedder, check_compatible
 from kb.store import BUILTIN, KnowledgeStore, Principal, check_collection_name
 from workflow.domain.errors import ConfigError
+from workflow.domain.redaction import Redactor
 
 __all__ = [
     "BuiltinStatus",
@@ -168,9 +170,14 @@ def _prepare_collection(store: KnowledgeStore, principal: Principal, collection:
 
 
 def ingest_paths(store: KnowledgeStore, principal: Principal, paths: Sequence[Path], *,
-                 collection: str, groups: Sequence[str] = (), embedder: Embedder | None,
-                 max_bytes: int = 20 * 1024 * 1024, embed_note: str = "") -> IngestReport:
+                 collection: str, redactor: Redactor, groups: Sequence[str] = (),
+                 embedder: Embedder | None, max_bytes: int = 20 * 1024 * 1024,
+                 embed_note: str = "") -> IngestReport:
     """Ingest files and directories into a collection the principal may write.
+
+    A document's text is redacted like architecture notes before it is chunked, embedded or
+    stored (``redactor``: the installation's), so a secret in a team's document never reaches
+    the knowledge base, a prompt or a citation.
 
     Raises:
         ConfigError: the collection cannot be used by this principal or embedder.
@@ -185,7 +192,7 @@ def ingest_paths(store: KnowledgeStore, principal: Principal, paths: Sequence[Pa
             continue
         try:
             report.files.append(_ingest_one(store, principal, item.resolve(), collection,
-                                            embedder, max_bytes))
+                                            embedder, max_bytes, redactor))
         except DocumentFileError as exc:
             report.files.append(FileResult(path=str(item), status="error", error=str(exc)))
             log.warning("kb_ingest_failed", path=str(item), error=str(exc))
@@ -194,8 +201,16 @@ def ingest_paths(store: KnowledgeStore, principal: Principal, paths: Sequence[Pa
     return report
 
 
+def _redacted(parsed: ParsedDocument, label: str, redactor: Redactor) -> ParsedDocument:
+    """The document with every secret in its title and text replaced by a marker."""
+    chunks = tuple(chunk.model_copy(update={
+        "text": redactor.scrub_text(chunk.text, label, prose=True)}) for chunk in parsed.chunks)
+    return parsed.model_copy(update={
+        "title": redactor.scrub_text(parsed.title, label, prose=True), "chunks": chunks})
+
+
 def _ingest_one(store: KnowledgeStore, principal: Principal, path: Path, collection: str,
-                embedder: Embedder | None, max_bytes: int) -> FileResult:
+                embedder: Embedder | None, max_bytes: int, redactor: Redactor) -> FileResult:
     data = read_bytes(path, max_bytes)
     digest = hashlib.sha256(data).hexdigest()
     with store.db.connection() as conn:
@@ -203,7 +218,7 @@ def _ingest_one(store: KnowledgeStore, principal: Principal, path: Path, collect
     if stored is not None and stored["sha256"] == digest:
         return FileResult(path=str(path), status="unchanged", document=stored["doc_key"],
                           version=int(stored["version"]))
-    parsed = parse_bytes(path, data)
+    parsed = _redacted(parse_bytes(path, data), str(path), redactor)
     vectors = _embed(embedder, parsed.chunks, parsed.title)
     doc_key = stored["doc_key"] if stored else _doc_key(path)
     metadata = {**parsed.metadata, "kind": parsed.kind, "bytes": len(data)}

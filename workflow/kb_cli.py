@@ -16,6 +16,7 @@ from kb.search_mode import SearchMode
 from workflow.command_env import handled
 from workflow.console import say, warn
 from workflow.domain.errors import ConfigError, NotFoundError, UserError
+from workflow.domain.redaction import Redactor, load_or_create_key
 from workflow.domain.settings import load_settings
 from workflow.domain.threat_model import Phase
 
@@ -76,7 +77,9 @@ def ingest(
 
     kb, principal = _open(user, group)
     kb.ensure_builtin()
-    report = ingest_paths(kb.store, principal, paths, collection=collection,
+    settings = load_settings()
+    redactor = Redactor(key=load_or_create_key(settings.home, settings.redaction_key))
+    report = ingest_paths(kb.store, principal, paths, collection=collection, redactor=redactor,
                           groups=principal.groups, embedder=kb.embedder,
                           embed_note=kb.embedder_note)
     if kb.embedder is None:

@@ -14,6 +14,10 @@ from kb.ingest import ensure_builtin, ingest_paths
 from kb.retrieval import KnowledgeBase, SearchMode
 from kb.store import BUILTIN, Principal
 from workflow.domain.errors import ConfigError
+from workflow.domain.redaction import Redactor
+
+#: The redaction of the test installation (a fixed key).
+REDACTOR = Redactor(key=b"test-key")
 
 pytestmark = pytest.mark.integration
 
@@ -33,10 +37,12 @@ def test_unchanged_files_change_nothing(kb: KnowledgeBase, tmp_path: Path,
     (tmp_path / "a.md").write_text("# Runbook\n## Access\nOnly SRE may exec.\n", "utf-8")
     (tmp_path / "b.txt").write_text("Egress is open to the internet.\n", "utf-8")
     first = ingest_paths(kb.store, RED, [tmp_path], collection=collection_name,
-                         embedder=kb.embedder)
+                         embedder=kb.embedder,
+        redactor=REDACTOR)
     before = _chunk_rows(kb, collection_name)
     second = ingest_paths(kb.store, RED, [tmp_path], collection=collection_name,
-                          embedder=kb.embedder)
+                          embedder=kb.embedder,
+        redactor=REDACTOR)
     assert ["added", "added"] == [f.status for f in first.files]
     assert ["unchanged", "unchanged"] == [f.status for f in second.files]
     assert before == _chunk_rows(kb, collection_name)
@@ -48,16 +54,36 @@ def test_changed_file_replaces_chunks_and_bumps_version(kb: KnowledgeBase, tmp_p
     """A changed file gets version 2 and only its new text is searchable."""
     path = tmp_path / "notes.md"
     path.write_text("# Notes\nThe payments namespace uses quokkapolicy alpha.\n", "utf-8")
-    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     path.write_text("# Notes\nThe payments namespace now uses wombatpolicy beta.\n", "utf-8")
     report = ingest_paths(kb.store, RED, [path], collection=collection_name,
-                          embedder=kb.embedder)
+                          embedder=kb.embedder,
+        redactor=REDACTOR)
     assert [("updated", 2)] == [(f.status, f.version) for f in report.files]
     retriever = kb.retriever(RED, collections=[collection_name])
     assert [] == retriever.search_mode("quokkapolicy", mode=SearchMode.TEXT)
     hits = retriever.search_mode("wombatpolicy", mode=SearchMode.TEXT)
     assert [2] == [h.version for h in hits]
     assert 1 == len(_chunk_rows(kb, collection_name))
+
+
+def test_secrets_in_a_document_never_reach_the_store(kb: KnowledgeBase, tmp_path: Path,
+                                                    collection_name: str) -> None:
+    """A password or key in a team's document is stored as a redaction marker, never as is."""
+    planted = ("Ledger-Db-Pass-7Qx2", "AKIAKBPLANTED0000007")
+    (tmp_path / "runbook.md").write_text(
+        "# Ledger runbook\n## Database\nThe ledger DB password is Ledger-Db-Pass-7Qx2 and the "
+        "deploy key is AKIAKBPLANTED0000007.\n", "utf-8")
+    ingest_paths(kb.store, RED, [tmp_path], collection=collection_name, embedder=kb.embedder,
+                 redactor=REDACTOR)
+    with kb.db.connection() as conn:
+        rows = conn.execute("SELECT c.body, d.title FROM kb_chunks c JOIN kb_documents d "
+                            "ON d.id = c.document_id WHERE c.collection = %s",
+                            (collection_name,)).fetchall()
+    stored = " ".join(f"{r['body']} {r['title']}" for r in rows)
+    assert [] == [value for value in planted if value in stored]
+    assert "«redacted" in stored
 
 
 def test_bad_files_do_not_stop_the_others(kb: KnowledgeBase, tmp_path: Path,
@@ -67,7 +93,8 @@ def test_bad_files_do_not_stop_the_others(kb: KnowledgeBase, tmp_path: Path,
     (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     report = ingest_paths(kb.store, RED, [tmp_path / "good.md", tmp_path / "broken.pdf",
                                           tmp_path / "missing.md"],
-                          collection=collection_name, embedder=kb.embedder)
+                          collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     assert ["added", "error", "error"] == [f.status for f in report.files]
     assert all(f.error and "\n" not in f.error for f in report.failed)
     assert "no such file" in (report.files[2].error or "")
@@ -87,7 +114,8 @@ def test_threat_model_findings_are_searchable(kb: KnowledgeBase, tmp_path: Path,
     }
     path = tmp_path / "ledger.json"
     path.write_text(json.dumps(model), "utf-8")
-    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     hits = kb.retriever(RED, collections=[collection_name]).search(
         "ledger batch cluster-admin", k=2)
     assert hits[0].chunk_id.endswith("#identity.cluster-admin@ServiceAccount/ledger/batch")
@@ -113,13 +141,15 @@ def test_chunks_without_vectors_are_backfilled(kb: KnowledgeBase, tmp_path: Path
     path = tmp_path / "plain.md"
     path.write_text("# Plain\nThe capybara service keeps card data.\n", "utf-8")
     no_vectors = KnowledgeBase(kb.db, use_embeddings=False)
-    ingest_paths(no_vectors.store, RED, [path], collection=collection_name, embedder=None)
+    ingest_paths(no_vectors.store, RED, [path], collection=collection_name, embedder=None,
+        redactor=REDACTOR)
     assert [False] == [v for _, _, v in _chunk_rows(kb, collection_name)]
     retriever = no_vectors.retriever(RED, collections=[collection_name])
     hits = retriever.search("capybara card data")
     assert ["Plain"] == [h.section for h in hits]
     assert any("full-text search only" in note for note in retriever.notes)
-    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     assert [True] == [v for _, _, v in _chunk_rows(kb, collection_name)]
 
 
@@ -143,12 +173,15 @@ def test_lexeme_statistics_follow_inserts_updates_and_deletes(kb: KnowledgeBase,
     path = tmp_path / "stats.md"
     path.write_text("# Stats\n## One\nThe okapi gateway logs.\n## Two\nThe okapi mesh.\n", "utf-8")
     no_vectors = KnowledgeBase(kb.db, use_embeddings=False)
-    ingest_paths(no_vectors.store, RED, [path], collection=collection_name, embedder=None)
+    ingest_paths(no_vectors.store, RED, [path], collection=collection_name, embedder=None,
+        redactor=REDACTOR)
     assert [] == _stats_drift(kb, collection_name)
-    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     assert [] == _stats_drift(kb, collection_name)
     path.write_text("# Stats\n## One\nThe tapir gateway logs.\n", "utf-8")
-    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     assert [] == _stats_drift(kb, collection_name)
     with kb.db.connection() as conn:
         rows = conn.execute(
@@ -171,10 +204,12 @@ def test_collection_refuses_another_embedding_model(kb: KnowledgeBase, tmp_path:
     """A collection built with MiniLM refuses vectors and queries from another model."""
     path = tmp_path / "doc.md"
     path.write_text("# Doc\nSome text.\n", "utf-8")
-    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     other = _ollama("nomic-embed-text")
     with pytest.raises(ConfigError, match="embedded with all-minilm-l6-v2"):
-        ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=other)
+        ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=other,
+        redactor=REDACTOR)
     mixed = KnowledgeBase(kb.db, embedder=other)
     with pytest.raises(ConfigError, match="ollama:nomic-embed-text"):
         mixed.retriever(RED, collections=[collection_name]).search("text")
@@ -185,9 +220,11 @@ def test_ollama_all_minilm_is_compatible(kb: KnowledgeBase, tmp_path: Path,
     """Ollama's all-minilm counts as the same model as the embedded MiniLM."""
     path = tmp_path / "doc.md"
     path.write_text("# Doc\nSome text.\n", "utf-8")
-    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, RED, [path], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     report = ingest_paths(kb.store, RED, [path], collection=collection_name,
-                          embedder=_ollama("all-minilm"))
+                          embedder=_ollama("all-minilm"),
+        redactor=REDACTOR)
     assert ["unchanged"] == [f.status for f in report.files]
 
 

@@ -16,6 +16,10 @@ from kb.store import BUILTIN, Principal
 from workflow.cli import app
 from workflow.db import Database
 from workflow.domain.errors import ConfigError, NotFoundError
+from workflow.domain.redaction import Redactor
+
+#: The redaction of the test installation (a fixed key).
+REDACTOR = Redactor(key=b"test-key")
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +35,8 @@ def secret(kb: KnowledgeBase, tmp_path: Path) -> tuple[str, str]:
     path = tmp_path / "red-secret.md"
     path.write_text(f"# Red plan\n## Vault\nThe {phrase} key opens the red vault at night.\n",
                     "utf-8")
-    report = ingest_paths(kb.store, RED, [path], collection=collection, embedder=kb.embedder)
+    report = ingest_paths(kb.store, RED, [path], collection=collection, embedder=kb.embedder,
+        redactor=REDACTOR)
     assert ["added"] == [f.status for f in report.files]
     return collection, phrase
 
@@ -84,7 +89,8 @@ def test_other_group_cannot_write_into_the_collection(kb: KnowledgeBase, tmp_pat
     path = tmp_path / "blue.md"
     path.write_text("# Blue\nblue text\n", "utf-8")
     with pytest.raises(ConfigError, match="cannot be used"):
-        ingest_paths(kb.store, BLUE, [path], collection=collection, embedder=kb.embedder)
+        ingest_paths(kb.store, BLUE, [path], collection=collection, embedder=kb.embedder,
+        redactor=REDACTOR)
 
 
 def test_cli_respects_groups(kb: KnowledgeBase, kb_env: None, secret: tuple[str, str],

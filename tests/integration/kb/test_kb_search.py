@@ -12,9 +12,13 @@ from kb.ingest import ingest_paths
 from kb.retrieval import KnowledgeBase, SearchMode
 from kb.store import Principal
 from workflow.domain.errors import RetrievalError
+from workflow.domain.redaction import Redactor
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import Phase
 from workflow.knowledge_base import open_retriever
+
+#: The redaction of the test installation (a fixed key).
+REDACTOR = Redactor(key=b"test-key")
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +79,8 @@ def test_empty_collection_is_a_retrieval_error(kb: KnowledgeBase, tmp_path: Path
     """Searching a collection with no passages raises RetrievalError with a clear message."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    ingest_paths(kb.store, ANYONE, [empty], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, ANYONE, [empty], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     with pytest.raises(RetrievalError, match="holds no passages readable by ana"):
         kb.retriever(ANYONE, collections=[collection_name]).search("anything at all")
 
@@ -109,7 +114,8 @@ def test_an_ingested_document_serves_every_phase(kb: KnowledgeBase, tmp_path: Pa
     path = tmp_path / "runbook.md"
     path.write_text("# Runbook\n## Egress\nOur quokkagate proxy filters all pod egress.\n",
                     "utf-8")
-    ingest_paths(kb.store, ANYONE, [path], collection=collection_name, embedder=kb.embedder)
+    ingest_paths(kb.store, ANYONE, [path], collection=collection_name, embedder=kb.embedder,
+        redactor=REDACTOR)
     retriever = kb.retriever(ANYONE, collections=[collection_name])
     for phase in (Phase.NETWORK, Phase.IDENTITY):
         hits = retriever.search_mode("quokkagate proxy pod egress", mode=mode, k=5,
