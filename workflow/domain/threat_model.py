@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from workflow.domain.severity import Score15, Severity
 
 __all__ = [
     "PHASES",
@@ -73,16 +75,6 @@ class Stride(StrEnum):
     ELEVATION_OF_PRIVILEGE = "elevation_of_privilege"
 
 
-class Severity(StrEnum):
-    """Severity bands, computed in code from the score."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-
 class Origin(StrEnum):
     """Where a finding comes from."""
 
@@ -118,9 +110,6 @@ class PhaseStatus(StrEnum):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-Score15 = Annotated[int, Field(ge=1, le=5)]
 
 
 class Evidence(_Model):
