@@ -257,7 +257,8 @@ def _threat_model(path: Path, text: str) -> ParsedDocument:
         summary.append("Entry points: " + ", ".join(
             f"{e.id} ({e.exposure})" for e in arch.entry_points[:20]) + ".")
     for path_ in model.attack_paths[:10]:
-        summary.append("Attack path: " + " -> ".join(path_.steps) + ".")
+        chain = [path_.origin, *(f"{hop.to} ({hop.attack})" for hop in path_.hops)]
+        summary.append(f"Attack path ({path_.severity.value}): " + " -> ".join(chain) + ".")
     chunks = [ChunkSpec(section=f"{model.application.name} summary", text="\n".join(summary),
                         anchor="summary")]
     chunks.extend(_finding_chunk(f) for f in model.findings)

@@ -190,11 +190,14 @@ def apply_edits(decision: PhaseDecision,
 
 
 def pending_payload(phase: Phase, state: ThreatModelState) -> dict[str, Any]:
-    """What a gate shows the reviewer: the phase and its findings."""
+    """What a gate shows the reviewer: the phase and its findings (and the risk review's paths)."""
     findings = [f for f in phase_findings(state, phase).values()
                 if f.get("phase") == phase.value]
     findings.sort(key=lambda f: (-float(f.get("score", 0)), f.get("id", "")))
-    return {"phase": phase.value, "findings": findings}
+    payload: dict[str, Any] = {"phase": phase.value, "findings": findings}
+    if phase is Phase.RISK_REVIEW:
+        payload["attack_paths"] = list(state.get("attack_paths") or [])
+    return payload
 
 
 def gate_name(phase: Phase) -> str:

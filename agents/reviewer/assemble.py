@@ -76,5 +76,6 @@ def assemble_model(state: Mapping[str, Any], ctx: RunContext, *, partial: bool) 
         application=Application(name=state.get("application", ""), inputs=tuple(inputs.files)),
         generator=_generator(state), phases=phases, architecture=architecture,
         identity_map=list(result.identity_map), attack_paths=result.attack_paths,
+        attack_graph=result.attack_graph,
         compliance=dict(result.compliance), findings=result.findings, summary=summary,
         degradations=degradations, partial=partial)

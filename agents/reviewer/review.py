@@ -5,11 +5,12 @@
    much the same thing is merged into it: the survivor gets origin ``merged``, the model
    finding's id in ``merged_from`` and its citations, so no provenance is lost. Near-duplicate
    model findings are merged among themselves the same way.
-2. **Attack paths** are built from the inventory graph and the merged findings
-   (:mod:`agents.attack_paths`).
+2. **Attack paths** come from the attack graph of the inventory and the open merged findings
+   (:mod:`agents.attack_graph`): its kept paths, choke points and summary.
 3. **Score** in code: each finding's likelihood and impact are adjusted
    (:func:`workflow.domain.scoring.adjust`) for internet exposure, sensitive data, cluster-wide
-   blast radius, mitigations present and membership of an attack path; regulatory references are
+   blast radius, mitigations present and being a step of a critical or high attack path (the
+   path's id is named in the reason); regulatory references are
    added where the data classification calls for them. A human ``severity_override`` wins over
    the computed band.
 4. **Rank** by band, score and id; **summarise**; build the per-framework compliance summary
@@ -29,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.attack_paths import attack_paths
+from agents.attack_graph import analyse
 from agents.compliance_summary import build_compliance
 from agents.facts.admission import policy_engines, psa_labels
 from agents.facts.classification import SENSITIVE_CLASSES, normalise_classification, regulations_for
@@ -41,6 +42,7 @@ from workflow.domain.resources import CLUSTER_SCOPED_KINDS
 from workflow.domain.scoring import SEVERITY_ORDER, RiskContext, adjust, severity
 from workflow.domain.threat_model import (
     PHASES,
+    AttackGraph,
     AttackPath,
     Finding,
     FindingStatus,
@@ -70,6 +72,7 @@ class Review(BaseModel):
 
     findings: tuple[Finding, ...]
     attack_paths: tuple[AttackPath, ...] = ()
+    attack_graph: AttackGraph = AttackGraph()
     summary: Summary
     compliance: dict[str, Any] = Field(default_factory=dict)
     identity_map: list[dict[str, Any]] = Field(default_factory=list)
@@ -194,7 +197,7 @@ def _level(facts: Facts, resource: str, default: str | None) -> str | None:
 
 
 def risk_context(facts: Facts, finding: Finding, *, exposed: set[str],
-                 on_path: set[str], engines: bool, enforced: set[str],
+                 on_path: dict[str, str], engines: bool, enforced: set[str],
                  default_class: str | None = None) -> RiskContext:
     """The modifiers that apply to one finding."""
     inv = facts.inventory
@@ -215,7 +218,7 @@ def risk_context(facts: Facts, finding: Finding, *, exposed: set[str],
         internet_exposed=any(r in exposed for r in resources)
         and finding.phase is not Phase.RISK_REVIEW,
         sensitive_data=sensitive, cluster_wide=cluster_wide, mitigated=mitigated,
-        on_attack_path=finding.id in on_path)
+        on_attack_path=finding.id in on_path, attack_path=on_path.get(finding.id, ""))
 
 
 def _rescore(facts: Facts, finding: Finding, context: RiskContext,
@@ -268,8 +271,9 @@ def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: in
             for resources that carry none of their own (e.g. ``pci``, ``personal``).
     """
     merged = merge_findings(findings, threshold=merge_threshold)
-    paths = attack_paths(facts.with_findings([f for f in merged if f.is_open]))
-    on_path = {fid for path in paths for fid in path.findings}
+    analysis = analyse(facts.with_findings([f for f in merged if f.is_open]))
+    paths = analysis.paths
+    on_path = analysis.raising()
     exposed = _exposed_resources(facts)
     engines, enforced = _admission_enforced(facts.inventory)
     default_class = normalise_classification(data_classification)
@@ -283,7 +287,7 @@ def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: in
         if why:
             reasons[new.id] = why
     ranked = tuple(sorted(scored, key=_rank_key))
-    return Review(findings=ranked, attack_paths=paths,
+    return Review(findings=ranked, attack_paths=paths, attack_graph=analysis.graph_model(),
                   summary=_summary(ranked, model_items_dropped),
                   compliance=build_compliance(facts, ranked, data_classification=default_class),
                   identity_map=build_identity_map(facts), adjustments=reasons)

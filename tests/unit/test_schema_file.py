@@ -55,10 +55,10 @@ def test_module_main_prints_the_schema() -> None:
 
 
 def test_schema_identity() -> None:
-    """The schema declares its dialect, id and the 1.0 version constant."""
+    """The schema declares its dialect, id and the 2.0 version constant."""
     schema = json_schema()
     assert ("https://json-schema.org/draft/2020-12/schema",
-            "https://ktmb.dev/schema/threat-model-1.0.json", "1.0") == (
+            "https://ktmb.dev/schema/threat-model-2.0.json", "2.0") == (
         schema["$schema"], schema["$id"], schema["properties"]["schema_version"]["const"])
 
 
@@ -109,7 +109,7 @@ def test_model_with_every_optional_part_validates() -> None:
 
 
 @pytest.mark.parametrize(("pointer", "value"), [
-    (("schema_version",), "2.0"),
+    (("schema_version",), "1.0"),
     (("findings", 0, "severity"), "catastrophic"),
     (("findings", 0, "likelihood"), 9),
     (("findings", 0, "unexpected"), True),

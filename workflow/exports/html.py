@@ -36,6 +36,7 @@ from workflow.exports._common import (
     generator_text,
     is_model_finding,
     overall_risk,
+    path_target,
     phase_record,
     phase_title,
     plural,
@@ -397,16 +398,15 @@ def _findings(model: ThreatModel) -> str:
 
 
 def _attack_path(path: AttackPath, titles: dict[str, str]) -> str:
-    steps = list(path.steps)
-    items: list[str] = []
-    for i, step in enumerate(steps):
-        if i:
-            items.append('<li class="arrow" aria-hidden="true">\u2192</li>')
-        items.append(f"<li>{_code(step)}</li>")
-    if path.target and (not steps or steps[-1] != path.target):
-        items.append('<li class="arrow" aria-hidden="true">\u2192</li>')
-        items.append(f'<li class="target">{_code(path.target)}</li>')
-    head = f"<h3>{_e(path.id)}{' to ' + _e(path.target) if path.target else ''}</h3>"
+    items: list[str] = [f"<li>{_code(path.origin)}</li>"]
+    for hop in path.hops:
+        weak = f' title="weakened by {_e("; ".join(hop.controls))}"' if hop.controls else ""
+        items.append(f'<li class="arrow"{weak}>\u2192 <span class="attack">{_e(hop.attack)}'
+                     "</span> \u2192</li>")
+        items.append(f"<li>{_code(hop.to)}</li>")
+    head = (f'<h3 id="{_anchor(path.id)}">{_sev(path.severity.value)} {_e(path.origin)} '
+            f"\u2192 {_e(path_target(path))} <span class=\"muted\">(score {path.score})</span>"
+            "</h3>")
     out = [head, f'<ol class="path">{"".join(items)}</ol>']
     if path.findings:
         links = "".join(

@@ -309,5 +309,5 @@ def test_results_name_their_attack_paths(model: ThreatModel) -> None:
     run = _run(model)
     on_path = _find(model, "controls.privileged-container")
     off_path = _find(model, "data.secret-in-env")
-    assert ["ap-1"] == _results_for(run, on_path.id)[0]["properties"]["attackPaths"]
+    assert ["internet=>cluster"] == _results_for(run, on_path.id)[0]["properties"]["attackPaths"]
     assert [] == _results_for(run, off_path.id)[0]["properties"]["attackPaths"]
