@@ -214,7 +214,7 @@ class _Lateral:
                 if self.graph.graph.in_degree(vertex) == 0:
                     for source in sources:
                         self.graph.add_step(Step(source, vertex, AttackType.ENDPOINT_EXPLOIT,
-                                                 5, f"selected by {rule.id}"))
+                                                 5, f"its pods match a peer of {rule.id}"))
 
     def egress_side(self) -> None:
         reach = self.reach
@@ -255,11 +255,11 @@ class _Lateral:
                 if self.graph.graph.in_degree(pair) == 0:
                     for source in sources:
                         self.graph.add_step(Step(source, pair, AttackType.ENDPOINT_EXPLOIT, 5,
-                                                 f"selected by {rule.policy}"))
+                                                 f"its pods are selected by {rule.policy}"))
         if vertex:
             for owner in owners:
                 self.graph.add_step(Step(owner, vertex, AttackType.ENDPOINT_EXPLOIT, 5,
-                                         f"selected by {rule.policy}"))
+                                         f"its pods are selected by {rule.policy}"))
 
 
 def add_lateral(facts: Facts, graph: AttackGraph, ev: Evidence) -> None:
