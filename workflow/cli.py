@@ -19,6 +19,7 @@ from workflow.batch_cli import batch_app
 from workflow.command_env import (
     CommandEnv,
     handled,
+    model_of,
     phase_of,
     report_outcome,
     run_options,
@@ -39,9 +40,10 @@ from workflow.console import (
 from workflow.domain.errors import ConfigError
 from workflow.domain.run import Decision, RunOptions
 from workflow.domain.settings import load_settings
-from workflow.domain.threat_model import PHASES, ThreatModel
+from workflow.domain.threat_model import PHASES
 from workflow.kb_cli import kb_app
 from workflow.log import configure_logging
+from workflow.paths_cli import paths_app
 
 __all__ = ["app", "main"]
 
@@ -292,25 +294,8 @@ def diff(run_a: Annotated[str, typer.Argument(
     from workflow.diff import diff_models, render_json, render_text
 
     env = CommandEnv()
-    result = diff_models(_model_of(run_a, env), _model_of(run_b, env))
+    result = diff_models(model_of(run_a, env), model_of(run_b, env))
     typer.echo(render_json(result) if as_json else render_text(result))
-
-
-def _model_of(ref: str, env: CommandEnv) -> ThreatModel:
-    """The threat model of a run id, or of a JSON file when ``ref`` names one."""
-    path = Path(ref)
-    if not path.is_file():
-        return env.runs().threat_model(ref)
-    from pydantic import ValidationError
-
-    try:
-        return ThreatModel.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "document"
-        raise ConfigError(f"{path}: not a ktmb threat model ({where}: {error['msg']})") from None
 
 
 @app.command()
@@ -352,6 +337,7 @@ def doctor(llm: Annotated[str, typer.Option(help="Provider to check: ollama or l
 
 app.add_typer(batch_app)
 app.add_typer(kb_app, name="kb")
+app.add_typer(paths_app)
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # the graph and the database load only in the commands that r
     from workflow.run_setup import RunSetup
     from workflow.runs import Runs
 
-__all__ = ["STATUS_EXIT", "CommandEnv", "handled", "phase_of", "print_findings",
-           "print_progress", "report_outcome", "run_options"]
+__all__ = ["STATUS_EXIT", "CommandEnv", "handled", "model_of", "phase_of", "print_findings",
+           "print_paths", "print_progress", "report_outcome", "run_options"]
 
 #: The exit code of each run status (see the README's table).
 STATUS_EXIT = {RunStatus.COMPLETED: 0, RunStatus.AWAITING_APPROVAL: 3, RunStatus.REJECTED: 4,
@@ -105,6 +105,7 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
         typer.echo(f"run {outcome.run_id} is waiting for approval of the "
                    f"{outcome.pending_phase} phase", err=True)
         print_findings(pending.get("findings", []))
+        print_paths(pending.get("attack_paths", []))
         typer.echo(f"  approve: ktmb approve {outcome.run_id} [--comment TEXT] [--edits FILE]\n"
                    f"  reject:  ktmb reject {outcome.run_id} --reason TEXT", err=True)
     elif status is RunStatus.REJECTED:
@@ -153,3 +154,33 @@ def run_options(llm: str, model: str | None, cloud: str | None,
         raise ConfigError(f"--llm must be one of {', '.join(LlmProvider)}, got {llm!r}") from None
     return RunOptions(llm=LlmOptions(provider=provider, model=model), cloud=cloud,
                       classification=classification)
+
+
+def model_of(ref: str, env: CommandEnv) -> ThreatModel:
+    """The threat model of a run id, or of a JSON file when ``ref`` names one."""
+    path = Path(ref)
+    if not path.is_file():
+        return env.runs().threat_model(ref)
+    from pydantic import ValidationError
+
+    try:
+        return ThreatModel.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "document"
+        raise ConfigError(f"{path}: not a ktmb threat model ({where}: {error['msg']})") from None
+
+
+def print_paths(paths: list[dict[str, Any]], *, limit: int = 10) -> None:
+    """A pending risk review's attack paths, one line each (the most severe first)."""
+    if not paths:
+        return
+    typer.echo(f"  attack paths ({len(paths)}):", err=True)
+    for path in paths[:limit]:
+        chain = " -> ".join([str(path.get("origin")),
+                             *(str(h.get("to")) for h in path.get("hops") or [])])
+        typer.echo(f"  [{path.get('severity', '?'):>8}] {chain}", err=True)
+    if len(paths) > limit:
+        typer.echo(f"  ... and {len(paths) - limit} more (ktmb show RUN_ID)", err=True)

@@ -370,3 +370,17 @@ def test_a_false_positive_at_a_gate_is_not_chained(runs: Runs, inputs: LoadedInp
     chained = [f.id for f in done.model.findings
                if f.phase is Phase.RISK_REVIEW and CLOUD in f.description]
     assert [] == chained
+
+
+def test_the_risk_review_gate_shows_its_attack_paths(runs: Runs, inputs: LoadedInputs) -> None:
+    """The risk-review gate shows the phase's findings and the attack paths it found."""
+    outcome = runs.start(inputs, application="payments", approval=["risk_review"])
+    assert ("awaiting_approval", "risk_review") == (outcome.status, outcome.pending_phase)
+    pending = runs.pending(outcome.run_id)
+    assert pending is not None
+    first = pending["attack_paths"][0]
+    assert ("internet=>StatefulSet/payments/payments-db", "critical") == (
+        first["id"], first["severity"])
+    assert "risk_review.path-to-data" in {f["rule"] for f in pending["findings"]}
+    network = runs.start(inputs, application="payments", approval=["network"])
+    assert "attack_paths" not in (runs.pending(network.run_id) or {})
