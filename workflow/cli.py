@@ -140,7 +140,8 @@ def scan(
     cloud: CloudOpt = None,
     classification: ClassificationOpt = None,
     fmt: Annotated[str, typer.Option(
-        "--format", help="json, sarif, markdown, html, mermaid or otm.")] = "json",
+        "--format", help="json, sarif, markdown, html, mermaid, otm, graph-json or graphml."
+    )] = "json",
     out: Annotated[Path | None, typer.Option(
         help="Write the threat model here instead of standard output.")] = None,
     fail_on: FailOnOpt = None,
@@ -268,7 +269,8 @@ def rerun(ctx: typer.Context, run_id: str,
 @handled
 def show(run_id: str,
          fmt: Annotated[str, typer.Option("--format", help="json, sarif, markdown, html, "
-                                                           "mermaid or otm.")] = "json",
+                                                           "mermaid, otm, graph-json or "
+                                                           "graphml.")] = "json",
          out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
          ) -> None:
     """Print a run's threat model (partial and marked so when unfinished)."""
