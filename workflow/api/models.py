@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from workflow.domain.run import RunStatus
-from workflow.domain.threat_model import Finding
+from workflow.domain.threat_model import AttackPath, Finding
 from workflow.gates import PhaseEdits
 
 __all__ = [
@@ -129,11 +129,12 @@ class RunDetail(RunSummary):
 
 
 class PendingPhase(BaseModel):
-    """The phase waiting for approval and its findings."""
+    """The phase waiting for approval, its findings (and the risk review's attack paths)."""
 
     run_id: str
     phase: str
     findings: list[Finding]
+    attack_paths: list[AttackPath] = Field(default_factory=list)
 
 
 class ApproveRequest(_Body):
