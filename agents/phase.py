@@ -90,6 +90,7 @@ class PhaseResult:
     llm: LlmInfo | None = None
     architecture: ArchitectureView | None = None
     attack_paths: tuple[AttackPath, ...] | None = None
+    model_paths: list[dict[str, Any]] | None = None
 
     def state_update(self) -> dict[str, Any]:
         """This result as an update of the run's checkpointed state."""
@@ -106,4 +107,6 @@ class PhaseResult:
             update["architecture"] = self.architecture.model_dump(mode="json")
         if self.attack_paths is not None:
             update["attack_paths"] = [p.model_dump(mode="json") for p in self.attack_paths]
+        if self.model_paths is not None:
+            update["model_paths"] = self.model_paths
         return update

@@ -136,6 +136,8 @@ def run_phase(spec: PhaseSpec, ctx: RunContext, *, guidance: str | None = None) 
             result.usage = enrichment.usage_record()
             result.prompts = enrichment.prompt_refs()
             result.llm = enricher.info
+            if spec.paths_step is not None:
+                result.model_paths = [dict(p) for p in enrichment.paths]
             dropped = enrichment.dropped
             if enrichment.degradation:
                 degradations[f"{phase.value}:model"] = _degradation(

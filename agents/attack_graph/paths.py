@@ -31,8 +31,8 @@ from workflow.domain.attack_graph import AttackPath, Hop, OriginKind, PathTarget
 from workflow.domain.scoring import SEVERITY_ORDER, score, severity
 from workflow.domain.severity import Severity
 
-__all__ = ["MAX_PATHS", "ORIGIN_ORDER", "Candidate", "compounds", "find_candidates",
-           "likelihood_of", "select"]
+__all__ = ["MAX_PATHS", "ORIGIN_OF", "ORIGIN_ORDER", "Candidate", "candidate", "compounds",
+           "find_candidates", "hops_of", "likelihood_of", "select"]
 
 #: How many paths a threat model keeps (the rest are counted).
 MAX_PATHS = 100
@@ -45,7 +45,7 @@ ORIGIN_ORDER: tuple[OriginKind, ...] = ("internet", "node", "user", "group", "se
 _TARGET_KINDS: tuple[TargetKind, ...] = ("cluster", "node", "cloud", "data", "secrets")
 #: Path probability -> likelihood on the 1-5 scale.
 _BANDS = ((0.64, 5), (0.32, 4), (0.16, 3), (0.04, 2))
-_ORIGIN_OF: dict[VertexKind, OriginKind] = {
+ORIGIN_OF: dict[VertexKind, OriginKind] = {
     VertexKind.INTERNET: "internet", VertexKind.WORKLOAD: "workload", VertexKind.USER: "user",
     VertexKind.GROUP: "group", VertexKind.SERVICE_ACCOUNT: "serviceaccount",
     VertexKind.NODE: "node"}
@@ -153,7 +153,7 @@ def candidate(graph: AttackGraph, origin: str, origin_kind: OriginKind,
 def _origins(graph: AttackGraph, search: nx.DiGraph[str]) -> list[tuple[str, OriginKind]]:
     found: list[tuple[str, OriginKind]] = []
     for vertex in graph.vertices():
-        kind = _ORIGIN_OF.get(vertex.kind)
+        kind = ORIGIN_OF.get(vertex.kind)
         if kind is None or search.out_degree(vertex.id) == 0:
             continue
         if kind == "serviceaccount" and not any(

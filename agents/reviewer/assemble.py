@@ -63,7 +63,8 @@ def assemble_model(state: Mapping[str, Any], ctx: RunContext, *, partial: bool) 
               for p in PHASES}
     dropped = sum(r.model_items_dropped for r in phases.values())
     result = review(ctx.facts, ctx.all_findings(), model_items_dropped=dropped,
-                    data_classification=_classification(state, inputs))
+                    data_classification=_classification(state, inputs),
+                    model_paths=list(state.get("model_paths") or []))
     if result.adjustments:
         result = result.model_copy(update={"findings": tuple(
             f.model_copy(update={"score_factors": result.adjustments.get(f.id, ())})

@@ -259,7 +259,8 @@ def _summary(findings: Sequence[Finding], dropped: int) -> Summary:
 
 def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: int = 0,
            merge_threshold: float = MERGE_THRESHOLD,
-           data_classification: str | None = None) -> Review:
+           data_classification: str | None = None,
+           model_paths: Sequence[dict[str, Any]] = ()) -> Review:
     """Merge duplicates, build attack paths, score in code, rank, and summarise.
 
     Args:
@@ -269,9 +270,12 @@ def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: in
         merge_threshold: text similarity above which overlapping findings merge.
         data_classification: the application's classification (``--classification``), used
             for resources that carry none of their own (e.g. ``pci``, ``personal``).
+        model_paths: attack paths the model proposed in the risk review (kept when the graph
+            holds every step, else dropped and counted).
     """
     merged = merge_findings(findings, threshold=merge_threshold)
-    analysis = analyse(facts.with_findings([f for f in merged if f.is_open]))
+    analysis = analyse(facts.with_findings([f for f in merged if f.is_open]),
+                       proposals=model_paths)
     paths = analysis.paths
     on_path = analysis.raising()
     exposed = _exposed_resources(facts)

@@ -102,5 +102,5 @@ def test_initial_state_has_every_channel() -> None:
     state = initial_state(run_id="r", application="a", inputs_snapshot={}, inputs_digest="d",
                           approval=["data"])
     findings = {findings_key(p) for p in PHASES}
-    added = {"architecture", "attack_paths"}
+    added = {"architecture", "attack_paths", "model_paths"}
     assert set(get_type_hints(ThreatModelState)) - findings - added == set(state)
