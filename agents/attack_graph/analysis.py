@@ -58,8 +58,10 @@ class AttackAnalysis:
         return tuple(out)
 
     def as_text(self, limit: int = 30) -> str:
-        """The graph as a prompt shows it: the attack types, the origins and targets, and the
-        kept paths as chains of vertex ids and attack types.
+        """The graph as a prompt shows it.
+
+        The attack types, the targets, and the kept paths as chains of vertex ids and attack
+        types.
         """
         kinds = sorted({s.attack.value for s in self.graph.steps() if not s.blocked})
         ends = sorted({c.target for c in self.candidates})
