@@ -8,12 +8,11 @@ mounted, a grant is used), 4 for a well-known technique that needs no vulnerabil
 from a privileged container), 3 when it needs an exploit or extra work (a vulnerability in an
 exposed service), 2 when it holds only under conditions the manifests do not show (a pod that
 may or may not share the attacker's node). ``docs/ATTACKS.md`` is generated from
-:data:`ATTACKS` (``python -m agents.attack_graph.kinds > docs/ATTACKS.md``).
+:data:`ATTACKS` (``python -m agents.attack_graph > docs/ATTACKS.md``).
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -23,7 +22,6 @@ __all__ = [
     "AttackType",
     "Coverage",
     "VertexKind",
-    "render_attacks",
 ]
 
 
@@ -255,36 +253,3 @@ ATTACKS: dict[AttackType, AttackInfo] = {
         "Approval of certificate signing requests (identity.escalation-verbs).",
         kubehound=False),
 }
-
-
-def render_attacks() -> str:
-    """docs/ATTACKS.md."""
-    lines = [
-        "# Attack types of the attack graph", "",
-        "<!-- generated: python -m agents.attack_graph.kinds > docs/ATTACKS.md -->", "",
-        "The attack graph (`agents/attack_graph/`) uses KubeHound's 26 attack types with the "
-        "same meaning, decided offline from the manifests, plus six steps KubeHound does not "
-        "name. For each: how much manifests decide, the edge it makes, the condition and the "
-        "findings that evidence it, and the default likelihood (1-5) of the step. A positive "
-        "control on the way (Pod Security Admission, Kyverno, Gatekeeper, "
-        "ValidatingAdmissionPolicy) that enforces removes the step it stops (the graph keeps "
-        "it as `blocked`); one that only audits or warns lowers its likelihood by one and the "
-        "path names it.", "",
-        "| type | what | coverage | edge | decided from | likelihood |",
-        "|---|---|---|---|---|---|"]
-    for kind, info in ATTACKS.items():
-        if info.kubehound:
-            lines.append(f"| `{kind}` | {info.name} | {info.coverage} | {info.edge} | "
-                         f"{info.decided} | {info.likelihood} |")
-    lines += ["", "Steps KubeHound does not name:", "",
-              "| type | what | coverage | edge | decided from | likelihood |",
-              "|---|---|---|---|---|---|"]
-    for kind, info in ATTACKS.items():
-        if not info.kubehound:
-            lines.append(f"| `{kind}` | {info.name} | {info.coverage} | {info.edge} | "
-                         f"{info.decided} | {info.likelihood} |")
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":  # pragma: no cover - maintenance entry point
-    sys.stdout.write(render_attacks())

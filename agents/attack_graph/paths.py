@@ -31,20 +31,32 @@ from workflow.domain.attack_graph import AttackPath, Hop, OriginKind, PathTarget
 from workflow.domain.scoring import SEVERITY_ORDER, score, severity
 from workflow.domain.severity import Severity
 
-__all__ = ["MAX_PATHS", "ORIGIN_OF", "ORIGIN_ORDER", "Candidate", "candidate", "compounds",
-           "find_candidates", "hops_of", "likelihood_of", "select"]
+__all__ = [
+    "MAX_PATHS",
+    "ORIGIN_OF",
+    "ORIGIN_ORDER",
+    "PRIORS",
+    "PROBABILITY_BANDS",
+    "Candidate",
+    "candidate",
+    "compounds",
+    "find_candidates",
+    "hops_of",
+    "likelihood_of",
+    "select",
+]
 
 #: How many paths a threat model keeps (the rest are counted).
 MAX_PATHS = 100
 #: The probability that an attacker holds each kind of origin to begin with.
-_PRIOR: dict[OriginKind, float] = {"internet": 1.0, "workload": 0.4, "user": 0.4,
+PRIORS: dict[OriginKind, float] = {"internet": 1.0, "workload": 0.4, "user": 0.4,
                                    "group": 0.4, "serviceaccount": 0.4, "node": 0.4}
 #: Origins listed first when paths score the same.
 ORIGIN_ORDER: tuple[OriginKind, ...] = ("internet", "node", "user", "group", "serviceaccount",
                                         "workload")
 _TARGET_KINDS: tuple[TargetKind, ...] = ("cluster", "node", "cloud", "data", "secrets")
 #: Path probability -> likelihood on the 1-5 scale.
-_BANDS = ((0.64, 5), (0.32, 4), (0.16, 3), (0.04, 2))
+PROBABILITY_BANDS = ((0.64, 5), (0.32, 4), (0.16, 3), (0.04, 2))
 ORIGIN_OF: dict[VertexKind, OriginKind] = {
     VertexKind.INTERNET: "internet", VertexKind.WORKLOAD: "workload", VertexKind.USER: "user",
     VertexKind.GROUP: "group", VertexKind.SERVICE_ACCOUNT: "serviceaccount",
@@ -55,7 +67,7 @@ _FORWARD = frozenset({"internet", "node"})
 
 def likelihood_of(probability: float) -> int:
     """The 1-5 likelihood of a path's probability."""
-    for floor, value in _BANDS:
+    for floor, value in PROBABILITY_BANDS:
         if probability >= floor:
             return value
     return 1
@@ -143,7 +155,7 @@ def candidate(graph: AttackGraph, origin: str, origin_kind: OriginKind,
     end = graph.vertex(steps[-1].target) if steps else None
     if end is None or end.target is None:
         return None
-    probability = _PRIOR[origin_kind] * math.prod(s.likelihood / 5 for s in steps)
+    probability = PRIORS[origin_kind] * math.prod(s.likelihood / 5 for s in steps)
     lik = likelihood_of(probability)
     value = score(lik, end.impact or 1)
     return Candidate(origin, origin_kind, end.id, end.target, steps, probability, lik,

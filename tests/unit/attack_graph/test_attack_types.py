@@ -84,7 +84,7 @@ def test_attack_fixture(attack: str, path: Path, load: Callable[..., Inventory])
 
 def test_attacks_md_is_current() -> None:
     """docs/ATTACKS.md equals the attack catalogue rendered now (regenerate it after a change)."""
-    from agents.attack_graph.kinds import render_attacks
+    from agents.attack_graph.docs import render_attacks
 
     docs = Path(__file__).resolve().parents[3] / "docs" / "ATTACKS.md"
     assert render_attacks() == docs.read_text(encoding="utf-8")
