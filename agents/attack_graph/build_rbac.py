@@ -25,6 +25,7 @@ from agents.facts.classification import SENSITIVE_CLASSES
 from agents.facts.derived import Facts
 from agents.facts.identity import Capability, cloud_identity
 from agents.facts.placement import pool_vertex
+from workflow.domain.resources import Resource
 
 __all__ = ["add_rbac"]
 
@@ -83,6 +84,10 @@ class _Rbac:
                      if s.kind == "ServiceAccount")]:
             self.accounts.setdefault(sa.split("/")[1], set()).add(sa)
         self.discovered: set[tuple[str, str]] = set()
+        self.token_secrets: dict[str, list[Resource]] = {}
+        for res in inv.of_kind("Secret"):
+            if res.raw.get("type") == "kubernetes.io/service-account-token":
+                self.token_secrets.setdefault(res.namespace or "default", []).append(res)
         self.clouds: dict[str, list[str]] = {}
         for res in inv.of_kind("ServiceAccount"):
             found = cloud_identity(res)
@@ -140,10 +145,7 @@ class _Rbac:
         return vertex
 
     def _token_secrets(self, vertex: str, namespace: str) -> None:
-        for res in self.facts.inventory.of_kind("Secret"):
-            if res.namespace != namespace or \
-                    res.raw.get("type") != "kubernetes.io/service-account-token":
-                continue
+        for res in self.token_secrets.get(namespace, []):
             name = res.annotations.get("kubernetes.io/service-account.name")
             if not name:
                 continue

@@ -73,6 +73,7 @@ class AttackGraph:
     """Vertices and steps, with the most likely live step between two vertices on demand."""
 
     graph: nx.MultiDiGraph[str] = field(default_factory=nx.MultiDiGraph)
+    _keys: int = 0
 
     def add_vertex(self, vertex: Vertex) -> None:
         """Add a vertex (a second add of the same id keeps the first)."""
@@ -80,8 +81,12 @@ class AttackGraph:
             self.graph.add_node(vertex.id, v=vertex)
 
     def add_step(self, step: Step) -> None:
-        """Add a step between two known vertices."""
-        self.graph.add_edge(step.source, step.target, s=step)
+        """Add a step between two known vertices.
+
+        Keys are numbered here: networkx would search for a free key on every edge.
+        """
+        self._keys += 1
+        self.graph.add_edge(step.source, step.target, key=self._keys, s=step)
 
     def vertex(self, vertex_id: str) -> Vertex | None:
         """The vertex with that id, or None."""

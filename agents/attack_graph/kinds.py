@@ -110,9 +110,10 @@ class AttackInfo:
 
 ATTACKS: dict[AttackType, AttackInfo] = {
     AttackType.CE_MODULE_LOAD: AttackInfo(
-        "Load a kernel module", 4, Coverage.COVERED, "container -> Node/<pool>",
+        "Load a kernel module", 3, Coverage.COVERED, "container -> Node/<pool>",
         "A container that is privileged or adds SYS_MODULE (evidence: "
-        "controls.privileged-container or controls.capabilities-added)."),
+        "controls.privileged-container or controls.capabilities-added). Rated 3: the module "
+        "must be built for the node's kernel, more work than mounting its disk."),
     AttackType.CE_NSENTER: AttackInfo(
         "nsenter into the host's namespaces", 5, Coverage.COVERED, "container -> Node/<pool>",
         "A privileged container in a pod with hostPID (both findings required)."),
