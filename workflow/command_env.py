@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -13,7 +14,7 @@ from workflow.console import at_or_above, print_summary, report, write_file
 from workflow.domain.errors import ConfigError
 from workflow.domain.run import LlmOptions, LlmProvider, RunOptions, RunStatus
 from workflow.domain.settings import Settings, load_settings
-from workflow.domain.threat_model import PHASES, Phase, ThreatModel
+from workflow.domain.threat_model import PHASES, Phase, ThreatModel, read_model
 
 if TYPE_CHECKING:  # the graph and the database load only in the commands that run
     from workflow.run_setup import RunSetup
@@ -164,9 +165,13 @@ def model_of(ref: str, env: CommandEnv) -> ThreatModel:
     from pydantic import ValidationError
 
     try:
-        return ThreatModel.model_validate_json(path.read_bytes())
+        data = json.loads(path.read_bytes())
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError:
+        raise ConfigError(f"{path}: not a ktmb threat model (not JSON)") from None
+    try:
+        return read_model(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "document"

@@ -126,3 +126,16 @@ def test_schema_rejects_bad_models(produced: dict[str, Any], pointer: tuple[Any,
         target = target[key]
     target[pointer[-1]] = value
     assert not _validator().is_valid(model)
+
+
+def test_a_1_0_document_is_read_without_its_attack_paths() -> None:
+    """A 1.0 threat model (paths as steps) still reads: its findings stay, its paths go."""
+    from workflow.domain.threat_model import read_model
+
+    old = {"schema_version": "1.0", "run_id": "r", "created_at": "2026-01-01T00:00:00Z",
+           "application": {"name": "a"}, "generator": {"version": "0.1"}, "phases": {},
+           "attack_paths": [{"id": "p", "steps": ["internet", "Pod/a/b"], "target": "node"}],
+           "findings": [{"id": "x@y", "rule": "x", "title": "t", "phase": "data"}]}
+    model = read_model(old)
+    assert ("2.0", (), ["x@y"]) == (model.schema_version, model.attack_paths,
+                                    [f.id for f in model.findings])

@@ -50,6 +50,7 @@ __all__ = [
     "Summary",
     "ThreatModel",
     "TrustBoundary",
+    "read_model",
 ]
 
 
@@ -378,6 +379,20 @@ class ThreatModel(_Model):
     @classmethod
     def _phases_in_order(cls, value: dict[Phase, PhaseRecord]) -> dict[Phase, PhaseRecord]:
         return {p: value[p] for p in Phase if p in value}
+
+
+def read_model(data: Any) -> ThreatModel:
+    """A threat model from its JSON document, schema 2.0 or 1.0.
+
+    A 1.0 document is read with its attack paths left out (1.0 paths have no origin, target or
+    hops to carry over); everything else is the same in both versions.
+
+    Raises:
+        pydantic.ValidationError: the document is not a threat model.
+    """
+    if isinstance(data, dict) and data.get("schema_version") == "1.0":
+        data = {k: v for k, v in data.items() if k != "attack_paths"} | {"schema_version": "2.0"}
+    return ThreatModel.model_validate(data)
 
 
 def json_schema() -> dict[str, Any]:
