@@ -87,6 +87,50 @@ pre { background: var(--soft); border: 1px solid var(--line); padding: 10px; ove
 .diagram { overflow: auto; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 svg text { font: 12px system-ui, sans-serif; fill: var(--fg); }
 svg.attack-drawing { max-width: 100%; height: auto; }
+.paths-view > input { position: absolute; opacity: 0; width: 0; }
+.pathfilter label { border: 1px solid var(--line); border-radius: 12px; padding: 0 9px;
+  margin: 0 3px; cursor: pointer; }
+.graph-view { display: none; } #to-all:checked ~ .graph-all { display: block; }
+#to-cluster:checked ~ .graph-cluster { display: block; }
+#to-cluster:checked ~ .path-list .attack-path:not([data-target="cluster"])
+  { display: none; }
+#to-node:checked ~ .graph-node { display: block; }
+#to-node:checked ~ .path-list .attack-path:not([data-target="node"])
+  { display: none; }
+#to-cloud:checked ~ .graph-cloud { display: block; }
+#to-cloud:checked ~ .path-list .attack-path:not([data-target="cloud"])
+  { display: none; }
+#to-data:checked ~ .graph-data { display: block; }
+#to-data:checked ~ .path-list .attack-path:not([data-target="data"])
+  { display: none; }
+#to-secrets:checked ~ .graph-secrets { display: block; }
+#to-secrets:checked ~ .path-list .attack-path:not([data-target="secrets"])
+  { display: none; }
+#from-internet:checked ~ .path-list .attack-path:not([data-origin="internet"])
+  { display: none; }
+#from-workload:checked ~ .path-list .attack-path:not([data-origin="workload"])
+  { display: none; }
+#from-user:checked ~ .path-list .attack-path:not([data-origin="user"])
+  { display: none; }
+#from-group:checked ~ .path-list .attack-path:not([data-origin="group"])
+  { display: none; }
+#from-serviceaccount:checked ~ .path-list .attack-path:not([data-origin="serviceaccount"])
+  { display: none; }
+#from-node:checked ~ .path-list .attack-path:not([data-origin="node"])
+  { display: none; }
+#to-all:checked ~ .pathfilter label[for="to-all"],
+#from-all:checked ~ .pathfilter label[for="from-all"],
+#to-cluster:checked ~ .pathfilter label[for="to-cluster"],
+#to-node:checked ~ .pathfilter label[for="to-node"],
+#to-cloud:checked ~ .pathfilter label[for="to-cloud"],
+#to-data:checked ~ .pathfilter label[for="to-data"],
+#to-secrets:checked ~ .pathfilter label[for="to-secrets"],
+#from-internet:checked ~ .pathfilter label[for="from-internet"],
+#from-workload:checked ~ .pathfilter label[for="from-workload"],
+#from-user:checked ~ .pathfilter label[for="from-user"],
+#from-group:checked ~ .pathfilter label[for="from-group"],
+#from-serviceaccount:checked ~ .pathfilter label[for="from-serviceaccount"],
+#from-node:checked ~ .pathfilter label[for="from-node"] { background: var(--fg); color: #fff; }
 svg .band { fill: #f5f8ff; stroke: #84adff; stroke-dasharray: 6 4; }
 svg .cluster { fill: none; stroke: #475467; stroke-width: 1.5; }
 svg .node { fill: #fff; stroke: #475467; } svg .entry { fill: #fff4e0; stroke: #b54708; }

@@ -2,7 +2,9 @@
 
 The drawings come from :mod:`workflow.exports.attack_svg`: the graph of every kept path first
 (what a reviewer puts in front of a board), then each path drawn with its hops, evidence and
-the positive controls that weaken them.
+the positive controls that weaken them. The page runs no script, so the filter by target and
+origin is two groups of radio buttons that style rules read: the graph is drawn once per
+target kind and the chosen drawing shown, the paths of other targets and origins hidden.
 """
 
 from __future__ import annotations
@@ -16,11 +18,38 @@ from workflow.exports.html_text import anchor, code, esc, sev
 __all__ = ["attack_paths_section"]
 
 
+_TARGETS = ("cluster", "node", "cloud", "data", "secrets")
+_ORIGINS = ("internet", "workload", "user", "group", "serviceaccount", "node")
+
+
+def _filters(model: ThreatModel, kinds: dict[str, str]) -> str:
+    """The radio buttons and the graph drawn for every target (the style rules pick one)."""
+    targets = [t for t in _TARGETS if any(p.target.kind == t for p in model.attack_paths)]
+    origins = [o for o in _ORIGINS if any(p.origin_kind == o for p in model.attack_paths)]
+    inputs = ['<input type="radio" name="path-to" id="to-all" checked>',
+              *(f'<input type="radio" name="path-to" id="to-{t}">' for t in targets),
+              '<input type="radio" name="path-from" id="from-all" checked>',
+              *(f'<input type="radio" name="path-from" id="from-{o}">' for o in origins)]
+    labels = ['<p class="pathfilter">To: <label for="to-all">any target</label>',
+              *(f'<label for="to-{t}">{t}</label>' for t in targets),
+              '</p><p class="pathfilter">From: <label for="from-all">any origin</label>',
+              *(f'<label for="from-{o}">{o}</label>' for o in origins), "</p>"]
+    radios = inputs + labels
+    views = [f'<figure class="diagram graph-view graph-all" id="attack-graph">'
+             f"{graph_svg(model)}</figure>"]
+    views += [f'<figure class="diagram graph-view graph-{t}">{graph_svg(model, None, t)}'
+              "</figure>" for t in targets]
+    del kinds
+    return "".join(radios) + "".join(views)
+
+
 def _path(path: AttackPath, titles: dict[str, str], kinds: dict[str, str]) -> str:
     head = (f'<h3 id="{anchor(path.id)}">{sev(path.severity.value)} {esc(path.origin)} '
             f"\u2192 {esc(path_target(path))} <span class=\"muted\">(score {path.score}, "
             f"likelihood {path.likelihood}, impact {path.impact})</span></h3>")
-    out = [head, f'<figure class="diagram path-drawing">{path_svg(path, kinds)}</figure>']
+    out = [f'<article class="attack-path" data-target="{esc(path.target.kind)}" '
+           f'data-origin="{esc(path.origin_kind)}">', head,
+           f'<figure class="diagram path-drawing">{path_svg(path, kinds)}</figure>']
     rows = "".join(
         f"<tr><td>{i}</td><td>{code(h.attack)}</td><td>{code(h.source)} \u2192 {code(h.to)}"
         f"</td><td>{esc(h.condition)}"
@@ -37,6 +66,7 @@ def _path(path: AttackPath, titles: dict[str, str], kinds: dict[str, str]) -> st
             if fid in titles else f"<li>{code(fid)} (not in this model)</li>"
             for fid in path.findings)
         out.append(f"<p>Findings on the path:</p><ul>{links}</ul>")
+    out.append("</article>")
     return "".join(out)
 
 
@@ -73,8 +103,8 @@ def attack_paths_section(model: ThreatModel) -> str:
                   "</p>")
     kinds = {v.id: v.kind for v in model.attack_graph.vertices}
     titles = {f.id: f.title for f in model.findings}
-    return (head + counts + '<figure class="diagram" id="attack-graph">'
-            + graph_svg(model) + "</figure>" + _choke_points(model)
-            + "".join(_path(p, titles, kinds) for p in model.attack_paths)
+    return (head + counts + '<div class="paths-view">' + _filters(model, kinds)
+            + _choke_points(model) + '<div class="path-list">'
+            + "".join(_path(p, titles, kinds) for p in model.attack_paths) + "</div></div>"
             + "<details><summary>Mermaid source of the attack paths</summary>"
             f"<pre>{esc(mermaid.attack_paths(model.attack_paths))}</pre></details>")

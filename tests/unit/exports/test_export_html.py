@@ -105,7 +105,8 @@ def test_architecture_is_an_inline_svg(model: ThreatModel) -> None:
         assert comp.id in svg_titles
     assert "Internet" in svg_titles
     drawings = [attrs.get("aria-label") for tag, attrs in parsed.tags if tag == "svg"]
-    assert ["Attack graph of shop", "Attack path internet=>cluster"] == drawings[1:]
+    assert ["Attack graph of shop", "Attack graph of shop", "Attack path internet=>cluster"] \
+        == drawings[1:], "the graph of every path, of the paths to the cluster, each path"
     assert "Mermaid source of the diagram" in page
     assert "flowchart LR" in page
 
@@ -156,3 +157,16 @@ def test_attack_path_to_a_missing_finding_is_not_a_dead_link(model: ThreatModel)
     page = html.render(model.model_copy(update={"attack_paths": (path,)}))
     assert "<code>gone@x</code> (not in this model)" in page
     assert [] == [a for t, a in _parse(page).tags if t == "a"]
+
+
+def test_the_path_filter_needs_no_script(model: ThreatModel) -> None:
+    """Radio buttons for each target and origin present, one graph per target, paths tagged."""
+    page = html.render(model)
+    parsed = _parse(page)
+    radios = {attrs["id"] for tag, attrs in parsed.tags if tag == "input"}
+    assert {"to-all", "to-cluster", "from-all", "from-internet"} == radios
+    articles = [attrs for tag, attrs in parsed.tags
+                if tag == "article" and "attack-path" in str(attrs.get("class"))]
+    assert [("cluster", "internet")] == [(a["data-target"], a["data-origin"]) for a in articles]
+    assert '#to-cluster:checked ~ .graph-cluster { display: block; }' in page
+    assert "<script" not in page
