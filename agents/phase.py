@@ -16,7 +16,14 @@ from typing import Any
 from agents.facts.derived import Facts
 from agents.rules.base import Rule
 from workflow.domain.run_state import findings_key
-from workflow.domain.threat_model import ArchitectureView, Finding, LlmInfo, Phase, PhaseRecord
+from workflow.domain.threat_model import (
+    ArchitectureView,
+    AttackPath,
+    Finding,
+    LlmInfo,
+    Phase,
+    PhaseRecord,
+)
 
 __all__ = ["PhaseResult", "PhaseSpec", "PromptView", "WorkloadDetail"]
 
@@ -49,6 +56,8 @@ class PromptView:
 
 #: An extra step of a phase: the architecture view it reconstructs from the facts.
 ExtraStep = Callable[[Facts], ArchitectureView]
+#: A phase's attack paths from the facts and the findings it chains (shown at its gate).
+PathsStep = Callable[[Facts], tuple[AttackPath, ...]]
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class PhaseSpec:
     rules: tuple[Rule, ...]
     view: PromptView
     extra_step: ExtraStep | None = None
+    paths_step: PathsStep | None = None
 
     @property
     def prompt(self) -> str:
@@ -79,6 +89,8 @@ class PhaseResult:
     prompts: dict[str, Any] = field(default_factory=dict)
     llm: LlmInfo | None = None
     architecture: ArchitectureView | None = None
+    attack_paths: tuple[AttackPath, ...] | None = None
+    model_paths: list[dict[str, Any]] | None = None
 
     def state_update(self) -> dict[str, Any]:
         """This result as an update of the run's checkpointed state."""
@@ -93,4 +105,8 @@ class PhaseResult:
             update["llm"] = self.llm.model_dump(mode="json")
         if self.architecture is not None:
             update["architecture"] = self.architecture.model_dump(mode="json")
+        if self.attack_paths is not None:
+            update["attack_paths"] = [p.model_dump(mode="json") for p in self.attack_paths]
+        if self.model_paths is not None:
+            update["model_paths"] = self.model_paths
         return update

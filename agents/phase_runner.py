@@ -143,12 +143,16 @@ def run_phase(spec: PhaseSpec, ctx: RunContext, *, guidance: str | None = None) 
             result.usage = enrichment.usage_record()
             result.prompts = enrichment.prompt_refs()
             result.llm = enricher.info
+            if spec.paths_step is not None:
+                result.model_paths = [dict(p) for p in enrichment.paths]
             dropped = enrichment.dropped
             if enrichment.degradation:
                 degradations[f"{phase.value}:model"] = _degradation(
                     phase, "model", enrichment.degradation)
         if spec.extra_step is not None:
             result.architecture = spec.extra_step(facts)
+        if spec.paths_step is not None:
+            result.attack_paths = spec.paths_step(facts)
         degraded = any(d.get("component") == "model" for d in degradations.values())
         status = PhaseStatus.DEGRADED if degraded else PhaseStatus.COMPLETED
         result.record = PhaseRecord(status=status, findings=len(result.findings),

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kb.chunking import MAX_CHARS, Section, chunk_sections, markdown_sections
 from workflow.domain.errors import UserError
-from workflow.domain.threat_model import Finding, ThreatModel
+from workflow.domain.threat_model import Finding, read_model
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -242,7 +242,7 @@ def _threat_model(path: Path, text: str) -> ParsedDocument:
     if not isinstance(data, dict) or "findings" not in data or "schema_version" not in data:
         raise DocumentFileError(str(path), "JSON files must be ktmb threat models")
     try:
-        model = ThreatModel.model_validate(data)
+        model = read_model(data)
     except ValidationError as exc:
         raise DocumentFileError(
             str(path), f"not a valid ktmb threat model ({exc.error_count()} schema errors)"
@@ -257,7 +257,8 @@ def _threat_model(path: Path, text: str) -> ParsedDocument:
         summary.append("Entry points: " + ", ".join(
             f"{e.id} ({e.exposure})" for e in arch.entry_points[:20]) + ".")
     for path_ in model.attack_paths[:10]:
-        summary.append("Attack path: " + " -> ".join(path_.steps) + ".")
+        chain = [path_.origin, *(f"{hop.to} ({hop.attack})" for hop in path_.hops)]
+        summary.append(f"Attack path ({path_.severity.value}): " + " -> ".join(chain) + ".")
     chunks = [ChunkSpec(section=f"{model.application.name} summary", text="\n".join(summary),
                         anchor="summary")]
     chunks.extend(_finding_chunk(f) for f in model.findings)

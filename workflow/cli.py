@@ -24,6 +24,7 @@ from workflow.batch_cli import batch_app
 from workflow.command_env import (
     CommandEnv,
     handled,
+    model_of,
     phase_of,
     report_outcome,
     run_options,
@@ -47,9 +48,10 @@ from workflow.console import (
 from workflow.domain.errors import ConfigError
 from workflow.domain.run import Decision, RunOptions
 from workflow.domain.settings import load_settings
-from workflow.domain.threat_model import PHASES, ThreatModel
+from workflow.domain.threat_model import PHASES
 from workflow.kb_cli import kb_app
 from workflow.log import configure_logging
+from workflow.paths_cli import paths_app
 
 __all__ = ["app", "main"]
 
@@ -156,7 +158,8 @@ def scan(
     cloud: CloudOpt = None,
     classification: ClassificationOpt = None,
     fmt: Annotated[str, typer.Option(
-        "--format", help="json, sarif, markdown, html, mermaid or otm.")] = "json",
+        "--format", help="json, sarif, markdown, html, mermaid, otm, graph-json or graphml."
+    )] = "json",
     out: Annotated[Path | None, typer.Option(
         help="Write the threat model here instead of standard output.")] = None,
     fail_on: FailOnOpt = None,
@@ -284,7 +287,8 @@ def rerun(ctx: typer.Context, run_id: str,
 @handled
 def show(run_id: str,
          fmt: Annotated[str, typer.Option("--format", help="json, sarif, markdown, html, "
-                                                           "mermaid or otm.")] = "json",
+                                                           "mermaid, otm, graph-json or "
+                                                           "graphml.")] = "json",
          out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
          ) -> None:
     """Print a run's threat model (partial and marked so when unfinished)."""
@@ -310,25 +314,8 @@ def diff(run_a: Annotated[str, typer.Argument(
     from workflow.diff import diff_models, render_json, render_text
 
     env = CommandEnv()
-    result = diff_models(_model_of(run_a, env), _model_of(run_b, env))
+    result = diff_models(model_of(run_a, env), model_of(run_b, env))
     say(render_json(result) if as_json else render_text(result), err=False)
-
-
-def _model_of(ref: str, env: CommandEnv) -> ThreatModel:
-    """The threat model of a run id, or of a JSON file when ``ref`` names one."""
-    path = Path(ref)
-    if not path.is_file():
-        return env.runs().threat_model(ref)
-    from pydantic import ValidationError
-
-    try:
-        return ThreatModel.model_validate_json(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "document"
-        raise ConfigError(f"{path}: not a ktmb threat model ({where}: {error['msg']})") from None
 
 
 @app.command()
@@ -390,6 +377,7 @@ def doctor(llm: Annotated[str, typer.Option(
 
 app.add_typer(batch_app)
 app.add_typer(kb_app, name="kb")
+app.add_typer(paths_app)
 
 
 def _usage_error(exc: ClickException) -> int:

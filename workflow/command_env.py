@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -14,14 +15,14 @@ from workflow.domain.errors import ConfigError
 from workflow.domain.printable import json_printable
 from workflow.domain.run import LlmOptions, LlmProvider, RunOptions, RunStatus
 from workflow.domain.settings import Settings, load_settings
-from workflow.domain.threat_model import PHASES, Phase, ThreatModel
+from workflow.domain.threat_model import PHASES, Phase, ThreatModel, read_model
 
 if TYPE_CHECKING:  # the graph and the database load only in the commands that run
     from workflow.run_setup import RunSetup
     from workflow.runs import Runs
 
-__all__ = ["STATUS_EXIT", "CommandEnv", "handled", "phase_of", "print_findings",
-           "print_progress", "report_outcome", "run_options"]
+__all__ = ["STATUS_EXIT", "CommandEnv", "handled", "model_of", "phase_of", "print_findings",
+           "print_paths", "print_progress", "report_outcome", "run_options"]
 
 #: The exit code of each run status (see the README's table).
 STATUS_EXIT = {RunStatus.COMPLETED: 0, RunStatus.AWAITING_APPROVAL: 3, RunStatus.REJECTED: 4,
@@ -108,7 +109,7 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
     if status is RunStatus.AWAITING_APPROVAL:
         pending = runs.pending(run_id) or {}
         _print_pending(run_id, outcome.pending_phase, pending.get("findings", []),
-                       pending.get("scores"))
+                       pending.get("scores"), pending.get("attack_paths", []))
     elif status is RunStatus.REJECTED:
         say(f"run {run_id} was rejected at the {outcome.pending_phase} phase; "
             f"redo it with: ktmb rerun {run_id} --from {outcome.pending_phase}",
@@ -131,17 +132,20 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
 
 
 def _print_pending(run_id: str, phase: str | None, findings: list[dict[str, Any]],
-                   scores: str | None = None) -> None:
-    """A run waiting at a gate: the phase, its findings, how to approve or reject."""
+                   scores: str | None = None,
+                   paths: list[dict[str, Any]] | None = None) -> None:
+    """A run waiting at a gate: the phase, its findings (and paths), how to approve or reject."""
     text = f"run {run_id} is waiting for approval of the {phase} phase"
     if logs_are_json():
         say(text, event="run_outcome", run_id=run_id, status=RunStatus.AWAITING_APPROVAL.value,
             phase=phase, scores=scores,
             findings=[{"id": f.get("id"), "severity": f.get("severity"), "score": f.get("score"),
-                       "title": f.get("title")} for f in findings])
+                       "title": f.get("title")} for f in findings],
+            attack_paths=[p.get("id") for p in paths or []])
         return
     say(text)
     print_findings(findings, scores=scores)
+    print_paths(paths or [])
     say(f"  approve: ktmb approve {run_id} [--comment TEXT] [--edits FILE]")
     say(f"  reject:  ktmb reject {run_id} --reason TEXT")
 
@@ -180,3 +184,37 @@ def run_options(llm: str, model: str | None, cloud: str | None,
         raise ConfigError(f"--llm must be one of {', '.join(LlmProvider)}, got {llm!r}") from None
     return RunOptions(llm=LlmOptions(provider=provider, model=model), cloud=cloud,
                       classification=classification)
+
+
+def model_of(ref: str, env: CommandEnv) -> ThreatModel:
+    """The threat model of a run id, or of a JSON file when ``ref`` names one."""
+    path = Path(ref)
+    if not path.is_file():
+        return env.runs().threat_model(ref)
+    from pydantic import ValidationError
+
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError:
+        raise ConfigError(f"{path}: not a ktmb threat model (not JSON)") from None
+    try:
+        return read_model(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "document"
+        raise ConfigError(f"{path}: not a ktmb threat model ({where}: {error['msg']})") from None
+
+
+def print_paths(paths: list[dict[str, Any]], *, limit: int = 10) -> None:
+    """A pending risk review's attack paths, one line each (the most severe first)."""
+    if not paths:
+        return
+    say(f"  attack paths ({len(paths)}):")
+    for path in paths[:limit]:
+        chain = " -> ".join([str(path.get("origin")),
+                             *(str(h.get("to")) for h in path.get("hops") or [])])
+        say(f"  [{path.get('severity', '?'):>8}] {chain}")
+    if len(paths) > limit:
+        say(f"  ... and {len(paths) - limit} more (ktmb show RUN_ID)")

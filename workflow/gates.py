@@ -210,11 +210,16 @@ def pending_payload(phase: Phase, state: ThreatModelState, ctx: RunContext) -> d
     """What a gate shows the reviewer: the phase and its findings, scored for publication.
 
     The findings carry the scores the reviewer will publish and why they moved
-    (``score_factors``); ``scores`` says what those scores are.
+    (``score_factors``); ``scores`` says what those scores are. The risk review's gate shows its
+    attack paths too.
     """
     findings = gate_findings(state, ctx, phase)
-    return {"phase": phase.value, "findings": [f.model_dump(mode="json") for f in findings],
-            "scores": GATE_SCORES}
+    payload: dict[str, Any] = {
+        "phase": phase.value, "findings": [f.model_dump(mode="json") for f in findings],
+        "scores": GATE_SCORES}
+    if phase is Phase.RISK_REVIEW:
+        payload["attack_paths"] = list(state.get("attack_paths") or [])
+    return payload
 
 
 def gate_name(phase: Phase) -> str:

@@ -10,11 +10,13 @@ from workflow.domain.threat_model import Stride
 
 __all__ = [
     "DROP_REASONS",
+    "MAX_PATHS",
     "MAX_RECOMMENDATIONS",
     "MAX_TEXT",
     "MAX_THREATS",
     "MAX_TITLE",
     "FindingRecommendation",
+    "PathProposal",
     "PhaseAnswer",
     "RawPhaseAnswer",
     "ThreatProposal",
@@ -25,6 +27,7 @@ MAX_TITLE = 160
 MAX_TEXT = 2000
 MAX_THREATS = 5
 MAX_RECOMMENDATIONS = 20
+MAX_PATHS = 5
 
 #: Why a model item can be dropped.
 DROP_REASONS = ("invalid", "empty", "duplicate", "unknown_resource", "no_known_resource",
@@ -60,14 +63,32 @@ class FindingRecommendation(BaseModel):
     recommendation: str = Field(description="What to do, specific to this application.")
 
 
+class PathProposal(BaseModel):
+    """An attack path the model proposes: a chain of the attack graph's vertices and steps.
+
+    The reviewer keeps it only when every step is a step of the graph (the same vertices, the
+    same attack type) and it ends on a target; otherwise it is dropped and counted.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    vertices: list[str] = Field(min_length=2, max_length=12, description=(
+        "Vertex ids from <attack_graph>, the origin first and the target last."))
+    attacks: list[str] = Field(min_length=1, max_length=11, description=(
+        "The attack type of each step, one fewer than the vertices."))
+    rationale: str = Field(description="Why this chain matters beyond the paths shown.")
+
+
 class PhaseAnswer(BaseModel):
     """What the model may answer (the JSON schema sent for constrained decoding).
 
-    Every field is required, so a constrained decoder cannot stop at ``{}``.
+    Threats and recommendations are required, so a constrained decoder cannot stop at ``{}``;
+    paths are proposed only by the risk review's prompt.
     """
 
     threats: list[ThreatProposal] = Field(max_length=MAX_THREATS)
     recommendations: list[FindingRecommendation] = Field(max_length=MAX_RECOMMENDATIONS)
+    paths: list[PathProposal] = Field(default_factory=list, max_length=MAX_PATHS)
 
 
 class RawPhaseAnswer(BaseModel):
@@ -79,6 +100,7 @@ class RawPhaseAnswer(BaseModel):
 
     threats: list[dict[str, Any]] = Field(default_factory=list)
     recommendations: list[dict[str, Any]] = Field(default_factory=list)
+    paths: list[dict[str, Any]] = Field(default_factory=list)
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -62,6 +62,9 @@ class EnrichmentResult(BaseModel):
     findings: tuple[Finding, ...] = Field(default=(), description="New model findings.")
     recommendations: dict[str, str] = Field(
         default_factory=dict, description="Rule finding id -> the model's recommendation.")
+    paths: tuple[dict[str, Any], ...] = Field(
+        default=(), description="Attack paths the model proposes (well formed; the reviewer "
+        "checks them against its attack graph).")
     proposed: int = Field(default=0, description="Model items examined (see drops).")
     dropped: int = 0
     drops: dict[str, int] = Field(default_factory=dict, description="Dropped items by reason.")
@@ -187,7 +190,7 @@ class Enricher:
                    dropped=dropped, cached=usage.cached_calls > 0)
         return EnrichmentResult(
             **base, findings=tuple(grounded.findings), recommendations=grounded.recommendations,
-            proposed=grounded.proposed, dropped=dropped,
+            paths=tuple(grounded.paths), proposed=grounded.proposed, dropped=dropped,
             drops=dict(sorted(grounded.drops.items())), usage=usage, cache_error=cache_error)
 
     # ---- the steps ---------------------------------------------------------------------------

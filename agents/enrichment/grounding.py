@@ -9,9 +9,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from agents.enrichment.answer import (
+    MAX_PATHS,
     MAX_TEXT,
     MAX_TITLE,
     FindingRecommendation,
+    PathProposal,
     RawPhaseAnswer,
     ThreatProposal,
 )
@@ -41,6 +43,7 @@ class Grounded(BaseModel):
 
     findings: list[Finding]
     recommendations: dict[str, str]
+    paths: list[dict[str, Any]] = []
     proposed: int
     drops: Counter[str]
 
@@ -142,5 +145,17 @@ def ground(answer: RawPhaseAnswer, *, phase: Phase, assembly: PreparedPrompt,
     for raw in answer.recommendations:
         proposed += 1
         _ground_recommendation(raw, assembly=assembly, kept=recommendations, drops=drops)
+    paths: list[dict[str, Any]] = []
+    for raw in answer.paths[:MAX_PATHS] if phase is Phase.RISK_REVIEW else ():
+        proposed += 1
+        try:
+            item = PathProposal.model_validate(raw)
+        except ValidationError:
+            drops["invalid"] += 1
+            continue
+        if len(item.attacks) != len(item.vertices) - 1:
+            drops["invalid"] += 1
+            continue
+        paths.append(item.model_dump())  # checked against the attack graph by the reviewer
     return Grounded(findings=list(kept.values()), recommendations=recommendations,
-                     proposed=proposed, drops=drops)
+                    paths=paths, proposed=proposed, drops=drops)

@@ -10,6 +10,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 import prompts
+from agents.attack_graph import analyse
 from agents.enrichment.inventory_view import inventory_facts
 from agents.enrichment.text import as_data, clip
 from agents.facts.derived import Facts
@@ -150,8 +151,9 @@ def _assemble(phase_prompt: prompts.Prompt, system: prompts.Prompt, *, facts: li
         if trimmed_facts:
             fact_text += f"\n({sum(1 for t in trimmed_facts if t.startswith('resource:'))} " \
                          "more resources not shown to fit the context)"
+        extra = {"attack_graph": header["attack_graph"]} if "attack_graph" in header else {}
         text = phase_prompt.render(
-            **header,
+            **{k: v for k, v in header.items() if k != "attack_graph"}, **extra,
             inventory=fact_text,
             findings="\n".join(_finding_line(f) for f in findings) or "none",
             passages="\n".join(_passage_block(p) for p in passages) or "none",
@@ -218,9 +220,12 @@ def prepare_prompt(spec: PhaseSpec, facts: Facts, findings: Sequence[Finding],
     system = prompts.load("system")
     phase_prompt = prompts.load(spec.prompt, prompt_version)
     rule_resources = [r for f in findings for r in f.resources]
+    header = {"application": as_data(application), "cloud": as_data(cloud),
+              "classification": as_data(classification)}
+    if "attack_graph" in phase_prompt.inputs:
+        header["attack_graph"] = as_data(analyse(facts).as_text())
     return _assemble(
         phase_prompt, system, facts=inventory_facts(facts.inventory, spec.view, rule_resources),
         findings=list(findings), passages=list(passages), notes=_notes_text(notes),
         guidance=(guidance or "").strip(), budget=budget or Budget(), count=count_tokens,
-        header={"application": as_data(application), "cloud": as_data(cloud),
-                "classification": as_data(classification)})
+        header=header)

@@ -11,16 +11,22 @@ the same facts (sharing what was computed) together with the findings they may c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
+from typing import Any, TypeVar
 
+from agents.facts.admission_controls import AdmissionControls, find_admission_controls
 from agents.facts.classification import classification_of
 from agents.facts.exposure import Exposure, find_exposures
 from agents.facts.identity import Capability, capabilities_of
+from agents.facts.placement import Placement, find_placement
+from agents.facts.reachability import Reachability, find_reachability
 from workflow.domain.inventory import Inventory
 from workflow.domain.threat_model import Finding
 
 __all__ = ["Facts", "InventoryFacts"]
+
+T = TypeVar("T")
 
 
 class InventoryFacts:
@@ -35,6 +41,21 @@ class InventoryFacts:
     def exposures(self) -> dict[str, tuple[Exposure, ...]]:
         """Workload id -> the ways it is reachable from outside the cluster network."""
         return find_exposures(self.inventory)
+
+    @cached_property
+    def reachability(self) -> Reachability:
+        """Which workloads may connect to which, as the NetworkPolicies decide."""
+        return find_reachability(self.inventory)
+
+    @cached_property
+    def placement(self) -> Placement:
+        """The node pools the manifests tell apart, and where each workload runs."""
+        return find_placement(self.inventory)
+
+    @cached_property
+    def admission_controls(self) -> AdmissionControls:
+        """What admission control blocks or watches, per namespace."""
+        return find_admission_controls(self.inventory)
 
     def capabilities(self, subject: str) -> list[Capability]:
         """The dangerous abilities a subject's RBAC grants give it."""
@@ -66,6 +87,7 @@ class Facts:
         self.inventory = inventory
         self.findings = tuple(findings)
         self._derived = derived if derived is not None else InventoryFacts(inventory)
+        self._memo: dict[str, Any] = {}
 
     def with_findings(self, findings: Sequence[Finding]) -> Facts:
         """These facts with ``findings`` to build on (what was derived is shared)."""
@@ -75,6 +97,33 @@ class Facts:
     def exposures(self) -> dict[str, tuple[Exposure, ...]]:
         """Workload id -> the ways it is reachable from outside the cluster network."""
         return self._derived.exposures
+
+    @property
+    def reachability(self) -> Reachability:
+        """Which workloads may connect to which, as the NetworkPolicies decide."""
+        return self._derived.reachability
+
+    @property
+    def placement(self) -> Placement:
+        """The node pools the manifests tell apart, and where each workload runs."""
+        return self._derived.placement
+
+    @property
+    def admission_controls(self) -> AdmissionControls:
+        """What admission control blocks or watches, per namespace."""
+        return self._derived.admission_controls
+
+    def derive(self, key: str, compute: Callable[[Facts], T]) -> T:
+        """What ``compute`` derives from these facts and their findings, computed once.
+
+        For the analyses above the facts (the attack graph): several rules of one phase read
+        the same result, and it depends on the findings, so it is kept on this object (a
+        :meth:`with_findings` copy computes its own), never in a module-level cache.
+        """
+        if key not in self._memo:
+            self._memo[key] = compute(self)
+        value: T = self._memo[key]
+        return value
 
     def internet_exposed(self, workload_id: str) -> bool:
         """True when a workload is reachable from the internet (LoadBalancer, Ingress, ...)."""

@@ -81,6 +81,7 @@ _CAPABILITIES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str
     ("pods-exec", "exec into pods", ("create", "get"), ("pods/exec",), ("",)),
     ("pods-attach", "attach to pods", ("create", "get"), ("pods/attach",), ("",)),
     ("create-pods", "create pods", ("create",), ("pods",), ("",)),
+    ("pods-patch", "patch running pods", ("patch", "update"), ("pods",), ("",)),
     ("create-workloads", "create workloads", ("create", "update", "patch"),
      ("deployments", "daemonsets", "statefulsets", "replicasets", "jobs", "cronjobs",
       "replicationcontrollers"), ("apps", "batch", "", "extensions")),

@@ -19,6 +19,7 @@ __all__ = [
     "DATA_STORE_PORTS",
     "DEFAULT_CAPABILITIES",
     "RESTRICTED_VOLUME_TYPES",
+    "RUNTIME_SOCKETS",
     "SAFE_SYSCTLS",
     "admin_interface",
     "container_value",
@@ -28,6 +29,7 @@ __all__ = [
     "image_name",
     "is_logging_agent",
     "is_runtime_security_agent",
+    "is_runtime_socket",
 ]
 
 #: Capabilities the Pod Security Standards baseline allows to be added.
@@ -85,6 +87,21 @@ _LOGGING_AGENTS = ("fluentd", "fluent-bit", "fluentbit", "filebeat", "logstash",
                    "loki", "sumologic", "logdna", "elastic-agent", "stackdriver", "cloudwatch")
 _RUNTIME_SECURITY = ("falco", "sysdig", "tetragon", "tracee", "aqua", "twistlock", "prisma",
                      "neuvector", "crowdstrike", "kubearmor", "stackrox", "deepfence")
+
+
+#: Host paths that are (or contain) a container runtime's API socket.
+RUNTIME_SOCKETS = (
+    "/var/run/docker.sock", "/run/docker.sock", "/var/run/containerd/containerd.sock",
+    "/run/containerd/containerd.sock", "/var/run/crio/crio.sock", "/run/crio/crio.sock",
+    "/var/run/cri-dockerd.sock", "/run/k3s/containerd/containerd.sock",
+    "/var/run/containerd", "/run/containerd", "/var/run/crio", "/run/crio", "/var/run/docker",
+    "/var/run", "/run")
+
+
+def is_runtime_socket(path: str) -> bool:
+    """True when a host path is a runtime socket or a directory that holds one."""
+    clean = path.rstrip("/") or "/"
+    return clean in RUNTIME_SOCKETS or clean.endswith((".sock", "/docker.sock"))
 
 
 def image_name(image: str) -> str:

@@ -81,7 +81,8 @@ def assemble_model(state: Mapping[str, Any], ctx: RunContext, *, partial: bool) 
               for p in PHASES}
     dropped = sum(r.model_items_dropped for r in phases.values())
     result = review(ctx.facts, ctx.all_findings(), model_items_dropped=dropped,
-                    data_classification=_classification(state, inputs))
+                    data_classification=_classification(state, inputs),
+                    model_paths=list(state.get("model_paths") or []))
     if result.adjustments:
         result = result.model_copy(update={"findings": tuple(
             f.model_copy(update={"score_factors": result.adjustments.get(f.id, ())})
@@ -94,5 +95,6 @@ def assemble_model(state: Mapping[str, Any], ctx: RunContext, *, partial: bool) 
         application=Application(name=state.get("application", ""), inputs=tuple(inputs.files)),
         generator=_generator(state), phases=phases, architecture=architecture,
         identity_map=list(result.identity_map), attack_paths=result.attack_paths,
+        attack_graph=result.attack_graph,
         compliance=dict(result.compliance), findings=result.findings, summary=summary,
         degradations=degradations, partial=partial)

@@ -5,11 +5,12 @@
    much the same thing is merged into it: the survivor gets origin ``merged``, the model
    finding's id in ``merged_from`` and its citations, so no provenance is lost. Near-duplicate
    model findings are merged among themselves the same way.
-2. **Attack paths** are built from the inventory graph and the merged findings
-   (:mod:`agents.attack_paths`).
+2. **Attack paths** come from the attack graph of the inventory and the open merged findings
+   (:mod:`agents.attack_graph`): its kept paths, choke points and summary.
 3. **Score** in code: each finding's likelihood and impact are adjusted
    (:func:`workflow.domain.scoring.adjust`) for internet exposure, sensitive data, cluster-wide
-   blast radius, mitigations present and membership of an attack path; regulatory references are
+   blast radius, mitigations present and being a step of a critical or high attack path (the
+   path's id is named in the reason); regulatory references are
    added where the data classification calls for them. A human ``severity_override`` wins over
    the computed band.
 4. **Rank** by band, score and id; **summarise**; build the per-framework compliance summary
@@ -30,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.attack_paths import attack_paths
+from agents.attack_graph import analyse
 from agents.compliance_summary import build_compliance
 from agents.facts.admission import policy_engines, psa_labels
 from agents.facts.classification import SENSITIVE_CLASSES, normalise_classification, regulations_for
@@ -42,6 +43,7 @@ from workflow.domain.resources import CLUSTER_SCOPED_KINDS
 from workflow.domain.scoring import SEVERITY_ORDER, RiskContext, adjust, severity
 from workflow.domain.threat_model import (
     PHASES,
+    AttackGraph,
     AttackPath,
     Finding,
     FindingStatus,
@@ -71,6 +73,7 @@ class Review(BaseModel):
 
     findings: tuple[Finding, ...]
     attack_paths: tuple[AttackPath, ...] = ()
+    attack_graph: AttackGraph = AttackGraph()
     summary: Summary
     compliance: dict[str, Any] = Field(default_factory=dict)
     identity_map: list[dict[str, Any]] = Field(default_factory=list)
@@ -195,7 +198,7 @@ def _level(facts: Facts, resource: str, default: str | None) -> str | None:
 
 
 def risk_context(facts: Facts, finding: Finding, *, exposed: set[str],
-                 on_path: set[str], engines: bool, enforced: set[str],
+                 on_path: dict[str, str], engines: bool, enforced: set[str],
                  default_class: str | None = None) -> RiskContext:
     """The modifiers that apply to one finding."""
     inv = facts.inventory
@@ -216,7 +219,7 @@ def risk_context(facts: Facts, finding: Finding, *, exposed: set[str],
         internet_exposed=any(r in exposed for r in resources)
         and finding.phase is not Phase.RISK_REVIEW,
         sensitive_data=sensitive, cluster_wide=cluster_wide, mitigated=mitigated,
-        on_attack_path=finding.id in on_path)
+        on_attack_path=finding.id in on_path, attack_path=on_path.get(finding.id, ""))
 
 
 def _rescore(facts: Facts, finding: Finding, context: RiskContext,
@@ -272,7 +275,7 @@ def _surroundings(facts: Facts, data_classification: str | None) -> _Surrounding
 
 
 def _score_all(facts: Facts, findings: Iterable[Finding], around: _Surroundings,
-               on_path: set[str]) -> tuple[list[Finding], dict[str, tuple[str, ...]]]:
+               on_path: dict[str, str]) -> tuple[list[Finding], dict[str, tuple[str, ...]]]:
     scored: list[Finding] = []
     reasons: dict[str, tuple[str, ...]] = {}
     for item in findings:
@@ -296,13 +299,14 @@ def gate_scores(facts: Facts, findings: Sequence[Finding], *,
     chains into a path is published with likelihood +1 (its score may rise).
     """
     scored, reasons = _score_all(facts, findings,
-                                 _surroundings(facts, data_classification), set())
+                                 _surroundings(facts, data_classification), {})
     return [f.model_copy(update={"score_factors": reasons.get(f.id, ())}) for f in scored]
 
 
 def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: int = 0,
            merge_threshold: float = MERGE_THRESHOLD,
-           data_classification: str | None = None) -> Review:
+           data_classification: str | None = None,
+           model_paths: Sequence[dict[str, Any]] = ()) -> Review:
     """Merge duplicates, build attack paths, score in code, rank, and summarise.
 
     Args:
@@ -312,14 +316,17 @@ def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: in
         merge_threshold: text similarity above which overlapping findings merge.
         data_classification: the application's classification (``--classification``), used
             for resources that carry none of their own (e.g. ``pci``, ``personal``).
+        model_paths: attack paths the model proposed in the risk review (kept when the graph
+            holds every step, else dropped and counted).
     """
     merged = merge_findings(findings, threshold=merge_threshold)
-    paths = attack_paths(facts.with_findings([f for f in merged if f.is_open]))
-    on_path = {fid for path in paths for fid in path.findings}
+    analysis = analyse(facts.with_findings([f for f in merged if f.is_open]),
+                       proposals=model_paths)
+    paths = analysis.paths
     around = _surroundings(facts, data_classification)
-    scored, reasons = _score_all(facts, merged, around, on_path)
+    scored, reasons = _score_all(facts, merged, around, analysis.raising())
     ranked = tuple(sorted(scored, key=_rank_key))
-    return Review(findings=ranked, attack_paths=paths,
+    return Review(findings=ranked, attack_paths=paths, attack_graph=analysis.graph_model(),
                   summary=_summary(ranked, model_items_dropped),
                   compliance=build_compliance(facts, ranked,
                                               data_classification=around.default_class),

@@ -84,6 +84,22 @@ def test_run_writes_a_valid_model(cli_env: dict[str, str], tmp_path: Path) -> No
     assert f"threat model of payments: {model['summary']['total']} findings" in result.stderr
 
 
+def test_paths_of_a_stored_run_as_if_a_finding_were_fixed(cli_env: dict[str, str]) -> None:
+    """``ktmb paths RUN_ID --without`` reads the stored model's graph and recomputes: with
+    the LoadBalancer fixed, the internet still gets in, through the admin Ingress."""
+    run_id = _run_id(ktmb(cli_env, "run", MANIFESTS, "--app", "payments"))
+    fixed = "network.loadbalancer-service@Service/payments/payments-api"
+    result = ktmb(cli_env, "paths", run_id, "--from", "internet", "--without", fixed,
+                  "--json")
+    assert 0 == result.exit_code, result.stderr
+    report = json.loads(result.stdout)
+    assert (2, 2, []) == (report["before"], report["total"], report["removed"])
+    assert [["Ingress/payments/payments-admin"]] * 2 == [
+        [h["to"] for h in p["hops"]][:1] for p in report["paths"]]
+    graph = ktmb(cli_env, "show", run_id, "--format", "graphml")
+    assert 0 == graph.exit_code and "<graphml" in graph.stdout
+
+
 def test_run_with_app_name_and_show(cli_env: dict[str, str]) -> None:
     """``--app`` names the application; ``show`` prints the stored model as JSON."""
     result = ktmb(cli_env, "run", MANIFESTS, "--app", "payments")

@@ -69,13 +69,13 @@ def server(cli_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
             process.wait(timeout=10)
 
 
-def _start_run(base: str) -> str:
+def _start_run(base: str, approval: str = "architecture,identity") -> str:
     files: list[tuple[str, Any]] = [
         ("manifests", (p.name, p.read_bytes(), "application/yaml"))
         for p in sorted((EXAMPLES / "manifests").glob("*.yaml"))]
     response = httpx.post(f"{base}/runs", headers={"Authorization": f"Bearer {TOKEN}"},
                           files=files, data={"application": "payments",
-                                             "approval": "architecture,identity"}, timeout=60)
+                                             "approval": approval}, timeout=60)
     assert 202 == response.status_code, response.text
     run_id = str(response.json()["run_id"])
     deadline = time.monotonic() + 90
@@ -137,3 +137,57 @@ def test_approve_a_phase_in_the_browser(server: str) -> None:
     edit = approval["edits"]["edits"][0]
     assert ("low", "Admin ingress is VPN-only; tracked.") == (edit["severity"], edit["note"])
 
+
+
+def test_attack_paths_are_drawn_and_filtered_in_the_browser(server: str, tmp_path: Path) -> None:
+    """The risk-review gate lists the paths; the report draws the attack graph and each path,
+    and its filter by origin and target redraws them."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium "
+                    "(apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="the playwright package is not installed")
+    run_id = _start_run(server, approval="risk_review")
+    problems: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(f"{server}/ui/runs/{run_id}")
+            page.fill("#token", TOKEN)
+            page.click("#login-submit")
+            page.wait_for_url(f"{server}/ui/runs/{run_id}")
+            expect = sync_api.expect
+            expect(page.locator("#pending-phase")).to_have_text("risk_review")
+            gate = page.locator("#pending-paths li")
+            expect(gate.first).to_contain_text("internet")
+            page.click("#approve-button")
+            expect(page.locator("#run-status")).to_have_text("completed", timeout=60_000)
+
+            page.goto(f"{server}/ui/runs/{run_id}/report")
+            graph = page.locator("#attack-graph svg.attack-drawing")
+            expect(graph).to_be_visible()
+            box = graph.bounding_box()
+            assert box is not None and box["width"] > 400 and box["height"] > 100
+            everything = page.locator("article.attack-path").count()
+            assert everything > 3
+            expect(page.locator("#attack-graph g.vertex[data-id='internet']")).to_have_count(1)
+            expect(page.locator("#top-fixes")).to_contain_text("critical")
+            page.screenshot(path=str(tmp_path / "report-paths.png"), full_page=True)
+
+            page.select_option("#path-from", "internet")
+            page.select_option("#path-to", "data")
+            page.click("#path-filter-submit")
+            page.wait_for_url("**from=internet**")
+            articles = page.locator("article.attack-path")
+            expect(articles).to_have_count(1)
+            expect(articles.first).to_have_attribute("data-target", "data")
+            expect(articles.first.locator("svg.attack-drawing g.vertex")).to_have_count(4)
+            kept = page.locator("#attack-graph g.vertex")
+            expect(kept).to_have_count(4)
+            assert everything > articles.count()
+        finally:
+            browser.close()
+    assert [] == problems

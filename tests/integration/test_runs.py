@@ -320,30 +320,43 @@ def test_a_failure_to_store_the_model_fails_the_run_and_resume_stores_it(
 
 
 # ---- the risk review builds on what the gates kept -------------------------------------------
-NODE_FIXTURE = (REPO / "tests" / "unit" / "rules" / "fixtures" / "risk_review.internet-to-node"
+NODE_FIXTURE = (REPO / "tests" / "unit" / "rules" / "fixtures" / "risk_review.path-to-node"
                 / "fail_privileged_behind_lb.yaml")
 PRIVILEGED = "controls.privileged-container@Deployment/shop/web#web"
 CLOUD = "identity.cloud-identity@ServiceAccount/payments/payments-api"
 
 
-def test_a_finding_removed_at_a_gate_is_not_chained(runs: Runs, settings: Settings) -> None:
-    """Removing the container-escape finding at its gate removes the path built on it."""
+def _evidenced_by(model: Any, finding: str) -> list[str]:
+    """The graph's steps (from -> to: attack) that a finding evidences."""
+    return [f"{e.source} -> {e.to}: {e.attack}" for e in model.attack_graph.edges
+            if finding in e.findings or finding in e.requires]
+
+
+def test_a_finding_removed_at_a_gate_removes_the_edges_it_evidenced(
+        runs: Runs, settings: Settings) -> None:
+    """Removing the container-escape finding at its gate removes its escape steps from the
+    graph, the paths that took them and the risk-review finding built on them."""
     inputs = load_inputs([NODE_FIXTURE], settings=settings)
     kept = runs.start(inputs, application="shop", approval=[])
     assert kept.model is not None
+    assert ["Deployment/shop/web#web -> Node/any: CE_MODULE_LOAD",
+            "Deployment/shop/web#web -> Node/any: CE_PRIV_MOUNT"] == sorted(
+        _evidenced_by(kept.model, PRIVILEGED))
     assert any(PRIVILEGED in p.findings for p in kept.model.attack_paths)
-    assert any(f.rule == "risk_review.internet-to-node" for f in kept.model.findings)
+    assert any(f.rule == "risk_review.path-to-node" for f in kept.model.findings)
 
     outcome = runs.start(inputs, application="shop", approval=["controls"])
     done = runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann", edits=PhaseEdits(
         edits=(FindingEdit(id=PRIVILEGED, remove=True, reason="the pod is not privileged"),)))
     assert done.model is not None
-    assert [] == [p.id for p in done.model.attack_paths if PRIVILEGED in p.findings]
-    assert [] == [f.id for f in done.model.findings if f.rule == "risk_review.internet-to-node"]
+    assert [] == _evidenced_by(done.model, PRIVILEGED)
+    assert [] == [p.id for p in done.model.attack_paths if p.target.kind == "node"
+                  and p.origin == "internet"]
+    assert [] == [f.id for f in done.model.findings if f.rule == "risk_review.path-to-node"]
 
 
 def test_a_false_positive_at_a_gate_is_not_chained(runs: Runs, inputs: LoadedInputs) -> None:
-    """A finding marked false positive is kept in the model but chained into no path."""
+    """A finding marked false positive is kept in the model but evidences no step or path."""
     outcome = runs.start(inputs, application="payments", approval=["identity"])
     done = runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann", edits=PhaseEdits(
         edits=(FindingEdit(id=CLOUD, status=FindingStatus.FALSE_POSITIVE,
@@ -351,8 +364,24 @@ def test_a_false_positive_at_a_gate_is_not_chained(runs: Runs, inputs: LoadedInp
     assert done.model is not None
     by_id = {f.id: f for f in done.model.findings}
     assert FindingStatus.FALSE_POSITIVE == by_id[CLOUD].status
-    assert done.model.attack_paths, "the cloud paths follow the annotation, not the finding"
+    assert done.model.attack_paths, "the other paths stay"
     assert [] == [p.id for p in done.model.attack_paths if CLOUD in p.findings]
+    assert [] == _evidenced_by(done.model, CLOUD)
+    assert [] == [p.id for p in done.model.attack_paths if p.target.kind == "cloud"]
     chained = [f.id for f in done.model.findings
                if f.phase is Phase.RISK_REVIEW and CLOUD in f.description]
     assert [] == chained
+
+
+def test_the_risk_review_gate_shows_its_attack_paths(runs: Runs, inputs: LoadedInputs) -> None:
+    """The risk-review gate shows the phase's findings and the attack paths it found."""
+    outcome = runs.start(inputs, application="payments", approval=["risk_review"])
+    assert ("awaiting_approval", "risk_review") == (outcome.status, outcome.pending_phase)
+    pending = runs.pending(outcome.run_id)
+    assert pending is not None
+    first = pending["attack_paths"][0]
+    assert ("internet=>StatefulSet/payments/payments-db", "critical") == (
+        first["id"], first["severity"])
+    assert "risk_review.path-to-data" in {f["rule"] for f in pending["findings"]}
+    network = runs.start(inputs, application="payments", approval=["network"])
+    assert "attack_paths" not in (runs.pending(network.run_id) or {})

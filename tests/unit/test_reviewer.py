@@ -137,14 +137,19 @@ def test_internet_exposure_raises_likelihood(tmp_path: Path) -> None:
 
 
 def test_attack_path_is_built_and_chains_findings(tmp_path: Path) -> None:
-    """An exposed privileged pod yields an internet-to-node path naming the escape finding."""
+    """An exposed privileged pod yields an internet-to-node path naming the escape finding,
+    and the finding's likelihood names the path that raised it."""
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED)
     result = review(Facts(inv), catalogue_findings(inv))
-    paths = [p for p in result.attack_paths if p.id.startswith("risk_review.internet-to-node")]
+    paths = [p for p in result.attack_paths if p.id == "internet=>Node/any"]
     assert 1 == len(paths)
-    assert ("internet", "Service/shop/web", "Deployment/shop/web") == paths[0].steps[:3]
-    assert "controls.privileged-container@Deployment/shop/web#web" in paths[0].findings
-    assert "cluster" == paths[0].steps[-1]
+    chain = [paths[0].origin, *(hop.to for hop in paths[0].hops)]
+    assert ["internet", "Service/shop/web", "Deployment/shop/web", "Deployment/shop/web#web",
+            "Node/any"] == chain
+    escape = "controls.privileged-container@Deployment/shop/web#web"
+    assert escape in paths[0].findings
+    assert ("node", "Node/any") == (paths[0].target.kind, paths[0].target.ref)
+    assert "likelihood +1: step of attack path internet=>Node/any" in result.adjustments[escape]
 
 
 def test_sensitive_data_raises_impact_and_adds_regulation(tmp_path: Path) -> None:

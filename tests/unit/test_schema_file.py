@@ -55,10 +55,10 @@ def test_module_main_prints_the_schema() -> None:
 
 
 def test_schema_identity() -> None:
-    """The schema declares its dialect, id and the 1.0 version constant."""
+    """The schema declares its dialect, id and the 2.0 version constant."""
     schema = json_schema()
     assert ("https://json-schema.org/draft/2020-12/schema",
-            "https://ktmb.dev/schema/threat-model-1.0.json", "1.0") == (
+            "https://ktmb.dev/schema/threat-model-2.0.json", "2.0") == (
         schema["$schema"], schema["$id"], schema["properties"]["schema_version"]["const"])
 
 
@@ -109,7 +109,7 @@ def test_model_with_every_optional_part_validates() -> None:
 
 
 @pytest.mark.parametrize(("pointer", "value"), [
-    (("schema_version",), "2.0"),
+    (("schema_version",), "1.0"),
     (("findings", 0, "severity"), "catastrophic"),
     (("findings", 0, "likelihood"), 9),
     (("findings", 0, "unexpected"), True),
@@ -126,3 +126,16 @@ def test_schema_rejects_bad_models(produced: dict[str, Any], pointer: tuple[Any,
         target = target[key]
     target[pointer[-1]] = value
     assert not _validator().is_valid(model)
+
+
+def test_a_1_0_document_is_read_without_its_attack_paths() -> None:
+    """A 1.0 threat model (paths as steps) still reads: its findings stay, its paths go."""
+    from workflow.domain.threat_model import read_model
+
+    old = {"schema_version": "1.0", "run_id": "r", "created_at": "2026-01-01T00:00:00Z",
+           "application": {"name": "a"}, "generator": {"version": "0.1"}, "phases": {},
+           "attack_paths": [{"id": "p", "steps": ["internet", "Pod/a/b"], "target": "node"}],
+           "findings": [{"id": "x@y", "rule": "x", "title": "t", "phase": "data"}]}
+    model = read_model(old)
+    assert ("2.0", (), ["x@y"]) == (model.schema_version, model.attack_paths,
+                                    [f.id for f in model.findings])

@@ -95,10 +95,12 @@ def test_apply_update_uses_each_channels_reducer() -> None:
 
 
 def test_initial_state_has_every_channel() -> None:
-    """The start state names every channel but those the phases add (findings, architecture)."""
+    """The start state names every channel but those the phases add (findings, architecture,
+    the risk review's attack paths)."""
     from workflow.domain.run_state import findings_key, initial_state
 
     state = initial_state(run_id="r", application="a", inputs_snapshot={}, inputs_digest="d",
                           approval=["data"])
     findings = {findings_key(p) for p in PHASES}
-    assert set(get_type_hints(ThreatModelState)) - findings - {"architecture"} == set(state)
+    added = {"architecture", "attack_paths", "model_paths"}
+    assert set(get_type_hints(ThreatModelState)) - findings - added == set(state)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from workflow.domain.run import RunStatus
-from workflow.domain.threat_model import Finding
+from workflow.domain.threat_model import AttackPath, Finding
 from workflow.gates import PhaseEdits
 
 __all__ = [
@@ -167,7 +167,7 @@ class RunDetail(RunSummary):
 
 
 class PendingPhase(BaseModel):
-    """The phase waiting for approval and its findings."""
+    """The phase waiting for approval, its findings (and the risk review's attack paths)."""
 
     run_id: str
     phase: str
@@ -175,6 +175,7 @@ class PendingPhase(BaseModel):
         description="The phase's findings with the severity and score the reviewer will "
                     "publish; score_factors says why a score moved.")
     scores: str = Field(default="", description="What the scores are, and how they may change.")
+    attack_paths: list[AttackPath] = Field(default_factory=list)
 
 
 class ApproveRequest(_Body):

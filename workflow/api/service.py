@@ -47,7 +47,7 @@ from workflow.domain.inputs import LoadedInputs
 from workflow.domain.run import Decision, LlmOptions, LlmProvider, RunOptions, RunStatus
 from workflow.domain.run_state import all_findings
 from workflow.domain.settings import Settings
-from workflow.domain.threat_model import PHASES, Finding, Phase, ThreatModel
+from workflow.domain.threat_model import PHASES, AttackPath, Finding, Phase, ThreatModel
 from workflow.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export
 from workflow.gates import PhaseDecision, PhaseEdits, parse_approval_policy, validate_decision
 from workflow.run_setup import RunSetup
@@ -204,8 +204,9 @@ class ReviewService:
             raise RunStateError(f"run {run_id} is not waiting for approval "
                                 f"(status: {'running' if self.busy(run_id) else info.status})")
         findings = [Finding.model_validate(f) for f in payload.get("findings") or []]
+        paths = [AttackPath.model_validate(p) for p in payload.get("attack_paths") or []]
         return PendingPhase(run_id=run_id, phase=str(payload.get("phase")), findings=findings,
-                            scores=str(payload.get("scores") or ""))
+                            scores=str(payload.get("scores") or ""), attack_paths=paths)
 
     def threat_model(self, run_id: str, principal: Principal) -> ThreatModel:
         """The run's threat model (partial and marked so when the run has not finished)."""

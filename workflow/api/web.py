@@ -10,10 +10,10 @@ carry the session's CSRF token and are refused from other origins.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -35,6 +35,7 @@ from workflow.api.service import StartOptions, parse_edits
 from workflow.domain.errors import DecisionError, KtmbError, RunStateError
 from workflow.domain.run import RunStatus
 from workflow.domain.threat_model import PHASES, FindingStatus, Severity, ThreatModel
+from workflow.exports.attack_svg import filter_paths, graph_svg, path_svg
 from workflow.exports.html import architecture_svg
 
 __all__ = ["mount_ui", "render_error"]
@@ -117,6 +118,17 @@ def _diagram(model: ThreatModel) -> Markup | None:
     if not model.architecture.components and not model.architecture.entry_points:
         return None
     return Markup(architecture_svg(model.architecture))  # noqa: S704 - escaped by the exporter
+
+
+def _attack_view(model: ThreatModel, origin: str, target: str) -> dict[str, Any]:
+    """The report's attack-path section: the drawings, filtered by origin and target."""
+    kinds = {v.id: v.kind for v in model.attack_graph.vertices}
+    paths = filter_paths(model, origin or None, target or None)
+    return {  # the drawings escape every text themselves
+        "attack_graph": Markup(graph_svg(model, origin or None, target or None)),  # noqa: S704
+        "attack_paths": [(p, Markup(path_svg(p, kinds))) for p in paths],  # noqa: S704
+        "path_origins": sorted({p.origin for p in model.attack_paths}),
+        "path_from": origin, "path_to": target}
 
 
 def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired here
@@ -250,7 +262,9 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
         return RedirectResponse(f"/ui/runs/{quote(run_id)}", status_code=303)
 
     @app.get("/ui/runs/{run_id}/report", include_in_schema=False)
-    def report_page(request: Request, run_id: str) -> Response:
+    def report_page(request: Request, run_id: str,
+                    origin: Annotated[str, Query(alias="from", max_length=500)] = "",
+                    target: Annotated[str, Query(alias="to", max_length=20)] = "") -> Response:
         principal = optional_principal(request)
         if principal is None:
             return _login_redirect(request)
@@ -259,7 +273,8 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
         model = svc.threat_model(run_id, principal)
         by_phase = {p.value: [f for f in model.findings if f.phase == p] for p in PHASES}
         return _render(request, "report.html", principal=principal, run=status, model=model,
-                       diagram=_diagram(model), by_phase=by_phase)
+                       diagram=_diagram(model), by_phase=by_phase,
+                       **_attack_view(model, origin, target))
 
     @app.get("/ui/diff", include_in_schema=False)
     def diff_page(request: Request, old: str = "", new: str = "") -> Response:

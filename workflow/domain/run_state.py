@@ -70,6 +70,10 @@ class ThreatModelState(TypedDict, total=False):
     usage: Annotated[dict[str, Any], merge_records]
     prompts: Annotated[dict[str, Any], merge_records]
     architecture: dict[str, Any]
+    #: The risk review's attack paths (what its gate shows); the reviewer recomputes them.
+    attack_paths: list[dict[str, Any]]
+    #: Paths the model proposed in the risk review; the reviewer keeps those its graph holds.
+    model_paths: list[dict[str, Any]]
     extras: Annotated[dict[str, Any], merge_records]
     rejected: str | None
     #: Set by the reviewer: a small summary ({"findings": n, "overall_risk": band}). The model

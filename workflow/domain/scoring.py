@@ -70,7 +70,8 @@ class RiskContext:
             cluster-wide grants, DaemonSets on every node).
         mitigated: a positive control present in the manifests (policy engine, Pod Security
             Admission enforcement) blocks or reduces it.
-        on_attack_path: the finding is a step of an attack path.
+        on_attack_path: the finding is a step of a critical or high attack path.
+        attack_path: the id of that path (named in the reason).
     """
 
     internet_exposed: bool = False
@@ -78,6 +79,7 @@ class RiskContext:
     cluster_wide: bool = False
     mitigated: bool = False
     on_attack_path: bool = False
+    attack_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,8 @@ def adjust(likelihood: int, impact: int, context: RiskContext) -> Adjustment:
         reasons.append("likelihood +1: reachable from the internet")
     if context.on_attack_path:
         lik += 1
-        reasons.append("likelihood +1: step of an attack path")
+        reasons.append(f"likelihood +1: step of attack path {context.attack_path}"
+                       if context.attack_path else "likelihood +1: step of an attack path")
     if context.mitigated:
         lik -= 1
         reasons.append("likelihood -1: mitigation present")

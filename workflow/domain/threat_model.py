@@ -1,4 +1,7 @@
-"""The threat-model schema (version 1.0): the JSON every run produces and every tool reads.
+"""The threat-model schema (version 2.0): the JSON every run produces and every tool reads.
+
+2.0 replaced the attack paths' ``steps`` with ``origin``, ``target`` and ``hops`` (each with its
+attack type and evidence) and added the attack graph: a reader of 1.0 paths cannot read them.
 
 Exported as ``workflow/domain/threat_model.schema.json``; ``tests/unit/test_schema_file.py``
 fails when that file is stale. After a change run::
@@ -11,14 +14,18 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from workflow.domain.attack_graph import AttackGraph, AttackPath
+from workflow.domain.severity import Score15, Severity
 
 __all__ = [
     "PHASES",
     "Approval",
     "ArchitectureView",
+    "AttackGraph",
     "AttackPath",
     "AttackRef",
     "Citation",
@@ -43,6 +50,7 @@ __all__ = [
     "Summary",
     "ThreatModel",
     "TrustBoundary",
+    "read_model",
 ]
 
 
@@ -71,16 +79,6 @@ class Stride(StrEnum):
     INFORMATION_DISCLOSURE = "information_disclosure"
     DENIAL_OF_SERVICE = "denial_of_service"
     ELEVATION_OF_PRIVILEGE = "elevation_of_privilege"
-
-
-class Severity(StrEnum):
-    """Severity bands, computed in code from the score."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
 
 
 class Origin(StrEnum):
@@ -118,9 +116,6 @@ class PhaseStatus(StrEnum):
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-Score15 = Annotated[int, Field(ge=1, le=5)]
 
 
 class Evidence(_Model):
@@ -331,15 +326,6 @@ class ArchitectureView(_Model):
     diagram: str = Field(default="", description="Mermaid flowchart of the above.")
 
 
-class AttackPath(_Model):
-    """A chain from an entry point to a valuable target."""
-
-    id: str
-    steps: tuple[str, ...]
-    findings: tuple[str, ...] = ()
-    target: str = ""
-
-
 class Summary(_Model):
     """Counts and the overall risk."""
 
@@ -367,7 +353,7 @@ class Summary(_Model):
 class ThreatModel(_Model):
     """A scored threat model of one application."""
 
-    schema_version: Literal["1.0"] = "1.0"
+    schema_version: Literal["2.0"] = "2.0"
     run_id: str
     created_at: datetime
     application: Application
@@ -376,7 +362,12 @@ class ThreatModel(_Model):
     architecture: ArchitectureView = ArchitectureView()
     identity_map: list[dict[str, Any]] = Field(
         default_factory=list, description="Who can do what, and which workloads carry it.")
-    attack_paths: tuple[AttackPath, ...] = ()
+    attack_paths: tuple[AttackPath, ...] = Field(
+        default=(), description="The attack paths kept (bounded; attack_graph.summary counts "
+        "the rest).")
+    attack_graph: AttackGraph = Field(
+        default_factory=AttackGraph, description="The attack graph: vertices, attack steps, "
+        "choke points and the summary of its paths.")
     compliance: dict[str, Any] = Field(
         default_factory=dict, description="Per-framework summary of the findings.")
     findings: tuple[Finding, ...] = ()
@@ -390,10 +381,24 @@ class ThreatModel(_Model):
         return {p: value[p] for p in Phase if p in value}
 
 
+def read_model(data: Any) -> ThreatModel:
+    """A threat model from its JSON document, schema 2.0 or 1.0.
+
+    A 1.0 document is read with its attack paths left out (1.0 paths have no origin, target or
+    hops to carry over); everything else is the same in both versions.
+
+    Raises:
+        pydantic.ValidationError: the document is not a threat model.
+    """
+    if isinstance(data, dict) and data.get("schema_version") == "1.0":
+        data = {k: v for k, v in data.items() if k != "attack_paths"} | {"schema_version": "2.0"}
+    return ThreatModel.model_validate(data)
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of :class:`ThreatModel`."""
     schema = ThreatModel.model_json_schema(mode="serialization")
-    schema["$id"] = "https://ktmb.dev/schema/threat-model-1.0.json"
+    schema["$id"] = "https://ktmb.dev/schema/threat-model-2.0.json"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
 

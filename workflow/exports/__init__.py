@@ -1,4 +1,6 @@
-r"""Exports of a threat model: JSON, SARIF 2.1.0, Markdown, HTML, Mermaid and OTM.
+r"""Exports of a threat model: JSON, SARIF 2.1.0, Markdown, HTML, Mermaid, OTM, attack graph.
+
+The attack graph exports as JSON (``graph-json``) and GraphML.
 
 One module per format; each is a pure function of a
 :class:`~workflow.domain.threat_model.ThreatModel` (no database, no file, no network), so a
@@ -21,11 +23,11 @@ from typing import Literal, get_args
 from workflow.domain.errors import ConfigError
 from workflow.domain.printable import json_printable, printable
 from workflow.domain.threat_model import ThreatModel
-from workflow.exports import html, markdown, mermaid, otm, sarif
+from workflow.exports import graph_formats, html, markdown, mermaid, otm, sarif
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "SUFFIXES", "Format", "export"]
 
-Format = Literal["json", "sarif", "markdown", "html", "mermaid", "otm"]
+Format = Literal["json", "sarif", "markdown", "html", "mermaid", "otm", "graph-json", "graphml"]
 
 #: Every export format, in the order a CLI or API lists them.
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -38,6 +40,8 @@ SUFFIXES: dict[Format, str] = {
     "html": ".html",
     "mermaid": ".mmd",
     "otm": ".otm.json",
+    "graph-json": ".graph.json",
+    "graphml": ".graphml",
 }
 
 #: The media type to serve each format with.
@@ -48,6 +52,8 @@ MEDIA_TYPES: dict[Format, str] = {
     "html": "text/html; charset=utf-8",
     "mermaid": "text/plain; charset=utf-8",
     "otm": "application/json",
+    "graph-json": "application/json",
+    "graphml": "application/graphml+xml",
 }
 
 
@@ -65,6 +71,8 @@ _RENDERERS: dict[Format, Callable[[ThreatModel], str]] = {
     "html": html.render,
     "mermaid": mermaid.render,
     "otm": otm.render,
+    "graph-json": graph_formats.graph_json,
+    "graphml": graph_formats.graphml,
 }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from workflow.domain.scoring import SEVERITY_ORDER
 from workflow.domain.threat_model import (
     PHASES,
+    AttackPath,
     Finding,
     FindingStatus,
     Origin,
@@ -37,6 +38,8 @@ __all__ = [
     "name_of",
     "namespace_of",
     "overall_risk",
+    "path_chain",
+    "path_target",
     "phase_record",
     "phase_title",
     "plural",
@@ -204,3 +207,15 @@ def generator_text(model: ThreatModel) -> str:
 def phase_record(model: ThreatModel, phase: Phase) -> PhaseRecord:
     """The record of a phase, or a pending one when the model has none yet."""
     return model.phases.get(phase, PhaseRecord())
+
+
+def path_chain(path: AttackPath) -> list[str]:
+    """The vertices a path visits: its origin, then where each hop lands."""
+    return [path.origin, *(hop.to for hop in path.hops)]
+
+
+def path_target(path: AttackPath) -> str:
+    """What a path reaches, as a reviewer reads it."""
+    if path.target.kind == "cluster":
+        return "control of the cluster"
+    return f"{path.target.kind}: {path.target.ref}"

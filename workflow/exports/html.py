@@ -13,15 +13,12 @@ written; names come from manifests and are treated as hostile.
 
 from __future__ import annotations
 
-import hashlib
-import html
 import json
 from collections.abc import Iterable, Sequence
 
 from workflow.domain.threat_model import (
     PHASES,
     ArchitectureView,
-    AttackPath,
     Finding,
     PhaseStatus,
     ThreatModel,
@@ -41,6 +38,11 @@ from workflow.exports._common import (
     plural,
     severity_counts,
 )
+from workflow.exports.html_paths import attack_paths_section
+from workflow.exports.html_text import anchor as _anchor
+from workflow.exports.html_text import code as _code
+from workflow.exports.html_text import esc as _e
+from workflow.exports.html_text import sev as _sev
 
 __all__ = ["CSP", "architecture_svg", "render"]
 
@@ -84,6 +86,51 @@ pre { background: var(--soft); border: 1px solid var(--line); padding: 10px; ove
 .path li.target { border-color: #b42318; background: #fef3f2; }
 .diagram { overflow: auto; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
 svg text { font: 12px system-ui, sans-serif; fill: var(--fg); }
+svg.attack-drawing { max-width: 100%; height: auto; }
+.paths-view > input { position: absolute; opacity: 0; width: 0; }
+.pathfilter label { border: 1px solid var(--line); border-radius: 12px; padding: 0 9px;
+  margin: 0 3px; cursor: pointer; }
+.graph-view { display: none; } #to-all:checked ~ .graph-all { display: block; }
+#to-cluster:checked ~ .graph-cluster { display: block; }
+#to-cluster:checked ~ .path-list .attack-path:not([data-target="cluster"])
+  { display: none; }
+#to-node:checked ~ .graph-node { display: block; }
+#to-node:checked ~ .path-list .attack-path:not([data-target="node"])
+  { display: none; }
+#to-cloud:checked ~ .graph-cloud { display: block; }
+#to-cloud:checked ~ .path-list .attack-path:not([data-target="cloud"])
+  { display: none; }
+#to-data:checked ~ .graph-data { display: block; }
+#to-data:checked ~ .path-list .attack-path:not([data-target="data"])
+  { display: none; }
+#to-secrets:checked ~ .graph-secrets { display: block; }
+#to-secrets:checked ~ .path-list .attack-path:not([data-target="secrets"])
+  { display: none; }
+#from-internet:checked ~ .path-list .attack-path:not([data-origin="internet"])
+  { display: none; }
+#from-workload:checked ~ .path-list .attack-path:not([data-origin="workload"])
+  { display: none; }
+#from-user:checked ~ .path-list .attack-path:not([data-origin="user"])
+  { display: none; }
+#from-group:checked ~ .path-list .attack-path:not([data-origin="group"])
+  { display: none; }
+#from-serviceaccount:checked ~ .path-list .attack-path:not([data-origin="serviceaccount"])
+  { display: none; }
+#from-node:checked ~ .path-list .attack-path:not([data-origin="node"])
+  { display: none; }
+#to-all:checked ~ .pathfilter label[for="to-all"],
+#from-all:checked ~ .pathfilter label[for="from-all"],
+#to-cluster:checked ~ .pathfilter label[for="to-cluster"],
+#to-node:checked ~ .pathfilter label[for="to-node"],
+#to-cloud:checked ~ .pathfilter label[for="to-cloud"],
+#to-data:checked ~ .pathfilter label[for="to-data"],
+#to-secrets:checked ~ .pathfilter label[for="to-secrets"],
+#from-internet:checked ~ .pathfilter label[for="from-internet"],
+#from-workload:checked ~ .pathfilter label[for="from-workload"],
+#from-user:checked ~ .pathfilter label[for="from-user"],
+#from-group:checked ~ .pathfilter label[for="from-group"],
+#from-serviceaccount:checked ~ .pathfilter label[for="from-serviceaccount"],
+#from-node:checked ~ .pathfilter label[for="from-node"] { background: var(--fg); color: #fff; }
 svg .band { fill: #f5f8ff; stroke: #84adff; stroke-dasharray: 6 4; }
 svg .cluster { fill: none; stroke: #475467; stroke-width: 1.5; }
 svg .node { fill: #fff; stroke: #475467; } svg .entry { fill: #fff4e0; stroke: #b54708; }
@@ -101,22 +148,6 @@ _ROW_H = 58
 _PAD = 16
 _BAND_HEAD = 22
 _MAX_COLUMNS = 8
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _code(value: object) -> str:
-    return f"<code>{_e(value)}</code>"
-
-
-def _anchor(finding_id: str) -> str:
-    return "f-" + hashlib.sha256(finding_id.encode()).hexdigest()[:16]
-
-
-def _sev(band: str) -> str:
-    return f'<span class="sev sev-{_e(band)}">{_e(band.upper())}</span>'
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -396,37 +427,6 @@ def _findings(model: ThreatModel) -> str:
     return "".join(out)
 
 
-def _attack_path(path: AttackPath, titles: dict[str, str]) -> str:
-    steps = list(path.steps)
-    items: list[str] = []
-    for i, step in enumerate(steps):
-        if i:
-            items.append('<li class="arrow" aria-hidden="true">\u2192</li>')
-        items.append(f"<li>{_code(step)}</li>")
-    if path.target and (not steps or steps[-1] != path.target):
-        items.append('<li class="arrow" aria-hidden="true">\u2192</li>')
-        items.append(f'<li class="target">{_code(path.target)}</li>')
-    head = f"<h3>{_e(path.id)}{' to ' + _e(path.target) if path.target else ''}</h3>"
-    out = [head, f'<ol class="path">{"".join(items)}</ol>']
-    if path.findings:
-        links = "".join(
-            f'<li><a href="#{_anchor(fid)}">{_code(fid)}</a> {_e(titles[fid])}</li>'
-            if fid in titles else f"<li>{_code(fid)} (not in this model)</li>"
-            for fid in path.findings)
-        out.append(f"<p>Findings on the path:</p><ul>{links}</ul>")
-    return "".join(out)
-
-
-def _attack_paths(model: ThreatModel) -> str:
-    head = '<h2 id="attack-paths">Attack paths</h2>'
-    if not model.attack_paths:
-        return head + "<p>No attack paths in this model.</p>"
-    titles = {f.id: f.title for f in model.findings}
-    return (head + "".join(_attack_path(p, titles) for p in model.attack_paths)
-            + "<details><summary>Mermaid source of the attack paths</summary>"
-            f"<pre>{_e(mermaid.attack_paths(model.attack_paths))}</pre></details>")
-
-
 def _approvals(model: ThreatModel) -> str:
     head = '<h2 id="approvals">Approvals</h2>'
     rows = []
@@ -469,7 +469,8 @@ def _compliance(model: ThreatModel) -> str:
 def render(model: ThreatModel) -> str:
     """The HTML report of a threat model: one self-contained page."""
     body = "\n".join(section(model) for section in (
-        _header, _summary, _architecture, _identity, _findings, _attack_paths, _approvals,
+        _header, _summary, _architecture, _identity, _findings, attack_paths_section,
+        _approvals,
         _degradations, _compliance))
     return (
         "<!DOCTYPE html>\n"

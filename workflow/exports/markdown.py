@@ -30,6 +30,7 @@ from workflow.exports._common import (
     generator_text,
     is_model_finding,
     overall_risk,
+    path_target,
     phase_record,
     phase_title,
     plural,
@@ -249,9 +250,17 @@ def _findings(model: ThreatModel) -> list[str]:
 
 
 def _attack_path(path: AttackPath, titles: dict[str, str]) -> list[str]:
-    head = f"### {escape(path.id)}" + (f" to {escape(path.target)}" if path.target else "")
-    steps = " \u2192 ".join(code(step) for step in path.steps)
-    out = [head, "", f"Steps: {steps}", ""]
+    head = (f"### {path.severity.value.upper()} {path.score}: {escape(path.origin)} \u2192 "
+            f"{escape(path_target(path))}")
+    out = [head, "", f"Path {code(path.id)}: likelihood {path.likelihood}, impact "
+           f"{path.impact}" + (" (proposed by the model, validated against the graph)"
+                               if path.source == "model" else "") + ".", ""]
+    rows = [(str(i), code(h.source, in_table=True), code(h.to, in_table=True),
+             code(h.attack, in_table=True), escape(h.condition)
+             + ("; weakened by " + escape("; ".join(h.controls)) if h.controls else ""),
+             ", ".join(code(f, in_table=True) for f in h.findings))
+            for i, h in enumerate(path.hops, 1)]
+    out.append(table(("#", "From", "To", "Attack", "Condition", "Evidence"), rows))
     if path.findings:
         out.append("Findings on the path:")
         out += [f"- {code(fid)}" + (f" {escape(titles[fid])}" if fid in titles else "")
@@ -260,10 +269,35 @@ def _attack_path(path: AttackPath, titles: dict[str, str]) -> list[str]:
     return out
 
 
+def _choke_points(model: ThreatModel) -> list[str]:
+    graph = model.attack_graph
+    summary = graph.summary
+    if not graph.choke_points:
+        return []
+    out = ["### Choke points", ""]
+    if summary.top_fixes:
+        out += [f"Fixing {plural(len(summary.top_fixes), 'finding')} ("
+                + ", ".join(code(f) for f in summary.top_fixes)
+                + f") removes {round(summary.top_fixes_share * 100)}% of the "
+                f"{escape(summary.top_fixes_band)} paths (weighted by score).", ""]
+    rows = [(code(c.finding, in_table=True), escape(c.recommendation or c.title), str(c.paths),
+             f"{round(c.share * 100)}%") for c in graph.choke_points]
+    out.append(table(("Fix", "Recommendation", "Paths cut", "Share of path weight"), rows))
+    return out
+
+
 def _attack_paths(model: ThreatModel) -> list[str]:
     out = ["## Attack paths", ""]
     if not model.attack_paths:
         return [*out, "No attack paths in this model.", ""]
+    summary = model.attack_graph.summary
+    if summary.candidates:
+        out += [f"{plural(summary.candidates, 'path')} from "
+                + ", ".join(f"{n} {escape(k)}" for k, n in summary.by_origin.items())
+                + f" origin(s); {summary.kept} shown, {summary.omitted} more counted only"
+                + (f", {summary.dominated} dominated by a shorter one" if summary.dominated
+                   else "") + ".", ""]
+    out += _choke_points(model)
     out += [fenced(mermaid.attack_paths(model.attack_paths), "mermaid")]
     titles = {f.id: f.title for f in model.findings}
     for path in model.attack_paths:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 from workflow.domain.threat_model import ArchitectureView, AttackPath, ThreatModel
-from workflow.exports._common import kind_of, name_of, namespace_of
+from workflow.exports._common import kind_of, name_of, namespace_of, path_chain, path_target
 
 __all__ = [
     "INTERNET",
@@ -177,16 +177,15 @@ def _attack_path_lines(paths: tuple[AttackPath, ...]) -> list[str]:
     lines: list[str] = []
     for index, path in enumerate(paths):
         prefix = f"ap{index}"
-        title = f"Attack path {path.id}" + (f" to {path.target}" if path.target else "")
+        title = f"{path.severity.value} {path.score}: {path.origin} to {path_target(path)}"
         lines.append(f"  subgraph {node_id(path.id, prefix + 'g')}[{label(title)}]")
-        steps = list(path.steps)
-        if path.target and (not steps or steps[-1] != path.target):
-            steps.append(path.target)
+        steps = path_chain(path)
         ids = [node_id(f"{i}:{step}", prefix) for i, step in enumerate(steps)]
         for i, (nid, step) in enumerate(zip(ids, steps, strict=True)):
             last = i == len(steps) - 1
             lines.append(f"    {nid}{{{{{label(step)}}}}}" if last else f"    {nid}[{label(step)}]")
-        lines.extend(f"    {a} --> {b}" for a, b in itertools.pairwise(ids))
+        lines.extend(f"    {a} -->|{label(hop.attack)}| {b}"
+                     for (a, b), hop in zip(itertools.pairwise(ids), path.hops, strict=True))
         lines.append("  end")
     return lines
 

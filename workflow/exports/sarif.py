@@ -1,4 +1,4 @@
-"""SARIF 2.1.0 for GitHub code scanning: one result per finding and resource.
+"""SARIF 2.1.0 for GitHub code scanning: one result per finding and resource, and per path.
 
 Shape (what GitHub reads, see "SARIF support for code scanning"):
 
@@ -18,6 +18,8 @@ Shape (what GitHub reads, see "SARIF support for code scanning"):
   says so; without any manifest input (standard input only) the location is logical only.
   ``partialFingerprints`` hold a digest of the finding id and the resource, so an alert
   survives re-runs and line moves.
+- Critical and high attack paths are results of their own (rule ``attack-path/<target>``) with
+  a code flow through their hops (:mod:`workflow.exports.sarif_paths`).
 - Findings a reviewer accepted, marked mitigated or false positive carry an external
   ``suppression``; degradations and a partial run are tool notifications.
 
@@ -51,6 +53,7 @@ from workflow.exports._common import (
     ranked,
 )
 from workflow.exports.markdown import escape as _md
+from workflow.exports.sarif_paths import path_results, path_rules
 
 __all__ = [
     "FINGERPRINT_KEY",
@@ -369,11 +372,19 @@ def build(model: ThreatModel) -> dict[str, Any]:
     results = [_result(finding, resource, index[rule_id(finding)], where, paths)
                for finding in findings
                for resource in (finding_resources(finding) or (whole,))]
+    extra = path_rules(model, LEVELS, SECURITY_SEVERITY)
+    index.update({rule["id"]: len(rule_ids) + i for i, rule in enumerate(extra)})
+
+    def locate(resource: str, file: str | None, line: int,
+               message: str | None) -> dict[str, Any]:
+        return _location(resource, file, line, where.uris, message)
+
+    results += path_results(model, index, locate, where.files, where.anchor, LEVELS)
     driver: dict[str, Any] = {
         "name": model.generator.name,
         "fullName": "Kubernetes Threat Model Builder",
         "version": model.generator.version,
-        "rules": [_rule(rid, by_rule[rid]) for rid in rule_ids],
+        "rules": [_rule(rid, by_rule[rid]) for rid in rule_ids] + extra,
     }
     if all(part.isdigit() for part in model.generator.version.split(".")):
         driver["semanticVersion"] = model.generator.version

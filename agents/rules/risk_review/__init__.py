@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from agents.rules.base import Rule
 from agents.rules.risk_review import (
-    internet_to_cloud,
-    internet_to_cluster,
-    internet_to_data_store,
-    internet_to_node,
+    path_to_cloud,
+    path_to_cluster,
+    path_to_data,
+    path_to_node,
+    path_to_secrets,
 )
 
 __all__ = ["RULES"]
 
 RULES: tuple[Rule, ...] = (
-    internet_to_cloud,
-    internet_to_cluster,
-    internet_to_data_store,
-    internet_to_node,
+    path_to_cloud,
+    path_to_cluster,
+    path_to_data,
+    path_to_node,
+    path_to_secrets,
 )

@@ -235,12 +235,18 @@ def build_model(*, web: str = "web", partial: bool = False, llm: bool = True) ->
                          "resources": ["configmaps"], "verbs": ["get", "list"]}],
              "capabilities": []},
         ],
-        attack_paths=(AttackPath(
-            id="ap-1",
-            steps=("internet", "Ingress/shop/web", web_id, "ServiceAccount/shop/web",
-                   "ClusterRole/ops-admin"),
-            findings=(findings[0].id, findings[1].id),
-            target="cluster-admin"),),
+        attack_paths=(AttackPath.model_validate({
+            "id": "internet=>cluster", "origin": "internet", "origin_kind": "internet",
+            "target": {"kind": "cluster", "ref": None},
+            "hops": [
+                {"from": "internet", "to": "Ingress/shop/web", "attack": "ROUTE"},
+                {"from": "Ingress/shop/web", "to": web_id, "attack": "ENDPOINT_EXPLOIT",
+                 "findings": [findings[0].id]},
+                {"from": web_id, "to": "ServiceAccount/shop/web", "attack": "TOKEN_STEAL"},
+                {"from": "ServiceAccount/shop/web", "to": "cluster", "attack": "RBAC_ADMIN",
+                 "findings": [findings[1].id], "condition": "can do anything cluster-wide"}],
+            "likelihood": 4, "impact": 5, "score": 8.0, "severity": "critical",
+            "findings": [findings[0].id, findings[1].id]}),),
         compliance={"frameworks": {"CIS-1.10": {
             "name": "CIS Kubernetes Benchmark v1.10", "findings": 2, "highest": "critical",
             "controls": {"5.1.3": {"findings": [findings[1].id], "highest": "high"},

@@ -81,7 +81,7 @@ def test_internal_links_point_at_existing_findings(model: ThreatModel) -> None:
     parsed = _parse(html.render(model))
     targets = [str(attrs["href"])[1:] for tag, attrs in parsed.tags
                if tag == "a" and attrs.get("href")]
-    assert 2 == len(targets)
+    assert 2 == len(set(targets))
     assert set(targets) <= parsed.ids
 
 
@@ -104,7 +104,9 @@ def test_architecture_is_an_inline_svg(model: ThreatModel) -> None:
     for comp in model.architecture.components:
         assert comp.id in svg_titles
     assert "Internet" in svg_titles
-    assert 1 == sum(1 for tag, _ in parsed.tags if tag == "svg")
+    drawings = [attrs.get("aria-label") for tag, attrs in parsed.tags if tag == "svg"]
+    assert ["Attack graph of shop", "Attack graph of shop", "Attack path internet=>cluster"] \
+        == drawings[1:], "the graph of every path, of the paths to the cluster, each path"
     assert "Mermaid source of the diagram" in page
     assert "flowchart LR" in page
 
@@ -148,7 +150,23 @@ def test_empty_model_renders(bare_model: ThreatModel) -> None:
 
 def test_attack_path_to_a_missing_finding_is_not_a_dead_link(model: ThreatModel) -> None:
     """A path naming a finding the model no longer holds shows it without a link."""
-    path = model.attack_paths[0].model_copy(update={"findings": ("gone@x",)})
+    first = model.attack_paths[0]
+    hops = tuple(h.model_copy(update={"findings": ("gone@x",) if h.findings else ()})
+                 for h in first.hops)
+    path = first.model_copy(update={"findings": ("gone@x",), "hops": hops})
     page = html.render(model.model_copy(update={"attack_paths": (path,)}))
     assert "<code>gone@x</code> (not in this model)" in page
     assert [] == [a for t, a in _parse(page).tags if t == "a"]
+
+
+def test_the_path_filter_needs_no_script(model: ThreatModel) -> None:
+    """Radio buttons for each target and origin present, one graph per target, paths tagged."""
+    page = html.render(model)
+    parsed = _parse(page)
+    radios = {attrs["id"] for tag, attrs in parsed.tags if tag == "input"}
+    assert {"to-all", "to-cluster", "from-all", "from-internet"} == radios
+    articles = [attrs for tag, attrs in parsed.tags
+                if tag == "article" and "attack-path" in str(attrs.get("class"))]
+    assert [("cluster", "internet")] == [(a["data-target"], a["data-origin"]) for a in articles]
+    assert '#to-cluster:checked ~ .graph-cluster { display: block; }' in page
+    assert "<script" not in page

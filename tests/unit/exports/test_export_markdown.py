@@ -82,10 +82,11 @@ def test_approvals_say_who_and_when(model: ThreatModel) -> None:
 
 
 def test_attack_paths_and_degradations(model: ThreatModel) -> None:
-    """Attack paths list their steps and findings; degradations give their reason."""
+    """Attack paths list their hops and findings; degradations give their reason."""
     text = markdown.render(model)
-    assert "\n### ap-1 to cluster-admin\n" in text
-    assert "`internet` \u2192 `Ingress/shop/web`" in text
+    assert "\n### CRITICAL 8.0: internet \u2192 control of the cluster\n" in text
+    assert ("| 4 | `ServiceAccount/shop/web` | `cluster` | `RBAC_ADMIN` | can do anything "
+            "cluster-wide | `identity.wildcard-rbac@ClusterRole/ops-admin` |") in text
     assert "| Data | retrieval | knowledge base empty; no citations |" in text
 
 

@@ -94,21 +94,27 @@ def test_hostile_names_stay_inside_labels(hostile_model: ThreatModel) -> None:
     assert any("#60;script#62;" in line for line in text.splitlines())
 
 
-def test_attack_paths_chain_their_steps(model: ThreatModel) -> None:
-    """Each path is a subgraph chaining its steps, ending in its target."""
+def test_attack_paths_chain_their_hops(model: ThreatModel) -> None:
+    """Each path is a subgraph chaining its hops, labelled with their attacks, ending in its
+    target."""
     text = mermaid.attack_paths(model.attack_paths)
     path = model.attack_paths[0]
     assert 1 == text.count("subgraph ")
-    assert len(path.steps) == text.count(" --> ")
-    assert '{{"cluster-admin"}}' in text
+    assert len(path.hops) == text.count(" -->|")
+    assert '-->|"RBAC_ADMIN"|' in text
+    assert '{{"cluster"}}' in text
 
 
-def test_attack_path_ending_at_its_target_is_not_repeated() -> None:
-    """A path whose last step is its target does not draw the target twice."""
-    path = AttackPath(id="p", steps=("internet", "Pod/ns/a", "node"), target="node")
+def test_attack_path_draws_its_target_once() -> None:
+    """The last hop's vertex is the target: it is drawn once, as the target."""
+    path = AttackPath.model_validate({
+        "id": "p", "origin": "internet", "origin_kind": "internet",
+        "target": {"kind": "node", "ref": "Node/any"},
+        "hops": [{"from": "internet", "to": "Pod/ns/a", "attack": "ROUTE"},
+                 {"from": "Pod/ns/a", "to": "Node/any", "attack": "CE_PRIV_MOUNT"}]})
     text = mermaid.attack_paths((path,))
-    assert 2 == text.count(" --> ")
-    assert 1 == text.count('"node"')
+    assert 2 == text.count(" -->|")
+    assert 1 == text.count('{{"Node/any"}}')
 
 
 def test_no_attack_paths_is_said() -> None:
@@ -122,5 +128,5 @@ def test_render_holds_architecture_and_attack_paths(model: ThreatModel,
     text = mermaid.render(model)
     assert text.startswith("flowchart LR\n")
     assert 1 == text.count("flowchart")
-    assert '["Attack path ap-1 to cluster-admin"]' in text
+    assert '["critical 8.0: internet to control of the cluster"]' in text
     assert mermaid.architecture(bare_model.architecture) == mermaid.render(bare_model)

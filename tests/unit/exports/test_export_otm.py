@@ -59,7 +59,7 @@ def test_project_names_the_application_and_run(partial_model: ThreatModel) -> No
     assert project["attributes"]["partial"] is True
     assert "partial" in project["tags"]
     assert "Partial run" in project["description"]
-    assert ["ap-1"] == [p["id"] for p in project["attributes"]["attackPaths"]]
+    assert ["internet=>cluster"] == [p["id"] for p in project["attributes"]["attackPaths"]]
 
 
 def test_trust_zones_nest_namespaces_in_the_cluster(model: ThreatModel) -> None:

@@ -15,8 +15,17 @@ from workflow.exports import sarif
 from workflow.exports._common import finding_resources
 
 
-def _run(model: ThreatModel) -> dict[str, Any]:
+def _full_run(model: ThreatModel) -> dict[str, Any]:
     run: dict[str, Any] = json.loads(sarif.render(model))["runs"][0]
+    return run
+
+
+def _run(model: ThreatModel) -> dict[str, Any]:
+    """The run with the findings' results only (the attack paths' results left out)."""
+    run = _full_run(model)
+    run["results"] = [r for r in run["results"] if not r["ruleId"].startswith("attack-path/")]
+    run["tool"]["driver"]["rules"] = [r for r in run["tool"]["driver"]["rules"]
+                                      if not r["id"].startswith("attack-path/")]
     return run
 
 
@@ -309,5 +318,21 @@ def test_results_name_their_attack_paths(model: ThreatModel) -> None:
     run = _run(model)
     on_path = _find(model, "controls.privileged-container")
     off_path = _find(model, "data.secret-in-env")
-    assert ["ap-1"] == _results_for(run, on_path.id)[0]["properties"]["attackPaths"]
+    assert ["internet=>cluster"] == _results_for(run, on_path.id)[0]["properties"]["attackPaths"]
     assert [] == _results_for(run, off_path.id)[0]["properties"]["attackPaths"]
+
+
+def test_critical_and_high_paths_are_results_with_code_flows(model: ThreatModel) -> None:
+    """Each critical or high path is one result whose thread flow walks its hops in order."""
+    run = _full_run(model)
+    results = [r for r in run["results"] if r["ruleId"].startswith("attack-path/")]
+    path = model.attack_paths[0]
+    assert ["attack-path/cluster"] == [r["ruleId"] for r in results]
+    flow = results[0]["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert [1, 2, 3, 4] == [step["executionOrder"] for step in flow]
+    assert [h.attack.lower() for h in path.hops] == [step["kinds"][0] for step in flow]
+    assert ["internet=>cluster"] == [r["properties"]["pathId"] for r in results]
+    rules = {rule["id"] for rule in run["tool"]["driver"]["rules"]}
+    assert "attack-path/cluster" in rules
+    assert results[0]["ruleIndex"] == [rule["id"] for rule in run["tool"]["driver"]["rules"]
+                                       ].index("attack-path/cluster")

@@ -384,3 +384,21 @@ def test_wire_schema_is_strict_while_envelope_is_lenient() -> None:
     assert PhaseAnswer.model_json_schema() == RawPhaseAnswer.model_json_schema()
     raw = RawPhaseAnswer.model_validate({"threats": [{"likelihood": 99}]})
     assert [{"likelihood": 99}] == raw.threats
+
+
+def test_risk_review_shows_the_attack_graph_and_passes_path_proposals_on() -> None:
+    """The risk review's prompt holds the attack graph; well-formed path proposals come back
+    for the reviewer to check, malformed ones are dropped and counted, other phases ignore
+    them."""
+    proposal = {"vertices": ["Deployment/shop/web", "cluster"], "attacks": ["RBAC_ADMIN"],
+                "rationale": "the web pod's token is cluster-admin"}
+    broken = {"vertices": ["Deployment/shop/web", "cluster"], "attacks": [], "rationale": "x"}
+    answer = {"threats": [], "recommendations": [], "paths": [proposal, broken]}
+    model = FakeModel([answer, answer])
+    result = run(model, phase=Phase.RISK_REVIEW)
+    graph = section(model.calls[0]["prompt"], "attack_graph")
+    assert graph.startswith("Attack types: ")
+    assert "Paths:" in graph
+    assert [proposal] == [dict(p) for p in result.paths]
+    assert {"invalid": 1} == result.drops
+    assert () == run(model, phase=Phase.CONTROLS).paths

@@ -10,7 +10,7 @@ import pytest
 
 import prompts
 from workflow.domain.errors import PromptError
-from workflow.domain.threat_model import PHASES
+from workflow.domain.threat_model import PHASES, Phase
 
 GOOD = """---
 id: demo
@@ -31,10 +31,11 @@ def test_every_phase_and_the_system_prompt_exist() -> None:
 
 @pytest.mark.parametrize("name", ["system", *(p.value for p in PHASES)])
 def test_prompt_metadata_and_hash(name: str) -> None:
-    """Each prompt loads with its id, version and the sha256 of its file."""
+    """Each prompt loads (its newest version) with its id, version and the file's sha256."""
     prompt = prompts.load(name)
-    data = (prompts.PROMPT_DIR / f"{name}.v1.md").read_bytes()
-    assert (name, 1) == (prompt.id, prompt.version)
+    version = max(prompts.available()[name])
+    data = (prompts.PROMPT_DIR / f"{name}.v{version}.md").read_bytes()
+    assert (name, version) == (prompt.id, prompt.version)
     assert hashlib.sha256(data).hexdigest() == prompt.sha256
     assert prompt.sha256 == prompt.ref.sha256
 
@@ -64,11 +65,15 @@ def test_system_prompt_states_role_scope_and_data_rule() -> None:
 
 
 def test_phase_prompts_declare_the_same_inputs() -> None:
-    """Every phase prompt takes the inputs enrichment renders."""
+    """Every phase prompt takes the inputs enrichment renders; the risk review's newest one
+    also shows the attack graph."""
     expected = ("application", "cloud", "classification", "inventory", "findings", "passages",
                 "notes", "guidance")
     for phase in PHASES:
-        assert expected == prompts.load(phase).inputs
+        if phase is not Phase.RISK_REVIEW:
+            assert expected == prompts.load(phase).inputs
+    assert expected == prompts.load("risk_review", 1).inputs
+    assert (*expected[:5], "attack_graph", *expected[5:]) == prompts.load("risk_review").inputs
 
 
 def test_render_substitutes_and_keeps_braces_and_dollars() -> None:
