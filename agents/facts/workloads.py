@@ -19,15 +19,21 @@ __all__ = [
     "DATA_STORE_PORTS",
     "DEFAULT_CAPABILITIES",
     "RESTRICTED_VOLUME_TYPES",
+    "RUNTIME_SOCKETS",
     "SAFE_SYSCTLS",
+    "SENSITIVE_HOST_PATHS",
     "admin_interface",
     "container_value",
     "containers",
     "data_store",
+    "holds_node",
     "hostpath_volumes",
     "image_name",
     "is_logging_agent",
     "is_runtime_security_agent",
+    "is_runtime_socket",
+    "is_sensitive_host_path",
+    "runs_as_non_root",
 ]
 
 #: Capabilities the Pod Security Standards baseline allows to be added.
@@ -99,6 +105,36 @@ def containers(inv: Inventory) -> Iterator[tuple[Workload, Container]]:
             yield wl, container
 
 
+#: Host paths that are (or contain) a container runtime's API socket.
+RUNTIME_SOCKETS = (
+    "/var/run/docker.sock", "/run/docker.sock", "/var/run/containerd/containerd.sock",
+    "/run/containerd/containerd.sock", "/var/run/crio/crio.sock", "/run/crio/crio.sock",
+    "/var/run/cri-dockerd.sock", "/run/k3s/containerd/containerd.sock",
+    "/var/run/containerd", "/run/containerd", "/var/run/crio", "/run/crio", "/var/run/docker",
+    "/var/run", "/run")
+
+
+def is_runtime_socket(path: str) -> bool:
+    """True when a host path is a runtime socket or a directory that holds one."""
+    clean = path.rstrip("/") or "/"
+    return clean in RUNTIME_SOCKETS or clean.endswith((".sock", "/docker.sock"))
+
+
+#: Host paths (and their subtrees) that give access to node credentials or control.
+SENSITIVE_HOST_PATHS = ("/", "/etc", "/root", "/home", "/var/lib/kubelet", "/var/lib/docker",
+                        "/var/lib/containerd", "/var/lib/etcd", "/etc/kubernetes", "/proc",
+                        "/sys", "/boot", "/dev", "/lib/modules", "/usr", "/bin", "/sbin",
+                        "/var/log", "/var/lib")
+
+
+def is_sensitive_host_path(path: str) -> bool:
+    """True when a host path is, or lies under, a sensitive node location."""
+    clean = path.rstrip("/") or "/"
+    if clean == "/":
+        return True
+    return any(clean == p or clean.startswith(p + "/") for p in SENSITIVE_HOST_PATHS if p != "/")
+
+
 def hostpath_volumes(wl: Workload) -> Iterator[tuple[int, dict[str, Any], str, bool]]:
     """(index, volume, host path, writable) for each hostPath volume of a workload.
 
@@ -121,6 +157,36 @@ def container_value(wl: Workload, container: Container, key: str) -> Any:
     if value is None:
         value = wl.pod.security_context.get(key)
     return value
+
+
+def runs_as_non_root(wl: Workload, container: Container | None = None) -> bool:
+    """True when the container (or, without one, every container) provably runs as non-root.
+
+    Provably means runAsNonRoot: true or a non-zero runAsUser, in the container or the pod,
+    and not privileged.
+    """
+    items = [container] if container is not None else list(wl.pod.containers)
+    for item in items:
+        user = container_value(wl, item, "runAsUser")
+        forced = container_value(wl, item, "runAsNonRoot") is True
+        if user == 0 or not (forced or (isinstance(user, int) and user > 0)) \
+                or item.security_context.get("privileged") is True:
+            return False
+    return bool(items)
+
+
+def holds_node(wl: Workload) -> bool:
+    """True when code in the workload is root on its node.
+
+    That is: a privileged container, host PID as root, the runtime socket, or a writable
+    sensitive host path.
+    """
+    if any(c.security_context.get("privileged") is True for c in wl.pod.containers):
+        return True
+    if wl.pod.flag("hostPID") and not runs_as_non_root(wl):
+        return True
+    return any(is_runtime_socket(path) or (is_sensitive_host_path(path) and writable)
+               for _, _, path, writable in hostpath_volumes(wl))
 
 
 # ---- what a workload is -----------------------------------------------------------------

@@ -129,11 +129,11 @@ def test_internet_exposure_raises_likelihood(tmp_path: Path) -> None:
     fid = "controls.privileged-container@Deployment/shop/web#web"
     high = _by_id(exposed.findings, fid)
     low = _by_id(internal.findings, fid)
-    assert 3 == low.likelihood
-    assert 5 == high.likelihood  # +1 internet, +1 attack path
+    assert 4 == low.likelihood  # code in the pod that holds the node
+    assert 5 == high.likelihood  # +1 the attack starts at a public service
     assert Severity.CRITICAL == high.severity
     assert Severity.HIGH == low.severity
-    assert any("internet" in r for r in exposed.adjustments[fid])
+    assert any("outside the cluster" in r for r in exposed.adjustments[fid])
 
 
 def test_attack_path_is_built_and_chains_findings(tmp_path: Path) -> None:
@@ -148,13 +148,13 @@ def test_attack_path_is_built_and_chains_findings(tmp_path: Path) -> None:
 
 
 def test_sensitive_data_raises_impact_and_adds_regulation(tmp_path: Path) -> None:
-    """A cardholder-data label raises impact and adds PCI DSS references."""
+    """A cardholder-data label raises the impact of what reaches the data, adds PCI DSS."""
     inv = _inv(tmp_path, INTERNAL_PRIVILEGED.replace(
         "metadata: {name: web, namespace: shop}\nspec:\n  selector",
         "metadata: {name: web, namespace: shop, labels: {data-classification: pci}}\n"
         "spec:\n  selector", 1))
     result = review(Facts(inv), catalogue_findings(inv))
-    item = _by_id(result.findings, "controls.run-as-root@Deployment/shop/web")
+    item = _by_id(result.findings, "network.pod-not-isolated@Deployment/shop/web")
     assert 4 == item.impact
     assert "PCI-DSS-4.0:1.3.1" in item.references
     assert ["Deployment/shop/web"] == result.compliance["regulations"]["PCI-DSS-4.0"]["resources"]
@@ -177,7 +177,8 @@ def test_mitigation_lowers_likelihood(tmp_path: Path) -> None:
 
 def test_cluster_wide_blast_radius_raises_impact(tmp_path: Path) -> None:
     """A DaemonSet's weakness (every node) has a higher impact than a Deployment's."""
-    ds = INTERNAL_PRIVILEGED.replace("kind: Deployment", "kind: DaemonSet")
+    ds = INTERNAL_PRIVILEGED.replace("kind: Deployment", "kind: DaemonSet").replace(
+        "securityContext: {privileged: true}", "securityContext: {privileged: false}")
     inv = _inv(tmp_path, ds)
     item = _by_id(review(Facts(inv), catalogue_findings(inv)).findings,
                   "controls.run-as-root@DaemonSet/shop/web")
@@ -289,9 +290,10 @@ def test_application_classification_applies_to_unlabelled_resources(tmp_path: Pa
     """--classification pci raises impact and brings PCI DSS into the compliance summary."""
     inv = _inv(tmp_path, INTERNAL_PRIVILEGED)
     found = catalogue_findings(inv)
-    plain = _by_id(review(Facts(inv), found).findings, "controls.run-as-root@Deployment/shop/web")
+    fid = "network.pod-not-isolated@Deployment/shop/web"
+    plain = _by_id(review(Facts(inv), found).findings, fid)
     result = review(Facts(inv), found, data_classification="pci")
-    pci = _by_id(result.findings, "controls.run-as-root@Deployment/shop/web")
+    pci = _by_id(result.findings, fid)
     assert plain.impact + 1 == pci.impact
     assert "PCI-DSS-4.0:1.3.1" in pci.references
     assert "PCI-DSS-4.0:1.3.1" not in plain.references

@@ -31,6 +31,7 @@ RULE = RuleMeta(
     false_positives="Segmentation enforced by a service mesh authorisation policy outside "
                     "these manifests.",
     kb_topics=("data-classification", "networkpolicy-default-deny"),
+    starts_at_service=False,
 )
 
 

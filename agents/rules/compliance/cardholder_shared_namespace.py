@@ -27,6 +27,7 @@ RULE = RuleMeta(
                 "nodes) separate from other components.",
     false_positives="Namespaces whose every workload is in scope and classified so.",
     kb_topics=("data-classification", "default-namespace"),
+    starts_at_service=False,
 )
 
 

@@ -5,34 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agents.facts.derived import Facts
-from agents.facts.workloads import hostpath_volumes
+from agents.facts.workloads import hostpath_volumes, is_runtime_socket
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Impact, Likelihood
 from workflow.domain.threat_model import Finding, Phase, Stride
 
-__all__ = ["RULE", "RUNTIME_SOCKETS", "evaluate", "is_runtime_socket"]
-
-#: Host paths that are (or contain) a container runtime's API socket.
-RUNTIME_SOCKETS = (
-    "/var/run/docker.sock", "/run/docker.sock", "/var/run/containerd/containerd.sock",
-    "/run/containerd/containerd.sock", "/var/run/crio/crio.sock", "/run/crio/crio.sock",
-    "/var/run/cri-dockerd.sock", "/run/k3s/containerd/containerd.sock",
-    "/var/run/containerd", "/run/containerd", "/var/run/crio", "/run/crio", "/var/run/docker",
-    "/var/run", "/run")
-
-
-def is_runtime_socket(path: str) -> bool:
-    """True when a host path is a runtime socket or a directory that holds one."""
-    clean = path.rstrip("/") or "/"
-    return clean in RUNTIME_SOCKETS or clean.endswith((".sock", "/docker.sock"))
-
+__all__ = ["RULE", "evaluate"]
 
 RULE = RuleMeta(
     id="controls.container-runtime-socket",
     title="Container runtime socket mounted",
     phase=Phase.CONTROLS,
     stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.TAMPERING),
-    likelihood=3, impact=5,
+    likelihood=Likelihood.ONE_STEP, impact=Impact.SYSTEM,
     description=("The Docker, containerd or CRI-O socket lets its holder start privileged "
                  "containers on the node; a read-only mount does not prevent that, because API "
                  "calls are writes on an open socket."),
@@ -46,6 +32,7 @@ RULE = RuleMeta(
     false_positives="Node monitoring or CI agents that need the socket; isolate them on "
                     "dedicated nodes.",
     kb_topics=("runtime-socket", "hostpath"),
+    harm="node",
 )
 
 

@@ -27,6 +27,7 @@ RULE = RuleMeta(
     false_positives="Manifests rendered without a namespace that the pipeline sets at apply "
                     "time.",
     kb_topics=("default-namespace",),
+    starts_at_service=False,
 )
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agents.facts.derived import Facts
-from agents.facts.workloads import containers
+from agents.facts.workloads import containers, holds_node
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Impact
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -19,7 +20,8 @@ RULE = RuleMeta(
     stride=(Stride.TAMPERING,),
     likelihood=2, impact=3,
     description=("latest (or no tag) resolves to whatever the registry serves at pull time: "
-                 "the running code is unknown and can be swapped."),
+                 "the running code is unknown and can be swapped; whoever controls the tag "
+                 "gets what the workload holds (the node, for a privileged or host-level pod)."),
     tactics=(refs.TA.INITIAL_ACCESS, refs.TA.PERSISTENCE),
     techniques=("T1525", "T1195.002"),
     ms_matrix=("MS-TA9002",),
@@ -29,6 +31,7 @@ RULE = RuleMeta(
                 "(image@sha256:...).",
     false_positives="None in production manifests.",
     kb_topics=("image-tag-digest", "image-provenance"),
+    starts_at_service=False,
 )
 
 
@@ -43,5 +46,6 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             yield RULE.finding(wl.id, [located(inv, wl.id, container.path + "/image",
                                                container.image)],
                                detail=container.name,
+                               impact=Impact.SYSTEM if holds_node(wl) else None,
                                title=f"Container {container.name} in {wl.name} uses "
                                      f"{container.image} ({tag or 'no tag'})")

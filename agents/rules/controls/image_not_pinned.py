@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agents.facts.derived import Facts
-from agents.facts.workloads import containers
+from agents.facts.workloads import containers, holds_node
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Impact
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -27,6 +28,7 @@ RULE = RuleMeta(
                 "reviewed change.",
     false_positives="Registries with immutable tags enforced.",
     kb_topics=("image-tag-digest", "image-provenance"),
+    starts_at_service=False,
 )
 
 
@@ -39,5 +41,6 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             yield RULE.finding(wl.id, [located(inv, wl.id, container.path + "/image",
                                                container.image)],
                                detail=container.name,
+                               impact=Impact.SYSTEM if holds_node(wl) else None,
                                title=f"Container {container.name} in {wl.name} image is not "
                                      "pinned by digest")

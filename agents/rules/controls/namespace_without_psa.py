@@ -28,6 +28,7 @@ RULE = RuleMeta(
     false_positives="Clusters that enforce the same through a policy engine or an "
                     "AdmissionConfiguration default.",
     kb_topics=("psa-labels", "policy-engine"),
+    starts_at_service=False,
 )
 
 

@@ -30,6 +30,7 @@ RULE = RuleMeta(
     false_positives="Clusters whose kubelet defaults to RuntimeDefault (--seccomp-default) "
                     "are protected even without the field.",
     kb_topics=("seccomp",),
+    harm="container",
 )
 
 

@@ -26,6 +26,7 @@ RULE = RuleMeta(
     remediation="Move the value into a Secret (or an external secret store) and rotate it.",
     false_positives="Keys whose name suggests a secret but hold a reference or a public key.",
     kb_topics=("literal-credentials",),
+    starts_at_service=False,
 )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from agents.facts.derived import Facts
-from agents.facts.identity import Capability
+from agents.facts.identity import Capability, automounts_token
 from agents.rules.base import RuleMeta, located
 from workflow.domain.inventory import Inventory
 from workflow.domain.rbac import Grant
+from workflow.domain.scoring import Likelihood
 from workflow.domain.threat_model import Evidence, Finding
 
-__all__ = ["capability_findings", "grant_evidence", "subjects"]
+__all__ = ["capability_findings", "grant_evidence", "subjects", "token_holders"]
 
 
 def subjects(inv: Inventory, *kinds: str) -> list[str]:
@@ -29,6 +30,12 @@ def grant_evidence(inv: Inventory, grant: Grant) -> list[Evidence]:
             located(inv, grant.role, rule.pointer or "/rules", shown)]
 
 
+def token_holders(inv: Inventory, subject: str) -> list[str]:
+    """The workloads whose pods mount the token of a service account (its rights' reach)."""
+    return sorted(wl.id for wl in inv.workloads_running_as(subject)
+                  if wl.kind != "PodTemplate" and automounts_token(inv, wl))
+
+
 def _scope_text(scope: str) -> str:
     return "cluster-wide" if scope == "cluster" else f"in namespace {scope}"
 
@@ -39,7 +46,9 @@ def capability_findings(facts: Facts, rule: RuleMeta, keys: Iterable[str], *,
     """One finding per subject and scope that holds one of the capabilities ``keys``.
 
     A scope where the subject is already all-powerful (cluster-admin) is left to that rule,
-    so one wildcard grant does not fan out into a finding per ability.
+    so one wildcard grant does not fan out into a finding per ability. The likelihood is what
+    an attacker needs first: a service account whose token a pod mounts is one step away (run
+    code in that pod); otherwise the rule's base (a token must be obtained first).
     """
     inv = facts.inventory
     wanted = set(keys)
@@ -51,6 +60,7 @@ def capability_findings(facts: Facts, rule: RuleMeta, keys: Iterable[str], *,
             if cap.key in wanted and (cap.key == "cluster-admin" or (
                     cap.grant.scope not in admin and "cluster" not in admin)):
                 caps.setdefault(cap.grant.scope, []).append(cap)
+        holders = token_holders(inv, subject) if subject.startswith("ServiceAccount/") else []
         for scope, items in sorted(caps.items()):
             labels = sorted({c.label for c in items})
             evidence = [e for c in items[:3] for e in grant_evidence(inv, c.grant)]
@@ -58,4 +68,7 @@ def capability_findings(facts: Facts, rule: RuleMeta, keys: Iterable[str], *,
             yield rule.finding(
                 resources, evidence, detail=scope,
                 impact=cluster_impact if scope == "cluster" and cluster_impact else None,
-                title=f"{subject} can {' and '.join(labels)} {_scope_text(scope)}")
+                likelihood=Likelihood.ONE_STEP if holders else None,
+                title=f"{subject} can {' and '.join(labels)} {_scope_text(scope)}"
+                      + (f"; its token is mounted in {', '.join(holders[:3])}"
+                         if holders else ""))

@@ -17,7 +17,7 @@ RULE = RuleMeta(
     title="Service account can escalate its own privileges",
     phase=Phase.IDENTITY,
     stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.SPOOFING),
-    likelihood=2, impact=5,
+    likelihood=2, impact=4,
     description=("escalate and bind on roles, writes to RBAC objects, impersonate, "
                  "serviceaccounts/token and CSR approval each let the holder give itself "
                  "rights it does not have."),
@@ -29,6 +29,7 @@ RULE = RuleMeta(
                 "CSR approval from the role.",
     false_positives="RBAC managers and identity brokers designed to hand out rights.",
     kb_topics=("rbac-escalate-bind-impersonate",),
+    harm="api-rights",
 )
 
 
@@ -36,4 +37,4 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag service accounts that hold any privilege-escalation verb."""
     yield from capability_findings(
         facts, RULE, ["escalate", "bind", "impersonate", "token-request", "rbac-write",
-                    "csr-approve"])
+                    "csr-approve"], cluster_impact=5)

@@ -28,6 +28,7 @@ RULE = RuleMeta(
                 "elevation for administration.",
     false_positives="A small, named platform-admin group is expected; list it in the model.",
     kb_topics=("rbac-cluster-admin", "rbac-secrets-access"),
+    harm="api-rights",
 )
 
 _BROAD = ["cluster-admin", "secrets-read", "escalate", "bind", "impersonate", "rbac-write",

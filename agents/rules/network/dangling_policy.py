@@ -27,6 +27,7 @@ RULE = RuleMeta(
                 "pods, or delete it.",
     false_positives="Policies written ahead of workloads deployed from other manifests.",
     kb_topics=("networkpolicy-default-deny",),
+    starts_at_service=False,
 )
 
 

@@ -29,6 +29,7 @@ RULE = RuleMeta(
     false_positives="Clusters with a global default-deny from the CNI (e.g. Calico "
                     "GlobalNetworkPolicy) outside these manifests.",
     kb_topics=("networkpolicy-default-deny",),
+    starts_at_service=False,
 )
 
 

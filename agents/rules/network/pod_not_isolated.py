@@ -30,6 +30,7 @@ RULE = RuleMeta(
     false_positives="Clusters whose CNI does not enforce NetworkPolicy need a different "
                     "control (service mesh authorisation).",
     kb_topics=("networkpolicy-default-deny",),
+    starts_at_service=False,
 )
 
 
