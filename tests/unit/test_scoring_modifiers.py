@@ -34,6 +34,7 @@ def test_each_modifier_moves_one_point() -> None:
     assert 4 == adjust(3, 3, RiskContext(internet_exposed=True)).likelihood
     assert 2 == adjust(3, 3, RiskContext(mitigated=True)).likelihood
     assert 4 == adjust(3, 3, RiskContext(sensitive_data=True)).impact
+    assert 4 == adjust(3, 4, RiskContext(sensitive_data=True)).impact  # at least a system
     assert 4 == adjust(3, 3, RiskContext(cluster_wide=True)).impact
 
 
@@ -52,7 +53,7 @@ def test_reasons_name_every_modifier() -> None:
     result = adjust(2, 2, RiskContext(internet_exposed=True, sensitive_data=True,
                                       mitigated=True))
     assert 3 == len(result.reasons)
-    assert (2, 3) == (result.likelihood, result.impact)
+    assert (2, 4) == (result.likelihood, result.impact)
 
 
 def test_unseen_harm_is_not_raised_for_data_or_reach() -> None:

@@ -57,6 +57,8 @@ EXEC = '- {apiGroups: [""], resources: [pods/exec], verbs: [create]}'
 ADMIN = '- {apiGroups: ["*"], resources: ["*"], verbs: ["*"]}'
 IRSA = ("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: web\n  namespace: shop\n"
         "  annotations: {eks.amazonaws.com/role-arn: 'arn:aws:iam::111122223333:role/web'}\n")
+GRAFANA = _pod(container="env: [{name: GF_SECURITY_ADMIN_PASSWORD, value: admin}]").replace(
+    "example/web:1.0", "grafana/grafana:10.4.2")
 KYVERNO = "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata: {name: psa}\nspec: {}\n"
 
 
@@ -100,6 +102,33 @@ def test_impact_is_what_the_asset_is(tmp_path: Path, docs: list[str], finding_id
     assert (impact, band) == (item.impact, item.severity)
 
 
+SIGNING = ("apiVersion: v1\nkind: Secret\nmetadata: {name: keys, namespace: shop}\nstringData:\n"
+           "  jwt-signing-key.pem: |\n    -----BEGIN PRIVATE KEY-----\n    MIIEvQIBADAN\n"
+           "    -----END PRIVATE KEY-----\n")
+SUPERUSER_CM = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: db, namespace: shop}\n"
+                "data: {POSTGRES_USER: postgres, POSTGRES_PASSWORD: Zr8q2LkM9vXw}\n")
+DB_ENV = "env: [{name: DB_PASSWORD, value: Zr8q2LkM9vXw}]"
+
+
+@pytest.mark.parametrize(("docs", "finding_id", "impact", "band"), [
+    pytest.param([SIGNING], "data.secret-in-manifest@Secret/shop/keys", 5, Severity.CRITICAL,
+                 id="a token-signing key mints any login"),
+    pytest.param([SUPERUSER_CM], "data.configmap-credential@ConfigMap/shop/db#POSTGRES", 4,
+                 Severity.HIGH, id="a database superuser password"),
+    pytest.param([_pod(container=DB_ENV, labels="data-classification: pci")],
+                 "data.literal-credential@Deployment/shop/web#DB", 4, Severity.HIGH,
+                 id="a password to classified data"),
+    pytest.param([_pod(container=DB_ENV)], "data.literal-credential@Deployment/shop/web#DB", 3,
+                 Severity.MEDIUM, id="an application's database password"),
+])
+def test_credentials_are_rated_by_what_they_open(tmp_path: Path, docs: list[str],
+                                                 finding_id: str, impact: int,
+                                                 band: Severity) -> None:
+    """Committed credentials (one step: read the repository) are rated by their asset."""
+    item = _get(_review(tmp_path, *docs), finding_id)
+    assert (4, impact, band) == (item.likelihood, item.impact, item.severity)
+
+
 # ---- 2. likelihood is what the attacker needs first -----------------------------------------
 @pytest.mark.parametrize(("docs", "finding_id", "likelihood", "band"), [
     pytest.param([_bound(ADMIN), _pod()], "identity.cluster-admin@ServiceAccount/shop/web#cluster",
@@ -115,6 +144,8 @@ def test_impact_is_what_the_asset_is(tmp_path: Path, docs: list[str], finding_id
                  Severity.MEDIUM, id="a pod's cloud identity"),
     pytest.param([IRSA], "identity.cloud-identity@ServiceAccount/shop/web", 2, Severity.LOW,
                  id="a cloud identity no pod uses"),
+    pytest.param([GRAFANA, _lb()], "data.default-credential@Deployment/shop/web#GF_SECURITY", 5,
+                 Severity.CRITICAL, id="a default admin password on a public service"),
 ])
 def test_likelihood_is_what_the_attacker_needs_first(tmp_path: Path, docs: list[str],
                                                      finding_id: str, likelihood: int,

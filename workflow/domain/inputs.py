@@ -266,7 +266,7 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 secrets.append(SecretValue(
                     resource=res.id, file=label, path=found.path, reason=found.reason,
                     fingerprint=found.fingerprint,
-                    location=_secret_location(found.path, res.kind)))
+                    location=_secret_location(found.path, res.kind), shape=found.shape))
             resources.append(res)
     if not resources:
         named = ", ".join("<stdin>" if str(p) == "-" else str(p) for p in paths)

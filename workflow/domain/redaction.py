@@ -1,13 +1,18 @@
 """Secret redaction at load time.
 
 Secret values never leave this module: what remains is that a value existed, where, why it was
-taken for a secret, and a keyed, non-reversible fingerprint (HMAC-SHA256 with a per-installation
-key, truncated), so two runs of the same input produce the same fingerprints and nobody can
-test guesses without the key.
+taken for a secret, its shape (:func:`value_shape`: a private key, a token, a well-known default,
+...) and a keyed, non-reversible fingerprint (HMAC-SHA256 with a per-installation key,
+truncated), so two runs of the same input produce the same fingerprints and nobody can test
+guesses without the key. A value whose shape is not a secret's (a number of seconds, a duration,
+a boolean, a URL without credentials) is left in place even under a credential-like name; a
+number stays a secret only under a password-like name (a numeric PIN).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import os
@@ -20,9 +25,11 @@ from typing import Any
 
 __all__ = [
     "MARKER_PREFIX",
+    "NOT_SECRET_SHAPES",
     "Redactor",
     "is_credential_name",
     "load_or_create_key",
+    "value_shape",
 ]
 
 MARKER_PREFIX = "«redacted"
@@ -62,6 +69,10 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("password assignment", re.compile(
         r"(?i)\b(?:password|passwd|pwd|secret|token|api[_-]?key)\b[\"']?\s*[:=]\s*[\"']?"
         r"([^\s\"',;&]{3,})")),
+    ("prefixed password assignment", re.compile(
+        r"(?i)(?<![A-Za-z0-9])(?:[A-Za-z0-9]+[_.-])+(?:password|passwd|pwd|pass|secret|token"
+        r"|api[_-]?key)\b[\"']?\s*[:=]\s*[\"']?([^\s\"',;&$]{3,})")),
+    ("bearer token", re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/-]{16,}=*)")),
 )
 
 
@@ -69,7 +80,75 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 #: patterns only run on the few values that have one.
 _VALUE_TRIGGER = re.compile(
     r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|xox[abposr]-|AIza|_live_|eyJ|://\S*@"
-    r"|(?i:passw|pwd|secret|token|api[_-]?key)")
+    r"|(?i:passw|pwd|_pass|secret|token|api[_-]?key|bearer)")
+
+
+#: Shapes of values that are not secrets whatever their name (numbers only under names that
+#: are not password-like; see :func:`value_shape`).
+NOT_SECRET_SHAPES = frozenset({"number", "duration", "boolean", "url"})
+_PASSWORD_NAME = re.compile(r"(?i)pass|pwd|pin(?![a-z])")
+_DURATION = re.compile(r"(?i)^\d+(\.\d+)?\s*(ms|s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hours?"
+                       r"|d|days?|w|weeks?)$|^(\d+[smhd])+$|^P(T?\d+[YMWDHS])+$")
+_BOOLEAN = frozenset({"true", "false", "yes", "no", "on", "off", "enabled", "disabled"})
+_URL = re.compile(r"(?i)^[a-z][a-z0-9+.-]*://[^\s@]+$")
+#: Well-known default and placeholder passwords (compared case-insensitively).
+_DEFAULT_VALUES = frozenset({
+    "admin", "administrator", "password", "passw0rd", "p@ssw0rd", "password1", "password123",
+    "changeme", "change-me", "change_me", "changeit", "secret", "root", "toor", "guest", "test",
+    "testing", "demo", "default", "example", "letmein", "welcome", "qwerty", "123456",
+    "12345678", "1234", "0000", "postgres", "mysql", "minioadmin", "admin123", "pass", "user",
+    "fake_password", "fakepassword", "dummy", "sample", "insecure", "notsecure", "todo",
+    "replaceme", "replace-me", "your-password", "yourpassword", "mypassword", "supersecret",
+    "s3cr3t", "secret123"})
+_TOKEN = re.compile(r"^[A-Za-z0-9+/=_.~-]{20,}$")
+
+
+def value_shape(value: str) -> str:
+    """What a value looks like, decided here so that later code never needs the value.
+
+    One of: ``private key``, ``certificate``, ``json web token``, ``url with credentials``,
+    ``registry auth``, ``default`` (a well-known default or placeholder), ``number``,
+    ``duration``, ``boolean``, ``url``, ``token`` (a long opaque string) or ``password``.
+    """
+    text = value.strip()
+    if "PRIVATE KEY-----" in text:
+        return "private key"
+    if "BEGIN CERTIFICATE" in text:
+        return "certificate"
+    if re.fullmatch(r"eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*", text):
+        return "json web token"
+    if re.match(r"(?i)^[a-z][a-z0-9+.-]*://[^/\s@]*:[^/\s@]*@", text):
+        return "url with credentials"
+    if _URL.match(text):
+        return "url"
+    if '"auths"' in text or "'auths'" in text:
+        return "registry auth"
+    lower = text.lower()
+    if lower in _DEFAULT_VALUES:
+        return "default"
+    if lower in _BOOLEAN:
+        return "boolean"
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
+        return "number"
+    if _DURATION.match(text):
+        return "duration"
+    return "token" if _TOKEN.match(text) else "password"
+
+
+def _secret_shape(raw: str, encoded: bool) -> str:
+    """The shape of a Secret value (``data`` values are base64 and decoded first)."""
+    if encoded:
+        try:
+            raw = base64.b64decode(raw, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return "binary"
+    return value_shape(raw)
+
+
+def _not_a_secret(name: str, value: str) -> bool:
+    """A value that cannot be a secret whatever its name (numbers only for non-passwords)."""
+    shape = value_shape(value)
+    return shape in NOT_SECRET_SHAPES and not (shape == "number" and _PASSWORD_NAME.search(name))
 
 
 def is_credential_name(name: str) -> bool:
@@ -99,11 +178,12 @@ def load_or_create_key(home: Path, configured: str | None) -> bytes:
 
 @dataclass
 class Found:
-    """A redacted value: where (JSON pointer), why, and its fingerprint."""
+    """A redacted value: where (JSON pointer), why, its fingerprint and its shape."""
 
     path: str
     reason: str
     fingerprint: str
+    shape: str = ""
 
 
 @dataclass
@@ -117,10 +197,11 @@ class Redactor:
         """A keyed, non-reversible fingerprint of a value."""
         return "hmac-sha256:" + hmac.new(self.key, value.encode(), hashlib.sha256).hexdigest()[:16]
 
-    def marker(self, value: str, reason: str, path: str) -> str:
-        """The marker that replaces ``value``; records the redaction."""
+    def marker(self, value: str, reason: str, path: str, shape: str | None = None) -> str:
+        """The marker that replaces ``value``; records the redaction and the value's shape."""
         fp = self.fingerprint(value)
-        self.found.append(Found(path=path, reason=reason, fingerprint=fp))
+        self.found.append(Found(path=path, reason=reason, fingerprint=fp,
+                                shape=shape if shape is not None else value_shape(value)))
         return f"{MARKER_PREFIX}:{fp}»"
 
     def scrub_text(self, text: str, path: str) -> str:
@@ -137,6 +218,10 @@ class Redactor:
             if MARKER_PREFIX in match.group(0):
                 return match.group(0)
             if match.lastindex:
+                if reason.endswith("assignment") and (
+                        _not_a_secret(match.group(0), match.group(1))
+                        or _looks_like_reference(match.group(1))):
+                    return match.group(0)
                 start, end = match.span(1)
                 base = match.start(0)
                 whole = match.group(0)
@@ -158,8 +243,9 @@ class Redactor:
                         raw = values[key]
                         if raw is None or raw == "":
                             continue
-                        values[key] = self.marker(str(raw), "Secret value",
-                                                  f"/{field_name}/{_escape(str(key))}")
+                        values[key] = self.marker(
+                            str(raw), "Secret value", f"/{field_name}/{_escape(str(key))}",
+                            shape=_secret_shape(str(raw), encoded=field_name == "data"))
         if kind == "ConfigMap":
             for field_name in ("data", "binaryData"):
                 values = obj.get(field_name)
@@ -167,7 +253,8 @@ class Redactor:
                     for key in list(values):
                         raw = _numeric_as_text(values[key])
                         ptr = f"/{field_name}/{_escape(str(key))}"
-                        if isinstance(raw, str) and raw and is_credential_name(str(key)):
+                        if isinstance(raw, str) and raw and is_credential_name(str(key)) \
+                                and not _not_a_secret(str(key), raw):
                             values[key] = self.marker(raw, f"ConfigMap key {key!r}", ptr)
         metadata = obj.get("metadata")
         if isinstance(metadata, dict):
@@ -219,7 +306,8 @@ class Redactor:
                 continue
             name, value = str(item.get("name", "")), _numeric_as_text(item.get("value"))
             if isinstance(value, str) and value and MARKER_PREFIX not in value \
-                    and is_credential_name(name) and not _looks_like_reference(value):
+                    and is_credential_name(name) and not _looks_like_reference(value) \
+                    and not _not_a_secret(name, value):
                 item["value"] = self.marker(value, f"env var {name!r}", f"{path}/{index}/value")
 
     def _redact_args(self, items: list[Any], path: str) -> None:

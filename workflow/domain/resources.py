@@ -103,7 +103,11 @@ class SourceRef(DomainModel):
 
 
 class SecretValue(DomainModel):
-    """A secret value found at load time: where it was, why, and a keyed fingerprint."""
+    """A secret value found at load time: where, why, a keyed fingerprint, and its shape.
+
+    The shape (``private key``, ``token``, ``default``, ...; see
+    :func:`workflow.domain.redaction.value_shape`) is all that is known of the value itself.
+    """
 
     resource: str | None
     file: str
@@ -112,6 +116,7 @@ class SecretValue(DomainModel):
     fingerprint: str
     location: Literal["secret", "env", "args", "command", "configmap", "annotation", "other"] = (
         "other")
+    shape: str = ""
 
 
 class Resource(DomainModel):

@@ -101,7 +101,8 @@ class RiskContext:
         internet_exposed: the finding's attack starts at a service reachable from outside the
             cluster network (a public load balancer, an Ingress or gateway, a node port).
         sensitive_data: the finding discloses or alters classified data (personal,
-            cardholder, health, confidential, restricted).
+            cardholder, health, confidential, restricted): the data is then a system-level
+            asset.
         cluster_wide: the finding's blast radius is the cluster (cluster-scoped objects,
             cluster-wide grants, DaemonSets on every node).
         mitigated: a positive control present in the manifests (policy engine, Pod Security
@@ -138,8 +139,9 @@ class Adjustment:
 def adjust(likelihood: int, impact: int, context: RiskContext) -> Adjustment:
     """Apply the reviewer's modifiers to a base likelihood and impact (each step is one point).
 
-    Raised: likelihood by exposure outside the cluster; impact by classified data and by a
-    cluster-wide blast radius, unless the harm's size is not visible (``unseen``). Lowered:
+    Raised: likelihood by exposure outside the cluster; impact to at least
+    :attr:`Impact.SYSTEM` by classified data and one step by a cluster-wide blast radius, unless
+    the harm's size is not visible (``unseen``). Lowered:
     likelihood by a mitigation present; impact to :attr:`Impact.LIMITED` when a stronger finding
     already counts the same harm on the same subject.
     Results stay on the 1-5 scales.
@@ -157,9 +159,9 @@ def adjust(likelihood: int, impact: int, context: RiskContext) -> Adjustment:
         reasons.append(f"confidence low, severity kept to what is visible: {context.unseen} "
                        "is not in the manifests")
     else:
-        if context.sensitive_data:
-            imp += 1
-            reasons.append("impact +1: discloses or alters classified data")
+        if context.sensitive_data and imp < Impact.SYSTEM:
+            imp = Impact.SYSTEM
+            reasons.append(f"impact {Impact.SYSTEM:d}: discloses or alters classified data")
         if context.cluster_wide:
             imp += 1
             reasons.append("impact +1: cluster-wide blast radius")
