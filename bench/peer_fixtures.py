@@ -98,6 +98,8 @@ def _counts(finding: Finding, spec: dict[str, Any]) -> bool:
     evidence = " ".join(e.value or "" for e in finding.evidence)
     if spec.get("title_contains") and spec["title_contains"] not in finding.title:
         return False
+    if spec.get("title_any") and not any(t in finding.title for t in spec["title_any"]):
+        return False
     if spec.get("title_lacks") and spec["title_lacks"] in finding.title:
         return False
     if spec.get("evidence_contains") and spec["evidence_contains"] not in evidence:

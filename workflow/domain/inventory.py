@@ -297,14 +297,37 @@ class Inventory(BaseModel):
             found[rid] = base.model_copy(update={
                 "rules": base.rules + tuple(extra),
                 "aggregated_from": tuple(m.id for m in members)})
+        aggregated = self._builtin_aggregation(found)
         for role in BUILTIN_CLUSTER_ROLES.values():
             declared = found.get(role.id)
+            into, into_members = aggregated.get(role.name, ((), ()))
             if declared is None:
-                found[role.id] = role
+                found[role.id] = role.model_copy(update={
+                    "rules": role.rules + into, "aggregated_from": into_members})
             else:  # the API server reconciles default roles: their rules always remain
                 found[role.id] = declared.model_copy(update={
-                    "rules": declared.rules + role.rules, "builtin": True})
+                    "rules": declared.rules + role.rules + into, "builtin": True,
+                    "aggregated_from": declared.aggregated_from + into_members})
         return found
+
+    def _builtin_aggregation(self, found: Mapping[str, RoleView]
+                             ) -> dict[str, tuple[tuple[PolicyRule, ...], tuple[str, ...]]]:
+        """view, edit and admin -> the rules (and roles) aggregated into them by label.
+
+        A ClusterRole labelled ``rbac.authorization.k8s.io/aggregate-to-view: "true"`` adds its
+        rules to view and, because view aggregates into edit and edit into admin, to those too.
+        """
+        out: dict[str, tuple[tuple[PolicyRule, ...], tuple[str, ...]]] = {}
+        parent: str | None = None
+        for name in ("view", "edit", "admin"):
+            members = [r.id for r in self.of_kind("ClusterRole")
+                       if r.labels.get(f"rbac.authorization.k8s.io/aggregate-to-{name}") == "true"
+                       and r.id in found]
+            rules = tuple(rule for m in members for rule in found[m].rules)
+            inherited = out.get(parent, ((), ())) if parent else ((), ())
+            out[name] = (inherited[0] + rules, inherited[1] + tuple(members))
+            parent = name
+        return out
 
     @cached_property
     def bindings(self) -> tuple[Binding, ...]:
