@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from workflow.domain.cilium import CILIUM_KINDS, cilium_specs
 from workflow.domain.rbac import (
     BUILTIN_CLUSTER_ROLES,
     Binding,
@@ -245,7 +246,10 @@ class Inventory(BaseModel):
 
     @cached_property
     def network_policies(self) -> tuple[NetworkPolicy, ...]:
-        """Every NetworkPolicy with the workloads it selects in its own namespace."""
+        """Every NetworkPolicy (Cilium's included) with the workloads it selects.
+
+        A clusterwide Cilium policy is one view per namespace it applies to.
+        """
         out = []
         for res in self.of_kind("NetworkPolicy"):
             ns = res.namespace or "default"
@@ -261,6 +265,23 @@ class Inventory(BaseModel):
                 ingress=tuple(r if isinstance(r, dict) else {} for r in ingress or []),
                 egress=tuple(r if isinstance(r, dict) else {} for r in egress or []),
                 targets=self.workloads_selected(ns, selector, empty_selects_all=True)))
+        for res in self.of_kind(*CILIUM_KINDS):
+            for cilium in cilium_specs(res.raw):
+                if res.namespace is not None:
+                    scopes: tuple[str, ...] = (res.namespace,)
+                elif cilium.namespace is not None:
+                    scopes = (cilium.namespace,)
+                else:
+                    scopes = self.namespaces
+                for ns in scopes:
+                    out.append(NetworkPolicy(
+                        id=res.id, namespace=ns, kind=res.kind,
+                        pod_selector=cilium.pod_selector, policy_types=cilium.policy_types,
+                        ingress=tuple(cilium.ingress), egress=tuple(cilium.egress),
+                        pointer=cilium.pointer, ingress_paths=tuple(cilium.ingress_paths),
+                        egress_paths=tuple(cilium.egress_paths),
+                        targets=self.workloads_selected(ns, cilium.pod_selector,
+                                                        empty_selects_all=True)))
         return tuple(out)
 
     # ---- RBAC ------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy",
     "MutatingAdmissionPolicyBinding", "PodSecurityPolicy", "APIService", "IngressClass",
     "CSIDriver", "VolumeAttachment", "ClusterIssuer", "ClusterPolicy", "ConstraintTemplate",
-    "CertificateSigningRequest", "AuditSink",
+    "CertificateSigningRequest", "AuditSink", "CiliumClusterwideNetworkPolicy",
 })
 
 #: Workload kind -> JSON pointer of its pod spec.
@@ -271,15 +271,29 @@ class Service(DomainModel):
 
 
 class NetworkPolicy(DomainModel):
-    """A NetworkPolicy and the workloads it selects in its own namespace."""
+    """A NetworkPolicy and the workloads it selects in its own namespace.
+
+    Cilium's policies are read into the same shape (:mod:`workflow.domain.cilium`): ``kind``
+    says which, ``pointer`` is where the spec sits in the object and ``ingress_paths`` /
+    ``egress_paths`` where each translated rule came from.
+    """
 
     id: str
     namespace: str
+    kind: str = "NetworkPolicy"
     pod_selector: dict[str, Any] = Field(default_factory=dict)
     policy_types: tuple[str, ...] = ()
     ingress: tuple[dict[str, Any], ...] = ()
     egress: tuple[dict[str, Any], ...] = ()
     targets: tuple[str, ...] = ()
+    pointer: str = "/spec"
+    ingress_paths: tuple[str, ...] = ()
+    egress_paths: tuple[str, ...] = ()
+
+    def rule_pointer(self, direction: str, index: int) -> str:
+        """The JSON pointer of the ``index``-th ingress or egress rule in the source object."""
+        paths = self.ingress_paths if direction == "ingress" else self.egress_paths
+        return paths[index] if index < len(paths) else f"{self.pointer}/{direction}/{index}"
 
     @property
     def selects_all(self) -> bool:

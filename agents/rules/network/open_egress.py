@@ -65,7 +65,7 @@ def metadata_reachable(policies: list[NetworkPolicy]) -> tuple[bool, str | None,
         for index, rule in enumerate(pol.egress):
             peers = rule.get("to")
             if not peers or any(isinstance(p, dict) and _peer_open(p) for p in peers):
-                return True, pol.id, f"/spec/egress/{index}"
+                return True, pol.id, pol.rule_pointer("egress", index)
     return False, None, ""
 
 
