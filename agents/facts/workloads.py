@@ -80,12 +80,17 @@ _ADMIN_IMAGES: tuple[str, ...] = (
     "jaeger", "argocd", "phpmyadmin", "adminer", "pgadmin", "jenkins", "portainer",
     "weave-scope", "scope", "mongo-express", "redis-commander", "rabbitmq:3-management",
     "kube-ops-view", "headlamp", "kiali", "airflow", "zipkin", "consul", "netdata",
-    "elasticsearch-head", "cerebro", "kafdrop", "akhq", "spark-ui", "flower")
+    "elasticsearch-head", "cerebro", "kafdrop", "akhq", "spark-ui", "flower",
+    # Argo Workflows' server and others of the same family: UIs that run or schedule code.
+    "argocli", "argo-server", "argo-workflows-server", "tekton-dashboard", "spinnaker/deck",
+    "rancher", "longhorn-ui", "hubble-ui", "kafka-ui", "redisinsight", "mlflow", "superset",
+    "metabase", "chronograf", "cost-analyzer", "jupyterhub", "ray-dashboard")
 #: admin / dashboard ports.
 ADMIN_UI_PORTS: dict[int, str] = {
     15672: "RabbitMQ management", 5601: "Kibana", 3000: "Grafana", 9090: "Prometheus",
     9093: "Alertmanager", 16686: "Jaeger UI", 8443: "dashboard (HTTPS)", 20001: "Kiali",
-    8081: "admin console", 9000: "admin console"}
+    8081: "admin console", 9000: "admin console", 2746: "Argo Workflows server",
+    8265: "Ray dashboard"}
 _LOGGING_AGENTS = ("fluentd", "fluent-bit", "fluentbit", "filebeat", "logstash", "promtail",
                    "vector", "splunk", "datadog", "newrelic", "otel", "opentelemetry-collector",
                    "loki", "sumologic", "logdna", "elastic-agent", "stackdriver", "cloudwatch")
@@ -232,7 +237,9 @@ def admin_interface(wl: Workload) -> str | None:
 
 
 def is_logging_agent(wl: Workload) -> bool:
-    """True when a workload ships logs (fluentd, Fluent Bit, Vector, Promtail, ...)."""
+    """True when a workload ships logs (fluentd, Fluent Bit, ...), by image or DaemonSet name."""
+    if wl.kind == "DaemonSet" and any(a in wl.name.lower() for a in _LOGGING_AGENTS):
+        return True
     return any(any(a in image_name(c.image) for a in _LOGGING_AGENTS) for c in wl.pod.containers)
 
 

@@ -7,6 +7,7 @@ namespaced resources without a namespace are in ``default``. Values are already 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -56,6 +57,10 @@ WORKLOAD_KINDS: dict[str, str] = {
     "PodTemplate": "/template/spec",
     "DeploymentConfig": "/spec/template/spec",
 }
+
+
+#: A well-formed image digest: algorithm and hex of the right length.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
 
 
 def resource_id(kind: str, name: str, namespace: str | None) -> str:
@@ -166,8 +171,15 @@ class Container(DomainModel):
 
     @property
     def image_digest(self) -> str | None:
-        """The digest the image is pinned to, if any."""
-        return self.image.split("@", 1)[1] if "@" in self.image else None
+        """The digest the image is pinned to, if any (a malformed one pins nothing)."""
+        digest = self.image.split("@", 1)[1] if "@" in self.image else None
+        return digest if digest is not None and _DIGEST.fullmatch(digest) else None
+
+    @property
+    def malformed_digest(self) -> str | None:
+        """What follows ``@`` when it is not a well-formed digest (``sha256:abc``), or None."""
+        digest = self.image.split("@", 1)[1] if "@" in self.image else None
+        return digest if digest is not None and not _DIGEST.fullmatch(digest) else None
 
     @property
     def image_tag(self) -> str | None:

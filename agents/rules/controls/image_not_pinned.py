@@ -43,4 +43,6 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                                detail=container.name,
                                impact=Impact.SYSTEM if holds_node(wl) else None,
                                title=f"Container {container.name} in {wl.name} image is not "
-                                     "pinned by digest")
+                                     "pinned by digest" + (
+                                         f" ({container.malformed_digest} is not a digest)"
+                                         if container.malformed_digest else ""))
