@@ -83,6 +83,9 @@ ArchitectureOpt = Annotated[list[Path] | None, typer.Option(help=OPTION_HELP["ar
 CloudOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["cloud"])]
 ClassificationOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["classification"])]
 FailOnOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["fail_on"])]
+NamespaceOpt = Annotated[str | None, typer.Option(
+    "--namespace", "-n", help="Namespace of the objects that name none (as kubectl apply -n); "
+    "ServiceAccount subjects without one are resolved there too. Default: default.")]
 
 
 @app.command()
@@ -102,6 +105,7 @@ def run(
     classification: ClassificationOpt = None,
     out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
     fail_on: FailOnOpt = None,
+    namespace: NamespaceOpt = None,
 ) -> None:
     """Build the threat model of one application; prints the run id."""
     check_fail_on(fail_on)
@@ -109,10 +113,12 @@ def run(
 
     env = CommandEnv(ctx)
     policy = parse_approval_policy(approval)
-    options = run_options(llm, model, cloud, classification)
+    options = RunOptions.model_validate({
+        **run_options(llm, model, cloud, classification).model_dump(), "namespace": namespace})
     from workflow.domain.inputs import load_inputs
 
-    inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
+    inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [],
+                         namespace=options.namespace)
     for warning in inputs.warnings:
         typer.echo(f"ktmb: warning: {warning}", err=True)
     name = app_name or default_app_name(paths)
@@ -142,6 +148,7 @@ def scan(
     out: Annotated[Path | None, typer.Option(
         help="Write the threat model here instead of standard output.")] = None,
     fail_on: FailOnOpt = None,
+    namespace: NamespaceOpt = None,
 ) -> None:
     """Rules and reviewer only, in one process: no database, model, gates or run history.
 
@@ -151,14 +158,16 @@ def scan(
     """
     check_fail_on(fail_on)  # options are checked before anything is read
     check_format(fmt)
+    options = RunOptions(classification=classification, cloud=cloud, namespace=namespace)
     from workflow.domain.inputs import load_inputs
     from workflow.scan import scan as scan_inputs
 
-    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [])
+    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [],
+                         namespace=options.namespace)
     for warning in inputs.warnings:
         say(f"ktmb: warning: {warning}")
     model = scan_inputs(inputs, application=app_name or default_app_name(paths),
-                        options=RunOptions(classification=classification, cloud=cloud))
+                        options=options)
     write_output(render(model, fmt), out)
     print_summary(model)
     if fail_on is not None and at_or_above(model, fail_on):

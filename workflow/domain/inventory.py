@@ -70,6 +70,7 @@ class Inventory(BaseModel):
 
     resources: dict[str, Resource]
     secret_values: tuple[SecretValue, ...] = ()
+    default_namespace: str = "default"
 
     # ---- lookups ---------------------------------------------------------------------------
     def get(self, resource_id_: str) -> Resource | None:
@@ -367,7 +368,7 @@ class Inventory(BaseModel):
                 kind = str(subject.get("kind") or "")
                 sub_ns = subject.get("namespace")
                 if kind == "ServiceAccount" and not sub_ns:
-                    sub_ns = ns or "default"
+                    sub_ns = ns or self.default_namespace
                 subjects.append(Subject(kind=kind, name=str(subject.get("name") or ""),
                                         namespace=str(sub_ns) if sub_ns else None))
             out.append(Binding(id=res.id, kind=res.kind,
@@ -441,10 +442,15 @@ class Inventory(BaseModel):
         return dict(sorted(counts.items()))
 
 
-def build_inventory(resources: Iterable[Resource],
-                    secret_values: Iterable[SecretValue] = ()) -> Inventory:
-    """Build an inventory; a later resource with the same id replaces an earlier one."""
+def build_inventory(resources: Iterable[Resource], secret_values: Iterable[SecretValue] = (),
+                    *, default_namespace: str | None = None) -> Inventory:
+    """Build an inventory; a later resource with the same id replaces an earlier one.
+
+    ``default_namespace`` is where objects without a namespace were placed (``--namespace``);
+    a ServiceAccount subject without one is resolved there too.
+    """
     by_id: dict[str, Resource] = {}
     for res in resources:
         by_id[res.id] = res
-    return Inventory(resources=by_id, secret_values=tuple(secret_values))
+    return Inventory(resources=by_id, secret_values=tuple(secret_values),
+                     default_namespace=default_namespace or "default")
