@@ -137,7 +137,9 @@ def is_sensitive_host_path(path: str) -> bool:
     clean = path.rstrip("/") or "/"
     if clean == "/":
         return True
-    return any(clean == p or clean.startswith(p + "/") for p in SENSITIVE_HOST_PATHS if p != "/")
+    # A mount of a parent (/var) holds the sensitive paths below it (/var/lib/kubelet).
+    return any(clean == p or clean.startswith(p + "/") or p.startswith(clean + "/")
+               for p in SENSITIVE_HOST_PATHS if p != "/")
 
 
 def hostpath_volumes(wl: Workload) -> Iterator[tuple[int, dict[str, Any], str, bool]]:

@@ -17,8 +17,9 @@
    is not raised by the path: the path is its own finding. Regulatory references are added
    where the data classification calls for them. A human ``severity_override`` wins over the
    computed band.
-4. **Rank** by band, score, impact (the greater harm first) and id; **summarise**; build the
-   per-framework compliance summary and the identity map.
+4. **Rank** by band; within a band each risk once before its repeats (the same rule on other
+   subjects, harms counted with a stronger finding), then by score, likelihood, impact and id;
+   **summarise**; build the per-framework compliance summary and the identity map.
 
 The reviewer is a pure function of the inventory and the phase findings: running it twice on
 the same input gives the same model.
@@ -245,6 +246,7 @@ def risk_context(facts: Facts, finding: Finding, *, exposed: set[str], engines: 
     return RiskContext(
         internet_exposed=starts_at_service and finding.phase is not Phase.RISK_REVIEW
         and any(r in exposed for r in resources),
+        reach_is_enough=meta is not None and meta.reach_is_enough,
         sensitive_data=sensitive, cluster_wide=cluster_wide, mitigated=mitigated,
         counted_with=counted_with, unseen=finding.unseen)
 
@@ -308,10 +310,29 @@ def _counted_once(scored: Sequence[Finding]) -> dict[str, str]:
     return out
 
 
-def _rank_key(finding: Finding) -> tuple[int, int, float, int, str]:
+def _rank_key(finding: Finding, repeats: set[str] | frozenset[str] = frozenset()
+              ) -> tuple[int, int, int, float, int, int, str]:
     closed = 0 if finding.is_open else 1
-    return (closed, SEVERITY_ORDER.index(finding.severity), -finding.score, -finding.impact,
-            finding.id)
+    return (closed, SEVERITY_ORDER.index(finding.severity), 1 if finding.id in repeats else 0,
+            -finding.score, -finding.likelihood, -finding.impact, finding.id)
+
+
+def _rank(scored: Sequence[Finding], counted: dict[str, str]) -> tuple[Finding, ...]:
+    """Open findings by band; in a band, each risk once before its repeats; then score.
+
+    A repeat is a finding of a rule that already ranks higher (the same weakness on another
+    subject) or a harm counted with a stronger finding: every occurrence keeps its severity,
+    but the top of the list shows different risks. At equal scores, the finding that needs
+    less of the attacker first, then the greater harm.
+    """
+    seen: set[str] = set()
+    repeats: set[str] = set()
+    for item in sorted(scored, key=_rank_key):
+        if item.id in counted or item.rule in seen:
+            repeats.add(item.id)
+        if item.is_open:
+            seen.add(item.rule)
+    return tuple(sorted(scored, key=lambda f: _rank_key(f, repeats)))
 
 
 def _summary(findings: Sequence[Finding], dropped: int) -> Summary:
@@ -357,7 +378,7 @@ def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: in
     final = scored_with(counted) if counted else first
     scored = [item for item, _ in final]
     reasons = {item.id: why for item, why in final if why}
-    ranked = tuple(sorted(scored, key=_rank_key))
+    ranked = _rank(scored, counted)
     return Review(findings=ranked, attack_paths=paths,
                   summary=_summary(ranked, model_items_dropped),
                   compliance=build_compliance(facts, ranked, data_classification=default_class),

@@ -68,14 +68,15 @@ def located(inv: Inventory, resource: str, path: str, value: Any = None) -> Evid
 class RuleMeta:
     """Everything about a rule except its predicate.
 
-    Besides the descriptive fields, two tell the reviewer how to score (docs/SEVERITY.md):
+    Besides the descriptive fields, three tell the reviewer how to score (docs/SEVERITY.md):
     ``starts_at_service`` is true when the rule's attack starts at the workload's own service
     (exploit it, log into it), so that its exposure outside the cluster makes the attack more
-    likely; ``harm`` names the harm a finding gives its subject when several rules can give the
-    same one (``node``: root on the node through a workload; ``api-rights``: the Kubernetes API
-    rights of a service account, user or group), so that the reviewer counts it once;
-    ``container`` marks a hardening gap whose harm is escaping to the node, which adds nothing
-    where the workload already holds the node.
+    likely (up to one step; ``reach_is_enough`` when reaching the service is all the attack
+    needs: a known credential, no authentication); ``harm`` names the harm a finding gives its
+    subject when several rules can give the same one (``node``: root on the node through a
+    workload; ``api-rights``: the Kubernetes API rights of a service account, user or group), so
+    that the reviewer counts it once; ``container`` marks a hardening gap whose harm is escaping
+    to the node, which adds nothing where the workload already holds the node.
     """
 
     id: str
@@ -93,6 +94,7 @@ class RuleMeta:
     false_positives: str = ""
     kb_topics: tuple[str, ...] = field(default=())
     starts_at_service: bool = True
+    reach_is_enough: bool = False
     harm: str = ""
 
     @property

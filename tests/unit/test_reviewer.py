@@ -121,19 +121,19 @@ def test_rule_findings_are_never_merged_with_each_other() -> None:
 
 
 def test_internet_exposure_raises_likelihood(tmp_path: Path) -> None:
-    """The same privileged container scores higher behind a public LoadBalancer."""
+    """Behind a public LoadBalancer an escape gap is likelier, up to one step (an exploit)."""
     exposed_inv = _inv(tmp_path, EXPOSED_PRIVILEGED, "exposed.yaml")
     internal_inv = _inv(tmp_path, INTERNAL_PRIVILEGED, "internal.yaml")
     exposed = review(Facts(exposed_inv), catalogue_findings(exposed_inv))
     internal = review(Facts(internal_inv), catalogue_findings(internal_inv))
-    fid = "controls.privileged-container@Deployment/shop/web#web"
-    high = _by_id(exposed.findings, fid)
-    low = _by_id(internal.findings, fid)
-    assert 4 == low.likelihood  # code in the pod that holds the node
-    assert 5 == high.likelihood  # +1 the attack starts at a public service
-    assert Severity.CRITICAL == high.severity
-    assert Severity.HIGH == low.severity
+    fid = "controls.run-as-root@Deployment/shop/web#web"
+    assert 2 == _by_id(internal.findings, fid).likelihood
+    assert 3 == _by_id(exposed.findings, fid).likelihood  # +1 the attack starts at the service
     assert any("outside the cluster" in r for r in exposed.adjustments[fid])
+    privileged = "controls.privileged-container@Deployment/shop/web#web"
+    assert 4 == _by_id(internal.findings, privileged).likelihood  # code in the pod that holds it
+    assert 4 == _by_id(exposed.findings, privileged).likelihood  # exploiting it is still a step
+    assert Severity.HIGH == _by_id(exposed.findings, privileged).severity
 
 
 def test_attack_path_is_built_and_chains_findings(tmp_path: Path) -> None:
@@ -239,7 +239,7 @@ def test_compliance_summary_groups_by_framework(tmp_path: Path) -> None:
     cis = result.compliance["frameworks"]["CIS-1.10"]
     assert ["controls.privileged-container@Deployment/shop/web#web"] == \
         cis["controls"]["5.2.2"]["findings"]
-    assert "critical" == cis["controls"]["5.2.2"]["highest"]
+    assert "high" == cis["controls"]["5.2.2"]["highest"]
     assert {"CIS-1.10", "NSA-CISA-1.2", "OWASP-K8S-2022", "OWASP-K8S-2025", "PSS"} <= set(
         result.compliance["frameworks"])
 
@@ -290,7 +290,7 @@ def test_application_classification_applies_to_unlabelled_resources(tmp_path: Pa
     """--classification pci raises impact and brings PCI DSS into the compliance summary."""
     inv = _inv(tmp_path, INTERNAL_PRIVILEGED)
     found = catalogue_findings(inv)
-    fid = "network.pod-not-isolated@Deployment/shop/web"
+    fid = "network.open-egress@Deployment/shop/web"
     plain = _by_id(review(Facts(inv), found).findings, fid)
     result = review(Facts(inv), found, data_classification="pci")
     pci = _by_id(result.findings, fid)

@@ -189,17 +189,30 @@ def test_unseen_cloud_permissions_lower_confidence_not_severity(
 
 # ---- 6. one harm is counted once ------------------------------------------------------------
 @pytest.mark.parametrize(("finding_id", "raised"), [
-    ("controls.privileged-container@Deployment/shop/web#main", True),
+    ("controls.run-as-root@Deployment/shop/web#main", True),
     ("network.pod-not-isolated@Deployment/shop/web", False),
     ("controls.image-not-pinned@Deployment/shop/web#main", False),
 ])
 def test_exposure_raises_only_attacks_that_start_at_the_service(
         tmp_path: Path, finding_id: str, raised: bool) -> None:
     """A public LoadBalancer makes exploiting the pod likelier, not lateral access to it."""
-    inside = _get(_review(tmp_path, _pod(container=PRIVILEGED)), finding_id)
-    outside = _get(_review(tmp_path, _pod(container=PRIVILEGED), _lb()), finding_id)
+    inside = _get(_review(tmp_path, _pod()), finding_id)
+    outside = _get(_review(tmp_path, _pod(), _lb()), finding_id)
     assert raised == (outside.likelihood == inside.likelihood + 1)
     assert raised or outside.likelihood == inside.likelihood
+
+
+@pytest.mark.parametrize(("docs", "finding_id", "likelihood"), [
+    pytest.param([_pod(container=PRIVILEGED), _lb()],
+                 "controls.privileged-container@Deployment/shop/web#main", 4,
+                 id="exploiting the exposed service is still a step"),
+    pytest.param([GRAFANA, _lb()], "data.default-credential@Deployment/shop/web#GF_SECURITY", 5,
+                 id="a known password needs nothing but reaching the service"),
+])
+def test_exposure_raises_to_one_step_unless_reaching_is_enough(
+        tmp_path: Path, docs: list[str], finding_id: str, likelihood: int) -> None:
+    """Exposure makes an exploit the one step; only a known credential or no login is 5."""
+    assert likelihood == _get(_review(tmp_path, *docs), finding_id).likelihood
 
 
 @pytest.mark.parametrize(("finding_id", "raised"), [
@@ -212,7 +225,7 @@ def test_classified_data_raises_only_what_reaches_the_data(tmp_path: Path, findi
     """Cardholder data raises disclosure and tampering findings, not resource limits."""
     plain = _get(_review(tmp_path, _pod()), finding_id)
     pci = _get(_review(tmp_path, _pod(labels="data-classification: pci")), finding_id)
-    assert raised == (pci.impact == plain.impact + 1)
+    assert raised == (pci.impact == 4 > plain.impact)
     assert raised or pci.impact == plain.impact
 
 
@@ -238,12 +251,12 @@ def test_the_same_harm_on_the_same_subject_is_counted_once(
 
 
 def test_a_step_of_an_attack_path_is_not_raised_by_the_path(tmp_path: Path) -> None:
-    """The exposed privileged pod is on a path to the node; only the exposure raises it."""
+    """The exposed privileged pod is on a path to the node; the path does not raise it."""
     result = _review(tmp_path, _pod(container=PRIVILEGED), _lb())
     assert result.attack_paths
     fid = "controls.privileged-container@Deployment/shop/web#main"
-    assert 5 == _get(result, fid).likelihood
-    assert [] == [why for why in result.adjustments[fid] if "attack path" in why]
+    assert (4, 4) == (_get(result, fid).likelihood, _get(result, fid).impact)
+    assert [] == [why for why in result.adjustments.get(fid, ()) if "attack path" in why]
 
 
 # ---- 7. questions are not scored up ---------------------------------------------------------
@@ -256,13 +269,22 @@ def test_questions_keep_their_base_scores(tmp_path: Path) -> None:
 
 
 # ---- 8. ranking -----------------------------------------------------------------------------
-def test_at_equal_scores_the_greater_harm_ranks_first(tmp_path: Path) -> None:
-    """Root on every node (2 x 4) ranks before a harmless host path (4 x 2), both at 3.2."""
-    result = _review(tmp_path, _pod("DaemonSet", name="agent", sa="agent"),
-                     _pod(pod="volumes: [{name: d, hostPath: {path: /data/cache}}]",
-                          container="volumeMounts: [{name: d, mountPath: /c, readOnly: true}]"))
+def test_at_equal_scores_what_needs_less_of_the_attacker_ranks_first(tmp_path: Path) -> None:
+    """A default admin password on a public service (5 x 4) before a cluster token (4 x 5)."""
+    result = _review(tmp_path, GRAFANA, _lb(), _bound(SECRETS, sa="robot"),
+                     _pod(name="robot", sa="robot"))
     ids = [f.id for f in result.findings]
-    root, path = ("controls.run-as-root@DaemonSet/shop/agent#main",
-                  "controls.hostpath-mount@Deployment/shop/web#d")
-    assert (3.2, 3.2) == (_get(result, root).score, _get(result, path).score)
-    assert ids.index(root) < ids.index(path)
+    default, token = ("data.default-credential@Deployment/shop/web#GF_SECURITY",
+                      "identity.secrets-read@ServiceAccount/shop/robot#cluster")
+    assert (8.0, 8.0) == (_get(result, default).score, _get(result, token).score)
+    assert ids.index(default) < ids.index(token)
+
+
+def test_each_risk_ranks_once_before_its_repeats(tmp_path: Path) -> None:
+    """The same gap on a second workload follows the other risks of its band."""
+    result = _review(tmp_path, _pod(name="a", sa="a"), _pod(name="b", sa="b"))
+    low = [f for f in result.findings if f.severity == Severity.LOW]
+    rules = [f.rule for f in low]
+    first_repeat = next(i for i, rule in enumerate(rules) if rule in rules[:i])
+    assert len(set(rules[:first_repeat])) == first_repeat
+    assert set(rules[first_repeat:]) <= set(rules[:first_repeat])

@@ -100,6 +100,8 @@ class RiskContext:
     Attributes:
         internet_exposed: the finding's attack starts at a service reachable from outside the
             cluster network (a public load balancer, an Ingress or gateway, a node port).
+        reach_is_enough: the attack needs nothing but reaching that service (a known
+            credential, no authentication); otherwise exploiting it is a step.
         sensitive_data: the finding discloses or alters classified data (personal,
             cardholder, health, confidential, restricted): the data is then a system-level
             asset.
@@ -115,6 +117,7 @@ class RiskContext:
     """
 
     internet_exposed: bool = False
+    reach_is_enough: bool = False
     sensitive_data: bool = False
     cluster_wide: bool = False
     mitigated: bool = False
@@ -139,7 +142,8 @@ class Adjustment:
 def adjust(likelihood: int, impact: int, context: RiskContext) -> Adjustment:
     """Apply the reviewer's modifiers to a base likelihood and impact (each step is one point).
 
-    Raised: likelihood by exposure outside the cluster; impact to at least
+    Raised: likelihood by exposure outside the cluster (to at most :attr:`Likelihood.ONE_STEP`,
+    exploiting the service being a step, unless reaching it is enough); impact to at least
     :attr:`Impact.SYSTEM` by classified data and one step by a cluster-wide blast radius, unless
     the harm's size is not visible (``unseen``). Lowered:
     likelihood by a mitigation present; impact to :attr:`Impact.LIMITED` when a stronger finding
@@ -148,7 +152,8 @@ def adjust(likelihood: int, impact: int, context: RiskContext) -> Adjustment:
     """
     lik, imp = clamp(likelihood), clamp(impact)
     reasons: list[str] = []
-    if context.internet_exposed:
+    ceiling = Likelihood.NOTHING if context.reach_is_enough else Likelihood.ONE_STEP
+    if context.internet_exposed and lik < ceiling:
         lik += 1
         reasons.append("likelihood +1: the attack starts at a service reachable from outside "
                        "the cluster")

@@ -32,6 +32,7 @@ RULE = RuleMeta(
     false_positives="Interfaces behind an authenticating ingress (oauth2-proxy) configured "
                     "outside these manifests.",
     kb_topics=("loadbalancer-exposure", "nodeport-exposure"),
+    reach_is_enough=True,
 )
 
 

@@ -16,7 +16,7 @@ RULE = RuleMeta(
     title="Workload in the default namespace",
     phase=Phase.CONTROLS,
     stride=(Stride.ELEVATION_OF_PRIVILEGE,),
-    likelihood=1, impact=2,
+    likelihood=2, impact=2,
     description=("The default namespace is shared by everything deployed without a "
                  "namespace, so policies, quotas and RBAC scoped to it cover unrelated "
                  "workloads."),

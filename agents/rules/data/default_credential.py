@@ -35,6 +35,7 @@ RULE = RuleMeta(
                 "turn demo users and pre-filled logins off, and rotate what was shipped.",
     false_positives="Local demos that never leave a developer's machine.",
     kb_topics=("literal-credentials",),
+    reach_is_enough=True,
 )
 
 #: Settings that turn on demo users or pre-fill the login page, when set to a true value.

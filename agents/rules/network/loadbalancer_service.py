@@ -17,7 +17,7 @@ RULE = RuleMeta(
     title="Service reachable from the internet (LoadBalancer)",
     phase=Phase.NETWORK,
     stride=(Stride.SPOOFING, Stride.DENIAL_OF_SERVICE),
-    likelihood=3, impact=2,
+    likelihood=3, impact=3,
     description=("A LoadBalancer Service without loadBalancerSourceRanges or an internal "
                  "annotation gets a public address: its pods are an internet entry point, "
                  "without the TLS and filtering an ingress controller or gateway would add."),

@@ -16,7 +16,7 @@ RULE = RuleMeta(
     title="Service exposed on every node (NodePort)",
     phase=Phase.NETWORK,
     stride=(Stride.SPOOFING, Stride.DENIAL_OF_SERVICE),
-    likelihood=3, impact=2,
+    likelihood=3, impact=3,
     description=("A NodePort opens the service on a port of every node, bypassing ingress "
                  "controllers and their TLS and authentication; anyone who reaches a node IP "
                  "reaches the service."),
