@@ -43,13 +43,15 @@ def policy_engines(inv: Inventory) -> dict[str, str]:
 _SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
 
 
-def application_namespaces(inv: Inventory) -> list[str]:
+def application_namespaces(inv: Inventory, *, pod_network: bool = False) -> list[str]:
     """Namespaces that run workloads or that the manifests declare, sorted.
 
     A platform repository often only declares namespaces; Kubernetes' own are judged only when
-    workloads are placed in them.
+    workloads are placed in them. ``pod_network`` counts only workloads on the pod network
+    (NetworkPolicy does not govern host-network pods).
     """
-    running = {wl.namespace for wl in inv.workloads if wl.kind != "PodTemplate"}
+    running = {wl.namespace for wl in inv.workloads if wl.kind != "PodTemplate"
+               and not (pod_network and wl.pod.flag("hostNetwork"))}
     declared = {r.name for r in inv.of_kind("Namespace") if r.name not in _SYSTEM_NAMESPACES}
     return sorted(running | declared)
 

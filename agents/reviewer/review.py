@@ -230,9 +230,11 @@ def risk_context(facts: Facts, finding: Finding, *, exposed: set[str], engines: 
     meta = rule_meta(finding.rule)
     resources = finding.resources
     kinds = {r.split("/", 1)[0] for r in resources}
+    per_node = meta.per_node if meta is not None else True
     cluster_wide = (finding.id.endswith("#cluster")
                     or bool(kinds & {"ClusterRoleBinding", "MutatingWebhookConfiguration",
-                                     "ValidatingWebhookConfiguration", "DaemonSet"})
+                                     "ValidatingWebhookConfiguration"})
+                    or (per_node and "DaemonSet" in kinds)
                     or any(r.split("/", 1)[0] in CLUSTER_SCOPED_KINDS - {"Namespace"}
                            and r in inv for r in resources))
     sensitive = bool(set(finding.stride) & _DATA_HARM) and any(

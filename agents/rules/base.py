@@ -68,7 +68,9 @@ def located(inv: Inventory, resource: str, path: str, value: Any = None) -> Evid
 class RuleMeta:
     """Everything about a rule except its predicate.
 
-    Besides the descriptive fields, three tell the reviewer how to score (docs/SEVERITY.md):
+    Besides the descriptive fields, four tell the reviewer how to score (docs/SEVERITY.md):
+    ``per_node`` is false when a finding on a DaemonSet is one thing, not one per node (a
+    credential, a namespace placement, an account), so that every node is no blast radius;
     ``starts_at_service`` is true when the rule's attack starts at the workload's own service
     (exploit it, log into it), so that its exposure outside the cluster makes the attack more
     likely (up to one step; ``reach_is_enough`` when reaching the service is all the attack
@@ -95,6 +97,7 @@ class RuleMeta:
     kb_topics: tuple[str, ...] = field(default=())
     starts_at_service: bool = True
     reach_is_enough: bool = False
+    per_node: bool = True
     harm: str = ""
 
     @property

@@ -44,6 +44,7 @@ RULE = RuleMeta(
     false_positives="Cluster add-ons this list does not know (a CNI, a storage driver); record "
                     "them as such.",
     kb_topics=("default-namespace",),
+    per_node=False,
     starts_at_service=False,
 )
 

@@ -30,6 +30,7 @@ RULE = RuleMeta(
     remediation="Move the value into a Secret (or an external secret store) and rotate it.",
     false_positives="Keys whose name suggests a secret but hold a reference or a public key.",
     kb_topics=("literal-credentials",),
+    per_node=False,
     starts_at_service=False,
 )
 

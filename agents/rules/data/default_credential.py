@@ -35,6 +35,7 @@ RULE = RuleMeta(
                 "turn demo users and pre-filled logins off, and rotate what was shipped.",
     false_positives="Local demos that never leave a developer's machine.",
     kb_topics=("literal-credentials",),
+    per_node=False,
     reach_is_enough=True,
 )
 

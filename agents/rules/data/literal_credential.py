@@ -33,6 +33,7 @@ RULE = RuleMeta(
     false_positives="Placeholder values in examples; they are still worth replacing with "
                     "Secret references.",
     kb_topics=("literal-credentials",),
+    per_node=False,
     starts_at_service=False,
 )
 

@@ -32,6 +32,7 @@ RULE = RuleMeta(
                 "SOPS or a CSI secret store) and rotate the committed ones.",
     false_positives="Encrypted manifests (SOPS) and dummy test values.",
     kb_topics=("literal-credentials", "secrets-encryption"),
+    per_node=False,
     starts_at_service=False,
 )
 

@@ -37,7 +37,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag each namespace that runs workloads, or is declared, without default-deny ingress."""
     inv = facts.inventory
     deny = default_deny_namespaces(inv)
-    for ns in application_namespaces(inv):
+    for ns in application_namespaces(inv, pod_network=True):
         if "Ingress" in deny.get(ns, set()):
             continue
         rid = f"Namespace/{ns}"

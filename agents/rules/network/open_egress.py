@@ -79,6 +79,15 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     for wl in inv.workloads:
         if wl.kind == "PodTemplate":
             continue
+        if wl.pod.flag("hostNetwork"):
+            yield RULE.finding(
+                wl.id, [located(inv, wl.id, wl.pod.path + "/hostNetwork", True)],
+                title=f"{wl.kind} {wl.name} has the node's unrestricted egress (NetworkPolicy "
+                      "does not govern host-network pods)",
+                recommendation="Remove hostNetwork so that an egress NetworkPolicy applies, or "
+                               "restrict egress on the node (host firewall, metadata hop "
+                               "limit of 1).")
+            continue
         reachable, policy, ptr = metadata_reachable(by_target.get(wl.id, []))
         if not reachable:
             continue

@@ -35,6 +35,7 @@ RULE = RuleMeta(
     false_positives="Clusters whose CNI does not enforce NetworkPolicy need a different "
                     "control (service mesh authorisation).",
     kb_topics=("networkpolicy-default-deny",),
+    per_node=False,
     starts_at_service=False,
 )
 
