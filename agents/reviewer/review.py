@@ -66,8 +66,8 @@ MERGE_THRESHOLD = 0.5
 _STOP = frozenset("a an and are as at be by can for from has have in is it its may of on or "
                   "that the this to with without".split())
 _WORD = re.compile(r"[a-z0-9]+")
-#: Findings of these kinds disclose or alter data: classified data raises their impact.
-_DATA_HARM = frozenset({Stride.INFORMATION_DISCLOSURE, Stride.TAMPERING})
+#: Findings of this kind disclose data: classified data raises their impact.
+_DATA_HARM = frozenset({Stride.INFORMATION_DISCLOSURE})
 #: Subjects a counted-once harm is about, by harm (docs/SEVERITY.md, principle 6).
 _HARM_SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
     "node": (),  # the workload: the finding's first resource
@@ -255,13 +255,14 @@ def risk_context(facts: Facts, finding: Finding, *, exposed: set[str], engines: 
 
 def _rescore(facts: Facts, finding: Finding, context: RiskContext,
              default_class: str | None = None) -> tuple[Finding, tuple[str, ...]]:
-    if finding.status == FindingStatus.QUESTION:
+    question = finding.status == FindingStatus.QUESTION
+    if question:
         context = RiskContext()
     adjusted = adjust(finding.likelihood, finding.impact, context)
     value = adjusted.score
     band = finding.severity_override or severity(value)
     extra: tuple[str, ...] = ()
-    if context.sensitive_data:
+    if context.sensitive_data or question:
         levels = {_level(facts, r, default_class) for r in finding.resources}
         extra = tuple(ref for level in sorted(x for x in levels if x) for ref in
                       regulations_for(level))

@@ -219,6 +219,7 @@ def test_exposure_raises_to_one_step_unless_reaching_is_enough(
     ("network.pod-not-isolated@Deployment/shop/web", True),
     ("controls.resources-unbounded@Deployment/shop/web#main", False),
     ("controls.run-as-root@Deployment/shop/web#main", False),
+    ("controls.image-not-pinned@Deployment/shop/web#main", False),
 ])
 def test_classified_data_raises_only_what_reaches_the_data(tmp_path: Path, finding_id: str,
                                                            raised: bool) -> None:

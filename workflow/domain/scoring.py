@@ -170,8 +170,11 @@ def adjust(likelihood: int, impact: int, context: RiskContext) -> Adjustment:
         if context.cluster_wide:
             imp += 1
             reasons.append("impact +1: cluster-wide blast radius")
-    if context.counted_with and imp > Impact.LIMITED:
-        imp = Impact.LIMITED
-        reasons.append(f"impact {Impact.LIMITED:d}: the same harm on the same subject is counted "
-                       f"once, by {context.counted_with}")
+    if context.counted_with:
+        counted = (f"the same harm on the same subject is counted once, by "
+                   f"{context.counted_with}")
+        if imp > Impact.LIMITED:
+            imp = Impact.LIMITED
+            counted = f"impact {Impact.LIMITED:d}: {counted}"
+        reasons.append(counted)
     return Adjustment(clamp(lik), clamp(imp), tuple(reasons))
