@@ -102,7 +102,7 @@ class RiskContext:
             cluster network (a public load balancer, an Ingress or gateway, a node port).
         reach_is_enough: the attack needs nothing but reaching that service (a known
             credential, no authentication); otherwise exploiting it is a step.
-        sensitive_data: the finding discloses or alters classified data (personal,
+        sensitive_data: the finding discloses classified data (personal,
             cardholder, health, confidential, restricted): the data is then a system-level
             asset.
         cluster_wide: the finding's blast radius is the cluster (cluster-scoped objects,
@@ -166,7 +166,7 @@ def adjust(likelihood: int, impact: int, context: RiskContext) -> Adjustment:
     else:
         if context.sensitive_data and imp < Impact.SYSTEM:
             imp = Impact.SYSTEM
-            reasons.append(f"impact {Impact.SYSTEM:d}: discloses or alters classified data")
+            reasons.append(f"impact {Impact.SYSTEM:d}: discloses classified data")
         if context.cluster_wide:
             imp += 1
             reasons.append("impact +1: cluster-wide blast radius")
