@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.facts.classification import SENSITIVE_CLASSES, regulations_for
+from agents.facts.classification import (
+    SENSITIVE_CLASSES,
+    classification_source,
+    regulations_for,
+)
 from agents.facts.derived import Facts
 from agents.facts.exposure import lb_restricted
 from agents.facts.web import login_signals, port_protocol
@@ -53,12 +57,18 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             continue
         signals: list[Evidence] = []
         levels: set[str] = set()
+        logins = False
         for wl_id in svc.targets:
             wl = inv.workload(wl_id)
             if wl is None:
                 continue
-            signals += [located(inv, wl_id, ptr, what) for ptr, what in login_signals(wl)[:2]]
+            found = login_signals(wl)
+            logins = logins or bool(found)
+            signals += [located(inv, wl_id, ptr, what) for ptr, what in found[:2]]
             level = facts.classification(wl_id)
+            source = classification_source(inv, wl_id)
+            if level in SENSITIVE_CLASSES and level not in levels and source is not None:
+                signals.append(located(inv, *source))
             if level in SENSITIVE_CLASSES:
                 levels.add(level)
         if not signals and not levels:
@@ -72,7 +82,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         if not shown:
             continue
         what = ", ".join(sorted({*(f"{lv} data" for lv in levels),
-                                 *("logins or sessions" for _ in signals[:1])}))
+                                 *(["logins or sessions"] if logins else [])}))
         evidence = [located(inv, svc.id, v.pointer, v.why or None) for v in shown[:2]] + signals
         yield RULE.finding(
             (svc.id, *svc.targets), evidence[:5],
