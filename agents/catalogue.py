@@ -21,6 +21,7 @@ __all__ = ["ALL_RULES", "BY_PHASE", "render_markdown", "render_topics", "rule_me
 BY_PHASE: dict[Phase, tuple[Rule, ...]] = {spec.phase: spec.rules for spec in PHASE_SPECS}
 #: Every rule module, in phase order.
 ALL_RULES: tuple[Rule, ...] = tuple(rule for phase in PHASES for rule in BY_PHASE[phase])
+_BY_ID: dict[str, RuleMeta] = {rule.RULE.id: rule.RULE for rule in ALL_RULES}
 
 
 def rules_for(phase: Phase | str) -> tuple[Rule, ...]:
@@ -30,7 +31,7 @@ def rules_for(phase: Phase | str) -> tuple[Rule, ...]:
 
 def rule_meta(rule_id: str) -> RuleMeta | None:
     """The metadata of a rule by id, or None."""
-    return next((rule.RULE for rule in ALL_RULES if rule.RULE.id == rule_id), None)
+    return _BY_ID.get(rule_id)
 
 
 def _cell(text: str) -> str:

@@ -4,8 +4,10 @@ For every labelled set in ../shared/corpus/peer-fixtures (Checkov, Polaris, kube
 kubesec), each fixture whose peer check is mapped to ktmb rules in bench/data/peer_check_map.yaml
 is loaded through ktmb's real input pipeline; ktmb "fails" the fixture when one of the mapped
 rules reports a finding (after the mapping's filters). Agreement is the share of fixtures where
-that verdict equals the upstream expectation. Peer checks that are not mapped are listed with
-the reason from the map; a check that is neither mapped nor explained makes the run fail.
+that verdict equals the upstream expectation; fixtures the map lists under ``disagree_on`` (with
+the reason ktmb deliberately judges them otherwise) are reported apart and not counted. Peer
+checks that are not mapped are listed with the reason from the map; a check that is neither
+mapped nor explained makes the run fail.
 
 Usage: python bench/peer_fixtures.py [--corpus DIR] [--details]
 """
@@ -55,6 +57,7 @@ class Tally:
     agree: int = 0
     total: int = 0
     unloadable: int = 0
+    deliberate: int = 0
     disagreements: list[str] = field(default_factory=list)
 
 
@@ -98,6 +101,8 @@ def _counts(finding: Finding, spec: dict[str, Any]) -> bool:
     evidence = " ".join(e.value or "" for e in finding.evidence)
     if spec.get("title_contains") and spec["title_contains"] not in finding.title:
         return False
+    if spec.get("title_any") and not any(t in finding.title for t in spec["title_any"]):
+        return False
     if spec.get("title_lacks") and spec["title_lacks"] in finding.title:
         return False
     if spec.get("evidence_contains") and spec["evidence_contains"] not in evidence:
@@ -138,8 +143,11 @@ def _evaluate(cases: list[Case], checks: dict[str, Any],
         spec = checks.get(case.check)
         if spec is None or "rules" not in spec:
             continue
-        verdict = evaluator.verdict(case.file, spec)
         tally = tallies[case.check]
+        if str(case.file.relative_to(base)) in (spec.get("disagree_on") or {}):
+            tally.deliberate += 1
+            continue
+        verdict = evaluator.verdict(case.file, spec)
         if verdict is None:
             tally.unloadable += 1
             continue
@@ -181,6 +189,7 @@ def _report_set(name: str, cases: list[Case], checks: dict[str, Any],
     agree = sum(t.agree for t in tallies.values())
     total = sum(t.total for t in tallies.values())
     unloadable = sum(t.unloadable for t in tallies.values())
+    deliberate = sum(t.deliberate for t in tallies.values())
     peer_checks = sorted({c.check for c in cases})
     covered = [c for c in peer_checks if "rules" in checks.get(c, {})]
     print(f"== {name}: {len(peer_checks)} peer checks with labelled fixtures, "
@@ -188,14 +197,19 @@ def _report_set(name: str, cases: list[Case], checks: dict[str, Any],
     share = agree / total if total else 0.0
     print(f"   agreement on covered checks: {agree}/{total} fixtures = {share:.1%}"
           + (f" ({unloadable} fixture(s) ktmb refuses as invalid input, not counted)"
-             if unloadable else ""))
+             if unloadable else "")
+          + (f" ({deliberate} fixture(s) where ktmb deliberately disagrees, not counted)"
+             if deliberate else ""))
     for check in covered:
         tally = tallies[check]
         line = f"     {check:<58} {tally.agree:>3}/{tally.total:<3}"
-        print(line + (f"  unloadable {tally.unloadable}" if tally.unloadable else ""))
+        print(line + (f"  unloadable {tally.unloadable}" if tally.unloadable else "")
+              + (f"  deliberate {tally.deliberate}" if tally.deliberate else ""))
         if details:
             for item in tally.disagreements:
                 print(f"         disagree: {item}")
+            for item, reason in (checks[check].get("disagree_on") or {}).items():
+                print(f"         deliberately: {item}: {reason}")
     problems = _print_uncovered(peer_checks, checks, details)
     unmapped = sorted(set(peer_checks) - set(checks))
     if unmapped:

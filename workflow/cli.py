@@ -103,6 +103,9 @@ ArchitectureOpt = Annotated[list[Path] | None, typer.Option(help=OPTION_HELP["ar
 CloudOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["cloud"])]
 ClassificationOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["classification"])]
 FailOnOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["fail_on"])]
+NamespaceOpt = Annotated[str | None, typer.Option(
+    "--namespace", "-n", help="Namespace of the objects that name none (as kubectl apply -n); "
+    "ServiceAccount subjects without one are resolved there too. Default: default.")]
 
 
 @app.command()
@@ -122,6 +125,7 @@ def run(
     classification: ClassificationOpt = None,
     out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
     fail_on: FailOnOpt = None,
+    namespace: NamespaceOpt = None,
 ) -> None:
     """Build the threat model of one application; prints the run id."""
     check_fail_on(fail_on)
@@ -129,10 +133,12 @@ def run(
 
     env = CommandEnv(ctx)
     policy = parse_approval_policy(approval)
-    options = run_options(llm, model, cloud, classification)
+    options = RunOptions.model_validate({
+        **run_options(llm, model, cloud, classification).model_dump(), "namespace": namespace})
     from workflow.domain.inputs import load_inputs
 
-    inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
+    inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [],
+                         namespace=options.namespace)
     _print_warnings(inputs.warnings)
     name = app_name or default_app_name(paths)
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
@@ -163,6 +169,7 @@ def scan(
     out: Annotated[Path | None, typer.Option(
         help="Write the threat model here instead of standard output.")] = None,
     fail_on: FailOnOpt = None,
+    namespace: NamespaceOpt = None,
 ) -> None:
     """Rules and reviewer only, in one process: no database, model, gates or run history.
 
@@ -172,13 +179,15 @@ def scan(
     """
     check_fail_on(fail_on)  # options are checked before anything is read
     check_format(fmt)
+    options = RunOptions(classification=classification, cloud=cloud, namespace=namespace)
     from workflow.domain.inputs import load_inputs
     from workflow.scan import scan as scan_inputs
 
-    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [])
+    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [],
+                         namespace=options.namespace)
     _print_warnings(inputs.warnings)
     model = scan_inputs(inputs, application=app_name or default_app_name(paths),
-                        options=RunOptions(classification=classification, cloud=cloud))
+                        options=options)
     write_output(render(model, fmt), out)
     print_summary(model)
     if fail_on is not None and at_or_above(model, fail_on):

@@ -6,6 +6,7 @@ from agents.facts.workloads import image_name
 from workflow.domain.inventory import Inventory
 
 __all__ = [
+    "application_namespaces",
     "default_deny_namespaces",
     "policy_engines",
     "psa_labels",
@@ -36,6 +37,23 @@ def policy_engines(inv: Inventory) -> dict[str, str]:
                 if fragment in image_name(container.image):
                     found.setdefault(engine, wl.id)
     return found
+
+
+#: Namespaces Kubernetes creates for itself; judged only when workloads are placed in them.
+_SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+
+
+def application_namespaces(inv: Inventory, *, pod_network: bool = False) -> list[str]:
+    """Namespaces that run workloads or that the manifests declare, sorted.
+
+    A platform repository often only declares namespaces; Kubernetes' own are judged only when
+    workloads are placed in them. ``pod_network`` counts only workloads on the pod network
+    (NetworkPolicy does not govern host-network pods).
+    """
+    running = {wl.namespace for wl in inv.workloads if wl.kind != "PodTemplate"
+               and not (pod_network and wl.pod.flag("hostNetwork"))}
+    declared = {r.name for r in inv.of_kind("Namespace") if r.name not in _SYSTEM_NAMESPACES}
+    return sorted(running | declared)
 
 
 def default_deny_namespaces(inv: Inventory) -> dict[str, set[str]]:

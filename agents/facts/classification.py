@@ -10,6 +10,7 @@ __all__ = [
     "SENSITIVE_CLASSES",
     "classification_from_text",
     "classification_of",
+    "classification_source",
     "normalise_classification",
     "regulations_for",
 ]
@@ -54,11 +55,45 @@ def classification_from_text(text: str) -> str | None:
     return normalise_classification(match.group(1).strip()) if match else None
 
 
-def _class_of(mapping: dict[str, str]) -> str | None:
-    for key, value in sorted(mapping.items()):
+def _class_key(mapping: dict[str, str]) -> str | None:
+    """The label or annotation key that carries a classification, if any."""
+    for key in sorted(mapping):
         name = key.rsplit("/", 1)[-1].lower()
         if name in _CLASS_KEYS or any(name.endswith(k) for k in _CLASS_KEYS[:3]):
-            return normalise_classification(value)
+            return key
+    return None
+
+
+def _class_of(mapping: dict[str, str]) -> str | None:
+    key = _class_key(mapping)
+    return normalise_classification(mapping[key]) if key is not None else None
+
+
+def classification_source(inv: Inventory, resource_id: str) -> tuple[str, str, str] | None:
+    """Where a resource's classification is written: (resource id, JSON pointer, raw value).
+
+    The same search as :func:`classification_of`: the resource's labels and annotations, its
+    pod template's, then its namespace's.
+    """
+    res = inv.get(resource_id)
+    if res is None:
+        return None
+    wl = inv.workload(resource_id)
+    template = wl.pod.path.rsplit("/", 1)[0] + "/metadata" if wl is not None else None
+    places: list[tuple[str, str, dict[str, str]]] = [
+        (res.id, "/metadata/labels", res.labels),
+        (res.id, "/metadata/annotations", res.annotations)]
+    if wl is not None and template is not None and wl.kind != "Pod":
+        places += [(res.id, f"{template}/labels", wl.pod.labels),
+                   (res.id, f"{template}/annotations", wl.pod.annotations)]
+    ns = inv.get(f"Namespace/{res.namespace}") if res.namespace else None
+    if ns is not None:
+        places += [(ns.id, "/metadata/labels", ns.labels),
+                   (ns.id, "/metadata/annotations", ns.annotations)]
+    for rid, base, mapping in places:
+        key = _class_key(mapping)
+        if key is not None:
+            return rid, f"{base}/{key.replace('~', '~0').replace('/', '~1')}", mapping[key]
     return None
 
 

@@ -16,6 +16,7 @@ from workflow.domain.resources import Resource
 __all__ = [
     "Exposure",
     "find_exposures",
+    "gateway_routes",
     "lb_restricted",
 ]
 
@@ -61,7 +62,7 @@ def _service_by_name(inv: Inventory, namespace: str, host: str) -> str | None:
     return rid if rid in inv else None
 
 
-def _gateway_routes(inv: Inventory) -> Iterator[tuple[str, str, str]]:
+def gateway_routes(inv: Inventory) -> Iterator[tuple[str, str, str]]:
     """(gateway id, service id, route id) for Istio and Gateway API routes."""
     gateways = {r.name: r for r in inv.of_kind("Gateway")}
     for vs in inv.of_kind("VirtualService"):
@@ -118,7 +119,7 @@ def find_exposures(inv: Inventory) -> dict[str, tuple[Exposure, ...]]:
             if routed is not None:
                 add(routed.targets, Exposure(ing.id, "Ingress", True, backend.pointer,
                                              backend.service))
-    for gw, svc_id, route in _gateway_routes(inv):
+    for gw, svc_id, route in gateway_routes(inv):
         routed = services.get(svc_id)
         if routed is not None:
             add(routed.targets, Exposure(gw, "Gateway", True, "/spec",

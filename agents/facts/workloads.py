@@ -21,15 +21,19 @@ __all__ = [
     "RESTRICTED_VOLUME_TYPES",
     "RUNTIME_SOCKETS",
     "SAFE_SYSCTLS",
+    "SENSITIVE_HOST_PATHS",
     "admin_interface",
     "container_value",
     "containers",
     "data_store",
+    "holds_node",
     "hostpath_volumes",
     "image_name",
     "is_logging_agent",
     "is_runtime_security_agent",
     "is_runtime_socket",
+    "is_sensitive_host_path",
+    "runs_as_non_root",
 ]
 
 #: Capabilities the Pod Security Standards baseline allows to be added.
@@ -76,12 +80,17 @@ _ADMIN_IMAGES: tuple[str, ...] = (
     "jaeger", "argocd", "phpmyadmin", "adminer", "pgadmin", "jenkins", "portainer",
     "weave-scope", "scope", "mongo-express", "redis-commander", "rabbitmq:3-management",
     "kube-ops-view", "headlamp", "kiali", "airflow", "zipkin", "consul", "netdata",
-    "elasticsearch-head", "cerebro", "kafdrop", "akhq", "spark-ui", "flower")
+    "elasticsearch-head", "cerebro", "kafdrop", "akhq", "spark-ui", "flower",
+    # Argo Workflows' server and others of the same family: UIs that run or schedule code.
+    "argocli", "argo-server", "argo-workflows-server", "tekton-dashboard", "spinnaker/deck",
+    "rancher", "longhorn-ui", "hubble-ui", "kafka-ui", "redisinsight", "mlflow", "superset",
+    "metabase", "chronograf", "cost-analyzer", "jupyterhub", "ray-dashboard")
 #: admin / dashboard ports.
 ADMIN_UI_PORTS: dict[int, str] = {
     15672: "RabbitMQ management", 5601: "Kibana", 3000: "Grafana", 9090: "Prometheus",
     9093: "Alertmanager", 16686: "Jaeger UI", 8443: "dashboard (HTTPS)", 20001: "Kiali",
-    8081: "admin console", 9000: "admin console"}
+    8081: "admin console", 9000: "admin console", 2746: "Argo Workflows server",
+    8265: "Ray dashboard"}
 _LOGGING_AGENTS = ("fluentd", "fluent-bit", "fluentbit", "filebeat", "logstash", "promtail",
                    "vector", "splunk", "datadog", "newrelic", "otel", "opentelemetry-collector",
                    "loki", "sumologic", "logdna", "elastic-agent", "stackdriver", "cloudwatch")
@@ -116,6 +125,23 @@ def containers(inv: Inventory) -> Iterator[tuple[Workload, Container]]:
             yield wl, container
 
 
+#: Host paths (and their subtrees) that give access to node credentials or control.
+SENSITIVE_HOST_PATHS = ("/", "/etc", "/root", "/home", "/var/lib/kubelet", "/var/lib/docker",
+                        "/var/lib/containerd", "/var/lib/etcd", "/etc/kubernetes", "/proc",
+                        "/sys", "/boot", "/dev", "/lib/modules", "/usr", "/bin", "/sbin",
+                        "/var/log", "/var/lib")
+
+
+def is_sensitive_host_path(path: str) -> bool:
+    """True when a host path is, or lies under, a sensitive node location."""
+    clean = path.rstrip("/") or "/"
+    if clean == "/":
+        return True
+    # A mount of a parent (/var) holds the sensitive paths below it (/var/lib/kubelet).
+    return any(clean == p or clean.startswith(p + "/") or p.startswith(clean + "/")
+               for p in SENSITIVE_HOST_PATHS if p != "/")
+
+
 def hostpath_volumes(wl: Workload) -> Iterator[tuple[int, dict[str, Any], str, bool]]:
     """(index, volume, host path, writable) for each hostPath volume of a workload.
 
@@ -138,6 +164,36 @@ def container_value(wl: Workload, container: Container, key: str) -> Any:
     if value is None:
         value = wl.pod.security_context.get(key)
     return value
+
+
+def runs_as_non_root(wl: Workload, container: Container | None = None) -> bool:
+    """True when the container (or, without one, every container) provably runs as non-root.
+
+    Provably means runAsNonRoot: true or a non-zero runAsUser, in the container or the pod,
+    and not privileged.
+    """
+    items = [container] if container is not None else list(wl.pod.containers)
+    for item in items:
+        user = container_value(wl, item, "runAsUser")
+        forced = container_value(wl, item, "runAsNonRoot") is True
+        if user == 0 or not (forced or (isinstance(user, int) and user > 0)) \
+                or item.security_context.get("privileged") is True:
+            return False
+    return bool(items)
+
+
+def holds_node(wl: Workload) -> bool:
+    """True when code in the workload is root on its node.
+
+    That is: a privileged container, host PID as root, the runtime socket, or a writable
+    sensitive host path.
+    """
+    if any(c.security_context.get("privileged") is True for c in wl.pod.containers):
+        return True
+    if wl.pod.flag("hostPID") and not runs_as_non_root(wl):
+        return True
+    return any(is_runtime_socket(path) or (is_sensitive_host_path(path) and writable)
+               for _, _, path, writable in hostpath_volumes(wl))
 
 
 # ---- what a workload is -----------------------------------------------------------------
@@ -183,7 +239,9 @@ def admin_interface(wl: Workload) -> str | None:
 
 
 def is_logging_agent(wl: Workload) -> bool:
-    """True when a workload ships logs (fluentd, Fluent Bit, Vector, Promtail, ...)."""
+    """True when a workload ships logs (fluentd, Fluent Bit, ...), by image or DaemonSet name."""
+    if wl.kind == "DaemonSet" and any(a in wl.name.lower() for a in _LOGGING_AGENTS):
+        return True
     return any(any(a in image_name(c.image) for a in _LOGGING_AGENTS) for c in wl.pod.containers)
 
 

@@ -7,14 +7,20 @@
    model findings are merged among themselves the same way.
 2. **Attack paths** come from the attack graph of the inventory and the open merged findings
    (:mod:`agents.attack_graph`): its kept paths, choke points and summary.
-3. **Score** in code: each finding's likelihood and impact are adjusted
-   (:func:`workflow.domain.scoring.adjust`) for internet exposure, sensitive data, cluster-wide
-   blast radius, mitigations present and being a step of a critical or high attack path (the
-   path's id is named in the reason); regulatory references are
-   added where the data classification calls for them. A human ``severity_override`` wins over
-   the computed band.
-4. **Rank** by band, score and id; **summarise**; build the per-framework compliance summary
-   and the identity map.
+3. **Score** in code, by the principles of docs/SEVERITY.md: each finding's likelihood and
+   impact are adjusted (:func:`workflow.domain.scoring.adjust`) for exposure outside the cluster
+   (when the attack starts at the exposed service), classified data (when the finding discloses
+   or alters data), cluster-wide blast radius and mitigations present; what the manifests do not
+   show lowers confidence, not severity; and a harm that several findings give the same subject
+   (root on a node through one workload, the API rights of one account) is counted once: the
+   strongest finding keeps its score, the others are lowered a step. A step of a critical or
+   high attack path is reachable through it: its likelihood rises like exposure's (not on top
+   of it, and with the path's id named). Regulatory references are added
+   where the data classification calls for them. A human ``severity_override`` wins over the
+   computed band.
+4. **Rank** by band; within a band each risk once before its repeats (the same rule on other
+   subjects, harms counted with a stronger finding), then by score, likelihood, impact and id;
+   **summarise**; build the per-framework compliance summary and the identity map.
 
 The reviewer is a pure function of the inventory and the phase findings: running it twice on
 the same input gives the same model.
@@ -32,6 +38,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.attack_graph import analyse
+from agents.catalogue import rule_meta
 from agents.compliance_summary import build_compliance
 from agents.facts.admission import policy_engines, psa_labels
 from agents.facts.classification import SENSITIVE_CLASSES, normalise_classification, regulations_for
@@ -50,6 +57,7 @@ from workflow.domain.threat_model import (
     Origin,
     Phase,
     Severity,
+    Stride,
     Summary,
 )
 
@@ -61,6 +69,22 @@ MERGE_THRESHOLD = 0.5
 _STOP = frozenset("a an and are as at be by can for from has have in is it its may of on or "
                   "that the this to with without".split())
 _WORD = re.compile(r"[a-z0-9]+")
+#: Findings of this kind disclose data: classified data raises their impact.
+_DATA_HARM = frozenset({Stride.INFORMATION_DISCLOSURE})
+#: Subjects a counted-once harm is about, by harm (docs/SEVERITY.md, principle 6).
+_HARM_SUBJECT_KINDS: dict[str, tuple[str, ...]] = {
+    "node": (),  # the workload: the finding's first resource
+    "api-rights": ("ServiceAccount/", "User/", "Group/"),
+}
+#: At equal scores, the rule that states a counted-once harm most completely keeps it.
+_HARM_ORDER: tuple[str, ...] = (
+    "controls.privileged-container", "controls.host-process", "controls.container-runtime-socket",
+    "controls.host-pid", "controls.hostpath-mount", "controls.capabilities-added",
+    "controls.proc-mount", "network.host-network", "controls.host-ipc",
+    "identity.cluster-admin", "identity.anonymous-access", "identity.escalation-verbs",
+    "identity.webhook-write", "identity.nodes-proxy", "identity.secrets-read",
+    "identity.create-workloads", "identity.pod-exec", "identity.human-broad-rights",
+    "identity.default-sa-bound", "identity.automount-with-rights")
 #: Rules whose risk an admission policy (policy engine or PSA enforcement) blocks.
 _ADMISSION_MITIGATED = ("controls.", "network.host-network", "network.host-port",
                         "identity.create-workloads")
@@ -161,11 +185,16 @@ def merge_findings(findings: Sequence[Finding], *,
 
 # ---- scoring context --------------------------------------------------------------------------
 def _exposed_resources(facts: Facts) -> set[str]:
-    """Workloads, entry points and service accounts (mounted by exposed pods) on the internet."""
+    """Workloads, entry points and service accounts reachable from outside the cluster network.
+
+    Outside means the internet (a public load balancer, an Ingress or gateway, external IPs) or
+    the nodes' network (a NodePort): the service accounts are those whose token an exposed pod
+    mounts.
+    """
     inv = facts.inventory
     out: set[str] = set()
     for wl_id, ways in facts.exposures.items():
-        public = [e for e in ways if e.internet]
+        public = [e for e in ways if e.internet or e.kind == "NodePort"]
         if not public:
             continue
         out.add(wl_id)
@@ -197,40 +226,47 @@ def _level(facts: Facts, resource: str, default: str | None) -> str | None:
     return own if own is not None else (default if resource in facts.inventory else None)
 
 
-def risk_context(facts: Facts, finding: Finding, *, exposed: set[str],
-                 on_path: dict[str, str], engines: bool, enforced: set[str],
-                 default_class: str | None = None) -> RiskContext:
+def risk_context(facts: Facts, finding: Finding, *, exposed: set[str], engines: bool,
+                 enforced: set[str], default_class: str | None = None,
+                 counted_with: str | None = None, attack_path: str = "") -> RiskContext:
     """The modifiers that apply to one finding."""
     inv = facts.inventory
+    meta = rule_meta(finding.rule)
     resources = finding.resources
     kinds = {r.split("/", 1)[0] for r in resources}
+    per_node = meta.per_node if meta is not None else True
     cluster_wide = (finding.id.endswith("#cluster")
                     or bool(kinds & {"ClusterRoleBinding", "MutatingWebhookConfiguration",
-                                     "ValidatingWebhookConfiguration", "DaemonSet"})
+                                     "ValidatingWebhookConfiguration"})
+                    or (per_node and "DaemonSet" in kinds)
                     or any(r.split("/", 1)[0] in CLUSTER_SCOPED_KINDS - {"Namespace"}
                            and r in inv for r in resources))
-    sensitive = any(_level(facts, r, default_class) in SENSITIVE_CLASSES for r in resources)
+    sensitive = bool(set(finding.stride) & _DATA_HARM) and any(
+        _level(facts, r, default_class) in SENSITIVE_CLASSES for r in resources)
     namespace = _namespace_of(inv, resources[0]) if resources else None
     mitigated = finding.rule.startswith(_ADMISSION_MITIGATED) and (
         engines or (namespace is not None and namespace in enforced)) and not (
         finding.rule.startswith(("controls.namespace-without-psa", "controls.no-admission",
                                  "controls.webhook-")))
+    starts_at_service = meta.starts_at_service if meta is not None else True
     return RiskContext(
-        internet_exposed=any(r in exposed for r in resources)
-        and finding.phase is not Phase.RISK_REVIEW,
+        internet_exposed=starts_at_service and finding.phase is not Phase.RISK_REVIEW
+        and any(r in exposed for r in resources),
+        reach_is_enough=meta is not None and meta.reach_is_enough,
         sensitive_data=sensitive, cluster_wide=cluster_wide, mitigated=mitigated,
-        on_attack_path=finding.id in on_path, attack_path=on_path.get(finding.id, ""))
+        attack_path=attack_path, counted_with=counted_with, unseen=finding.unseen)
 
 
 def _rescore(facts: Facts, finding: Finding, context: RiskContext,
              default_class: str | None = None) -> tuple[Finding, tuple[str, ...]]:
-    if finding.status == FindingStatus.QUESTION:
+    question = finding.status == FindingStatus.QUESTION
+    if question:
         context = RiskContext()
     adjusted = adjust(finding.likelihood, finding.impact, context)
     value = adjusted.score
     band = finding.severity_override or severity(value)
     extra: tuple[str, ...] = ()
-    if context.sensitive_data:
+    if context.sensitive_data or question:
         levels = {_level(facts, r, default_class) for r in finding.resources}
         extra = tuple(ref for level in sorted(x for x in levels if x) for ref in
                       regulations_for(level))
@@ -240,9 +276,70 @@ def _rescore(facts: Facts, finding: Finding, context: RiskContext,
     return finding.model_copy(update=update), adjusted.reasons
 
 
-def _rank_key(finding: Finding) -> tuple[int, int, float, str]:
+def _harm_key(finding: Finding) -> tuple[str, str] | None:
+    """(harm, subject) of a finding whose harm other findings may give the same subject."""
+    meta = rule_meta(finding.rule)
+    if meta is None or not meta.harm or not finding.resources or not finding.is_open \
+            or finding.status == FindingStatus.QUESTION:
+        return None
+    if meta.harm == "container":  # joins the workload's node harm, if it has one
+        return ("container", "")
+    prefixes = _HARM_SUBJECT_KINDS.get(meta.harm, ())
+    subject = next((r for r in finding.resources if r.startswith(prefixes)), None) \
+        if prefixes else finding.resources[0]
+    return (meta.harm, subject) if subject else None
+
+
+def _counted_once(scored: Sequence[Finding]) -> dict[str, str]:
+    """Finding id -> the stronger finding that already counts its harm on the same subject.
+
+    In each group the finding with the highest score is kept (at equal scores the one about the
+    subject itself, then the rule that states the harm most completely, then the first id);
+    every other one is counted with it.
+    """
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for item in scored:
+        key = _harm_key(item)
+        if key is not None:
+            groups.setdefault(key, []).append(item)
+    hardening = groups.pop(("container", ""), [])
+    out: dict[str, str] = {}
+    for (_, subject), items in groups.items():
+        ordered = sorted(items, key=lambda f: (
+            -f.score, f.resources[0] != subject,
+            _HARM_ORDER.index(f.rule) if f.rule in _HARM_ORDER else len(_HARM_ORDER), f.id))
+        out.update({item.id: ordered[0].id for item in ordered[1:]})
+    primaries = {subject: out.get(items[0].id, items[0].id)
+                 for (harm, subject), items in groups.items() if harm == "node"}
+    for item in hardening:
+        if item.resources[0] in primaries:
+            out[item.id] = primaries[item.resources[0]]
+    return out
+
+
+def _rank_key(finding: Finding, repeats: set[str] | frozenset[str] = frozenset()
+              ) -> tuple[int, int, int, float, int, int, str]:
     closed = 0 if finding.is_open else 1
-    return (closed, SEVERITY_ORDER.index(finding.severity), -finding.score, finding.id)
+    return (closed, SEVERITY_ORDER.index(finding.severity), 1 if finding.id in repeats else 0,
+            -finding.score, -finding.likelihood, -finding.impact, finding.id)
+
+
+def _rank(scored: Sequence[Finding], counted: dict[str, str]) -> tuple[Finding, ...]:
+    """Open findings by band; in a band, each risk once before its repeats; then score.
+
+    A repeat is a finding of a rule that already ranks higher (the same weakness on another
+    subject) or a harm counted with a stronger finding: every occurrence keeps its severity,
+    but the top of the list shows different risks. At equal scores, the finding that needs
+    less of the attacker first, then the greater harm.
+    """
+    seen: set[str] = set()
+    repeats: set[str] = set()
+    for item in sorted(scored, key=_rank_key):
+        if item.id in counted or item.rule in seen:
+            repeats.add(item.id)
+        if item.is_open:
+            seen.add(item.rule)
+    return tuple(sorted(scored, key=lambda f: _rank_key(f, repeats)))
 
 
 def _summary(findings: Sequence[Finding], dropped: int) -> Summary:
@@ -274,19 +371,28 @@ def _surroundings(facts: Facts, data_classification: str | None) -> _Surrounding
                          default_class=normalise_classification(data_classification))
 
 
-def _score_all(facts: Facts, findings: Iterable[Finding], around: _Surroundings,
-               on_path: dict[str, str]) -> tuple[list[Finding], dict[str, tuple[str, ...]]]:
-    scored: list[Finding] = []
-    reasons: dict[str, tuple[str, ...]] = {}
-    for item in findings:
-        context = risk_context(facts, item, exposed=around.exposed, on_path=on_path,
-                               engines=around.engines, enforced=around.enforced,
-                               default_class=around.default_class)
-        new, why = _rescore(facts, item, context, around.default_class)
-        scored.append(new)
-        if why:
-            reasons[new.id] = why
-    return scored, reasons
+def _score_once(facts: Facts, findings: Iterable[Finding], around: _Surroundings,
+                on_path: dict[str, str], counted: dict[str, str]
+                ) -> list[tuple[Finding, tuple[str, ...]]]:
+    return [_rescore(facts, item, risk_context(
+        facts, item, exposed=around.exposed, engines=around.engines, enforced=around.enforced,
+        default_class=around.default_class, counted_with=counted.get(item.id),
+        attack_path=on_path.get(item.id, "")), around.default_class) for item in findings]
+
+
+def _score_all(facts: Facts, findings: Sequence[Finding], around: _Surroundings,
+               on_path: dict[str, str]
+               ) -> tuple[list[Finding], dict[str, tuple[str, ...]], dict[str, str]]:
+    """Scored findings, why each score moved, and which harms are counted with another.
+
+    Scored twice when some harm is shared: the first scores decide which finding of a group is
+    the strongest, the second lowers the others.
+    """
+    first = _score_once(facts, findings, around, on_path, {})
+    counted = _counted_once([item for item, _ in first])
+    final = _score_once(facts, findings, around, on_path, counted) if counted else first
+    return ([item for item, _ in final], {item.id: why for item, why in final if why},
+            counted)
 
 
 def gate_scores(facts: Facts, findings: Sequence[Finding], *,
@@ -298,8 +404,8 @@ def gate_scores(facts: Facts, findings: Sequence[Finding], *,
     modifier cannot be known yet: the attack paths are built by the reviewer, so a finding it
     chains into a path is published with likelihood +1 (its score may rise).
     """
-    scored, reasons = _score_all(facts, findings,
-                                 _surroundings(facts, data_classification), {})
+    scored, reasons, _ = _score_all(facts, findings,
+                                    _surroundings(facts, data_classification), {})
     return [f.model_copy(update={"score_factors": reasons.get(f.id, ())}) for f in scored]
 
 
@@ -324,8 +430,8 @@ def review(facts: Facts, findings: Sequence[Finding], *, model_items_dropped: in
                        proposals=model_paths)
     paths = analysis.paths
     around = _surroundings(facts, data_classification)
-    scored, reasons = _score_all(facts, merged, around, analysis.raising())
-    ranked = tuple(sorted(scored, key=_rank_key))
+    scored, reasons, counted = _score_all(facts, merged, around, analysis.raising())
+    ranked = _rank(scored, counted)
     return Review(findings=ranked, attack_paths=paths, attack_graph=analysis.graph_model(),
                   summary=_summary(ranked, model_items_dropped),
                   compliance=build_compliance(facts, ranked,

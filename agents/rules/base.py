@@ -18,6 +18,7 @@ from workflow.domain.inventory import Inventory
 from workflow.domain.scoring import clamp, score, severity
 from workflow.domain.threat_model import (
     AttackRef,
+    Confidence,
     Evidence,
     Finding,
     FindingStatus,
@@ -65,7 +66,20 @@ def located(inv: Inventory, resource: str, path: str, value: Any = None) -> Evid
 
 @dataclass(frozen=True)
 class RuleMeta:
-    """Everything about a rule except its predicate."""
+    """Everything about a rule except its predicate.
+
+    Besides the descriptive fields, four tell the reviewer how to score (docs/SEVERITY.md):
+    ``per_node`` is false when a finding on a DaemonSet is one thing, not one per node (a
+    credential, a namespace placement, an account), so that every node is no blast radius;
+    ``starts_at_service`` is true when the rule's attack starts at the workload's own service
+    (exploit it, log into it), so that its exposure outside the cluster makes the attack more
+    likely (up to one step; ``reach_is_enough`` when reaching the service is all the attack
+    needs: a known credential, no authentication); ``harm`` names the harm a finding gives its
+    subject when several rules can give the same one (``node``: root on the node through a
+    workload; ``api-rights``: the Kubernetes API rights of a service account, user or group), so
+    that the reviewer counts it once; ``container`` marks a hardening gap whose harm is escaping
+    to the node, which adds nothing where the workload already holds the node.
+    """
 
     id: str
     title: str
@@ -81,6 +95,10 @@ class RuleMeta:
     references: tuple[str, ...] = ()
     false_positives: str = ""
     kb_topics: tuple[str, ...] = field(default=())
+    starts_at_service: bool = True
+    reach_is_enough: bool = False
+    per_node: bool = True
+    harm: str = ""
 
     @property
     def citation_topics(self) -> tuple[str, ...]:
@@ -98,11 +116,14 @@ class RuleMeta:
                 description: str | None = None, likelihood: int | None = None,
                 impact: int | None = None, recommendation: str | None = None,
                 status: FindingStatus = FindingStatus.OPEN,
-                references: Sequence[str] = ()) -> Finding:
+                references: Sequence[str] = (), unseen: str = "",
+                confidence: Confidence | None = None) -> Finding:
         """A finding of this rule about ``resources`` (the first one names the fingerprint).
 
         ``references`` are added to the rule's own (e.g. a regulation the data calls for);
-        ``status`` is ``question`` for open questions to the reviewer.
+        ``status`` is ``question`` for open questions to the reviewer. ``unseen`` says what
+        the harm depends on that the manifests do not show; it makes the confidence low unless
+        ``confidence`` says otherwise.
         """
         res = (resources,) if isinstance(resources, str) else tuple(resources)
         lik = clamp(likelihood if likelihood is not None else self.likelihood)
@@ -115,7 +136,9 @@ class RuleMeta:
             references=tuple(dict.fromkeys((*self.references, *references))), resources=res,
             evidence=tuple(evidence_),
             likelihood=lik, impact=imp, score=value, severity=severity(value),
-            recommendation=recommendation or self.remediation, origin=Origin.RULE, status=status)
+            recommendation=recommendation or self.remediation, origin=Origin.RULE, status=status,
+            unseen=unseen, confidence=confidence or (Confidence.LOW if unseen
+                                                     else Confidence.HIGH))
 
 
 class Rule(Protocol):

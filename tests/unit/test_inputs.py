@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from workflow.domain.errors import InventoryError
-from workflow.domain.inputs import NamedInput, load_inputs, load_named_inputs
+from workflow.domain.inputs import LoadedInputs, NamedInput, load_inputs, load_named_inputs
 from workflow.domain.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "inputs"
@@ -495,3 +495,78 @@ def test_named_inputs_hold_to_the_limits(offline_settings: Settings) -> None:
     with pytest.raises(InventoryError) as empty:
         load_named_inputs([], settings=offline_settings)
     assert "(no input): no Kubernetes objects found" == str(empty.value)
+
+
+CHART_WITHOUT_NAMESPACES = """
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: exporter}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: exporter}
+spec:
+  selector: {matchLabels: {app: exporter}}
+  template:
+    metadata: {labels: {app: exporter}}
+    spec:
+      serviceAccountName: exporter
+      containers: [{name: exporter, image: "example/exporter:1.0"}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: pinned, namespace: other}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: exporter}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+- {kind: ServiceAccount, name: exporter, namespace: monitoring}
+- {kind: ServiceAccount, name: unnamed-namespace}
+"""
+
+
+def test_namespace_option_places_objects_without_one(offline_settings: Settings,
+                                                      tmp_path: Path) -> None:
+    """--namespace is the namespace of objects that name none; named ones keep theirs."""
+    path = tmp_path / "chart.yaml"
+    path.write_text(CHART_WITHOUT_NAMESPACES, encoding="utf-8")
+    inputs = load_inputs([path], settings=offline_settings, namespace="monitoring")
+    ids = sorted(r.id for r in inputs.resources)
+    assert ["ClusterRoleBinding/exporter", "ConfigMap/other/pinned",
+            "Deployment/monitoring/exporter", "ServiceAccount/monitoring/exporter"] == ids
+    subjects = [s.id for b in inputs.inventory.bindings for s in b.subjects]
+    assert ["ServiceAccount/monitoring/exporter",
+            "ServiceAccount/monitoring/unnamed-namespace"] == subjects
+    assert [] == inputs.warnings
+
+
+def test_namespace_survives_the_snapshot(offline_settings: Settings, tmp_path: Path) -> None:
+    """A resumed run rebuilds the same inventory: the namespace is in the snapshot."""
+    path = tmp_path / "chart.yaml"
+    path.write_text(CHART_WITHOUT_NAMESPACES, encoding="utf-8")
+    inputs = load_inputs([path], settings=offline_settings, namespace="monitoring")
+    again = LoadedInputs.from_snapshot(inputs.to_snapshot())
+    assert "monitoring" == again.inventory.default_namespace
+
+
+def test_defaulted_objects_bound_elsewhere_draw_a_hint(offline_settings: Settings,
+                                                       tmp_path: Path) -> None:
+    """Without --namespace, bindings naming another namespace suggest it."""
+    path = tmp_path / "chart.yaml"
+    path.write_text(CHART_WITHOUT_NAMESPACES, encoding="utf-8")
+    inputs = load_inputs([path], settings=offline_settings)
+    assert ["objects without a namespace were placed in default, but bindings name their "
+            "service accounts in namespace monitoring: give --namespace monitoring (as kubectl "
+            "apply -n would)"] == inputs.warnings
+
+
+@pytest.mark.parametrize("name", ["Not_A_Name", "-x", "a" * 64, ""])
+def test_bad_namespace_is_a_config_error(name: str) -> None:
+    """A namespace that Kubernetes would refuse is a one-line usage error."""
+    from workflow.domain.errors import ConfigError
+    from workflow.domain.run import RunOptions
+
+    with pytest.raises(ConfigError, match="--namespace"):
+        RunOptions(namespace=name)

@@ -226,6 +226,33 @@ def test_unquoted_numeric_credentials_are_redacted(offline_settings: Settings,
     assert [] == [v for v in ("98765432101", "4242424242") if v in text]
 
 
+
+
+
+#: One sample per value pattern (reason -> text in which the pattern must find a secret).
+PATTERN_SAMPLES = {
+    "private key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEpSample\n-----END RSA PRIVATE KEY-----",
+    "AWS access key id": "key ASIASAMPLEKEY0000003 here",
+    "AWS secret access key": "AWS_SECRET_ACCESS_KEY=" + "a" * 40,
+    "GitHub token": "ghp_" + "b" * 36,
+    "Slack token": "xoxb-1234567890-sample",
+    "Google API key": "AIza" + "c" * 35,
+    "Stripe key": "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "JSON web token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzYW1wbGUifQ.c2lnbmF0dXJlLXNhbXBsZQ",
+    "credentials in a URL": "postgres://app:S3cretSample@db:5432/app",
+    "password assignment": "connect with Passwd = SampleValue9",
+    "prefixed password assignment": "REDIS_PASSWORD=SampleValue9",
+    "bearer token": "Authorization: Bearer q8Zr4Kp2Wm7Xv5Ty3Ln9Hd",
+}
+
+
+def test_every_value_pattern_sample_is_redacted() -> None:
+    """Each kind of secret written in a value is replaced by a marker."""
+    for reason, sample in PATTERN_SAMPLES.items():
+        scrubbed = Redactor(key=b"k").scrub_text(sample, "/x")
+        assert MARKER_PREFIX in scrubbed, reason
+
+
 def test_text_without_a_trigger_is_returned_as_is() -> None:
     """Ordinary values skip the pattern scan and keep their exact text."""
     redactor = Redactor(key=b"k")
@@ -333,3 +360,55 @@ def test_only_the_word_that_holds_a_credential_is_changed() -> None:
     assert ["--password", "--role=admin", "--user=admin"] == [args[0], args[2], args[4]]
     assert args[1].startswith(MARKER_PREFIX)
     assert args[3].startswith("-p" + MARKER_PREFIX)
+
+
+@pytest.mark.parametrize(("value", "shape"), [
+    ("-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----", "private key"),
+    ("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----", "certificate"),
+    ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "json web token"),
+    ("postgres://app:pw@db:5432/app", "url with credentials"),
+    ("https://login.example.com/oauth2", "url"),
+    ('{"auths": {"registry.example.com": {}}}', "registry auth"),
+    ("changeme", "default"), ("Admin", "default"), ("3600", "number"), ("15m", "duration"),
+    ("1h30m", "duration"), ("PT15M", "duration"), ("true", "boolean"),
+    ("q8Zr4Kp2Wm7Xv5Ty3Ln9Hd6Bs1Fc0Ge", "token"), ("Zr8q2LkM9vXw", "password"),
+])
+def test_value_shape(value: str, shape: str) -> None:
+    """The shape recorded for a redacted value says what it looks like, never what it is."""
+    from workflow.domain.value_shapes import value_shape
+
+    assert shape == value_shape(value)
+
+
+def test_secret_data_shape_is_read_through_base64() -> None:
+    """A base64 PEM private key in Secret data is recorded as a private key."""
+    import base64
+
+    pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n"
+    redactor = Redactor(key=b"k")
+    redactor.redact_object({"kind": "Secret", "data": {
+        "tls.key": base64.b64encode(pem.encode()).decode()}})
+    assert ["private key"] == [f.shape for f in redactor.found]
+
+
+@pytest.mark.parametrize(("name", "value", "redacted"), [
+    ("ACCESS_TOKEN_LIFETIME", "3600", False), ("SESSION_TOKEN_MAX_AGE", "15m", False),
+    ("AUTH_REQUIRED", "true", False), ("AUTH_SERVER", "https://login.example.com", False),
+    ("DB_PASSWORD", "3600", True), ("API_TOKEN", "q8Zr4Kp2Wm7Xv5Ty3Ln9Hd", True),
+    ("AUTH_SERVER", "https://user:pw@login.example.com", True),
+])
+def test_value_shapes_that_are_not_secrets_stay(name: str, value: str, redacted: bool) -> None:
+    """Numbers (except under password names), durations, booleans, plain URLs are not secrets."""
+    redactor = Redactor(key=b"k")
+    obj = {"kind": "Pod", "spec": {"containers": [{"env": [{"name": name, "value": value}]}]}}
+    redactor.redact_object(obj)
+    kept = obj["spec"]["containers"][0]["env"][0]["value"]  # type: ignore[index]
+    assert redacted == (kept != value)
+
+
+def test_assignments_of_numbers_to_token_names_stay_in_free_text() -> None:
+    """TOKEN_TTL-style assignments inside a file keep their number; passwords do not."""
+    redactor = Redactor(key=b"k")
+    out = redactor.scrub_text("ACCESS_TOKEN=3600\nDB_PASSWORD=123456789\n", "/x")
+    assert "ACCESS_TOKEN=3600" in out
+    assert "123456789" not in out

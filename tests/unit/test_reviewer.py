@@ -48,6 +48,14 @@ spec:
 
 INTERNAL_PRIVILEGED = EXPOSED_PRIVILEGED.replace("type: LoadBalancer", "type: ClusterIP")
 
+#: An exposed pod and, one hop inside, a privileged data store: internet -> web -> db -> node.
+LATERAL = EXPOSED_PRIVILEGED.replace(
+    "securityContext: {privileged: true}", "securityContext: {runAsNonRoot: true}") + "---\n" + (
+    INTERNAL_PRIVILEGED.replace("web", "db").replace("port: 80", "port: 5432").replace(
+        "image: registry.example.com/db:1.0",
+        "image: registry.example.com/db:1.0\n        ports: [{containerPort: 5432}]"))
+INNER_ESCAPE = "controls.privileged-container@Deployment/shop/db#db"
+
 
 def _inv(tmp_path: Path, text: str, name: str = "app.yaml") -> Inventory:
     path = tmp_path / name
@@ -121,24 +129,23 @@ def test_rule_findings_are_never_merged_with_each_other() -> None:
 
 
 def test_internet_exposure_raises_likelihood(tmp_path: Path) -> None:
-    """The same privileged container scores higher behind a public LoadBalancer."""
+    """Behind a public LoadBalancer an escape gap is likelier, up to one step (an exploit)."""
     exposed_inv = _inv(tmp_path, EXPOSED_PRIVILEGED, "exposed.yaml")
     internal_inv = _inv(tmp_path, INTERNAL_PRIVILEGED, "internal.yaml")
     exposed = review(Facts(exposed_inv), catalogue_findings(exposed_inv))
     internal = review(Facts(internal_inv), catalogue_findings(internal_inv))
-    fid = "controls.privileged-container@Deployment/shop/web#web"
-    high = _by_id(exposed.findings, fid)
-    low = _by_id(internal.findings, fid)
-    assert 3 == low.likelihood
-    assert 5 == high.likelihood  # +1 internet, +1 attack path
-    assert Severity.CRITICAL == high.severity
-    assert Severity.HIGH == low.severity
-    assert any("internet" in r for r in exposed.adjustments[fid])
+    fid = "controls.run-as-root@Deployment/shop/web#web"
+    assert 2 == _by_id(internal.findings, fid).likelihood
+    assert 3 == _by_id(exposed.findings, fid).likelihood  # +1 the attack starts at the service
+    assert any("outside the cluster" in r for r in exposed.adjustments[fid])
+    privileged = "controls.privileged-container@Deployment/shop/web#web"
+    assert 4 == _by_id(internal.findings, privileged).likelihood  # code in the pod that holds it
+    assert 4 == _by_id(exposed.findings, privileged).likelihood  # exploiting it is still a step
+    assert Severity.HIGH == _by_id(exposed.findings, privileged).severity
 
 
 def test_attack_path_is_built_and_chains_findings(tmp_path: Path) -> None:
-    """An exposed privileged pod yields an internet-to-node path naming the escape finding,
-    and the finding's likelihood names the path that raised it."""
+    """An exposed privileged pod yields an internet-to-node path naming the escape finding."""
     inv = _inv(tmp_path, EXPOSED_PRIVILEGED)
     result = review(Facts(inv), catalogue_findings(inv))
     paths = [p for p in result.attack_paths if p.id == "internet=>Node/any"]
@@ -146,20 +153,34 @@ def test_attack_path_is_built_and_chains_findings(tmp_path: Path) -> None:
     chain = [paths[0].origin, *(hop.to for hop in paths[0].hops)]
     assert ["internet", "Service/shop/web", "Deployment/shop/web", "Deployment/shop/web#web",
             "Node/any"] == chain
-    escape = "controls.privileged-container@Deployment/shop/web#web"
-    assert escape in paths[0].findings
+    assert "controls.privileged-container@Deployment/shop/web#web" in paths[0].findings
     assert ("node", "Node/any") == (paths[0].target.kind, paths[0].target.ref)
-    assert "likelihood +1: step of attack path internet=>Node/any" in result.adjustments[escape]
+
+
+def _lowered(findings: list[Finding], fid: str) -> list[Finding]:
+    return [f.model_copy(update={"likelihood": 3}) if f.id == fid else f for f in findings]
+
+
+def test_a_step_of_a_critical_path_is_raised_naming_the_path(tmp_path: Path) -> None:
+    """A step below the ceiling that exposure does not raise gets +1, naming a path it is on."""
+    inv = _inv(tmp_path, LATERAL)
+    result = review(Facts(inv), _lowered(list(catalogue_findings(inv)), INNER_ESCAPE))
+    reasons = [why for why in result.adjustments[INNER_ESCAPE] if "attack path" in why]
+    assert 1 == len(reasons)
+    named = reasons[0].removeprefix("likelihood +1: step of attack path ")
+    path = next(p for p in result.attack_paths if p.id == named)
+    assert INNER_ESCAPE in path.findings and path.severity in {Severity.CRITICAL, Severity.HIGH}
+    assert 4 == _by_id(result.findings, INNER_ESCAPE).likelihood
 
 
 def test_sensitive_data_raises_impact_and_adds_regulation(tmp_path: Path) -> None:
-    """A cardholder-data label raises impact and adds PCI DSS references."""
+    """A cardholder-data label raises the impact of what reaches the data, adds PCI DSS."""
     inv = _inv(tmp_path, INTERNAL_PRIVILEGED.replace(
         "metadata: {name: web, namespace: shop}\nspec:\n  selector",
         "metadata: {name: web, namespace: shop, labels: {data-classification: pci}}\n"
         "spec:\n  selector", 1))
     result = review(Facts(inv), catalogue_findings(inv))
-    item = _by_id(result.findings, "controls.run-as-root@Deployment/shop/web")
+    item = _by_id(result.findings, "network.pod-not-isolated@Deployment/shop/web")
     assert 4 == item.impact
     assert "PCI-DSS-4.0:1.3.1" in item.references
     assert ["Deployment/shop/web"] == result.compliance["regulations"]["PCI-DSS-4.0"]["resources"]
@@ -182,7 +203,8 @@ def test_mitigation_lowers_likelihood(tmp_path: Path) -> None:
 
 def test_cluster_wide_blast_radius_raises_impact(tmp_path: Path) -> None:
     """A DaemonSet's weakness (every node) has a higher impact than a Deployment's."""
-    ds = INTERNAL_PRIVILEGED.replace("kind: Deployment", "kind: DaemonSet")
+    ds = INTERNAL_PRIVILEGED.replace("kind: Deployment", "kind: DaemonSet").replace(
+        "securityContext: {privileged: true}", "securityContext: {privileged: false}")
     inv = _inv(tmp_path, ds)
     item = _by_id(review(Facts(inv), catalogue_findings(inv)).findings,
                   "controls.run-as-root@DaemonSet/shop/web")
@@ -243,7 +265,7 @@ def test_compliance_summary_groups_by_framework(tmp_path: Path) -> None:
     cis = result.compliance["frameworks"]["CIS-1.10"]
     assert ["controls.privileged-container@Deployment/shop/web#web"] == \
         cis["controls"]["5.2.2"]["findings"]
-    assert "critical" == cis["controls"]["5.2.2"]["highest"]
+    assert "high" == cis["controls"]["5.2.2"]["highest"]
     assert {"CIS-1.10", "NSA-CISA-1.2", "OWASP-K8S-2022", "OWASP-K8S-2025", "PSS"} <= set(
         result.compliance["frameworks"])
 
@@ -294,9 +316,10 @@ def test_application_classification_applies_to_unlabelled_resources(tmp_path: Pa
     """--classification pci raises impact and brings PCI DSS into the compliance summary."""
     inv = _inv(tmp_path, INTERNAL_PRIVILEGED)
     found = catalogue_findings(inv)
-    plain = _by_id(review(Facts(inv), found).findings, "controls.run-as-root@Deployment/shop/web")
+    fid = "network.open-egress@Deployment/shop/web"
+    plain = _by_id(review(Facts(inv), found).findings, fid)
     result = review(Facts(inv), found, data_classification="pci")
-    pci = _by_id(result.findings, "controls.run-as-root@Deployment/shop/web")
+    pci = _by_id(result.findings, fid)
     assert plain.impact + 1 == pci.impact
     assert "PCI-DSS-4.0:1.3.1" in pci.references
     assert "PCI-DSS-4.0:1.3.1" not in plain.references
@@ -317,12 +340,14 @@ def test_classification_from_notes(text: str, expected: str | None) -> None:
 
 
 def test_gate_scores_are_the_reviewers_but_for_the_attack_path_raise(tmp_path: Path) -> None:
-    """Exposed privileged container: the gate shows +1 internet; publishing adds the path's +1."""
-    inv = _inv(tmp_path, EXPOSED_PRIVILEGED, "exposed.yaml")
-    findings = catalogue_findings(inv)
-    fid = "controls.privileged-container@Deployment/shop/web#web"
-    at_gate = _by_id(tuple(gate_scores(Facts(inv), findings)), fid)
-    published = _by_id(review(Facts(inv), findings).findings, fid)
-    assert (4, ("likelihood +1: reachable from the internet",)) == (
-        at_gate.likelihood, at_gate.score_factors)
-    assert (5, at_gate.impact) == (published.likelihood, published.impact)
+    """A step of a path: the gate shows its score before paths; publishing adds the path's +1."""
+    inv = _inv(tmp_path, LATERAL, "exposed.yaml")
+    findings = _lowered(list(catalogue_findings(inv)), INNER_ESCAPE)
+    at_gate = _by_id(tuple(gate_scores(Facts(inv), findings)), INNER_ESCAPE)
+    published = _by_id(review(Facts(inv), findings).findings, INNER_ESCAPE)
+    assert 3 == at_gate.likelihood
+    assert not [why for why in at_gate.score_factors if "attack path" in why]
+    assert (4, at_gate.impact) == (published.likelihood, published.impact)
+    exposed = "network.loadbalancer-service@Service/shop/web"
+    assert _by_id(tuple(gate_scores(Facts(inv), findings)), exposed).score == _by_id(
+        review(Facts(inv), findings).findings, exposed).score

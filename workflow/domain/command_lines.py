@@ -24,11 +24,10 @@ from typing import NamedTuple
 
 from workflow.domain.credential_names import (
     CREDENTIAL_NAME_NEEDLE,
-    is_boolean,
     is_credential_name,
     is_reference,
     is_setting,
-    names_the_credential,
+    setting_is_the_credential,
 )
 
 __all__ = ["COMMAND_NEEDLE", "Credential", "command_line_secrets", "words_secrets"]
@@ -121,7 +120,7 @@ def _usable(value: str, name: str) -> bool:
     if (not value or value.startswith("-") or is_reference(value) or "://" in value
             or "«redacted" in value):
         return False
-    return not is_setting(value) or (names_the_credential(name) and not is_boolean(value))
+    return not is_setting(value) or setting_is_the_credential(name, value)
 
 
 def _command_secrets(command: list[tuple[int, str]]) -> Iterator[Credential]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from workflow.domain.value_shapes import not_a_secret
+
 __all__ = [
     "CREDENTIAL_NAME_NEEDLE",
     "is_boolean",
@@ -19,6 +21,7 @@ __all__ = [
     "is_setting",
     "looks_like_a_secret_word",
     "names_the_credential",
+    "setting_is_the_credential",
 ]
 
 _CREDENTIAL_NAME = re.compile(
@@ -87,6 +90,15 @@ def is_setting(value: str) -> bool:
     """Booleans, numbers, sizes and durations: what a rule or a reader needs to see."""
     text = value.strip().strip("\"'")
     return text.lower() in _BOOLEAN_WORDS or _NUMBER_OR_DURATION.fullmatch(text) is not None
+
+
+def setting_is_the_credential(name: str, value: str) -> bool:
+    """Whether a setting-like value (a number, size or duration) under ``name`` is a credential.
+
+    Only when the name is the credential itself (``--password 1234``), never for a boolean, and
+    a bare number only under a password's name (a PIN; ``ACCESS_TOKEN=3600`` is a lifetime).
+    """
+    return names_the_credential(name) and not is_boolean(value) and not not_a_secret(name, value)
 
 
 def is_secret_object_name(key: str, value: str) -> bool:

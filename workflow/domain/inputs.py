@@ -55,6 +55,7 @@ KNOWN_KINDS = frozenset(set(WORKLOAD_KINDS) | set(CLUSTER_SCOPED_KINDS) | {
     "Service", "Ingress", "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy", "Secret",
     "ConfigMap", "PersistentVolumeClaim", "Endpoints", "EndpointSlice", "LimitRange",
     "ResourceQuota", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Event", "Lease",
+    "CiliumNetworkPolicy",
 })
 
 
@@ -108,11 +109,13 @@ class LoadedInputs:
     secret_values: list[SecretValue]
     notes: list[Notes] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    namespace: str | None = None
 
     @cached_property
     def inventory(self) -> Inventory:
         """The inventory built from the resources."""
-        return build_inventory(self.resources, self.secret_values)
+        return build_inventory(self.resources, self.secret_values,
+                               default_namespace=self.namespace)
 
     def to_snapshot(self) -> dict[str, Any]:
         """A JSON-ready snapshot (what a run's state keeps; already redacted)."""
@@ -122,6 +125,7 @@ class LoadedInputs:
             "secret_values": [s.model_dump(mode="json") for s in self.secret_values],
             "notes": [{"path": n.path, "text": n.text} for n in self.notes],
             "warnings": list(self.warnings),
+            "namespace": self.namespace,
         }
 
     @classmethod
@@ -132,7 +136,7 @@ class LoadedInputs:
             resources=[_trusted_resource(r) for r in data.get("resources", [])],
             secret_values=[SecretValue.model_validate(s) for s in data.get("secret_values", [])],
             notes=[Notes(path=n["path"], text=n["text"]) for n in data.get("notes", [])],
-            warnings=list(data.get("warnings", [])))
+            warnings=list(data.get("warnings", [])), namespace=data.get("namespace"))
 
     @property
     def digest(self) -> str:
@@ -207,14 +211,14 @@ def _count_containers(label: str, obj: dict[str, Any], lines: dict[str, int], li
 
 
 def _resource(label: str, obj: dict[str, Any], doc_index: int, line: int,
-              lines: dict[str, int], unnamed: int) -> Resource:
+              lines: dict[str, int], unnamed: int, default_namespace: str) -> Resource:
     kind = str(obj["kind"])
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     assert isinstance(metadata, dict)  # noqa: S101 - narrowed above for the type checker
     name = str(metadata.get("name") or metadata.get("generateName") or f"unnamed-{unnamed}")
     namespace: str | None = None
     if kind not in CLUSTER_SCOPED_KINDS:
-        namespace = str(metadata.get("namespace") or "default")
+        namespace = str(metadata.get("namespace") or default_namespace)
     labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
     annotations = (metadata.get("annotations")
                    if isinstance(metadata.get("annotations"), dict) else {})
@@ -267,7 +271,7 @@ def _walk_paths(paths: Sequence[str | Path]) -> list[tuple[Path | None, bool]]:
 
 def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 architecture: Iterable[str | Path] = (), stdin: BinaryIO | None = None,
-                base: Path | None = None) -> LoadedInputs:
+                base: Path | None = None, namespace: str | None = None) -> LoadedInputs:
     """Load, check, redact and index the inputs of one application.
 
     Args:
@@ -276,6 +280,8 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
         architecture: Markdown or text notes about the architecture or a security review.
         stdin: where ``-`` reads from (standard input by default).
         base: paths in the output are relative to this directory when below it.
+        namespace: the namespace of objects that name none (``kubectl apply -n``); default
+            ``default``. ServiceAccount subjects without one are resolved there too.
 
     Raises:
         InventoryError: an input is unusable; the message names the file (and line).
@@ -302,24 +308,26 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
             yield NamedInput(label, read_file(path, limits))
 
     named = ", ".join("<stdin>" if str(p) == "-" else str(p) for p in paths)
-    return _load(manifests(), notes(), settings=settings, named=named)
+    return _load(manifests(), notes(), settings=settings, named=named, namespace=namespace)
 
 
 def load_named_inputs(manifests: Iterable[NamedInput], *, settings: Settings,
-                      architecture: Iterable[NamedInput] = ()) -> LoadedInputs:
+                      architecture: Iterable[NamedInput] = (),
+                      namespace: str | None = None) -> LoadedInputs:
     """Load, check, redact and index inputs whose contents are already read.
 
     The contents are checked against the size limit here too; the iterables are consumed one
-    item at a time, so they may read each input as it is needed.
+    item at a time, so they may read each input as it is needed. ``namespace`` is as for
+    :func:`load_inputs`.
 
     Raises:
         InventoryError: an input is unusable; the message names it (and the line).
     """
-    return _load(manifests, architecture, settings=settings, named="")
+    return _load(manifests, architecture, settings=settings, named="", namespace=namespace)
 
 
 def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *,
-          settings: Settings, named: str) -> LoadedInputs:
+          settings: Settings, named: str, namespace: str | None) -> LoadedInputs:
     limits = Limits.of(settings)
     redactor = Redactor(key=load_or_create_key(settings.home, settings.redaction_key))
     files: list[InputFile] = []
@@ -359,12 +367,13 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
                 unnamed += 1
             before = len(redactor.found)
             redactor.redact_object(obj)
-            res = _resource(label, obj, doc.index, line, lines, unnamed)
+            res = _resource(label, obj, doc.index, line, lines, unnamed,
+                            namespace or "default")
             for found in redactor.found[before:]:
                 secrets.append(SecretValue(
                     resource=res.id, file=label, path=found.path, reason=found.reason,
                     fingerprint=found.fingerprint,
-                    location=_secret_location(found.path, res.kind)))
+                    location=_secret_location(found.path, res.kind), shape=found.shape))
             resources.append(res)
     if not resources:
         raise InventoryError(named or ", ".join(seen) or "(no input)",
@@ -380,8 +389,34 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
                                role="architecture"))
         notes.append(Notes(path=note.label,
                            text=redactor.scrub_text(text, note.label, prose=True)))
+    warnings.extend(_namespace_hints(resources, namespace))
     return LoadedInputs(files=files, resources=resources, secret_values=secrets, notes=notes,
-                        warnings=warnings)
+                        warnings=warnings, namespace=namespace)
+
+
+def _namespace_hints(resources: Sequence[Resource], namespace: str | None) -> list[str]:
+    """A hint when objects without a namespace look meant for the namespace bindings name.
+
+    Charts rendered for ``helm -n NS`` leave ``metadata.namespace`` out but name NS in their
+    bindings' subjects: placed in ``default``, their pods' tokens lose their rights.
+    """
+    if namespace is not None:
+        return []
+    defaulted = {r.name for r in resources if r.kind == "ServiceAccount"
+                 and r.namespace == "default" and not (r.raw.get("metadata") or {}).get(
+                     "namespace")}
+    named: set[str] = set()
+    for res in resources:
+        if res.kind not in {"RoleBinding", "ClusterRoleBinding"}:
+            continue
+        for subject in res.raw.get("subjects") or []:
+            if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount" \
+                    and subject.get("name") in defaulted \
+                    and subject.get("namespace") not in {None, "", "default"}:
+                named.add(str(subject["namespace"]))
+    return [f"objects without a namespace were placed in default, but bindings name their "
+            f"service accounts in namespace {ns}: give --namespace {ns} (as kubectl apply -n "
+            "would)" for ns in sorted(named)]
 
 
 def _check_size(label: str, data: bytes, limits: Limits) -> None:

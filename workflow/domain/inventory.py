@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from workflow.domain.cilium import CILIUM_KINDS, cilium_specs
 from workflow.domain.rbac import (
     BUILTIN_CLUSTER_ROLES,
     Binding,
@@ -69,6 +70,7 @@ class Inventory(BaseModel):
 
     resources: dict[str, Resource]
     secret_values: tuple[SecretValue, ...] = ()
+    default_namespace: str = "default"
 
     # ---- lookups ---------------------------------------------------------------------------
     def get(self, resource_id_: str) -> Resource | None:
@@ -245,7 +247,10 @@ class Inventory(BaseModel):
 
     @cached_property
     def network_policies(self) -> tuple[NetworkPolicy, ...]:
-        """Every NetworkPolicy with the workloads it selects in its own namespace."""
+        """Every NetworkPolicy (Cilium's included) with the workloads it selects.
+
+        A clusterwide Cilium policy is one view per namespace it applies to.
+        """
         out = []
         for res in self.of_kind("NetworkPolicy"):
             ns = res.namespace or "default"
@@ -261,6 +266,23 @@ class Inventory(BaseModel):
                 ingress=tuple(r if isinstance(r, dict) else {} for r in ingress or []),
                 egress=tuple(r if isinstance(r, dict) else {} for r in egress or []),
                 targets=self.workloads_selected(ns, selector, empty_selects_all=True)))
+        for res in self.of_kind(*CILIUM_KINDS):
+            for cilium in cilium_specs(res.raw):
+                if res.namespace is not None:
+                    scopes: tuple[str, ...] = (res.namespace,)
+                elif cilium.namespace is not None:
+                    scopes = (cilium.namespace,)
+                else:
+                    scopes = self.namespaces
+                for ns in scopes:
+                    out.append(NetworkPolicy(
+                        id=res.id, namespace=ns, kind=res.kind,
+                        pod_selector=cilium.pod_selector, policy_types=cilium.policy_types,
+                        ingress=tuple(cilium.ingress), egress=tuple(cilium.egress),
+                        pointer=cilium.pointer, ingress_paths=tuple(cilium.ingress_paths),
+                        egress_paths=tuple(cilium.egress_paths),
+                        targets=self.workloads_selected(ns, cilium.pod_selector,
+                                                        empty_selects_all=True)))
         return tuple(out)
 
     # ---- RBAC ------------------------------------------------------------------------------
@@ -297,14 +319,37 @@ class Inventory(BaseModel):
             found[rid] = base.model_copy(update={
                 "rules": base.rules + tuple(extra),
                 "aggregated_from": tuple(m.id for m in members)})
+        aggregated = self._builtin_aggregation(found)
         for role in BUILTIN_CLUSTER_ROLES.values():
             declared = found.get(role.id)
+            into, into_members = aggregated.get(role.name, ((), ()))
             if declared is None:
-                found[role.id] = role
+                found[role.id] = role.model_copy(update={
+                    "rules": role.rules + into, "aggregated_from": into_members})
             else:  # the API server reconciles default roles: their rules always remain
                 found[role.id] = declared.model_copy(update={
-                    "rules": declared.rules + role.rules, "builtin": True})
+                    "rules": declared.rules + role.rules + into, "builtin": True,
+                    "aggregated_from": declared.aggregated_from + into_members})
         return found
+
+    def _builtin_aggregation(self, found: Mapping[str, RoleView]
+                             ) -> dict[str, tuple[tuple[PolicyRule, ...], tuple[str, ...]]]:
+        """view, edit and admin -> the rules (and roles) aggregated into them by label.
+
+        A ClusterRole labelled ``rbac.authorization.k8s.io/aggregate-to-view: "true"`` adds its
+        rules to view and, because view aggregates into edit and edit into admin, to those too.
+        """
+        out: dict[str, tuple[tuple[PolicyRule, ...], tuple[str, ...]]] = {}
+        parent: str | None = None
+        for name in ("view", "edit", "admin"):
+            members = [r.id for r in self.of_kind("ClusterRole")
+                       if r.labels.get(f"rbac.authorization.k8s.io/aggregate-to-{name}") == "true"
+                       and r.id in found]
+            rules = tuple(rule for m in members for rule in found[m].rules)
+            inherited = out.get(parent, ((), ())) if parent else ((), ())
+            out[name] = (inherited[0] + rules, inherited[1] + tuple(members))
+            parent = name
+        return out
 
     @cached_property
     def bindings(self) -> tuple[Binding, ...]:
@@ -323,7 +368,7 @@ class Inventory(BaseModel):
                 kind = str(subject.get("kind") or "")
                 sub_ns = subject.get("namespace")
                 if kind == "ServiceAccount" and not sub_ns:
-                    sub_ns = ns or "default"
+                    sub_ns = ns or self.default_namespace
                 subjects.append(Subject(kind=kind, name=str(subject.get("name") or ""),
                                         namespace=str(sub_ns) if sub_ns else None))
             out.append(Binding(id=res.id, kind=res.kind,
@@ -397,10 +442,15 @@ class Inventory(BaseModel):
         return dict(sorted(counts.items()))
 
 
-def build_inventory(resources: Iterable[Resource],
-                    secret_values: Iterable[SecretValue] = ()) -> Inventory:
-    """Build an inventory; a later resource with the same id replaces an earlier one."""
+def build_inventory(resources: Iterable[Resource], secret_values: Iterable[SecretValue] = (),
+                    *, default_namespace: str | None = None) -> Inventory:
+    """Build an inventory; a later resource with the same id replaces an earlier one.
+
+    ``default_namespace`` is where objects without a namespace were placed (``--namespace``);
+    a ServiceAccount subject without one is resolved there too.
+    """
     by_id: dict[str, Resource] = {}
     for res in resources:
         by_id[res.id] = res
-    return Inventory(resources=by_id, secret_values=tuple(secret_values))
+    return Inventory(resources=by_id, secret_values=tuple(secret_values),
+                     default_namespace=default_namespace or "default")

@@ -1,15 +1,20 @@
 """Secret redaction at load time.
 
 Secret values never leave this module: what remains is that a value existed, where, why it was
-taken for a secret, and a keyed, non-reversible fingerprint (HMAC-SHA256 with a per-installation
-key, truncated), so two runs of the same input produce the same fingerprints and nobody can
-test guesses without the key.
+taken for a secret, its shape (:func:`workflow.domain.value_shapes.value_shape`: a private key,
+a token, a well-known default, ...) and a keyed, non-reversible fingerprint (HMAC-SHA256 with a
+per-installation key, truncated), so two runs of the same input produce the same fingerprints
+and nobody can test guesses without the key.
 
 What is redacted in a Kubernetes object: Secret ``data``/``stringData`` and the applied
 configuration of a Secret; by name, literal env values, ConfigMap keys, annotations and labels
 whose names are credential names; the credentials on command lines (``command``/``args``
 words); and in every string value (scripts, config files, annotations) what
 :mod:`workflow.domain.secret_text` finds. Notes are scanned as prose.
+
+A value whose shape is not a secret's (a number of seconds, a duration, a boolean, a URL without
+credentials) is left in place even under a credential-like name; a number stays a secret only
+under a password-like name (a numeric PIN).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from workflow.domain.credential_names import (
     names_the_credential,
 )
 from workflow.domain.secret_text import MARKER_PREFIX, find_secrets, may_hold_secret
+from workflow.domain.value_shapes import not_a_secret, secret_shape, value_shape
 
 __all__ = [
     "MARKER_PREFIX",
@@ -66,11 +72,12 @@ def load_or_create_key(home: Path, configured: str | None) -> bytes:
 
 @dataclass
 class Found:
-    """A redacted value: where (JSON pointer), why, and its fingerprint."""
+    """A redacted value: where (JSON pointer), why, its fingerprint and its shape."""
 
     path: str
     reason: str
     fingerprint: str
+    shape: str = ""
 
 
 @dataclass
@@ -84,10 +91,11 @@ class Redactor:
         """A keyed, non-reversible fingerprint of a value."""
         return "hmac-sha256:" + hmac.new(self.key, value.encode(), hashlib.sha256).hexdigest()[:16]
 
-    def marker(self, value: str, reason: str, path: str) -> str:
-        """The marker that replaces ``value``; records the redaction."""
+    def marker(self, value: str, reason: str, path: str, shape: str | None = None) -> str:
+        """The marker that replaces ``value``; records the redaction and the value's shape."""
         fp = self.fingerprint(value)
-        self.found.append(Found(path=path, reason=reason, fingerprint=fp))
+        self.found.append(Found(path=path, reason=reason, fingerprint=fp,
+                                shape=shape if shape is not None else value_shape(value)))
         return f"{MARKER_PREFIX}:{fp}»"
 
     def scrub_text(self, text: str, path: str, *, prose: bool = False) -> str:
@@ -123,8 +131,9 @@ class Redactor:
                         raw = values[key]
                         if raw is None or raw == "":
                             continue
-                        values[key] = self.marker(str(raw), "Secret value",
-                                                  f"{path}/{field_name}/{_escape(str(key))}")
+                        values[key] = self.marker(
+                            str(raw), "Secret value", f"{path}/{field_name}/{_escape(str(key))}",
+                            shape=secret_shape(str(raw), encoded=field_name == "data"))
         if kind == "ConfigMap":
             for field_name in ("data", "binaryData"):
                 values = obj.get(field_name)
@@ -132,7 +141,8 @@ class Redactor:
                     for key in list(values):
                         raw = _numeric_as_text(values[key])
                         ptr = f"{path}/{field_name}/{_escape(str(key))}"
-                        if isinstance(raw, str) and raw and is_credential_name(str(key)):
+                        if isinstance(raw, str) and raw and is_credential_name(str(key)) \
+                                and not not_a_secret(str(key), raw):
                             values[key] = self.marker(raw, f"ConfigMap key {key!r}", ptr)
         metadata = obj.get("metadata")
         annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
@@ -201,7 +211,8 @@ class Redactor:
                 continue
             name, value = str(item.get("name", "")), _numeric_as_text(item.get("value"))
             if isinstance(value, str) and value and MARKER_PREFIX not in value \
-                    and is_credential_name(name) and not is_reference(value):
+                    and is_credential_name(name) and not is_reference(value) \
+                    and not not_a_secret(name, value):
                 item["value"] = self.marker(value, f"env var {name!r}", f"{path}/{index}/value")
 
     def _redact_words(self, lists: dict[str, list[Any]], path: str) -> None:

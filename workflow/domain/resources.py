@@ -7,6 +7,7 @@ namespaced resources without a namespace are in ``default``. Values are already 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -41,7 +42,7 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy",
     "MutatingAdmissionPolicyBinding", "PodSecurityPolicy", "APIService", "IngressClass",
     "CSIDriver", "VolumeAttachment", "ClusterIssuer", "ClusterPolicy", "ConstraintTemplate",
-    "CertificateSigningRequest", "AuditSink",
+    "CertificateSigningRequest", "AuditSink", "CiliumClusterwideNetworkPolicy",
 })
 
 #: Workload kind -> JSON pointer of its pod spec.
@@ -57,6 +58,10 @@ WORKLOAD_KINDS: dict[str, str] = {
     "PodTemplate": "/template/spec",
     "DeploymentConfig": "/spec/template/spec",
 }
+
+
+#: A well-formed image digest: algorithm and hex of the right length.
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128}")
 
 
 def resource_id(kind: str, name: str, namespace: str | None) -> str:
@@ -104,7 +109,11 @@ class SourceRef(DomainModel):
 
 
 class SecretValue(DomainModel):
-    """A secret value found at load time: where it was, why, and a keyed fingerprint."""
+    """A secret value found at load time: where, why, a keyed fingerprint, and its shape.
+
+    The shape (``private key``, ``token``, ``default``, ...; see
+    :func:`workflow.domain.value_shapes.value_shape`) is all that is known of the value itself.
+    """
 
     resource: str | None
     file: str
@@ -113,6 +122,7 @@ class SecretValue(DomainModel):
     fingerprint: str
     location: Literal["secret", "env", "args", "command", "configmap", "annotation", "label",
                       "other"] = "other"
+    shape: str = ""
 
 
 class Resource(DomainModel):
@@ -162,8 +172,15 @@ class Container(DomainModel):
 
     @property
     def image_digest(self) -> str | None:
-        """The digest the image is pinned to, if any."""
-        return self.image.split("@", 1)[1] if "@" in self.image else None
+        """The digest the image is pinned to, if any (a malformed one pins nothing)."""
+        digest = self.image.split("@", 1)[1] if "@" in self.image else None
+        return digest if digest is not None and _DIGEST.fullmatch(digest) else None
+
+    @property
+    def malformed_digest(self) -> str | None:
+        """What follows ``@`` when it is not a well-formed digest (``sha256:abc``), or None."""
+        digest = self.image.split("@", 1)[1] if "@" in self.image else None
+        return digest if digest is not None and not _DIGEST.fullmatch(digest) else None
 
     @property
     def image_tag(self) -> str | None:
@@ -267,15 +284,29 @@ class Service(DomainModel):
 
 
 class NetworkPolicy(DomainModel):
-    """A NetworkPolicy and the workloads it selects in its own namespace."""
+    """A NetworkPolicy and the workloads it selects in its own namespace.
+
+    Cilium's policies are read into the same shape (:mod:`workflow.domain.cilium`): ``kind``
+    says which, ``pointer`` is where the spec sits in the object and ``ingress_paths`` /
+    ``egress_paths`` where each translated rule came from.
+    """
 
     id: str
     namespace: str
+    kind: str = "NetworkPolicy"
     pod_selector: dict[str, Any] = Field(default_factory=dict)
     policy_types: tuple[str, ...] = ()
     ingress: tuple[dict[str, Any], ...] = ()
     egress: tuple[dict[str, Any], ...] = ()
     targets: tuple[str, ...] = ()
+    pointer: str = "/spec"
+    ingress_paths: tuple[str, ...] = ()
+    egress_paths: tuple[str, ...] = ()
+
+    def rule_pointer(self, direction: str, index: int) -> str:
+        """The JSON pointer of the ``index``-th ingress or egress rule in the source object."""
+        paths = self.ingress_paths if direction == "ingress" else self.egress_paths
+        return paths[index] if index < len(paths) else f"{self.pointer}/{direction}/{index}"
 
     @property
     def selects_all(self) -> bool:

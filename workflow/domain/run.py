@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["Decision", "LlmOptions", "LlmProvider", "RunOptions", "RunStatus"]
+from workflow.domain.errors import ConfigError
+
+__all__ = ["Decision", "LlmOptions", "LlmProvider", "RunOptions", "RunStatus",
+           "namespace_name"]
 
 
 class RunStatus(StrEnum):
@@ -56,6 +60,17 @@ class LlmOptions(BaseModel):
     cache: bool = Field(default=True, description="Reuse cached answers of the same prompt.")
 
 
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def namespace_name(value: str) -> str:
+    """A namespace name as Kubernetes accepts it (an RFC 1123 label), else a ConfigError."""
+    if not _DNS_LABEL.fullmatch(value):
+        raise ConfigError(f"--namespace must be a Kubernetes namespace name (lower-case letters, "
+                          f"digits and '-', at most 63), got {value!r}")
+    return value
+
+
 class RunOptions(BaseModel):
     """What a run was asked to do besides reading its inputs (stored with the run)."""
 
@@ -65,6 +80,15 @@ class RunOptions(BaseModel):
     classification: str | None = Field(
         default=None, description="The application's data classification (pci, personal, ...).")
     cloud: str | None = Field(default=None, description="eks, gke, aks or on-prem.")
+    namespace: str | None = Field(
+        default=None, description="The namespace of objects that name none, as `kubectl apply "
+        "-n` or `helm -n` would give them (default: default); set by --namespace or, later, "
+        "an application profile.")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        return None if value is None else namespace_name(value)
 
     @model_validator(mode="before")
     @classmethod

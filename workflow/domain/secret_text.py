@@ -30,12 +30,11 @@ from dataclasses import dataclass
 
 from workflow.domain.command_lines import COMMAND_NEEDLE, command_line_secrets
 from workflow.domain.credential_names import (
-    is_boolean,
     is_credential_name,
     is_reference,
     is_setting,
     looks_like_a_secret_word,
-    names_the_credential,
+    setting_is_the_credential,
 )
 from workflow.domain.secret_plugins import (
     KEYWORD_NEEDLE,
@@ -204,7 +203,7 @@ def _plausible(value: str, key: str, *, strict: bool, quoted: bool = False) -> b
             or value[0] in "{[|>\\($"):  # structures, block scalars, escapes, $(...), $VAR
         return False
     if is_setting(value):
-        return not strict and names_the_credential(key) and not is_boolean(value)
+        return not strict and setting_is_the_credential(key, value)
     if not strict:
         return True
     if quoted:

@@ -30,6 +30,7 @@ __all__ = [
     "AttackRef",
     "Citation",
     "Component",
+    "Confidence",
     "DataFlow",
     "Degradation",
     "EntryPoint",
@@ -79,6 +80,14 @@ class Stride(StrEnum):
     INFORMATION_DISCLOSURE = "information_disclosure"
     DENIAL_OF_SERVICE = "denial_of_service"
     ELEVATION_OF_PRIVILEGE = "elevation_of_privilege"
+
+
+class Confidence(StrEnum):
+    """How sure a finding is of its harm, given what the manifests show (docs/SEVERITY.md)."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
 
 
 class Origin(StrEnum):
@@ -189,6 +198,12 @@ class Finding(_Model):
     rationale: str = Field(default="", description="Why the model proposed it (model findings).")
     score_factors: tuple[str, ...] = Field(
         default=(), description="Why the reviewer raised or lowered likelihood or impact.")
+    confidence: Confidence = Field(
+        default=Confidence.HIGH, description="How sure the finding is of its harm: lowered, "
+        "not the severity, when the harm depends on what the manifests do not show.")
+    unseen: str = Field(
+        default="", description="What the harm depends on that the manifests do not show "
+        "(what to confirm), when confidence is below high.")
 
     @property
     def effective_severity(self) -> Severity:

@@ -32,6 +32,7 @@ RULE = RuleMeta(
     false_positives="Managed replication endpoints restricted by source ranges or a firewall "
                     "outside the manifests.",
     kb_topics=("data-store", "loadbalancer-exposure", "nodeport-exposure"),
+    reach_is_enough=True,
 )
 
 

@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from agents.facts.derived import Facts
+from agents.facts.exposure import gateway_routes
+from agents.facts.web import login_signals, route_login_paths
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Impact
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -41,6 +44,22 @@ def _servers(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+def _logins(facts: Facts, gateway: str) -> list[str]:
+    """Login paths routed through the gateway, and signs of sessions behind it."""
+    inv = facts.inventory
+    found: list[str] = []
+    services = {svc.id: svc for svc in inv.services}
+    for gw, svc_id, route in gateway_routes(inv):
+        if gw != gateway:
+            continue
+        source = inv.get(route)
+        found += route_login_paths(source) if source is not None else []
+        for wl_id in services[svc_id].targets if svc_id in services else ():
+            wl = inv.workload(wl_id)
+            found += [what for _, what in login_signals(wl)] if wl is not None else []
+    return list(dict.fromkeys(found))
+
+
 def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag Gateways none of whose servers or listeners use TLS."""
     inv = facts.inventory
@@ -59,5 +78,9 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
                     tls.get("mode") not in {None, "PASSTHROUGH"} or tls.get("httpsRedirect"))):
                 secure = True
         if not secure:
+            logins = _logins(facts, res.id)
             yield RULE.finding(res.id, [located(inv, res.id, servers[0][0], servers[0][1])],
-                               title=f"Gateway {res.name} serves plain HTTP only")
+                               impact=Impact.SYSTEM if logins else None,
+                               title=f"Gateway {res.name} serves plain HTTP only"
+                                     + (f", logins included ({', '.join(logins[:3])})"
+                                        if logins else ""))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.facts.classification import regulations_for
+from agents.facts.classification import classification_source, regulations_for
 from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
@@ -31,6 +31,7 @@ RULE = RuleMeta(
     false_positives="Segmentation enforced by a service mesh authorisation policy outside "
                     "these manifests.",
     kb_topics=("data-classification", "networkpolicy-default-deny"),
+    starts_at_service=False,
 )
 
 
@@ -41,8 +42,19 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     for wl in inv.workloads:
         if wl.kind == "PodTemplate" or wl.id in covered:
             continue
-        if facts.classification(wl.id) == "cardholder":
-            yield RULE.finding(wl.id, [located(inv, wl.id, "/metadata/labels", "cardholder")],
-                               references=regulations_for("cardholder"),
-                               title=f"{wl.kind} {wl.name} handles cardholder data and is not "
-                                     "segmented")
+        if facts.classification(wl.id) != "cardholder":
+            continue
+        source = classification_source(inv, wl.id)
+        evidence = [located(inv, *source)] if source else []
+        if wl.pod.flag("hostNetwork"):
+            yield RULE.finding(
+                wl.id, [*evidence, located(inv, wl.id, wl.pod.path + "/hostNetwork", True)],
+                references=regulations_for("cardholder"),
+                title=f"{wl.kind} {wl.name} handles cardholder data on the host network, where "
+                      "no NetworkPolicy can segment it",
+                recommendation="Remove hostNetwork so that NetworkPolicy can segment the "
+                               "workload, and run it on dedicated nodes.")
+            continue
+        yield RULE.finding(wl.id, evidence, references=regulations_for("cardholder"),
+                           title=f"{wl.kind} {wl.name} handles cardholder data and is not "
+                                 "segmented")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.classification import classification_source
 from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
@@ -27,6 +28,7 @@ RULE = RuleMeta(
                 "nodes) separate from other components.",
     false_positives="Namespaces whose every workload is in scope and classified so.",
     kb_topics=("data-classification", "default-namespace"),
+    starts_at_service=False,
 )
 
 
@@ -43,6 +45,9 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         if chd and other:
             yield RULE.finding(
                 (f"Namespace/{ns}", *chd),
-                [located(inv, wid, "/metadata/labels", "not cardholder") for wid in other[:5]],
+                [located(inv, *source) for wid in chd[:3]
+                 if (source := classification_source(inv, wid)) is not None]
+                + [located(inv, wid, "/metadata/name", wid.rsplit("/", 1)[-1])
+                   for wid in other[:5]],
                 title=f"Namespace {ns} mixes {len(chd)} cardholder-data workload(s) with "
                       f"{len(other)} other(s)")

@@ -26,6 +26,7 @@ RULE = RuleMeta(
                 "profile.",
     false_positives="Debugging containers, which should not run in production.",
     kb_topics=("apparmor-selinux",),
+    harm="container",
 )
 
 

@@ -37,6 +37,7 @@ RULE = RuleMeta(
                 "needs them; never add SYS_ADMIN or ALL.",
     false_positives="Network plugins need NET_ADMIN; such pods belong in a system namespace.",
     kb_topics=("capabilities",),
+    harm="node",
 )
 
 

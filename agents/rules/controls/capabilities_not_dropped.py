@@ -29,6 +29,7 @@ RULE = RuleMeta(
                 "process needs.",
     false_positives="None for application containers.",
     kb_topics=("capabilities",),
+    harm="container",
 )
 
 

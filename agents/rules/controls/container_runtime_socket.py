@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agents.facts.derived import Facts
-from agents.facts.workloads import RUNTIME_SOCKETS, hostpath_volumes, is_runtime_socket
+from agents.facts.workloads import hostpath_volumes, is_runtime_socket
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Impact, Likelihood
 from workflow.domain.threat_model import Finding, Phase, Stride
 
-__all__ = ["RULE", "RUNTIME_SOCKETS", "evaluate", "is_runtime_socket"]
-
+__all__ = ["RULE", "evaluate"]
 
 RULE = RuleMeta(
     id="controls.container-runtime-socket",
     title="Container runtime socket mounted",
     phase=Phase.CONTROLS,
     stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.TAMPERING),
-    likelihood=3, impact=5,
+    likelihood=Likelihood.ONE_STEP, impact=Impact.SYSTEM,
     description=("The Docker, containerd or CRI-O socket lets its holder start privileged "
                  "containers on the node; a read-only mount does not prevent that, because API "
                  "calls are writes on an open socket."),
@@ -32,6 +32,7 @@ RULE = RuleMeta(
     false_positives="Node monitoring or CI agents that need the socket; isolate them on "
                     "dedicated nodes.",
     kb_topics=("runtime-socket", "hostpath"),
+    harm="node",
 )
 
 

@@ -16,10 +16,11 @@ RULE = RuleMeta(
     title="Workload in the default namespace",
     phase=Phase.CONTROLS,
     stride=(Stride.ELEVATION_OF_PRIVILEGE,),
-    likelihood=1, impact=2,
+    likelihood=3, impact=2,
     description=("The default namespace is shared by everything deployed without a "
                  "namespace, so policies, quotas and RBAC scoped to it cover unrelated "
-                 "workloads."),
+                 "workloads; it is where most people and tools hold rights, so a foothold "
+                 "there is common."),
     tactics=(refs.TA.LATERAL_MOVEMENT,),
     techniques=("T1210",),
     references=(*refs.cis("5.7.1", "5.7.4"), *refs.nsa("namespaces")),
@@ -27,6 +28,8 @@ RULE = RuleMeta(
     false_positives="Manifests rendered without a namespace that the pipeline sets at apply "
                     "time.",
     kb_topics=("default-namespace",),
+    per_node=False,
+    starts_at_service=False,
 )
 
 

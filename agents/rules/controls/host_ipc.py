@@ -26,6 +26,7 @@ RULE = RuleMeta(
     remediation="Remove hostIPC: true from the pod spec.",
     false_positives="Rare; some legacy shared-memory workloads.",
     kb_topics=("host-ipc", "host-namespaces"),
+    harm="node",
 )
 
 

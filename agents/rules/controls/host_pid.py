@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from agents.facts.derived import Facts
+from agents.facts.workloads import runs_as_non_root
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Impact, Likelihood
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -16,7 +18,7 @@ RULE = RuleMeta(
     title="Pod shares the host PID namespace",
     phase=Phase.CONTROLS,
     stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.INFORMATION_DISCLOSURE),
-    likelihood=3, impact=4,
+    likelihood=Likelihood.ONE_STEP, impact=Impact.SYSTEM,
     description=("With hostPID the pod sees every process on the node, can read their "
                  "environment and, as root, signal or trace them."),
     tactics=(refs.TA.PRIVILEGE_ESCALATION, refs.TA.DISCOVERY),
@@ -27,6 +29,7 @@ RULE = RuleMeta(
     remediation="Remove hostPID: true from the pod spec.",
     false_positives="Node monitoring agents sometimes need it; isolate them.",
     kb_topics=("host-pid", "host-namespaces"),
+    harm="node",
 )
 
 
@@ -35,5 +38,9 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
     inv = facts.inventory
     for wl in inv.workloads:
         if wl.pod.flag("hostPID"):
+            non_root = runs_as_non_root(wl)
             yield RULE.finding(wl.id, [located(inv, wl.id, wl.pod.path + "/hostPID", True)],
-                               title=f"{wl.kind} {wl.name} shares the host PID namespace")
+                               impact=Impact.SERVICE if non_root else None,
+                               title=f"{wl.kind} {wl.name} shares the host PID namespace"
+                                     + (" (as non-root: process list and command lines)"
+                                        if non_root else ""))

@@ -8,6 +8,7 @@ from agents.facts.derived import Facts
 from agents.facts.workloads import containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Impact, Likelihood
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -17,7 +18,7 @@ RULE = RuleMeta(
     title="Windows HostProcess container",
     phase=Phase.CONTROLS,
     stride=(Stride.ELEVATION_OF_PRIVILEGE,),
-    likelihood=3, impact=5,
+    likelihood=Likelihood.ONE_STEP, impact=Impact.SYSTEM,
     description="A HostProcess container runs directly on the Windows node with host access.",
     tactics=(refs.TA.PRIVILEGE_ESCALATION,),
     techniques=("T1611", "T1610"),
@@ -27,6 +28,7 @@ RULE = RuleMeta(
                 "namespaces.",
     false_positives="Windows node agents.",
     kb_topics=("windows-hostprocess",),
+    harm="node",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.facts.admission import psa_labels
+from agents.facts.admission import application_namespaces, psa_labels
 from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
@@ -28,14 +28,14 @@ RULE = RuleMeta(
     false_positives="Clusters that enforce the same through a policy engine or an "
                     "AdmissionConfiguration default.",
     kb_topics=("psa-labels", "policy-engine"),
+    starts_at_service=False,
 )
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Flag namespaces with workloads whose enforce level is missing or privileged."""
+    """Flag namespaces, with workloads or declared, that do not enforce baseline or restricted."""
     inv = facts.inventory
-    namespaces = sorted({wl.namespace for wl in inv.workloads})
-    for ns in namespaces:
+    for ns in application_namespaces(inv):
         rid = f"Namespace/{ns}"
         if rid not in inv:
             yield RULE.finding(

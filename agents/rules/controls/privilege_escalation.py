@@ -27,6 +27,7 @@ RULE = RuleMeta(
     remediation="Set securityContext.allowPrivilegeEscalation: false on every container.",
     false_positives="Images that rely on sudo or setuid helpers.",
     kb_topics=("privilege-escalation",),
+    harm="container",
 )
 
 

@@ -8,6 +8,7 @@ from agents.facts.derived import Facts
 from agents.facts.workloads import containers
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Impact, Likelihood
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -17,9 +18,9 @@ RULE = RuleMeta(
     title="Privileged container",
     phase=Phase.CONTROLS,
     stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.TAMPERING),
-    likelihood=3, impact=5,
+    likelihood=Likelihood.ONE_STEP, impact=Impact.SYSTEM,
     description=("A privileged container runs with every capability and the host's devices; "
-                 "whoever runs code in it controls the node."),
+                 "whoever runs code in it controls the node (every node, for a DaemonSet)."),
     tactics=(refs.TA.PRIVILEGE_ESCALATION, refs.TA.EXECUTION),
     techniques=("T1610", "T1611"),
     ms_matrix=("MS-TA9018",),
@@ -30,6 +31,7 @@ RULE = RuleMeta(
     false_positives="Node agents (CNI, storage or device plugins) may need it; they belong in "
                     "a separate, tightly controlled namespace.",
     kb_topics=("privileged-container",),
+    harm="node",
 )
 
 

@@ -26,6 +26,7 @@ RULE = RuleMeta(
     remediation="Remove procMount or set it to Default.",
     false_positives="Nested container runtimes (rootless builds) in user namespaces.",
     kb_topics=("proc-mount-sysctls",),
+    harm="node",
 )
 
 

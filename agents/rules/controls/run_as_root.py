@@ -31,6 +31,7 @@ RULE = RuleMeta(
     false_positives="Images that already declare a non-root USER still pass only with "
                     "runAsNonRoot set, which the kubelet then verifies.",
     kb_topics=("run-as-root",),
+    harm="container",
 )
 
 

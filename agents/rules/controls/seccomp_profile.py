@@ -30,7 +30,17 @@ RULE = RuleMeta(
     false_positives="Clusters whose kubelet defaults to RuntimeDefault (--seccomp-default) "
                     "are protected even without the field.",
     kb_topics=("seccomp",),
+    harm="container",
 )
+
+
+def _legacy_profile(value: str) -> str | None:
+    """The profile a deprecated seccomp annotation value names; None for a non-profile."""
+    if value in {"runtime/default", "docker/default"}:
+        return "RuntimeDefault"
+    if value.startswith("localhost/") and len(value) > len("localhost/"):
+        return "Localhost"
+    return "Unconfined" if value == "unconfined" else None
 
 
 def _profile(wl: Workload, container: Container) -> tuple[str | None, str]:
@@ -43,8 +53,7 @@ def _profile(wl: Workload, container: Container) -> tuple[str | None, str]:
     legacy = notes.get(f"container.seccomp.security.alpha.kubernetes.io/{container.name}") \
         or notes.get("seccomp.security.alpha.kubernetes.io/pod")
     if legacy:
-        kind = "Unconfined" if legacy == "unconfined" else "RuntimeDefault"
-        return kind, wl.pod.path.rsplit("/", 1)[0] + "/metadata/annotations"
+        return _legacy_profile(legacy), wl.pod.path.rsplit("/", 1)[0] + "/metadata/annotations"
     return None, container.path + "/securityContext/seccompProfile"
 
 

@@ -30,6 +30,7 @@ RULE = RuleMeta(
                 "types.",
     false_positives="Node agents with a purpose-written SELinux policy.",
     kb_topics=("apparmor-selinux",),
+    harm="container",
 )
 
 

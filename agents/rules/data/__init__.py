@@ -5,6 +5,7 @@ from __future__ import annotations
 from agents.rules.base import Rule
 from agents.rules.data import (
     configmap_credential,
+    default_credential,
     host_persistent_volume,
     literal_credential,
     persistent_storage_question,
@@ -18,6 +19,7 @@ __all__ = ["RULES"]
 
 RULES: tuple[Rule, ...] = (
     configmap_credential,
+    default_credential,
     host_persistent_volume,
     literal_credential,
     persistent_storage_question,

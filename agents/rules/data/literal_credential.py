@@ -1,13 +1,14 @@
-"""Literal credentials in env values, args and commands."""
+"""Literal credentials in env values, args and commands, one finding per credential set."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from agents.facts.credentials import credential_sets
 from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.inventory import Inventory
+from workflow.domain.scoring import Likelihood
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -17,10 +18,12 @@ RULE = RuleMeta(
     title="Credential written into the pod spec",
     phase=Phase.DATA,
     stride=(Stride.INFORMATION_DISCLOSURE, Stride.SPOOFING),
-    likelihood=3, impact=4,
+    likelihood=Likelihood.ONE_STEP, impact=3,
     description=("A password, key or token is written literally into an env value, argument "
                  "or command (found by name and by value pattern, redacted here): everyone who "
-                 "can read the manifest, the workload object or the repository has it."),
+                 "can read the manifest, the workload object or the repository has it. The "
+                 "credentials of one data store or service are one finding; its impact is what "
+                 "the worst of them opens."),
     tactics=(refs.TA.CREDENTIAL_ACCESS,),
     techniques=("T1552.001", "T1552.007"),
     ms_matrix=("MS-TA9027",),
@@ -30,35 +33,27 @@ RULE = RuleMeta(
     false_positives="Placeholder values in examples; they are still worth replacing with "
                     "Secret references.",
     kb_topics=("literal-credentials",),
+    per_node=False,
+    starts_at_service=False,
 )
 
 
-def _detail(inv: Inventory, resource: str, path: str) -> str:
-    """A stable detail: container name plus env var name (or argument position)."""
-    wl = inv.workload(resource)
-    for container in wl.pod.containers if wl is not None else ():
-        if path.startswith(container.path + "/"):
-            rest = path[len(container.path) + 1:].split("/")
-            if rest[0] == "env" and len(rest) > 1 and rest[1].isdigit():
-                index = int(rest[1])
-                entries = container.raw.get("env") or []
-                name = entries[index].get("name") if index < len(entries) and isinstance(
-                    entries[index], dict) else None
-                return f"{container.name}:env:{name or index}"
-            return f"{container.name}:{'/'.join(rest)}"
-    return path
-
-
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Flag the secret values the loader found in env, args and commands of workloads."""
+    """Flag the credential sets the loader found in env, args and commands of workloads.
+
+    Sets whose every value is a well-known default are left to data.default-credential.
+    """
     inv = facts.inventory
-    for item in inv.secret_values:
-        if item.location not in {"env", "args", "command"} or item.resource is None:
+    items = [i for i in inv.secret_values if i.location in {"env", "args", "command"}]
+    for cset in credential_sets(inv, items):
+        res = inv.get(cset.resource)
+        if res is None or cset.all_default:
             continue
-        res = inv.get(item.resource)
-        if res is None:
-            continue
-        yield RULE.finding(item.resource, [located(inv, item.resource, item.path,
-                                                   res.get(item.path))],
-                           detail=_detail(inv, item.resource, item.path),
-                           title=f"{item.reason} in {res.kind} {res.name} ({item.location})")
+        kind = cset.kind
+        where = sorted({i.location for i in cset.items})
+        yield RULE.finding(
+            cset.resource, [located(inv, cset.resource, i.path, res.get(i.path))
+                            for i in cset.items[:5]],
+            detail=cset.name, impact=kind.impact,
+            title=f"{kind.label.capitalize()} written into {res.kind} {res.name} "
+                  f"({', '.join(where)}): {', '.join(cset.keys)}")

@@ -29,6 +29,7 @@ RULE = RuleMeta(
                 "required) and that backups are taken and tested.",
     false_positives="Caches whose data can be rebuilt.",
     kb_topics=("data-store", "secrets-encryption"),
+    starts_at_service=False,
 )
 
 

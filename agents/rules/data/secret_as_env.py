@@ -26,6 +26,8 @@ RULE = RuleMeta(
     remediation="Mount the Secret as a volume and read the file instead of the environment.",
     false_positives="Applications that accept credentials only from the environment.",
     kb_topics=("secrets-as-env",),
+    per_node=False,
+    starts_at_service=False,
 )
 
 

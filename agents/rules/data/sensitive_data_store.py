@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.facts.classification import SENSITIVE_CLASSES, regulations_for
+from agents.facts.classification import (
+    SENSITIVE_CLASSES,
+    classification_source,
+    regulations_for,
+)
 from agents.facts.derived import Facts
 from agents.facts.workloads import data_store
 from agents.rules import refs
@@ -39,6 +43,7 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         kind = data_store(wl)
         level = facts.classification(wl.id) if kind else None
         if kind and level in SENSITIVE_CLASSES:
-            yield RULE.finding(wl.id, [located(inv, wl.id, "/metadata/labels", level)],
+            source = classification_source(inv, wl.id)
+            yield RULE.finding(wl.id, [located(inv, *source)] if source else [],
                                references=regulations_for(level),
                                title=f"{kind.capitalize()} {wl.name} holds {level} data")

@@ -28,6 +28,7 @@ RULE = RuleMeta(
                 "cardholder) to the workload or its namespace.",
     false_positives="Caches that hold only derived, public data.",
     kb_topics=("data-classification", "data-store"),
+    starts_at_service=False,
 )
 
 

@@ -32,6 +32,7 @@ RULE = RuleMeta(
     remediation="Remove the subject from the binding and grant the rights to named groups.",
     false_positives="Bindings to the discovery roles are left alone.",
     kb_topics=("rbac-cluster-admin", "api-server-exposure"),
+    harm="api-rights",
 )
 
 

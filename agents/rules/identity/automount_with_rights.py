@@ -17,7 +17,7 @@ RULE = RuleMeta(
     title="Pod mounts a powerful service-account token",
     phase=Phase.IDENTITY,
     stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.SPOOFING),
-    likelihood=3, impact=4,
+    likelihood=4, impact=4,
     description=("The pods get their service account's token at "
                  "/var/run/secrets/kubernetes.io/serviceaccount, and that account holds "
                  "dangerous rights: code execution in the pod becomes those rights."),
@@ -30,6 +30,7 @@ RULE = RuleMeta(
     false_positives="Controllers that must call the API; their rights are then the finding "
                     "to review.",
     kb_topics=("token-automount", "rbac-secrets-access"),
+    harm="api-rights",
 )
 
 

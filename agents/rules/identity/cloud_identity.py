@@ -8,6 +8,7 @@ from agents.facts.derived import Facts
 from agents.facts.identity import cloud_identity
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
+from workflow.domain.scoring import Likelihood
 from workflow.domain.threat_model import Finding, Phase, Stride
 
 __all__ = ["RULE", "evaluate"]
@@ -41,9 +42,12 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         if found is None:
             continue
         key, value, text = found
-        users = sorted(wl.id for wl in inv.workloads_running_as(res.id))
+        users = sorted(wl.id for wl in inv.workloads_running_as(res.id)
+                       if wl.kind != "PodTemplate")
         yield RULE.finding(
             (res.id, *users),
             [located(inv, res.id, "/metadata/annotations/" + key.replace("/", "~1"), value)],
+            likelihood=Likelihood.FOOTHOLD if users else None,
+            unseen=f"what the {text} {value} may do in the cloud account (its policy)",
             title=f"{res.id} acts as the {text} {value}"
                   + (f" for {len(users)} workload(s)" if users else ""))

@@ -17,7 +17,7 @@ RULE = RuleMeta(
     title="Service account is cluster-admin (or equivalent)",
     phase=Phase.IDENTITY,
     stride=(Stride.ELEVATION_OF_PRIVILEGE,),
-    likelihood=3, impact=4,
+    likelihood=2, impact=4,
     description=("The service account may do anything (all verbs on all resources), through "
                  "cluster-admin or a role with the same wildcard rule; any pod that runs as it "
                  "owns the cluster (or the namespace, for a RoleBinding)."),
@@ -30,6 +30,7 @@ RULE = RuleMeta(
     false_positives="Cluster operators (GitOps controllers) that really administer the "
                     "cluster; they should run outside application namespaces.",
     kb_topics=("rbac-cluster-admin", "rbac-wildcard"),
+    harm="api-rights",
 )
 
 

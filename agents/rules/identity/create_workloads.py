@@ -29,6 +29,7 @@ RULE = RuleMeta(
                 "workload is a controller that must create them.",
     false_positives="CI runners and operators that deploy workloads by design.",
     kb_topics=("rbac-create-pods",),
+    harm="api-rights",
 )
 
 

@@ -27,6 +27,7 @@ RULE = RuleMeta(
                 "that needs the rights.",
     false_positives="None: the default account should hold no rights.",
     kb_topics=("default-service-account",),
+    harm="api-rights",
 )
 
 

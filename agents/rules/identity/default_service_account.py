@@ -28,6 +28,7 @@ RULE = RuleMeta(
                 "automountServiceAccountToken: false.",
     false_positives="Pods that never call the API and do not mount the token are not flagged.",
     kb_topics=("default-service-account", "token-automount"),
+    per_node=False,
 )
 
 

@@ -18,8 +18,9 @@ RULE = RuleMeta(
     phase=Phase.IDENTITY,
     stride=(Stride.ELEVATION_OF_PRIVILEGE, Stride.REPUDIATION),
     likelihood=2, impact=4,
-    description=("A user or group holds cluster-admin-like or credential-reading rights; a "
-                 "phished laptop or leaked kubeconfig of any member has them too."),
+    description=("A user or group holds a dangerous right (cluster-admin-like, credential "
+                 "reading, escalation, workload creation, traffic or policy control, ...); a "
+                 "phished laptop or leaked kubeconfig of any member has it too."),
     tactics=(refs.TA.PRIVILEGE_ESCALATION, refs.TA.CREDENTIAL_ACCESS),
     techniques=("T1078", "T1078.004"),
     ms_matrix=("MS-TA9019", "MS-TA9003"),
@@ -28,10 +29,15 @@ RULE = RuleMeta(
                 "elevation for administration.",
     false_positives="A small, named platform-admin group is expected; list it in the model.",
     kb_topics=("rbac-cluster-admin", "rbac-secrets-access"),
+    harm="api-rights",
 )
 
-_BROAD = ["cluster-admin", "secrets-read", "escalate", "bind", "impersonate", "rbac-write",
-          "webhook-write", "nodes-proxy", "pods-exec", "pods-attach", "token-request"]
+#: Every dangerous right a person or group can hold (agents.facts.identity).
+_BROAD = ["cluster-admin", "secrets-read", "escalate", "bind", "impersonate", "webhook-write",
+          "webhook-delete", "nodes-proxy", "pods-exec", "pods-attach", "pods-portforward",
+          "token-request", "csr-approve", "create-pods", "create-workloads", "configmaps-write",
+          "services-write", "endpoints-write", "networkpolicies-write", "pv-create",
+          "events-delete"]
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:

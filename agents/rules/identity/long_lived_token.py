@@ -26,6 +26,7 @@ RULE = RuleMeta(
     remediation="Delete the Secret and use projected, time-bound tokens (TokenRequest API).",
     false_positives="External systems without TokenRequest support; rotate such tokens.",
     kb_topics=("token-automount",),
+    starts_at_service=False,
 )
 
 

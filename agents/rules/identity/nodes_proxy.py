@@ -28,6 +28,7 @@ RULE = RuleMeta(
                 "nodes/metrics instead.",
     false_positives="Some metrics agents request it out of habit; nodes/metrics suffices.",
     kb_topics=("rbac-nodes-proxy", "kubelet-api"),
+    harm="api-rights",
 )
 
 

@@ -28,6 +28,7 @@ RULE = RuleMeta(
                 "break-glass identities.",
     false_positives="Debugging or backup operators that exec by design.",
     kb_topics=("rbac-exec",),
+    harm="api-rights",
 )
 
 

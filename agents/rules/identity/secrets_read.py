@@ -30,6 +30,7 @@ RULE = RuleMeta(
     false_positives="Controllers that manage Secrets (cert-manager, ingress controllers "
                     "reading TLS Secrets) need some of this; keep them in their own namespace.",
     kb_topics=("rbac-secrets-access",),
+    harm="api-rights",
 )
 
 

@@ -30,6 +30,7 @@ RULE = RuleMeta(
     false_positives="Operators that patch their own webhook's caBundle; restrict them with "
                     "resourceNames.",
     kb_topics=("rbac-webhook-config", "admission-webhooks"),
+    harm="api-rights",
 )
 
 

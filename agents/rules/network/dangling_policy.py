@@ -27,15 +27,22 @@ RULE = RuleMeta(
                 "pods, or delete it.",
     false_positives="Policies written ahead of workloads deployed from other manifests.",
     kb_topics=("networkpolicy-default-deny",),
+    starts_at_service=False,
 )
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
     """Flag policies with a non-empty selector and no target in their namespace."""
     inv = facts.inventory
+    selecting = {pol.id for pol in inv.network_policies if pol.targets}
+    seen: set[str] = set()
     for pol in inv.network_policies:
-        if pol.selects_all or pol.targets:
+        if pol.selects_all or pol.id in selecting or pol.id in seen:
             continue
-        yield RULE.finding(pol.id, [located(inv, pol.id, "/spec/podSelector",
+        seen.add(pol.id)
+        field = "podSelector" if pol.kind == "NetworkPolicy" else "endpointSelector"
+        where = ("" if pol.id.startswith("CiliumClusterwideNetworkPolicy/")
+                 else f" in namespace {pol.namespace}")
+        yield RULE.finding(pol.id, [located(inv, pol.id, f"{pol.pointer}/{field}",
                                             pol.pod_selector)],
-                           title=f"{pol.id} selects no pod in namespace {pol.namespace}")
+                           title=f"{pol.id} selects no pod{where}")

@@ -28,6 +28,7 @@ RULE = RuleMeta(
     remediation="Remove hostNetwork: true; expose the pod through a Service.",
     false_positives="CNI and node agents that must manage the node network.",
     kb_topics=("host-network", "host-namespaces"),
+    harm="node",
 )
 
 

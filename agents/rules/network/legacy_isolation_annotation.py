@@ -28,6 +28,7 @@ RULE = RuleMeta(
     remediation="Replace the annotation with a default-deny NetworkPolicy.",
     false_positives="None: the annotation is ignored by current Kubernetes.",
     kb_topics=("networkpolicy-default-deny",),
+    starts_at_service=False,
 )
 
 

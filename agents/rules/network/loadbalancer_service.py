@@ -16,8 +16,8 @@ RULE = RuleMeta(
     id="network.loadbalancer-service",
     title="Service reachable from the internet (LoadBalancer)",
     phase=Phase.NETWORK,
-    stride=(Stride.INFORMATION_DISCLOSURE, Stride.SPOOFING, Stride.DENIAL_OF_SERVICE),
-    likelihood=3, impact=2,
+    stride=(Stride.SPOOFING, Stride.DENIAL_OF_SERVICE),
+    likelihood=3, impact=3,
     description=("A LoadBalancer Service without loadBalancerSourceRanges or an internal "
                  "annotation gets a public address: its pods are an internet entry point, "
                  "without the TLS and filtering an ingress controller or gateway would add."),

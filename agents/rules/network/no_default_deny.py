@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from agents.facts.admission import default_deny_namespaces
+from agents.facts.admission import application_namespaces, default_deny_namespaces
 from agents.facts.derived import Facts
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
@@ -29,15 +29,15 @@ RULE = RuleMeta(
     false_positives="Clusters with a global default-deny from the CNI (e.g. Calico "
                     "GlobalNetworkPolicy) outside these manifests.",
     kb_topics=("networkpolicy-default-deny",),
+    starts_at_service=False,
 )
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Flag each namespace that runs workloads but has no default-deny ingress policy."""
+    """Flag each namespace that runs workloads, or is declared, without default-deny ingress."""
     inv = facts.inventory
     deny = default_deny_namespaces(inv)
-    namespaces = sorted({wl.namespace for wl in inv.workloads if wl.kind != "PodTemplate"})
-    for ns in namespaces:
+    for ns in application_namespaces(inv, pod_network=True):
         if "Ingress" in deny.get(ns, set()):
             continue
         rid = f"Namespace/{ns}"

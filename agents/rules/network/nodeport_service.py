@@ -15,8 +15,8 @@ RULE = RuleMeta(
     id="network.nodeport-service",
     title="Service exposed on every node (NodePort)",
     phase=Phase.NETWORK,
-    stride=(Stride.INFORMATION_DISCLOSURE, Stride.SPOOFING),
-    likelihood=3, impact=2,
+    stride=(Stride.SPOOFING, Stride.DENIAL_OF_SERVICE),
+    likelihood=3, impact=3,
     description=("A NodePort opens the service on a port of every node, bypassing ingress "
                  "controllers and their TLS and authentication; anyone who reaches a node IP "
                  "reaches the service."),

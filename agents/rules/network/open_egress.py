@@ -65,7 +65,7 @@ def metadata_reachable(policies: list[NetworkPolicy]) -> tuple[bool, str | None,
         for index, rule in enumerate(pol.egress):
             peers = rule.get("to")
             if not peers or any(isinstance(p, dict) and _peer_open(p) for p in peers):
-                return True, pol.id, f"/spec/egress/{index}"
+                return True, pol.id, pol.rule_pointer("egress", index)
     return False, None, ""
 
 
@@ -78,6 +78,15 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
             by_target.setdefault(target, []).append(pol)
     for wl in inv.workloads:
         if wl.kind == "PodTemplate":
+            continue
+        if wl.pod.flag("hostNetwork"):
+            yield RULE.finding(
+                wl.id, [located(inv, wl.id, wl.pod.path + "/hostNetwork", True)],
+                title=f"{wl.kind} {wl.name} has the node's unrestricted egress (NetworkPolicy "
+                      "does not govern host-network pods)",
+                recommendation="Remove hostNetwork so that an egress NetworkPolicy applies, or "
+                               "restrict egress on the node (host firewall, metadata hop "
+                               "limit of 1).")
             continue
         reachable, policy, ptr = metadata_reachable(by_target.get(wl.id, []))
         if not reachable:
