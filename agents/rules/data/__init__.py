@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from agents.rules.base import Rule
 from agents.rules.data import (
+    backups_absent,
     configmap_credential,
+    etcd_secrets_unencrypted,
     host_persistent_volume,
     literal_credential,
     persistent_storage_question,
@@ -12,12 +14,15 @@ from agents.rules.data import (
     secret_in_manifest,
     sensitive_data_store,
     unclassified_data_store,
+    volumes_unencrypted,
 )
 
 __all__ = ["RULES"]
 
 RULES: tuple[Rule, ...] = (
+    backups_absent,
     configmap_credential,
+    etcd_secrets_unencrypted,
     host_persistent_volume,
     literal_credential,
     persistent_storage_question,
@@ -25,4 +30,5 @@ RULES: tuple[Rule, ...] = (
     secret_in_manifest,
     sensitive_data_store,
     unclassified_data_store,
+    volumes_unencrypted,
 )
