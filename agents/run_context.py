@@ -54,11 +54,16 @@ def today() -> date:
     return date.fromisoformat(forced) if forced else datetime.now(UTC).date()
 
 
-def triage_set(inputs: LoadedInputs, stored: Sequence[Mapping[str, Any]] = ()) -> TriageSet:
-    """The decisions a run applies: ``stored`` ones (JSON) and the inputs' suppressions."""
-    decisions = (TriageDecision.model_validate(d) for d in stored)
-    return TriageSet(decisions={d.finding: d for d in decisions},
-                     suppressions=tuple(inputs.suppressions))
+def triage_set(inputs: LoadedInputs, stored: Sequence[Mapping[str, Any]] = (),
+               baseline: BaselineSnapshot | None = None) -> TriageSet:
+    """The decisions a run applies.
+
+    ``stored`` ones (JSON, the application's), then the baseline model's for the findings they
+    do not name, and the inputs' suppressions (suppressions file, annotations).
+    """
+    decisions = {d.finding: d for d in baseline.decisions} if baseline is not None else {}
+    decisions.update({d.finding: d for d in (TriageDecision.model_validate(s) for s in stored)})
+    return TriageSet(decisions=decisions, suppressions=tuple(inputs.suppressions))
 
 
 class Retriever(Protocol):
@@ -148,11 +153,13 @@ class RunContext:
                             for fid, data in phase_findings(state, phase).items()}
                     for phase in PHASES}
         inputs = LoadedInputs.from_snapshot(state.get("inputs") or {})
-        baseline = state.get("baseline")
+        stored = state.get("baseline")
+        baseline = BaselineSnapshot.model_validate(stored) if stored else None
         return cls(inputs=inputs, services=services or Services(),
                    findings={p: f for p, f in findings.items() if f},
-                   triage=triage_set(inputs, (state.get("triage") or {}).get("decisions", ())),
-                   baseline=BaselineSnapshot.model_validate(baseline) if baseline else None)
+                   triage=triage_set(inputs, (state.get("triage") or {}).get("decisions", ()),
+                                     baseline),
+                   baseline=baseline)
 
     def all_findings(self) -> list[Finding]:
         """Every phase's findings, in phase order."""

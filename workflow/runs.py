@@ -128,7 +128,7 @@ class Runs:
         if not execute:
             return RunOutcome(run_id=run_id, status=RunStatus.QUEUED)
         fresh = RunContext(inputs=inputs, baseline=snapshot, triage=triage_set(
-            inputs, [d.model_dump(mode="json") for d in decisions]))
+            inputs, [d.model_dump(mode="json") for d in decisions], snapshot))
         return self._drive(run_id, None, fresh=fresh)
 
     def latest_baseline(self, application: str, exclude: str = "") -> BaselineSnapshot | None:

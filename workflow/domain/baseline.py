@@ -5,7 +5,9 @@ or a scan (``ktmb scan --baseline FILE``) keeps a compact :class:`BaselineSnapsh
 baseline model: each finding's assessment (effective severity, score, status and a digest of
 its evidence) and each attack path. Findings are matched by fingerprint; one is *changed* when
 its severity, score, status or evidence differ (line numbers alone do not count), the rule that
-``ktmb diff`` applies too. Attack paths are matched by id and changed when their steps,
+``ktmb diff`` applies too. The reviewers' decisions that hold in the baseline model come along,
+so a scan compared with a reviewed model (which reads no stored decisions) keeps them too.
+Attack paths are matched by id and changed when their steps,
 findings or target differ. What the baseline had and this model has not is *resolved*, listed
 in the model's ``baseline`` (not as findings).
 
@@ -30,7 +32,7 @@ from workflow.domain.marks import (
     ResolvedFinding,
 )
 from workflow.domain.threat_model import AttackPath, Finding, Phase, ThreatModel
-from workflow.domain.triage import evidence_hash
+from workflow.domain.triage import TriageDecision, decisions_of, evidence_hash
 
 __all__ = ["BaselineEntry", "BaselinePath", "BaselineSnapshot", "PhaseDrift",
            "changed_fields", "entry_of", "gate_marks", "mark_model", "phase_drift"]
@@ -69,6 +71,9 @@ class BaselineSnapshot(BaseModel):
     run_id: str
     findings: dict[str, BaselineEntry] = Field(default_factory=dict)
     attack_paths: dict[str, BaselinePath] = Field(default_factory=dict)
+    #: The reviewers' decisions that hold in the baseline model: a run or scan compared with it
+    #: re-applies them where no stored decision of its own applies (a scan has none).
+    decisions: tuple[TriageDecision, ...] = ()
 
     @classmethod
     def of_model(cls, model: ThreatModel, ref: str) -> BaselineSnapshot:
@@ -77,7 +82,8 @@ class BaselineSnapshot(BaseModel):
                    findings={f.id: entry_of(f) for f in model.findings},
                    attack_paths={p.id: BaselinePath(target=p.target, steps=p.steps,
                                                     findings=p.findings)
-                                 for p in model.attack_paths})
+                                 for p in model.attack_paths},
+                   decisions=tuple(decisions_of(model.findings)))
 
 
 def entry_of(finding: Finding) -> BaselineEntry:

@@ -35,6 +35,7 @@ __all__ = [
     "Suppression",
     "TriageDecision",
     "TriageSet",
+    "decisions_of",
     "evidence_hash",
     "triage_message",
 ]
@@ -67,6 +68,28 @@ class TriageDecision(BaseModel):
     by: str
     at: datetime
     run_id: str | None = None
+
+
+def decisions_of(findings: Iterable[Finding]) -> list[TriageDecision]:
+    """The reviewers' decisions that hold in a model's findings, as decisions to re-apply.
+
+    What a baseline model brings to a run or scan compared with it: its findings' review
+    decisions (at a gate or in the UI, carried or new) with the evidence they hold for.
+    """
+    out = []
+    for finding in findings:
+        triage = finding.triage
+        if (triage is None or triage.state is not TriageState.APPLIED
+                or triage.source is not TriageSource.REVIEW or triage.by is None
+                or triage.at is None):
+            continue
+        out.append(TriageDecision(
+            finding=finding.id, rule=finding.rule, phase=finding.phase.value,
+            evidence=evidence_hash(finding.evidence), status=triage.status,
+            severity=triage.severity, notes=finding.notes, owner=triage.owner,
+            reason=triage.reason, expires=triage.expires, by=triage.by, at=triage.at,
+            run_id=triage.run_id))
+    return out
 
 
 class Suppression(BaseModel):
