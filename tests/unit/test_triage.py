@@ -207,3 +207,15 @@ def test_incomplete_accept_annotations_are_refused(tmp_path: Path, extra: str,
         load_inputs([tmp_path / "web.yaml"],
                     settings=Settings(home=tmp_path / "h", redaction_key="k"), base=tmp_path)
     assert message == str(info.value)
+
+
+def test_suppression_text_is_redacted(tmp_path: Path) -> None:
+    """A credential written into a suppression's reason never reaches the run."""
+    (tmp_path / "web.yaml").write_text(ANNOTATED.format(extra=COMPLETE), encoding="utf-8")
+    (tmp_path / "ktmb-suppressions.yaml").write_text(
+        "- rule: controls.*\n  owner: team\n  reason: 'see token = ghp_0123456789abcdefghijABCD"
+        "EFGHIJklmnopqr'\n  expires: 2099-01-01\n", encoding="utf-8")
+    inputs = load_inputs([tmp_path], settings=Settings(home=tmp_path / "h", redaction_key="k"))
+    reasons = [s.entry.reason for s in inputs.suppressions]
+    assert not any("ghp_0123456789" in r for r in reasons)
+    assert any("redacted" in r for r in reasons)

@@ -108,8 +108,10 @@ def _scrubbed(profile: Profile, label: str, scrub: Scrub) -> Profile:
     answers = {k: scrub(v, f"{label}#/answers/{k}")
                for k in ("runtime_detection", "admission_control", "cluster_operator")
                if isinstance(v := getattr(profile.answers, k), str)}
-    return profile.model_copy(update={**top, "answers": profile.answers.model_copy(
-        update=answers)})
+    classes = tuple(scrub(v, f"{label}#/data_classification/{i}")
+                    for i, v in enumerate(profile.data_classification))
+    return profile.model_copy(update={**top, "data_classification": classes,
+                                      "answers": profile.answers.model_copy(update=answers)})
 
 
 def read_profile(label: str, text: str, limits: Limits, *,

@@ -126,7 +126,7 @@ class SideFiles:
         chosen = self._chosen("suppressions")
         if chosen is not None:
             suppressions += read_suppressions(chosen.label, decode(chosen.label, chosen.data),
-                                              limits)
+                                              limits, scrub=scrub)
             files.append(InputFile(path=chosen.label, role="suppressions",
                                    sha256=hashlib.sha256(chosen.data).hexdigest()))
         suppressions += annotation_suppressions(resources)

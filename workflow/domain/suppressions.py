@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from workflow.domain.bands import FindingStatus
 from workflow.domain.errors import InventoryError
 from workflow.domain.marks import TriageSource
+from workflow.domain.profile_loader import Scrub
 from workflow.domain.resources import Resource
 from workflow.domain.safe_yaml import Limits, parse_documents
 from workflow.domain.triage import SourcedSuppression, Suppression
@@ -52,8 +53,12 @@ _KNOWN = {"": "suppressions",
           "suppressions": ", ".join(Suppression.model_fields)}
 
 
-def read_suppressions(label: str, text: str, limits: Limits) -> list[SourcedSuppression]:
+def read_suppressions(label: str, text: str, limits: Limits, *,
+                      scrub: Scrub | None = None) -> list[SourcedSuppression]:
     """The entries of a suppressions file, validated, with the line of each.
+
+    ``scrub`` (the run's redactor) rewrites the free text of each entry (owner, reason), so no
+    secret written there reaches the model or an output.
 
     Raises:
         InventoryError: the file is not a valid suppressions file (one line per mistake).
@@ -77,9 +82,18 @@ def read_suppressions(label: str, text: str, limits: Limits) -> list[SourcedSupp
         parsed = _File.model_validate(body)
     except ValidationError as exc:
         raise validation_error(label, exc, lines, doc.line, _KNOWN) from None
-    return [SourcedSuppression(entry=entry, source=TriageSource.SUPPRESSIONS_FILE, file=label,
+    return [SourcedSuppression(entry=_scrubbed(entry, f"{label}#/suppressions/{index}", scrub),
+                               source=TriageSource.SUPPRESSIONS_FILE, file=label,
                                line=lines.get(f"/suppressions/{index}", doc.line))
             for index, entry in enumerate(parsed.suppressions)]
+
+
+def _scrubbed(entry: Suppression, where: str, scrub: Scrub | None) -> Suppression:
+    if scrub is None:
+        return entry
+    return entry.model_copy(update={
+        "reason": scrub(entry.reason, f"{where}/reason"),
+        "owner": scrub(entry.owner, f"{where}/owner") if entry.owner else None})
 
 
 class _File(BaseModel):
