@@ -116,6 +116,7 @@ def baseline_choice(ref: str | None, runs: Runs) -> BaselineChoice:
         NotFoundError: no such run.
         ConfigError: the run has not completed, or the file is not a threat model.
     """
+    # The runs module loads the graph: only the commands that open runs import it.
     from workflow.app_options import snapshot_file
     from workflow.domain.baseline import BaselineSnapshot
     from workflow.runs import LATEST

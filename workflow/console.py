@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 import structlog
 
 from workflow.domain.errors import ConfigError, KtmbError, one_line
+from workflow.domain.marks import BaselineState
 from workflow.domain.printable import json_printable, printable
 
 if TYPE_CHECKING:
@@ -191,8 +192,8 @@ def failing(model: ThreatModel, threshold: str, *, drift_only: bool = False) -> 
     limit = bands.index(threshold)
     return [f for f in model.findings
             if f.is_open and bands.index(f.effective_severity.value) <= limit
-            and (not drift_only or (f.baseline is not None
-                                    and f.baseline.state.value in {"new", "changed"}))]
+            and (not drift_only or (f.baseline is not None and f.baseline.state in
+                                    {BaselineState.NEW, BaselineState.CHANGED}))]
 
 
 def at_or_above(model: ThreatModel, threshold: str) -> bool:
