@@ -117,7 +117,8 @@ def run_phase(spec: PhaseSpec, ctx: RunContext, *, guidance: str | None = None) 
     """Run a phase: its rules, their citations, retrieval and model enrichment, extra step.
 
     The rules see the run's facts with the open findings of the earlier phases (what the
-    risk review chains). The phase's findings are kept on the context as well as returned.
+    risk review chains). The run's triage decisions are applied to the phase's findings (rules
+    and model alike); they are kept on the context as well as returned.
     """
     phase = spec.phase
     started = time.monotonic()
@@ -153,6 +154,9 @@ def run_phase(spec: PhaseSpec, ctx: RunContext, *, guidance: str | None = None) 
             result.architecture = spec.extra_step(facts)
         if spec.paths_step is not None:
             result.attack_paths = spec.paths_step(facts)
+        # Triage carried over (stored decisions, suppressions file, annotations), before the
+        # gate shows the phase and before later phases build on it.
+        result.findings = ctx.triage.apply_all(result.findings, ctx.today)
         degraded = any(d.get("component") == "model" for d in degradations.values())
         status = PhaseStatus.DEGRADED if degraded else PhaseStatus.COMPLETED
         result.record = PhaseRecord(status=status, findings=len(result.findings),

@@ -12,28 +12,58 @@ It carries:
   edits them write them here and to the checkpointed state alike, so the phases and the
   reviewer that come later read models instead of re-validating the state's JSON;
 - the reviewer's threat model, handed to the run that stores it;
+- the triage decisions the run re-applies (stored ones, checkpointed when the run starts, and
+  the repository's suppressions file and annotations, part of its inputs) and the baseline it
+  is compared with (a compact snapshot, checkpointed when the run starts);
 - the services of the run: the knowledge base, the model enrichment, a progress hook.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.facts.derived import Facts
+from workflow.domain.baseline import BaselineSnapshot
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.passages import Passage
 from workflow.domain.run_state import phase_findings
 from workflow.domain.threat_model import PHASES, Finding, LlmInfo, Phase, ThreatModel
+from workflow.domain.triage import TriageDecision, TriageSet
 
 if TYPE_CHECKING:  # the enricher's types only: a run without a model loads no enrichment
     from agents.enrichment.enricher import EnrichmentResult
     from agents.enrichment.prompt import NotesInput
     from agents.phase import PhaseSpec
 
-__all__ = ["PhaseEnricher", "ProgressHook", "Retriever", "RunContext", "Services"]
+__all__ = ["PhaseEnricher", "ProgressHook", "Retriever", "RunContext", "Services", "today",
+           "triage_set"]
+
+
+def today() -> date:
+    """The day triage expiries are judged against (UTC).
+
+    Test hook: ``KTMB_TEST_TODAY=2030-01-01`` stands for another day (an acceptance that
+    expires between two runs).
+    """
+    forced = os.environ.get("KTMB_TEST_TODAY", "")
+    return date.fromisoformat(forced) if forced else datetime.now(UTC).date()
+
+
+def triage_set(inputs: LoadedInputs, stored: Sequence[Mapping[str, Any]] = (),
+               baseline: BaselineSnapshot | None = None) -> TriageSet:
+    """The decisions a run applies.
+
+    ``stored`` ones (JSON, the application's), then the baseline model's for the findings they
+    do not name, and the inputs' suppressions (suppressions file, annotations).
+    """
+    decisions = {d.finding: d for d in baseline.decisions} if baseline is not None else {}
+    decisions.update({d.finding: d for d in (TriageDecision.model_validate(s) for s in stored)})
+    return TriageSet(decisions=decisions, suppressions=tuple(inputs.suppressions))
 
 
 class Retriever(Protocol):
@@ -100,11 +130,17 @@ class RunContext:
     findings: dict[Phase, dict[str, Finding]] = field(default_factory=dict)
     #: The reviewer's threat model, once the reviewer node has run in this process.
     model: ThreatModel | None = None
+    #: The triage decisions the run re-applies to its findings.
+    triage: TriageSet = field(default_factory=TriageSet)
+    #: The baseline model the run is compared with, if any.
+    baseline: BaselineSnapshot | None = None
+    #: The day expiries are judged against.
+    today: date = field(default_factory=today)
 
     @cached_property
     def facts(self) -> Facts:
-        """The facts derived from the run's inventory (computed once per run)."""
-        return Facts(self.inputs.inventory)
+        """The facts derived from the run's inventory and profile (computed once per run)."""
+        return Facts(self.inputs.inventory, profile=self.inputs.profile)
 
     @classmethod
     def resumed(cls, state: Mapping[str, Any], services: Services | None = None) -> RunContext:
@@ -116,9 +152,14 @@ class RunContext:
         findings = {phase: {fid: Finding.model_validate(data)
                             for fid, data in phase_findings(state, phase).items()}
                     for phase in PHASES}
-        return cls(inputs=LoadedInputs.from_snapshot(state.get("inputs") or {}),
-                   services=services or Services(),
-                   findings={p: f for p, f in findings.items() if f})
+        inputs = LoadedInputs.from_snapshot(state.get("inputs") or {})
+        stored = state.get("baseline")
+        baseline = BaselineSnapshot.model_validate(stored) if stored else None
+        return cls(inputs=inputs, services=services or Services(),
+                   findings={p: f for p, f in findings.items() if f},
+                   triage=triage_set(inputs, (state.get("triage") or {}).get("decisions", ()),
+                                     baseline),
+                   baseline=baseline)
 
     def all_findings(self) -> list[Finding]:
         """Every phase's findings, in phase order."""

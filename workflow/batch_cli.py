@@ -27,7 +27,12 @@ batch_app = typer.Typer()
 
 def _enqueue_one(env: CommandEnv, runs: Any, queue: Any, path: str, policy: list[str],
                  options: RunOptions, max_attempts: int | None) -> dict[str, Any]:
-    """Create the queued run of one application and its job; a failure is recorded, not raised."""
+    """Create the queued run of one application and its job; a failure is recorded, not raised.
+
+    The application's own profile (``ktmb.yaml`` in its directory) gives its name, cloud and
+    classification, and its suppressions file and annotations its repository decisions.
+    """
+    from workflow.app_options import application_name, profile_options
     from workflow.domain.inputs import load_inputs
     from workflow.runs import new_run_id
 
@@ -35,9 +40,11 @@ def _enqueue_one(env: CommandEnv, runs: Any, queue: Any, path: str, policy: list
     run_id = new_run_id(name)
     try:
         inputs = load_inputs([path], settings=env.settings)
-        runs.start(inputs, application=name, approval=policy, options=options,
-                   created_by=env.settings.user, owner_groups=list(env.settings.groups),
-                   run_id=run_id, execute=False)
+        name = application_name(None, inputs, name)
+        run_id = new_run_id(name)
+        runs.start(inputs, application=name, approval=policy,
+                   options=profile_options(options, inputs), created_by=env.settings.user,
+                   owner_groups=list(env.settings.groups), run_id=run_id, execute=False)
         queue.enqueue(run_id, max_attempts=max_attempts)
     except Exception as exc:
         error = one_line(exc)
@@ -126,7 +133,8 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
           workers: Annotated[int, typer.Option(
               min=1, max=64, help="Local worker processes that drain the queue.")] = 2,
           approval: Annotated[str, typer.Option(
-              help="Phases that need approval: none, each, or PHASE[,PHASE...].")] = "none",
+              help="Phases that need approval: none, each, changed, or PHASE[,PHASE...].")]
+          = "none",
           llm: Annotated[str, typer.Option(help="Model provider: off, ollama or llamacpp.")]
           = "off",
           model: Annotated[str | None, typer.Option(help="Ollama model or GGUF file.")] = None,
@@ -139,9 +147,10 @@ def batch(paths: Annotated[list[str], typer.Argument(help="One directory (or fil
           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Queue one run per application and, unless --no-wait, drain the queue with local workers.
 
-    Runs go through the PostgreSQL job queue, so 'ktmb worker' processes on other machines that
-    share the database help too. A failing application never stops the others; the exit code
-    is 1 when any application failed.
+    Each application directory may hold its own profile (ktmb.yaml: name, cloud,
+    classification, answers) and suppressions file. Runs go through the PostgreSQL job queue,
+    so 'ktmb worker' processes on other machines that share the database help too. A failing
+    application never stops the others; the exit code is 1 when any application failed.
     """
     from workflow.gates import parse_approval_policy
 

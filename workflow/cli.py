@@ -23,6 +23,7 @@ from workflow import __version__
 from workflow.batch_cli import batch_app
 from workflow.command_env import (
     CommandEnv,
+    baseline_choice,
     handled,
     model_of,
     phase_of,
@@ -32,12 +33,14 @@ from workflow.command_env import (
 from workflow.console import (
     EXIT_CODES_HELP,
     OPTION_HELP,
-    at_or_above,
     check_fail_on,
     check_format,
     default_app_name,
     error,
+    failing,
     logs_are_json,
+    print_drift,
+    print_failures,
     print_summary,
     render,
     report,
@@ -52,6 +55,7 @@ from workflow.domain.threat_model import PHASES
 from workflow.kb_cli import kb_app
 from workflow.log import configure_logging
 from workflow.paths_cli import paths_app
+from workflow.triage_cli import triage_app
 
 __all__ = ["app", "main"]
 
@@ -106,6 +110,8 @@ FailOnOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["fail_on"])]
 NamespaceOpt = Annotated[str | None, typer.Option(
     "--namespace", "-n", help="Namespace of the objects that name none (as kubectl apply -n); "
     "ServiceAccount subjects without one are resolved there too. Default: default.")]
+ProfileOpt = Annotated[Path | None, typer.Option(help=OPTION_HELP["profile"])]
+SuppressionsOpt = Annotated[Path | None, typer.Option(help=OPTION_HELP["suppressions"])]
 
 
 @app.command()
@@ -116,7 +122,8 @@ def run(
     app_name: AppOpt = None,
     architecture: ArchitectureOpt = None,
     approval: Annotated[str, typer.Option(
-        help="Phases that need approval: none, each, or PHASE[,PHASE...].")] = "none",
+        help="Phases that need approval: none, each, changed (the phases whose findings "
+             "changed against the baseline), or PHASE[,PHASE...].")] = "none",
     llm: Annotated[str, typer.Option(help="Model provider: off, ollama or llamacpp.")] = "off",
     model: Annotated[str | None, typer.Option(help="Ollama model name or GGUF file.")] = None,
     allow_remote_model: Annotated[bool, typer.Option(
@@ -126,23 +133,30 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
     fail_on: FailOnOpt = None,
     namespace: NamespaceOpt = None,
+    profile: ProfileOpt = None,
+    suppressions: SuppressionsOpt = None,
+    baseline: Annotated[str | None, typer.Option(
+        help="Compare with this run id or threat-model JSON file, or none (default: the "
+             "application's latest completed run).")] = None,
 ) -> None:
     """Build the threat model of one application; prints the run id."""
     check_fail_on(fail_on)
+    from workflow.app_options import application_name, profile_options
     from workflow.gates import parse_approval_policy
 
     env = CommandEnv(ctx)
     policy = parse_approval_policy(approval)
-    options = RunOptions.model_validate({
-        **run_options(llm, model, cloud, classification).model_dump(), "namespace": namespace})
     from workflow.domain.inputs import load_inputs
 
+    asked = run_options(llm, model, cloud, classification, namespace)
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [],
-                         namespace=options.namespace)
+                         namespace=asked.namespace, profile=profile, suppressions=suppressions)
     _print_warnings(inputs.warnings)
-    name = app_name or default_app_name(paths)
+    options = profile_options(asked, inputs)
+    name = application_name(app_name, inputs, default_app_name(paths))
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
     env.model_client(options.llm.provider, model)  # fail fast on a bad model choice
+    compared = baseline_choice(baseline, runs)
     from workflow.runs import new_run_id
 
     run_id = new_run_id(name)
@@ -151,8 +165,9 @@ def run(
         run_id=run_id, application=name, objects=len(inputs.resources))
     outcome = runs.start(inputs, application=name, approval=policy, options=options,
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
-                         run_id=run_id)
-    report_outcome(outcome, runs, out=out, fail_on=fail_on)
+                         run_id=run_id, baseline=compared)
+    report_outcome(outcome, runs, out=out, fail_on=fail_on,
+                   drift_only=baseline is not None and compared is not None)
 
 
 @app.command(epilog=EXIT_CODES_HELP)
@@ -170,29 +185,40 @@ def scan(
         help="Write the threat model here instead of standard output.")] = None,
     fail_on: FailOnOpt = None,
     namespace: NamespaceOpt = None,
+    profile: ProfileOpt = None,
+    suppressions: SuppressionsOpt = None,
+    baseline: Annotated[Path | None, typer.Option(
+        help="A threat-model JSON file to compare with (e.g. the main branch's): findings "
+             "are marked new, changed or unchanged, and --fail-on counts only new or "
+             "changed ones.")] = None,
 ) -> None:
     """Rules and reviewer only, in one process: no database, model, gates or run history.
 
     Same findings and scores as 'ktmb run --llm off', without knowledge-base citations.
 
-    For CI gates (--fail-on, --format sarif), pre-commit hooks and quick checks.
+    For CI gates (--fail-on, --format sarif, --baseline), pre-commit hooks and quick checks.
     """
     check_fail_on(fail_on)  # options are checked before anything is read
     check_format(fmt)
-    options = RunOptions(classification=classification, cloud=cloud, namespace=namespace)
+    from workflow.app_options import application_name, profile_options, snapshot_file
     from workflow.domain.inputs import load_inputs
     from workflow.scan import scan as scan_inputs
 
+    compared = snapshot_file(baseline) if baseline is not None else None
+    options = RunOptions(classification=classification, cloud=cloud, namespace=namespace)
     inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [],
-                         namespace=options.namespace)
+                         namespace=options.namespace, profile=profile,
+                         suppressions=suppressions)
     _print_warnings(inputs.warnings)
-    model = scan_inputs(inputs, application=app_name or default_app_name(paths),
-                        options=options)
+    model = scan_inputs(inputs, application=application_name(app_name, inputs,
+                                                             default_app_name(paths)),
+                        options=profile_options(options, inputs), baseline=compared)
     write_output(render(model, fmt), out)
     print_summary(model)
-    if fail_on is not None and at_or_above(model, fail_on):
-        say(f"findings at or above {fail_on}: failing (--fail-on)", event="fail_on_reached",
-            level="warning", fail_on=fail_on)
+    print_drift(model)
+    failures = failing(model, fail_on, drift_only=compared is not None) if fail_on else []
+    if failures:
+        print_failures(failures, str(fail_on), drift_only=compared is not None)
         raise typer.Exit(5)
 
 
@@ -387,6 +413,7 @@ def doctor(llm: Annotated[str, typer.Option(
 app.add_typer(batch_app)
 app.add_typer(kb_app, name="kb")
 app.add_typer(paths_app)
+app.add_typer(triage_app, name="triage")
 
 
 def _usage_error(exc: ClickException) -> int:

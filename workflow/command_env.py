@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -10,19 +9,28 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
-from workflow.console import at_or_above, logs_are_json, print_summary, report, say, write_file
+from workflow.console import (
+    failing,
+    logs_are_json,
+    print_drift,
+    print_failures,
+    print_summary,
+    report,
+    say,
+    write_file,
+)
 from workflow.domain.errors import ConfigError
 from workflow.domain.printable import json_printable
 from workflow.domain.run import LlmOptions, LlmProvider, RunOptions, RunStatus
 from workflow.domain.settings import Settings, load_settings
-from workflow.domain.threat_model import PHASES, Phase, ThreatModel, read_model
+from workflow.domain.threat_model import PHASES, Phase, ThreatModel
 
 if TYPE_CHECKING:  # the graph and the database load only in the commands that run
     from workflow.run_setup import RunSetup
-    from workflow.runs import Runs
+    from workflow.runs import BaselineChoice, Runs
 
-__all__ = ["STATUS_EXIT", "CommandEnv", "handled", "model_of", "phase_of", "print_findings",
-           "print_paths", "print_progress", "report_outcome", "run_options"]
+__all__ = ["STATUS_EXIT", "CommandEnv", "baseline_choice", "handled", "model_of", "phase_of",
+           "print_findings", "print_paths", "print_progress", "report_outcome", "run_options"]
 
 #: The exit code of each run status (see the README's table).
 STATUS_EXIT = {RunStatus.COMPLETED: 0, RunStatus.AWAITING_APPROVAL: 3, RunStatus.REJECTED: 4,
@@ -101,15 +109,46 @@ def print_progress(phase: Phase, event: str, details: dict[str, Any]) -> None:
     say(f"  {phase.value:<12} {count} finding{'' if count == 1 else 's'}{mark}")
 
 
+def baseline_choice(ref: str | None, runs: Runs) -> BaselineChoice:
+    """What ``--baseline`` names: a threat-model file, a run id, ``none``; by default the latest.
+
+    Raises:
+        NotFoundError: no such run.
+        ConfigError: the run has not completed, or the file is not a threat model.
+    """
+    # The runs module loads the graph: only the commands that open runs import it.
+    from workflow.app_options import snapshot_file
+    from workflow.domain.baseline import BaselineSnapshot
+    from workflow.runs import LATEST
+
+    if ref is None:
+        return LATEST
+    if ref.strip().lower() == "none":
+        return None
+    path = Path(ref)
+    if path.is_file():
+        return snapshot_file(path)
+    runs.info(ref)  # no such run: NotFoundError
+    stored = runs.store.threat_model(ref)
+    if stored is None:
+        raise ConfigError(f"--baseline: run {ref} has not completed; a baseline is a completed "
+                          f"run or a threat-model JSON file")
+    return BaselineSnapshot.of_model(ThreatModel.model_validate_json(stored[1]), ref)
+
+
 def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: bool = False,
-            fail_on: str | None = None) -> None:
-    """Print where a run stands, show a pending phase, write --out, exit with its code."""
+                   fail_on: str | None = None, drift_only: bool = False) -> None:
+    """Print where a run stands, show a pending phase, write --out, exit with its code.
+
+    ``drift_only``: ``--fail-on`` counts only findings new or changed against the baseline.
+    """
     status = outcome.status
     run_id = outcome.run_id
     if status is RunStatus.AWAITING_APPROVAL:
         pending = runs.pending(run_id) or {}
         _print_pending(run_id, outcome.pending_phase, pending.get("findings", []),
-                       pending.get("scores"), pending.get("attack_paths", []))
+                       pending.get("scores"), pending.get("attack_paths", []),
+                       pending.get("drift"))
     elif status is RunStatus.REJECTED:
         say(f"run {run_id} was rejected at the {outcome.pending_phase} phase; "
             f"redo it with: ktmb rerun {run_id} --from {outcome.pending_phase}",
@@ -119,11 +158,12 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
         model: ThreatModel = outcome.model or runs.threat_model(run_id)
         if not quiet:
             print_summary(model)
+            print_drift(model)
         if out is not None:
             write_file(out, json_printable(model.model_dump_json(indent=2)))
-        if fail_on is not None and at_or_above(model, fail_on):
-            say(f"findings at or above {fail_on}: failing (--fail-on)", event="fail_on_reached",
-                level="warning", run_id=run_id, fail_on=fail_on)
+        failures = failing(model, fail_on, drift_only=drift_only) if fail_on else []
+        if failures:
+            print_failures(failures, str(fail_on), drift_only=drift_only, run_id=run_id)
             raise typer.Exit(5)
     elif status is RunStatus.INTERRUPTED:
         say(f"run {run_id} stopped; continue with: ktmb resume {run_id}",
@@ -133,17 +173,26 @@ def report_outcome(outcome: Any, runs: Any, *, out: Path | None = None, quiet: b
 
 def _print_pending(run_id: str, phase: str | None, findings: list[dict[str, Any]],
                    scores: str | None = None,
-                   paths: list[dict[str, Any]] | None = None) -> None:
+                   paths: list[dict[str, Any]] | None = None,
+                   drift: dict[str, Any] | None = None) -> None:
     """A run waiting at a gate: the phase, its findings (and paths), how to approve or reject."""
     text = f"run {run_id} is waiting for approval of the {phase} phase"
     if logs_are_json():
         say(text, event="run_outcome", run_id=run_id, status=RunStatus.AWAITING_APPROVAL.value,
-            phase=phase, scores=scores,
+            phase=phase, scores=scores, drift=drift,
             findings=[{"id": f.get("id"), "severity": f.get("severity"), "score": f.get("score"),
-                       "title": f.get("title")} for f in findings],
+                       "title": f.get("title"),
+                       "baseline": (f.get("baseline") or {}).get("state"),
+                       "triage": (f.get("triage") or {}).get("message")} for f in findings],
             attack_paths=[p.get("id") for p in paths or []])
         return
     say(text)
+    if drift is not None:
+        say(f"  against baseline {drift.get('baseline')}: {len(drift.get('new', []))} new, "
+            f"{len(drift.get('changed', []))} changed, {len(drift.get('resolved', []))} "
+            "resolved in this phase")
+        for fid in drift.get("resolved", []):
+            say(f"  [resolved] {fid}")
     print_findings(findings, scores=scores)
     print_paths(paths or [])
     say(f"  approve: ktmb approve {run_id} [--comment TEXT] [--edits FILE]")
@@ -160,10 +209,14 @@ def print_findings(findings: list[dict[str, Any]], *, scores: str | None = None)
     elif scores:
         say(f"  {scores}:")
     for f in findings:
-        say(f"  [{f.get('severity', '?'):>8} {float(f.get('score', 0)):4.1f}] {f.get('id')}")
+        mark = (f.get("baseline") or {}).get("state")
+        say(f"  [{f.get('severity', '?'):>8} {float(f.get('score', 0)):4.1f}] {f.get('id')}"
+            + (f"  ({mark})" if mark else ""))
         say(f"             {f.get('title')}")
         if f.get("score_factors"):
             say(f"             ({'; '.join(f['score_factors'])})")
+        if f.get("triage"):
+            say(f"             triage: {f['triage'].get('message')}")
 
 
 def phase_of(value: str) -> Phase:
@@ -176,14 +229,14 @@ def phase_of(value: str) -> Phase:
 
 
 def run_options(llm: str, model: str | None, cloud: str | None,
-                 classification: str | None) -> RunOptions:
-    """The run options of the ``--llm``, ``--model``, ``--cloud``, ``--classification``."""
+                classification: str | None, namespace: str | None = None) -> RunOptions:
+    """The run options of the run and scan options of the same names (``--llm`` ...)."""
     try:
         provider = LlmProvider(llm)
     except ValueError:
         raise ConfigError(f"--llm must be one of {', '.join(LlmProvider)}, got {llm!r}") from None
     return RunOptions(llm=LlmOptions(provider=provider, model=model), cloud=cloud,
-                      classification=classification)
+                      classification=classification, namespace=namespace)
 
 
 def model_of(ref: str, env: CommandEnv) -> ThreatModel:
@@ -191,20 +244,9 @@ def model_of(ref: str, env: CommandEnv) -> ThreatModel:
     path = Path(ref)
     if not path.is_file():
         return env.runs().threat_model(ref)
-    from pydantic import ValidationError
+    from workflow.app_options import model_file
 
-    try:
-        data = json.loads(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except ValueError:
-        raise ConfigError(f"{path}: not a ktmb threat model (not JSON)") from None
-    try:
-        return read_model(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "document"
-        raise ConfigError(f"{path}: not a ktmb threat model ({where}: {error['msg']})") from None
+    return model_file(path)
 
 
 def print_paths(paths: list[dict[str, Any]], *, limit: int = 10) -> None:

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any, cast
 import structlog
 
 from workflow.domain.errors import ConfigError, KtmbError, one_line
+from workflow.domain.marks import BaselineState
 from workflow.domain.printable import json_printable, printable
 
 if TYPE_CHECKING:
-    from workflow.domain.threat_model import ThreatModel
+    from workflow.domain.threat_model import Finding, ThreatModel
     from workflow.exports import Format
 
 __all__ = [
@@ -36,8 +37,11 @@ __all__ = [
     "debugging",
     "default_app_name",
     "error",
+    "failing",
     "internal_error",
     "logs_are_json",
+    "print_drift",
+    "print_failures",
     "print_summary",
     "render",
     "report",
@@ -64,8 +68,12 @@ OPTION_HELP = {
     "architecture": "Architecture or security-review notes (Markdown/text); repeatable.",
     "cloud": "eks, gke, aks or on-prem.",
     "classification": "Data classification, e.g. pci, personal, confidential.",
-    "fail_on": "Exit 5 when a finding is at or above this severity (critical, high, medium, "
-               "low, info).",
+    "fail_on": "Exit 5 when an open finding is at or above this severity (critical, high, "
+               "medium, low, info); with --baseline, only a new or changed one.",
+    "profile": "The application profile (default: ktmb.yaml in a manifest directory or beside "
+               "a manifest file).",
+    "suppressions": "The suppressions file (default: ktmb-suppressions.yaml found like the "
+                    "profile).",
 }
 
 _messages = structlog.get_logger("ktmb")
@@ -173,11 +181,61 @@ def check_fail_on(fail_on: str | None) -> None:
                           f"got {fail_on!r}")
 
 
-def at_or_above(model: ThreatModel, threshold: str) -> bool:
-    """Whether ``model`` has a finding at or above the severity ``threshold``."""
+def failing(model: ThreatModel, threshold: str, *, drift_only: bool = False) -> list[Finding]:
+    """The open findings at or above the severity ``threshold`` (what ``--fail-on`` fails on).
+
+    Accepted, mitigated and false-positive findings (at a gate, in the UI, in the suppressions
+    file or by annotation) never fail. With ``drift_only``, only findings new or changed
+    against the model's baseline count.
+    """
     bands = _bands()
     limit = bands.index(threshold)
-    return any(bands.index(f.severity.value) <= limit for f in model.findings)
+    return [f for f in model.findings
+            if f.is_open and bands.index(f.effective_severity.value) <= limit
+            and (not drift_only or (f.baseline is not None and f.baseline.state in
+                                    {BaselineState.NEW, BaselineState.CHANGED}))]
+
+
+def at_or_above(model: ThreatModel, threshold: str) -> bool:
+    """Whether ``model`` has an open finding at or above the severity ``threshold``."""
+    return bool(failing(model, threshold))
+
+
+def _where(finding: Finding) -> str:
+    located = next((e for e in finding.evidence if e.file), None)
+    if located is None or located.file is None:
+        return ""
+    return f"{located.file}:{located.line}" if located.line else located.file
+
+
+def print_failures(findings: list[Finding], threshold: str, *, drift_only: bool = False,
+                   **fields: Any) -> None:
+    """The verdict of ``--fail-on`` on standard error.
+
+    With ``drift_only`` (a baseline), first the failing findings, new or changed, one line
+    each: state, band, id, where, title.
+    """
+    if drift_only:
+        for f in findings:
+            state = f.baseline.state.value if f.baseline is not None else "new"
+            where = _where(f)
+            say(f"  {state:<8} {f.effective_severity.value:<8} {f.id}"
+                + (f"  {where}" if where else "") + f"  {f.title}",
+                event="fail_on_finding", level="warning", finding=f.id, baseline=state,
+                severity=f.effective_severity.value, where=where)
+    prefix = f"{len(findings)} new or changed " if drift_only else ""
+    say(f"{prefix}findings at or above {threshold}: failing (--fail-on)",
+        event="fail_on_reached", level="warning", fail_on=threshold, **fields)
+
+
+def print_drift(model: ThreatModel) -> None:
+    """The model against its baseline in one line (standard error), if it has one."""
+    if model.baseline is None:
+        return
+    counts = model.baseline.counts
+    say(f"against baseline {model.baseline.ref}: " + ", ".join(
+        f"{counts.get(k, 0)} {k}" for k in ("new", "changed", "unchanged", "resolved")),
+        event="baseline_drift", baseline=model.baseline.ref, counts=dict(counts))
 
 
 def check_format(fmt: str) -> None:

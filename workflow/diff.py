@@ -3,7 +3,10 @@
 Findings are matched by fingerprint (``<rule>@<resource>[#detail]``), which does not depend on
 unrelated manifests, so a diff shows what a change to the manifests did. A finding is *changed*
 when its effective severity, score, status or evidence differ (line numbers alone do not count:
-moving a document in a file is not a change of risk).
+moving a document in a file is not a change of risk): the rule of
+:func:`workflow.domain.baseline.changed_fields`, which ``--baseline`` marks with too. Attack
+paths are matched by id; findings reopened by their triage (changed since triage, expired) are
+listed too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from workflow.domain.baseline import BaselinePath, BaselineSnapshot, changed_fields, entry_of
+from workflow.domain.marks import TriageState
 from workflow.domain.threat_model import Evidence, Finding, Severity, ThreatModel
 
 __all__ = [
@@ -46,36 +51,51 @@ class ModelDiff(BaseModel):
     changed: tuple[FindingChange, ...] = ()
     unchanged: tuple[str, ...] = ()
     overall_risk: tuple[str, str] = Field(description="Overall risk before and after.")
+    reopened: tuple[Finding, ...] = Field(
+        default=(), description="New model's findings whose triage no longer holds.")
+    attack_paths: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Attack path ids: new, changed, resolved, unchanged.")
 
     @property
     def has_changes(self) -> bool:
         """True when anything was added, resolved or changed."""
-        return bool(self.new or self.resolved or self.changed)
+        return bool(self.new or self.resolved or self.changed
+                    or self.attack_paths.get("new") or self.attack_paths.get("resolved")
+                    or self.attack_paths.get("changed"))
 
 
 def _evidence_key(items: tuple[Evidence, ...]) -> list[tuple[str, str, str | None]]:
     return sorted({(e.resource, e.path, e.value) for e in items})
 
 
+def _values(finding: Finding) -> dict[str, Any]:
+    return {"severity": finding.effective_severity.value, "score": finding.score,
+            "status": finding.status.value, "evidence": _evidence_key(finding.evidence)}
+
+
 def _compare(old: Finding, new: Finding) -> FindingChange | None:
-    fields: list[str] = []
-    before: dict[str, Any] = {}
-    after: dict[str, Any] = {}
-    pairs: list[tuple[str, Any, Any]] = [
-        ("severity", old.effective_severity.value, new.effective_severity.value),
-        ("score", old.score, new.score),
-        ("status", old.status.value, new.status.value),
-        ("evidence", _evidence_key(old.evidence), _evidence_key(new.evidence)),
-    ]
-    for name, a, b in pairs:
-        if a != b:
-            fields.append(name)
-            before[name] = a
-            after[name] = b
+    fields = changed_fields(entry_of(old), new)
     if not fields:
         return None
-    return FindingChange(id=new.id, title=new.title, fields=tuple(fields), before=before,
-                         after=after)
+    before, after = _values(old), _values(new)
+    return FindingChange(id=new.id, title=new.title, fields=fields,
+                         before={k: before[k] for k in fields},
+                         after={k: after[k] for k in fields})
+
+
+def _paths(old: ThreatModel, new: ThreatModel) -> dict[str, tuple[str, ...]]:
+    before = BaselineSnapshot.of_model(old, old.run_id).attack_paths
+    out: dict[str, list[str]] = {"new": [], "changed": [], "unchanged": [], "resolved": []}
+    for path in new.attack_paths:
+        was = before.get(path.id)
+        if was is None:
+            out["new"].append(path.id)
+        elif was == BaselinePath.of(path):
+            out["unchanged"].append(path.id)
+        else:
+            out["changed"].append(path.id)
+    out["resolved"] = sorted(set(before) - {p.id for p in new.attack_paths})
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _rank(finding: Finding) -> tuple[int, str]:
@@ -99,7 +119,10 @@ def diff_models(old: ThreatModel, new: ThreatModel) -> ModelDiff:
         new=tuple(sorted((after[i] for i in after.keys() - before.keys()), key=_rank)),
         resolved=tuple(sorted((before[i] for i in before.keys() - after.keys()), key=_rank)),
         changed=tuple(changed), unchanged=tuple(unchanged),
-        overall_risk=(old.summary.overall_risk.value, new.summary.overall_risk.value))
+        overall_risk=(old.summary.overall_risk.value, new.summary.overall_risk.value),
+        reopened=tuple(f for f in new.findings if f.triage is not None
+                       and f.triage.state is not TriageState.APPLIED),
+        attack_paths=_paths(old, new))
 
 
 def json_payload(diff: ModelDiff) -> dict[str, Any]:
@@ -114,6 +137,9 @@ def json_payload(diff: ModelDiff) -> dict[str, Any]:
         "changed": [c.model_dump(mode="json") for c in diff.changed],
         "resolved": [_brief(f) for f in diff.resolved],
         "unchanged": list(diff.unchanged),
+        "reopened": [{**_brief(f), "triage": f.triage.message if f.triage else ""}
+                     for f in diff.reopened],
+        "attack_paths": {k: list(v) for k, v in diff.attack_paths.items()},
     }
 
 
@@ -128,7 +154,7 @@ def _brief(finding: Finding) -> dict[str, Any]:
             "resources": list(finding.resources)}
 
 
-def _line(mark: Literal["+", "-", "~"], finding_id: str, band: str, title: str) -> str:
+def _line(mark: Literal["+", "-", "~", "!"], finding_id: str, band: str, title: str) -> str:
     return f"  {mark} [{band:<8}] {title}  ({finding_id})"
 
 
@@ -156,6 +182,18 @@ def render_text(diff: ModelDiff) -> str:
     if diff.resolved:
         lines.append("Resolved:")
         lines += [_line("-", f.id, f.effective_severity.value, f.title) for f in diff.resolved]
+        lines.append("")
+    if diff.reopened:
+        lines.append("Reopened (their triage no longer holds):")
+        for f in diff.reopened:
+            lines.append(_line("!", f.id, f.effective_severity.value, f.title))
+            lines.append(f"      {f.triage.message if f.triage else ''}")
+        lines.append("")
+    moved = [(mark, pid) for key, mark in (("new", "+"), ("changed", "~"), ("resolved", "-"))
+             for pid in diff.attack_paths.get(key, ())]
+    if moved:
+        lines.append("Attack paths:")
+        lines += [f"  {mark} {pid}" for mark, pid in moved]
         lines.append("")
     if not diff.has_changes:
         lines.append("No changes.")

@@ -78,3 +78,10 @@ SELECT pg_try_advisory_lock(hashtextextended(%(run_id)s, 42)) AS locked;
 
 -- name: release_run_lock
 SELECT pg_advisory_unlock(hashtextextended(%(run_id)s, 42)) AS unlocked;
+
+-- name: latest_threat_model
+-- The application's latest completed run (its highest model version), other than one run.
+SELECT run_id, version, model FROM threat_models
+WHERE application = %(application)s AND run_id <> %(exclude)s
+ORDER BY version DESC
+LIMIT 1;

@@ -146,6 +146,14 @@ class RunStore:
                 "run_id": run_id, "application": application, "model": model_json}).fetchone()
         return int(row["version"]) if row else 0
 
+    def latest_threat_model(self, application: str,
+                            exclude: str = "") -> tuple[str, str] | None:
+        """The run id and model JSON of the application's latest completed run, if any."""
+        with self.db.connection() as conn:
+            row = conn.execute(_Q["latest_threat_model"], {
+                "application": application, "exclude": exclude}).fetchone()
+        return (row["run_id"], row["model"]) if row else None
+
     def threat_model(self, run_id: str) -> tuple[int, str] | None:
         """The stored final model of a run (its JSON text) and its version, if any."""
         with self.db.connection() as conn:

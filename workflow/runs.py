@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import structlog
 from langchain_core.runnables import RunnableConfig
@@ -23,10 +23,12 @@ from langgraph.runtime import RunControl
 from langgraph.types import Command, Interrupt
 
 from agents.reviewer.assemble import assemble_model
-from agents.run_context import RunContext, Services
+from agents.run_context import RunContext, Services, triage_set
 from workflow.db import Database
+from workflow.domain.baseline import BaselineSnapshot
 from workflow.domain.errors import (
     DatabaseUnavailableError,
+    DecisionError,
     KtmbError,
     NotFoundError,
     RunError,
@@ -36,18 +38,33 @@ from workflow.domain.errors import (
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.run import Decision, RunOptions, RunStatus
 from workflow.domain.run_state import ThreatModelState, all_findings, initial_state
-from workflow.domain.threat_model import PHASES, Phase, ThreatModel
-from workflow.gates import PhaseDecision, PhaseEdits, decision_json, gate_name, validate_decision
+from workflow.domain.threat_model import PHASES, Finding, Phase, ThreatModel
+from workflow.gates import (
+    PhaseDecision,
+    PhaseEdits,
+    apply_edits,
+    decision_json,
+    edit_findings,
+    gate_name,
+    triage_decisions,
+    validate_decision,
+    validate_edits,
+)
 from workflow.graph import build_graph
 from workflow.run_ids import new_run_id
 from workflow.run_store import RunInfo, RunStore
+from workflow.triage_store import TriageStore
 
-__all__ = ["RunOutcome", "Runs", "ServicesFactory", "new_run_id"]
+__all__ = ["LATEST", "BaselineChoice", "RunOutcome", "Runs", "ServicesFactory", "new_run_id"]
 
 log = structlog.get_logger(__name__)
 
 #: The services of a run (knowledge base, model, progress) from its record.
 ServicesFactory = Callable[[RunInfo], Services]
+#: The default baseline of a run: the application's latest completed run (if it has one).
+LATEST: Literal["latest"] = "latest"
+#: What a run is compared with: a snapshot, the latest completed run, or nothing.
+BaselineChoice = BaselineSnapshot | Literal["latest"] | None
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,7 @@ class Runs:
     def __init__(self, db: Database, services: ServicesFactory | None = None) -> None:
         self.db = db
         self.store = RunStore(db)
+        self.triage = TriageStore(db)
         self.graph = build_graph().compile(checkpointer=db.saver)
         self.services = services or (lambda _info: Services())
 
@@ -76,10 +94,18 @@ class Runs:
     def start(self, inputs: LoadedInputs, *, application: str, approval: list[str],
               options: RunOptions | None = None, created_by: str = "unknown",
               owner_groups: list[str] | None = None, run_id: str | None = None,
-              execute: bool = True) -> RunOutcome:
-        """Create a run and execute it until it completes, stops at a gate, or fails."""
+              execute: bool = True, baseline: BaselineChoice = LATEST) -> RunOutcome:
+        """Create a run and execute it until it completes, stops at a gate, or fails.
+
+        The run re-applies the application's stored triage decisions and is compared with
+        ``baseline`` (by default the application's latest completed run); both are
+        checkpointed with it, so a resumed run applies the same.
+        """
         run_id = run_id or new_run_id(application)
         options = options or RunOptions()
+        snapshot = self.latest_baseline(application, run_id) if baseline == LATEST else baseline
+        assert not isinstance(snapshot, str)  # noqa: S101 - LATEST is resolved just above
+        decisions = self.triage.decisions(application)
         self.store.create(
             run_id=run_id, application=application, approval_policy=approval,
             options=options, inputs_digest=inputs.digest,
@@ -88,7 +114,9 @@ class Runs:
             status=RunStatus.QUEUED)  # running only under the run lock (see RunStore.get)
         initial = initial_state(run_id=run_id, application=application,
                                 inputs_snapshot=inputs.to_snapshot(),
-                                inputs_digest=inputs.digest, approval=approval, options=options)
+                                inputs_digest=inputs.digest, approval=approval, options=options,
+                                triage=[d.model_dump(mode="json") for d in decisions],
+                                baseline=snapshot.model_dump(mode="json") if snapshot else None)
         # Written as the start node's update rather than passed as the graph's input: the input
         # would be checkpointed twice more (the __start__ channel and its pending write).
         try:
@@ -99,7 +127,16 @@ class Runs:
             raise RunError(f"run {run_id} could not be started: {message}") from exc
         if not execute:
             return RunOutcome(run_id=run_id, status=RunStatus.QUEUED)
-        return self._drive(run_id, None, inputs=inputs)
+        fresh = RunContext(inputs=inputs, baseline=snapshot, triage=triage_set(
+            inputs, [d.model_dump(mode="json") for d in decisions], snapshot))
+        return self._drive(run_id, None, fresh=fresh)
+
+    def latest_baseline(self, application: str, exclude: str = "") -> BaselineSnapshot | None:
+        """The snapshot of the application's latest completed run's model, if it has one."""
+        found = self.store.latest_threat_model(application, exclude)
+        if found is None:
+            return None
+        return BaselineSnapshot.of_model(ThreatModel.model_validate_json(found[1]), found[0])
 
     def resume(self, run_id: str, *, control: RunControl | None = None) -> RunOutcome:
         """Continue a stopped run from its last finished node.
@@ -150,9 +187,40 @@ class Runs:
             self.store.record_approval(
                 run_id, phase=phase.value, decision=decision, by=by, comment=comment,
                 edits=edits.model_dump(mode="json") if edits else None, at=verdict.at)
+            if decision is Decision.APPROVED and edits is not None:
+                own = {fid: Finding.model_validate(data)
+                       for fid, data in all_findings(current.values).items()
+                       if data.get("phase") == phase.value}
+                self.triage.record(info.application, triage_decisions(
+                    apply_edits(verdict, own, run_id=run_id)))
 
         return self._drive(run_id, Command(resume=decision_json(verdict)), before=record,
                            control=control)
+
+    def record_triage(self, run_id: str, edits: PhaseEdits, *, by: str) -> int:
+        """Record decisions on a run's findings for its application's later runs.
+
+        For findings of a model that is already published (a completed run, or any run's
+        partial model): the decisions apply from the application's next run. Edits are
+        validated as at a gate; removals are refused (they apply to one run only).
+
+        Raises:
+            DecisionError: the edits are malformed, name no finding of the run, or remove one.
+
+        Returns how many decisions were recorded.
+        """
+        info = self.store.get(run_id)
+        model = self.threat_model(run_id)
+        if any(edit.remove for edit in edits.edits):
+            raise DecisionError("triage cannot remove a finding; mark it false_positive (it "
+                                "stays in the model, suppressed)")
+        by_id = {f.id: f for f in model.findings}
+        validate_edits(edits, {fid: f.model_dump(mode="json") for fid, f in by_id.items()},
+                       where=f"run {run_id}")
+        edited = edit_findings(edits.edits, by_id, by=by, at=datetime.now(UTC), run_id=run_id)
+        count = self.triage.record(info.application, triage_decisions(edited))
+        log.info("triage_recorded", run_id=run_id, decisions=count)
+        return count
 
     def rerun(self, run_id: str, from_phase: Phase, *, guidance: str | None = None) -> RunOutcome:
         """Redo ``from_phase`` and every phase after it, with the rejection reason as guidance."""
@@ -222,7 +290,7 @@ class Runs:
         with self.store.run_lock(run_id) as locked:
             yield locked
 
-    def _context(self, info: RunInfo, inputs: LoadedInputs | None) -> RunContext:
+    def _context(self, info: RunInfo, fresh: RunContext | None) -> RunContext:
         """The run's context in this process: new, or rebuilt from its last checkpoint."""
         services = self.services(info)
         outer = services.progress
@@ -234,19 +302,19 @@ class Runs:
                 outer(phase, event, details)
 
         services = replace(services, progress=progress)
-        if inputs is not None:
-            return RunContext(inputs=inputs, services=services)
+        if fresh is not None:
+            return replace(fresh, services=services)
         return RunContext.resumed(self.graph.get_state(self._config(info.run_id)).values,
                                   services)
 
     def _drive(self, run_id: str, payload: Any,
                before: Callable[[], None] | None = None,
                control: RunControl | None = None,
-               inputs: LoadedInputs | None = None) -> RunOutcome:
+               fresh: RunContext | None = None) -> RunOutcome:
         """Execute the run until it completes, stops at a gate, or fails.
 
-        ``inputs`` are those of a run that starts here; otherwise the run's context is rebuilt
-        from its checkpointed state.
+        ``fresh`` is the context of a run that starts here (its inputs, triage and baseline);
+        otherwise the run's context is rebuilt from its checkpointed state.
         """
         info = self.store.get(run_id)
         with (self._run_lock(run_id) as locked,
@@ -259,7 +327,7 @@ class Runs:
             if control is None:
                 control = RunControl()
             try:
-                context = self._context(info, inputs)  # a damaged checkpoint fails the run
+                context = self._context(info, fresh)  # a damaged checkpoint fails the run
                 with _drain_on_signals(control):
                     output = self.graph.invoke(payload, self._config(run_id),
                                                context=context, durability="sync",

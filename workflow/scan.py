@@ -21,7 +21,8 @@ import structlog
 from agents.phase_runner import run_phase
 from agents.phases import PHASE_SPECS
 from agents.reviewer.assemble import assemble_model
-from agents.run_context import RunContext
+from agents.run_context import RunContext, triage_set
+from workflow.domain.baseline import BaselineSnapshot
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.run import RunOptions
 from workflow.domain.run_state import apply_update, initial_state
@@ -40,15 +41,19 @@ NO_KNOWLEDGE_BASE = Degradation(
 
 
 def scan(inputs: LoadedInputs, *, application: str, options: RunOptions | None = None,
-         run_id: str | None = None) -> ThreatModel:
+         run_id: str | None = None, baseline: BaselineSnapshot | None = None) -> ThreatModel:
     """The threat model of ``inputs`` from the rule catalogue and the reviewer alone.
 
     ``options`` are a run's: its ``classification`` and ``cloud`` count; a model is not used.
+    The repository's triage (suppressions file, annotations) is applied, and the reviewers'
+    decisions that hold in ``baseline`` (stored decisions are in the database, which a scan
+    does not open). With ``baseline``, findings and attack paths are marked against it.
     """
     run_id = run_id or new_run_id(application)
     state = initial_state(run_id=run_id, application=application, inputs_snapshot={},
                           inputs_digest=inputs.digest, approval=[], options=options)
-    context = RunContext(inputs=inputs)
+    context = RunContext(inputs=inputs, triage=triage_set(inputs, baseline=baseline),
+                         baseline=baseline)
     for spec in PHASE_SPECS:
         state = apply_update(state, run_phase(spec, context).state_update())
     model = assemble_model(state, context, partial=False)

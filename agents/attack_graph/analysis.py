@@ -20,7 +20,7 @@ from agents.attack_graph.proposals import check_proposals
 from agents.facts.derived import Facts
 from workflow.domain.attack_graph import AttackGraph as GraphModel
 from workflow.domain.attack_graph import AttackPath, ChokePoint, PathSummary
-from workflow.domain.severity import Severity
+from workflow.domain.bands import Severity
 from workflow.domain.threat_model import Finding
 
 __all__ = ["AttackAnalysis", "analyse", "analyse_graph"]

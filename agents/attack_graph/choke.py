@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from agents.attack_graph.graph import AttackGraph
 from agents.attack_graph.paths import Candidate
 from workflow.domain.attack_graph import ChokePoint
-from workflow.domain.severity import Severity
+from workflow.domain.bands import Severity
 from workflow.domain.threat_model import Finding
 
 __all__ = ["Cuts", "choke_points", "top_fixes"]

@@ -28,8 +28,8 @@ import networkx as nx
 from agents.attack_graph.graph import COLLAPSED, AttackGraph, Step
 from agents.attack_graph.kinds import VertexKind
 from workflow.domain.attack_graph import AttackPath, Hop, OriginKind, PathTarget, TargetKind
+from workflow.domain.bands import Severity
 from workflow.domain.scoring import SEVERITY_ORDER, score, severity
-from workflow.domain.severity import Severity
 
 __all__ = [
     "MAX_PATHS",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from workflow.domain.inventory import Inventory
 
@@ -11,6 +12,7 @@ __all__ = [
     "classification_from_text",
     "classification_of",
     "classification_source",
+    "most_sensitive",
     "normalise_classification",
     "regulations_for",
 ]
@@ -39,6 +41,20 @@ def normalise_classification(value: str | None) -> str | None:
         if pattern.search(value):
             return normal
     return value.lower()
+
+
+#: Normalised classifications, most sensitive first.
+_SENSITIVITY = ("cardholder", "health", "personal", "restricted", "confidential", "internal",
+                "public")
+
+
+def most_sensitive(values: Iterable[str]) -> str | None:
+    """The most sensitive of several classifications (normalised), or None for none."""
+    normal = [n for n in (normalise_classification(v) for v in values) if n]
+    if not normal:
+        return None
+    return min(normal, key=lambda n: (_SENSITIVITY.index(n) if n in _SENSITIVITY
+                                      else len(_SENSITIVITY), n))
 
 
 _NOTE_CLASS = re.compile(

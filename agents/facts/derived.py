@@ -7,6 +7,10 @@ kept for the run; nothing is kept between runs.
 
 The risk review and the reviewer build on findings as well: :meth:`Facts.with_findings` gives
 the same facts (sharing what was computed) together with the findings they may chain.
+
+The application profile's answers (:mod:`workflow.domain.profile`) are facts too: a question
+that was answered is not asked, and an answer that reveals a gap is a finding whose evidence
+is the answer, at the file and line it was written (:meth:`Facts.answer_evidence`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from agents.facts.identity import Capability, capabilities_of
 from agents.facts.placement import Placement, find_placement
 from agents.facts.reachability import Reachability, find_reachability
 from workflow.domain.inventory import Inventory
-from workflow.domain.threat_model import Finding
+from workflow.domain.profile import Answers, Profile
+from workflow.domain.profile_loader import LoadedProfile
+from workflow.domain.threat_model import Evidence, Finding
 
 __all__ = ["Facts", "InventoryFacts"]
 
@@ -80,18 +86,41 @@ class Facts:
         findings: the findings later steps may build on (none for the phases' own rules; the
             open findings of the earlier phases for the risk review; the reviewed ones for
             the reviewer's attack paths).
+        profile: the application profile and where each of its values was written.
     """
 
     def __init__(self, inventory: Inventory, findings: Sequence[Finding] = (), *,
-                 derived: InventoryFacts | None = None) -> None:
+                 derived: InventoryFacts | None = None,
+                 profile: LoadedProfile | None = None) -> None:
         self.inventory = inventory
         self.findings = tuple(findings)
+        self.profile = profile or LoadedProfile()
         self._derived = derived if derived is not None else InventoryFacts(inventory)
         self._memo: dict[str, Any] = {}
 
     def with_findings(self, findings: Sequence[Finding]) -> Facts:
         """These facts with ``findings`` to build on (what was derived is shared)."""
-        return Facts(self.inventory, findings, derived=self._derived)
+        return Facts(self.inventory, findings, derived=self._derived, profile=self.profile)
+
+    @property
+    def application(self) -> Profile:
+        """What the profile says of the application (empty without a profile)."""
+        return self.profile.profile
+
+    @property
+    def answers(self) -> Answers:
+        """The answers the profile gives to ktmb's questions."""
+        return self.profile.profile.answers
+
+    def answer_evidence(self, key: str, resource: str) -> Evidence:
+        """An answer as the evidence of a finding about ``resource``: where it is written.
+
+        ``path`` is the answer's pointer into the profile (``/answers/audit_logging``).
+        """
+        where = self.profile.where(f"answers.{key}")
+        value = self.answers.given().get(key)
+        return Evidence(resource=resource, path=f"/answers/{key}", value=value,
+                        file=where.file if where else None, line=where.line if where else None)
 
     @property
     def exposures(self) -> dict[str, tuple[Exposure, ...]]:

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents.catalogue import ALL_RULES
-from agents.facts.classification import classification_from_text
+from agents.facts.classification import classification_from_text, most_sensitive
 from agents.reviewer.review import gate_scores, review
 from agents.run_context import RunContext
 from workflow.domain import __version__
+from workflow.domain.baseline import gate_marks, mark_model
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.threat_model import (
     PHASES,
@@ -46,11 +47,16 @@ def _generator(state: Mapping[str, Any]) -> Generator:
 
 
 def _classification(state: Mapping[str, Any], inputs: LoadedInputs) -> str | None:
-    """The run's data classification: ``--classification``, else the architecture notes."""
+    """The run's data classification.
+
+    ``--classification``, else the profile's most sensitive one, else the architecture notes.
+    """
     options = state.get("extras") or {}
     explicit = options.get("classification")
     if explicit:
         return str(explicit)
+    if inputs.profile is not None and inputs.profile.profile.data_classification:
+        return most_sensitive(inputs.profile.profile.data_classification)
     for note in inputs.notes:
         found = classification_from_text(note.text)
         if found:
@@ -62,12 +68,13 @@ def gate_findings(state: Mapping[str, Any], ctx: RunContext, phase: Phase) -> li
     """A phase's findings at its gate, scored as the reviewer will publish them, best first.
 
     The reviewer's scoring over the run's facts and options (:func:`gate_scores`): a reviewer
-    approves the band and score that will be published, bar an attack path's raise.
+    approves the band and score that will be published, bar an attack path's raise. With a
+    baseline, each is marked new, changed (evidence or status) or unchanged.
     """
     own = [f for f in ctx.findings.get(phase, {}).values() if f.phase is phase]
     scored = gate_scores(ctx.facts, own,
                          data_classification=_classification(state, ctx.inputs))
-    return sorted(scored, key=lambda f: (-f.score, f.id))
+    return sorted(gate_marks(scored, ctx.baseline), key=lambda f: (-f.score, f.id))
 
 
 def assemble_model(state: Mapping[str, Any], ctx: RunContext, *, partial: bool) -> ThreatModel:
@@ -90,11 +97,15 @@ def assemble_model(state: Mapping[str, Any], ctx: RunContext, *, partial: bool) 
     degradations = tuple(Degradation.model_validate(d)
                          for _, d in sorted((state.get("degradations") or {}).items()))
     summary = result.summary.model_copy(update={"model_items_dropped": dropped})
+    findings, paths, comparison = result.findings, result.attack_paths, None
+    if ctx.baseline is not None:
+        findings, paths, comparison = mark_model(findings, paths, ctx.baseline)
     return ThreatModel(
         run_id=state.get("run_id", ""), created_at=datetime.now(UTC),
-        application=Application(name=state.get("application", ""), inputs=tuple(inputs.files)),
+        application=Application(name=state.get("application", ""), inputs=tuple(inputs.files),
+                                profile=inputs.profile.profile if inputs.profile else None),
         generator=_generator(state), phases=phases, architecture=architecture,
-        identity_map=list(result.identity_map), attack_paths=result.attack_paths,
+        identity_map=list(result.identity_map), attack_paths=paths,
         attack_graph=result.attack_graph,
-        compliance=dict(result.compliance), findings=result.findings, summary=summary,
-        degradations=degradations, partial=partial)
+        compliance=dict(result.compliance), findings=findings, summary=summary,
+        degradations=degradations, partial=partial, baseline=comparison)

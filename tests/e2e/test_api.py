@@ -199,7 +199,8 @@ def test_approve_with_edits(client: TestClient) -> None:
     wait(client, run_id)
     finding = client.get(f"/runs/{run_id}/pending", headers=auth(ALICE)).json()["findings"][0]
     body: dict[str, Any] = {"comment": "looks right", "edits": {"edits": [
-        {"id": finding["id"], "severity": "low", "status": "accepted", "note": "known, tracked"}]}}
+        {"id": finding["id"], "severity": "low", "status": "accepted", "note": "known, tracked",
+         "owner": "team-payments", "reason": "VPN only", "expires": "2099-06-30"}]}}
     response = client.post(f"/runs/{run_id}/approve", headers=auth(ALICE), json=body)
     assert 202 == response.status_code, response.text
     status = wait(client, run_id)
@@ -297,11 +298,14 @@ def test_diff(client: TestClient) -> None:
     assert 200 == response.status_code, response.text
     body = response.json()
     assert {"old_run", "new_run", "overall_risk", "counts", "new", "changed", "resolved",
-            "unchanged"} == set(body)
+            "unchanged", "reopened", "attack_paths"} == set(body)
     assert (old, new) == (body["old_run"], body["new_run"])
     assert body["overall_risk"]["old"] == body["overall_risk"]["new"]
     assert {"old", "new"} == set(body["overall_risk"])
-    assert ([], [], []) == (body["new"], body["changed"], body["resolved"])
+    assert ([], [], [], []) == (body["new"], body["changed"], body["resolved"],
+                                body["reopened"])
+    assert [] == [p for state in ("new", "changed", "resolved")
+                  for p in body["attack_paths"][state]]
     unchanged = body["unchanged"]
     assert unchanged and all(isinstance(fid, str) for fid in unchanged)
     assert {"new": 0, "changed": 0, "resolved": 0, "unchanged": len(unchanged)} == body["counts"]

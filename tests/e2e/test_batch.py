@@ -98,3 +98,34 @@ def test_batch_json_summary(cli_env: dict[str, str], tmp_path: Path) -> None:
     assert [("alpha", "completed", None), ("bravo", "completed", None)] == [
         (r["application"], r["status"], r["error"]) for r in summary]
     assert all(sum(r["summary"].values()) > 0 for r in summary)
+
+
+def test_batch_reads_each_applications_profile(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Each application directory's ktmb.yaml names it and answers its questions."""
+    apps = _apps(tmp_path)[:2]
+    (apps[0] / "ktmb.yaml").write_text(
+        "name: alpha-payments\nowner: team-alpha\nanswers:\n  audit_logging: disabled\n",
+        encoding="utf-8")
+    (apps[1] / "ktmb.yaml").write_text(
+        "name: bravo-shop\ncloud: gke\nanswers:\n  audit_logging: enabled\n", encoding="utf-8")
+    (apps[1] / "ktmb-suppressions.yaml").write_text(
+        "- rule: controls.privileged-container\n  owner: team-bravo\n  reason: node agent\n"
+        "  expires: 2099-01-31\n", encoding="utf-8")
+    result = _batch(cli_env, *map(str, apps), "--workers", "1", "--json")
+    assert 0 == result.returncode, result.stderr
+    summary = {r["application"]: r for r in json.loads(result.stdout)}
+    assert ["alpha-payments", "bravo-shop"] == sorted(summary)
+    models = {}
+    for name, row in summary.items():
+        shown = subprocess.run([sys.executable, "-m", "workflow", "show", row["run_id"]],
+                               env=cli_env, cwd=REPO, capture_output=True, text=True,
+                               timeout=120, check=True)
+        models[name] = {f["id"]: f for f in json.loads(shown.stdout)["findings"]}
+    audit = ("logging.audit-logging-disabled@Cluster/audit",
+             "logging.audit-policy-question@Cluster/audit")
+    assert (True, False) == tuple(fid in models["alpha-payments"] for fid in audit)
+    assert (False, False) == tuple(fid in models["bravo-shop"] for fid in audit)
+    assert "accepted" == models["bravo-shop"][
+        "controls.privileged-container@Deployment/bravo/bravo#main"]["status"]
+    assert "open" == models["alpha-payments"][
+        "controls.privileged-container@Deployment/alpha/alpha#main"]["status"]

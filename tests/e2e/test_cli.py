@@ -181,7 +181,9 @@ def test_approve_reject_rerun_and_edits(cli_env: dict[str, str], tmp_path: Path)
                      f"  - id: {json.dumps(controls[0])}\n    remove: true\n"
                      "    reason: Covered by the platform's threat model.\n"
                      f"  - id: {json.dumps(controls[1])}\n    severity: low\n"
-                     "    status: accepted\n    note: Accepted for the pilot.\n",
+                     "    status: accepted\n    note: Accepted for the pilot.\n"
+                     "    owner: team-payments\n    reason: Pilot only.\n"
+                     "    expires: 2099-06-30\n",
                      encoding="utf-8")
     approved = ktmb(cli_env, "approve", run_id, "--comment", "ok now", "--edits", str(edits),
                     "--by", "ann")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,9 @@ def test_approval_with_edits_is_recorded_and_kept(runs: Runs, inputs: LoadedInpu
     edits = PhaseEdits(edits=(
         FindingEdit(id=SETTLEMENT, remove=True, reason="covered by the platform team"),
         FindingEdit(id=API, severity=Severity.CRITICAL),
-        FindingEdit(id=DB, status=FindingStatus.ACCEPTED, note="Risk accepted until Q3."),
+        FindingEdit(id=DB, status=FindingStatus.ACCEPTED, note="Risk accepted until Q3.",
+                    owner="ann", reason="Segmented at the cloud firewall.",
+                    expires=date(2099, 9, 30)),
     ))
     done = runs.decide(outcome.run_id, decision=Decision.APPROVED, by="ann", comment="reviewed",
                        edits=edits)

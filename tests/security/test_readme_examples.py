@@ -49,10 +49,16 @@ BLOCKS = {
     "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev,embeddings,llamacpp]' && .ve":
         Block("skip", reason="installs every extra (builds llama-cpp-python, about 12 minutes) "
                              "and runs this test suite itself"),
-    "ktmb run PATH... [--app NAME] [--architecture FILE]... [--approval none|each|PHASE[,PHA":
+    "ktmb run PATH... [--app NAME] [--architecture FILE]... [--approval none|each|changed|PHA":
         Block("synopsis"),
     "ktmb scan deploy/ --format sarif --out ktmb.sarif --fail-on high     # in CI":
-        Block("run", codes=(5, 0, 0)),  # the example has high findings: the CI gate fails
+        Block("run", codes=(5, 0, 0, 0)),  # the example has high findings: the CI gate fails;
+    # against main.json (the same manifests) nothing is new: the baseline gate passes
+    "name: payments                      # default of --app": Block("file", name="ktmb.yaml"),
+    "suppressions:": Block("file", name="ktmb-suppressions.yaml"),
+    "metadata:": Block("file", name="annotations.yaml"),
+    "ktmb scan deploy/ --out main.json                                    # on the main branch":
+        Block("run", codes=(0, 0)),
     "ktmb run examples/payments/manifests --approval controls   # exit 3: waits after control":
         Block("run", codes=(3, 0, 0)),
     "edits:": Block("file", name="edits.yaml"),
@@ -156,6 +162,32 @@ def test_edits_example_changes_the_model(workspace: Path, cli_env: dict[str, str
     assert "controls.no-admission-policy@Cluster/admission" not in found
 
 
+def test_profile_suppressions_and_annotations_examples_are_valid(workspace: Path) -> None:
+    """The README's profile, suppressions file and annotations read without a mistake."""
+    from workflow.domain.profile_loader import read_profile
+    from workflow.domain.safe_yaml import Limits
+    from workflow.domain.settings import Settings
+    from workflow.domain.suppressions import annotation_suppressions, read_suppressions
+
+    limits = Limits.of(Settings(home=workspace))
+    profile = read_profile("ktmb.yaml", (workspace / "ktmb.yaml").read_text(encoding="utf-8"),
+                           limits)
+    assert ("payments", 9) == (profile.profile.name, len(profile.profile.answers.given()))
+    entries = read_suppressions("s.yaml", (workspace / "ktmb-suppressions.yaml").read_text(
+        encoding="utf-8"), limits)
+    assert 2 == len(entries)
+    from workflow.domain.inputs import load_inputs
+
+    manifest = workspace / "annotated.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\n" + (
+        workspace / "annotations.yaml").read_text(encoding="utf-8").replace(
+        "metadata:\n", "metadata:\n  name: x\n"), encoding="utf-8")
+    inputs = load_inputs([manifest], settings=Settings(home=workspace / "h"))
+    assert [("controls.run-as-root", "team-payments"),
+            ("controls.writable-root-filesystem", "team-payments")] == [
+        (s.entry.rule, s.entry.owner) for s in annotation_suppressions(inputs.resources)]
+
+
 def _command_options(command: Any, path: list[str]) -> set[str] | None:
     """The options of the command at ``path`` (None when it does not exist)."""
     current = command
@@ -185,9 +217,10 @@ def test_synopsis_names_real_commands_and_options(key: str) -> None:
             words = segment.strip(" |").split()
             if not words:
                 continue
-            names = words[2].split("|") if words[1] == "kb" else [words[1]]
+            group = words[1] if words[1] in {"kb", "triage"} else None
+            names = words[2].split("|") if group else [words[1]]
             for name in names:
-                path = ["kb", name] if words[1] == "kb" else [name]
+                path = [group, name] if group else [name]
                 options = _command_options(root, path)
                 if options is None:
                     problems.append(f"no command: ktmb {' '.join(path)}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from workflow.gates import (
     apply_edits,
     load_edits,
     parse_approval_policy,
+    triage_decisions,
     validate_decision,
 )
 
@@ -195,6 +196,61 @@ def test_rejection_with_edits_is_refused() -> None:
     assert "a rejection takes a reason, not edits" == str(info.value)
 
 
+TODAY = date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    (FindingEdit(id="net.a@Deployment/ns/a", status=FindingStatus.ACCEPTED),
+     "an accepted risk needs an owner, a reason and an expiry date (missing: owner, reason, "
+     "expires; expires: YYYY-MM-DD)"),
+    (FindingEdit(id="net.a@Deployment/ns/a", status=FindingStatus.ACCEPTED, owner="ann",
+                 reason="VPN only"),
+     "an accepted risk needs an owner, a reason and an expiry date (missing: expires; "
+     "expires: YYYY-MM-DD)"),
+    (FindingEdit(id="net.a@Deployment/ns/a", status=FindingStatus.ACCEPTED, owner="ann",
+                 reason="VPN only", expires=date(2026, 11, 30)),
+     "expires 2026-11-30 is in the past"),
+    (FindingEdit(id="net.a@Deployment/ns/a", owner="ann"),
+     "owner and expires go with an accepted, mitigated or false_positive status"),
+    (FindingEdit(id="net.a@Deployment/ns/a", remove=True, reason="dup",
+                 expires=date(2027, 1, 1)),
+     "remove cannot be combined with changes"),
+])
+def test_accepted_risks_need_an_owner_a_reason_and_an_expiry(edit: FindingEdit,
+                                                             problem: str) -> None:
+    """An acceptance without owner, reason or a future expiry is refused with one line."""
+    with pytest.raises(DecisionError) as info:
+        validate_decision(_decision(edit), FINDINGS, on=TODAY)
+    assert f"finding 'net.a@Deployment/ns/a': {problem}" == str(info.value)
+
+
+def test_a_complete_acceptance_passes_and_carries_its_triage() -> None:
+    """An acceptance with owner, reason and expiry is applied with its triage and stored."""
+    edit = FindingEdit(id="net.a@Deployment/ns/a", status=FindingStatus.ACCEPTED, owner="team",
+                       reason="VPN only", expires=date(2027, 1, 31), note="Checked.")
+    validate_decision(_decision(edit), FINDINGS, on=TODAY)
+    edited = apply_edits(_decision(edit), MODELS, run_id="run-1")
+    accepted = edited["net.a@Deployment/ns/a"]
+    assert accepted is not None and accepted.triage is not None
+    assert ("applied", "review", "accepted", "team", "VPN only", date(2027, 1, 31), "ann",
+            "run-1") == (accepted.triage.state, accepted.triage.source, accepted.triage.status,
+                         accepted.triage.owner, accepted.triage.reason,
+                         accepted.triage.expires, accepted.triage.by, accepted.triage.run_id)
+    assert ("accepted by ann on 2026-11-26 (owner team; until 2027-01-31; VPN only)"
+            == accepted.triage.message)
+    (stored,) = triage_decisions(edited)
+    assert ("net.a@Deployment/ns/a", "network", FindingStatus.ACCEPTED, ("Checked.",),
+            "run-1") == (stored.finding, stored.phase, stored.status,
+                         tuple(n.text for n in stored.notes), stored.run_id)
+
+
+def test_removals_are_not_stored_as_triage() -> None:
+    """A removal applies to its run only: nothing is stored for the next runs."""
+    edited = apply_edits(_decision(FindingEdit(id="net.a@Deployment/ns/a", remove=True,
+                                               reason="dup")), MODELS)
+    assert [] == triage_decisions(edited)
+
+
 def test_decision_schema_is_strict() -> None:
     """A decision with an unknown verb or no reviewer is not a decision."""
     with pytest.raises(ValidationError):
@@ -248,9 +304,11 @@ def test_apply_no_edits() -> None:
     ("network", ["network"]),
     ("risk_review, identity ,network", ["identity", "network", "risk_review"]),
     ("network,network", ["network"]),
+    ("changed", ["changed"]),
+    ("Changed", ["changed"]),
 ])
 def test_parse_approval_policy(value: str | None, expected: list[str]) -> None:
-    """none, each, or phases (returned in graph order, de-duplicated)."""
+    """none, each, changed, or phases (returned in graph order, de-duplicated)."""
     assert expected == parse_approval_policy(value)
 
 

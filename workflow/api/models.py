@@ -25,6 +25,8 @@ __all__ = [
     "RunDetail",
     "RunSummary",
     "StartFromPaths",
+    "TriageRecorded",
+    "TriageRequest",
 ]
 
 LlmProvider = Literal["off", "ollama", "llamacpp"]
@@ -95,6 +97,13 @@ class StartFromPaths(_Body):
                              description="Absolute manifest files or directories.")
     architecture: list[str] = Field(default_factory=list, max_length=20,
                                     description="Architecture or security-review notes files.")
+    profile: str | None = Field(default=None, max_length=4096, description=(
+        "The application profile (default: a ktmb.yaml in a manifest directory)."))
+    suppressions: str | None = Field(default=None, max_length=4096, description=(
+        "The suppressions file (default: a ktmb-suppressions.yaml in a manifest directory)."))
+    baseline: str | None = Field(default=None, max_length=200, description=(
+        "A completed run to compare with, or 'none' (default: the application's latest "
+        "completed run)."))
     application: str | None = Field(default=None, min_length=1, max_length=200)
     approval: str = Field(default="none", max_length=500,
                           description="none, each, or a comma-separated list of phases.")
@@ -176,6 +185,9 @@ class PendingPhase(BaseModel):
                     "publish; score_factors says why a score moved.")
     scores: str = Field(default="", description="What the scores are, and how they may change.")
     attack_paths: list[AttackPath] = Field(default_factory=list)
+    drift: dict[str, Any] | None = Field(
+        default=None, description="Against the run's baseline: {baseline, new, changed, "
+                                  "resolved} finding ids of this phase (null without one).")
 
 
 class ApproveRequest(_Body):
@@ -185,6 +197,21 @@ class ApproveRequest(_Body):
     edits: PhaseEdits | None = Field(
         default=None,
         description="{edits: [{id, remove (with a reason) | severity | status | note}]}")
+
+
+class TriageRequest(_Body):
+    """Decisions on a run's findings for the application's next runs (no removals)."""
+
+    edits: PhaseEdits = Field(description="{edits: [{id, severity | status (accepted: owner, "
+                                          "reason, expires) | note}]}")
+
+
+class TriageRecorded(BaseModel):
+    """Decisions were stored; they apply from the application's next run."""
+
+    run_id: str
+    application: str
+    recorded: int
 
 
 class RejectRequest(_Body):

@@ -21,11 +21,14 @@ from workflow.api.models import (
     RunDetail,
     RunSummary,
     StartFromPaths,
+    TriageRecorded,
+    TriageRequest,
 )
 from workflow.api.run_inputs import Upload
 from workflow.api.service import StartOptions
 from workflow.api.unique_keys import UniqueKeysRoute
 from workflow.domain.run import RunStatus
+from workflow.domain.triage import TriageDecision
 
 __all__ = ["EXPORT_CSP", "router"]
 
@@ -88,6 +91,13 @@ def start_upload(
         description="Manifest files (YAML or JSON; multi-document, List, Helm output).")],
     architecture: Annotated[list[UploadFile] | None, File(
         description="Architecture or security-review notes (Markdown or text).")] = None,
+    profile: Annotated[UploadFile | None, File(
+        description="The application profile (ktmb.yaml).")] = None,
+    suppressions: Annotated[UploadFile | None, File(
+        description="The suppressions file (ktmb-suppressions.yaml).")] = None,
+    baseline: Annotated[str | None, Form(max_length=200, description=(
+        "A completed run to compare with, or 'none' (default: the application's latest "
+        "completed run)."))] = None,
     application: Annotated[str | None, Form(max_length=200)] = None,
     approval: Annotated[str, Form(max_length=500, description=(
         "Phases that need approval: none, each, or a comma-separated list."))] = "none",
@@ -103,10 +113,12 @@ def start_upload(
     options = StartOptions(
         application=application or None, approval=approval, llm=llm, model=model or None,
         cloud=cloud or None, classification=classification or None,
-        owner_groups=_groups(owner_groups))
+        owner_groups=_groups(owner_groups), baseline=baseline or None)
     return svc.start_upload(
         principal, [Upload(f.filename, f.file) for f in manifests],
-        [Upload(f.filename, f.file) for f in architecture or []], options)
+        [Upload(f.filename, f.file) for f in architecture or []], options,
+        profile=Upload(profile.filename, profile.file) if profile else None,
+        suppressions=Upload(suppressions.filename, suppressions.file) if suppressions else None)
 
 
 @router.post("/runs/from-path", status_code=202, response_model=RunAccepted, tags=["runs"],
@@ -116,8 +128,9 @@ def start_from_path(svc: Service, principal: WritingPrincipal,
     """Start a run on files inside ``KTMB_SERVER_PATHS`` (any other path: 403)."""
     options = StartOptions(application=body.application, approval=body.approval, llm=body.llm,
                          model=body.model, cloud=body.cloud, classification=body.classification,
-                         owner_groups=body.owner_groups)
-    return svc.start_paths(principal, body.paths, body.architecture, options)
+                         owner_groups=body.owner_groups, baseline=body.baseline)
+    return svc.start_paths(principal, body.paths, body.architecture, options,
+                           profile=body.profile, suppressions=body.suppressions)
 
 
 @router.get("/runs/{run_id}", response_model=RunDetail, tags=["runs"],
@@ -152,6 +165,28 @@ def reject(run_id: str, body: RejectRequest, svc: Service,
            principal: WritingPrincipal) -> RunAccepted:
     """Reject the pending phase: the run stops as rejected (rerun it with the CLI)."""
     return svc.reject(run_id, principal, reason=body.reason)
+
+
+@router.post("/runs/{run_id}/triage", response_model=TriageRecorded, tags=["review"],
+             summary="Triage a run's findings for the application's next runs")
+def triage(run_id: str, body: TriageRequest, svc: Service,
+           principal: WritingPrincipal) -> TriageRecorded:
+    """Store decisions on the run's findings for the application's next runs.
+
+    False positive, accepted risk (with owner, reason and expiry), mitigated, severity, note:
+    later runs of the application re-apply them while each finding's evidence is unchanged.
+    """
+    recorded = svc.record_triage(run_id, principal, body.edits)
+    return TriageRecorded(run_id=run_id, application=svc.runs.info(run_id).application,
+                          recorded=recorded)
+
+
+@router.get("/applications/{application}/triage", response_model=list[TriageDecision],
+            tags=["review"], summary="An application's stored triage decisions")
+def triage_of(application: str, svc: Service,
+              principal: CurrentPrincipal) -> list[TriageDecision]:
+    """The decisions in force, one per finding (404 unless you may see a run of it)."""
+    return svc.triage_of(application, principal)
 
 
 @router.get("/runs/{run_id}/export", tags=["exports"], summary="Export the threat model",

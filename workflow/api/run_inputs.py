@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -20,6 +20,7 @@ from workflow.domain.errors import InventoryError
 from workflow.domain.inputs import LoadedInputs, NamedInput, load_named_inputs
 from workflow.domain.safe_yaml import Limits
 from workflow.domain.settings import Settings
+from workflow.domain.side_files import role_of
 
 __all__ = [
     "StartInputs",
@@ -74,8 +75,12 @@ def safe_file_name(raw: str | None, index: int, used: set[str], *,
 
 
 def load_uploads(manifests: Sequence[Upload], architecture: Sequence[Upload], *,
-                 settings: Settings, max_files: int) -> StartInputs:
-    """Load uploaded manifests (and architecture notes), each read within the size limit.
+                 settings: Settings, max_files: int, profile: Upload | None = None,
+                 suppressions: Upload | None = None) -> StartInputs:
+    """Load uploaded manifests (and notes, profile, suppressions), each within the size limit.
+
+    An uploaded manifest named ``ktmb.yaml`` is taken for the profile when none is uploaded
+    as such (and ``ktmb-suppressions.yaml`` likewise), as in a manifest directory.
 
     Raises:
         InventoryError: no manifest, too many files, a file over the size limit, or inputs
@@ -83,9 +88,13 @@ def load_uploads(manifests: Sequence[Upload], architecture: Sequence[Upload], *,
     """
     if not manifests:
         raise InventoryError("(upload)", "upload at least one manifest file")
-    if len(manifests) + len(architecture) > max_files:
+    sides = [(u, role) for u, role in ((profile, "profile"), (suppressions, "suppressions"))
+             if u is not None]
+    if len(manifests) + len(architecture) + len(sides) > max_files:
         raise InventoryError("(upload)", f"more than {max_files} files")
     used: set[str] = set()
+    side_names = [safe_file_name(u.filename, i, used, default_suffix=".yaml")
+                  for i, (u, _) in enumerate(sides)]
     names = [safe_file_name(u.filename, i, used, default_suffix=".yaml")
              for i, u in enumerate(manifests)]
     note_names = [safe_file_name(u.filename, i, used, default_suffix=".md")
@@ -96,18 +105,27 @@ def load_uploads(manifests: Sequence[Upload], architecture: Sequence[Upload], *,
         for upload, label in zip(uploads, labels, strict=True):
             yield NamedInput(label, _read_upload(upload, label, limit))
 
-    inputs = load_named_inputs(read(manifests, names), settings=settings,
+    def all_manifests() -> Iterator[NamedInput]:
+        for (upload, role), label in zip(sides, side_names, strict=True):
+            yield NamedInput(label, _read_upload(upload, label, limit),
+                             role=role)  # type: ignore[arg-type]
+        for item in read(manifests, names):  # a ktmb.yaml among them is found as in a folder
+            yield replace(item, explicit=False) if role_of(item.label) else item
+
+    inputs = load_named_inputs(all_manifests(), settings=settings,
                                architecture=read(architecture, note_names))
     default_name = Path(manifests[0].filename or "app").stem or "app"
     return StartInputs(inputs=inputs, default_name=default_name)
 
 
 def load_server_paths(paths: Sequence[str], architecture: Sequence[str], *, settings: Settings,
-                      server_paths: Sequence[Path]) -> StartInputs:
-    """Load server-side files (and architecture notes) inside ``server_paths``.
+                      server_paths: Sequence[Path], profile: str | None = None,
+                      suppressions: str | None = None) -> StartInputs:
+    """Load server-side files (and notes, profile, suppressions) inside ``server_paths``.
 
     Each path is resolved and checked once, then read through descriptors opened from its root
     without following links: a file swapped for a link after the check is refused, not read.
+    A ``ktmb.yaml`` in a manifest directory is its profile unless ``profile`` names one.
 
     Raises:
         ForbiddenError: a path (or a file a directory leads to) is outside them, or changed into
@@ -115,10 +133,14 @@ def load_server_paths(paths: Sequence[str], architecture: Sequence[str], *, sett
     """
     checked = [allowed_path(p, server_paths) for p in paths]
     notes = [allowed_path(p, server_paths) for p in architecture]
+    sides = [(allowed_path(p, server_paths), role)
+             for p, role in ((profile, "profile"), (suppressions, "suppressions")) if p]
     base = checked[0] if checked[0].is_dir() else checked[0].parent  # output names only
     files = ServerFiles(server_paths, Limits.of(settings), base)
 
     def manifests() -> Iterator[NamedInput]:
+        for real, role in sides:
+            yield replace(files.note(real), role=role)  # type: ignore[arg-type]
         for real in checked:
             yield from files.manifests(real)
 

@@ -34,7 +34,9 @@ from workflow.api.models import (
 )
 from workflow.api.run_inputs import Upload, load_server_paths, load_uploads
 from workflow.api.server_files import ForbiddenError, allowed_path
+from workflow.app_options import application_name, profile_options
 from workflow.diff import diff_models, json_payload
+from workflow.domain.baseline import BaselineSnapshot
 from workflow.domain.errors import (
     ConfigError,
     DecisionError,
@@ -48,11 +50,12 @@ from workflow.domain.run import Decision, LlmOptions, LlmProvider, RunOptions, R
 from workflow.domain.run_state import all_findings
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import PHASES, AttackPath, Finding, Phase, ThreatModel
+from workflow.domain.triage import TriageDecision
 from workflow.exports import FORMATS, MEDIA_TYPES, SUFFIXES, export
 from workflow.gates import PhaseDecision, PhaseEdits, parse_approval_policy, validate_decision
 from workflow.run_setup import RunSetup
 from workflow.run_store import RunInfo
-from workflow.runs import Runs, new_run_id
+from workflow.runs import LATEST, BaselineChoice, Runs, new_run_id
 
 __all__ = [
     "ExportDocument",
@@ -77,6 +80,8 @@ class StartOptions:
     cloud: str | None = None
     classification: str | None = None
     owner_groups: Sequence[str] | None = None
+    #: A run id to compare with, ``none``; by default the application's latest completed run.
+    baseline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,7 +211,8 @@ class ReviewService:
         findings = [Finding.model_validate(f) for f in payload.get("findings") or []]
         paths = [AttackPath.model_validate(p) for p in payload.get("attack_paths") or []]
         return PendingPhase(run_id=run_id, phase=str(payload.get("phase")), findings=findings,
-                            scores=str(payload.get("scores") or ""), attack_paths=paths)
+                            scores=str(payload.get("scores") or ""), attack_paths=paths,
+                            drift=payload.get("drift"))
 
     def threat_model(self, run_id: str, principal: Principal) -> ThreatModel:
         """The run's threat model (partial and marked so when the run has not finished)."""
@@ -261,37 +267,45 @@ class ReviewService:
 
     # ---- starting -----------------------------------------------------------------------
     def start_upload(self, principal: Principal, manifests: Sequence[Upload],
-                     architecture: Sequence[Upload], options: StartOptions) -> RunAccepted:
+                     architecture: Sequence[Upload], options: StartOptions, *,
+                     profile: Upload | None = None,
+                     suppressions: Upload | None = None) -> RunAccepted:
         """Start a run on uploaded manifests (and notes); the phases run in the background.
 
-        The files are written, under sanitised names, into a private temporary directory that
-        is removed once they are loaded (the run keeps its redacted snapshot).
+        The files are read from the request's spooled files, each within the size limit; the
+        run keeps its redacted snapshot. ``profile`` and ``suppressions`` are the application's
+        profile and suppressions file (a ``ktmb.yaml`` among the manifests is taken too).
         """
         loaded = load_uploads(manifests, architecture, settings=self.settings,
-                              max_files=self.api.max_upload_files)
+                              max_files=self.api.max_upload_files, profile=profile,
+                              suppressions=suppressions)
         return self._start(principal, loaded.inputs, options, loaded.default_name)
 
     def start_paths(self, principal: Principal, paths: Sequence[str],
-                    architecture: Sequence[str], options: StartOptions) -> RunAccepted:
+                    architecture: Sequence[str], options: StartOptions, *,
+                    profile: str | None = None, suppressions: str | None = None) -> RunAccepted:
         """Start a run on server-side files inside ``KTMB_SERVER_PATHS``.
 
         Raises:
             ForbiddenError: a path (or a file a directory leads to) is outside them.
         """
         loaded = load_server_paths(paths, architecture, settings=self.settings,
-                                   server_paths=self.api.server_paths)
+                                   server_paths=self.api.server_paths, profile=profile,
+                                   suppressions=suppressions)
         return self._start(principal, loaded.inputs, options, loaded.default_name)
 
     def _start(self, principal: Principal, inputs: LoadedInputs, options: StartOptions,
                default_name: str) -> RunAccepted:
-        application = " ".join((options.application or default_name).split())[:200] or "app"
+        named = application_name(options.application, inputs, default_name)
+        application = " ".join(named.split())[:200] or "app"
         policy = parse_approval_policy(options.approval)
         owners = self._owner_groups(principal, options.owner_groups)
-        run_options = self._run_options(options)
+        run_options = profile_options(self._run_options(options), inputs)
+        baseline = self._baseline(options.baseline, principal)
         run_id = new_run_id(application)
         self.runs.start(inputs, application=application, approval=policy, options=run_options,
                         created_by=principal.user, owner_groups=owners, run_id=run_id,
-                        execute=False)
+                        execute=False, baseline=baseline)
         log.info("api_run_started", run_id=run_id, user=principal.user, files=len(inputs.files))
         if self._queue is not None:
             self._queue.enqueue(run_id)
@@ -301,6 +315,39 @@ class ReviewService:
                            detail=f"{len(inputs.resources)} objects from {len(inputs.files)} "
                                   "files; the phases run in the background",
                            status_url=f"/runs/{run_id}")
+
+    def _baseline(self, ref: str | None, principal: Principal) -> BaselineChoice:
+        """What a start request compares with: a run the reviewer may see, none, or the latest.
+
+        Raises:
+            NotFoundError: no such run (or not visible).
+            ConfigError: the run has not completed.
+        """
+        if ref is None or not ref.strip():
+            return LATEST
+        if ref.strip().lower() == "none":
+            return None
+        self.visible_run(ref, principal)
+        stored = self.runs.store.threat_model(ref)
+        if stored is None:
+            raise ConfigError(f"baseline: run {ref[:200]} has not completed")
+        return BaselineSnapshot.of_model(ThreatModel.model_validate_json(stored[1]), ref)
+
+    # ---- triage -------------------------------------------------------------------------
+    def record_triage(self, run_id: str, principal: Principal, edits: PhaseEdits) -> int:
+        """Decisions on a run's findings, stored for its application's next runs."""
+        self.visible_run(run_id, principal)
+        return self.runs.record_triage(run_id, edits, by=principal.user)
+
+    def triage_of(self, application: str, principal: Principal) -> list[TriageDecision]:
+        """An application's stored decisions, for a reviewer who may see one of its runs.
+
+        Raises:
+            NotFoundError: no run of the application is visible to the reviewer.
+        """
+        if not self.list_runs(principal, application=application, limit=1):
+            raise NotFoundError(f"no application {application[:200]!r}")
+        return self.runs.triage.decisions(application)
 
     def _owner_groups(self, principal: Principal, wanted: Sequence[str] | None) -> list[str]:
         if wanted is None:

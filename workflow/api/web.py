@@ -9,6 +9,7 @@ carry the session's CSRF token and are refused from other origins.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -52,7 +53,8 @@ def _render(request: Request, template: str, status: int = 200,
     html = _env.get_template(template).render(
         principal=principal, csrf=csrf, version=__version__, path=request.url.path,
         phases=[p.value for p in PHASES], severities=[s.value for s in Severity],
-        statuses=[s.value for s in FindingStatus], **context)
+        statuses=[s.value for s in FindingStatus],
+        today=datetime.now(UTC).date().isoformat(), **context)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -95,7 +97,11 @@ def _text(form: FormData, name: str) -> str:
 
 
 def _edits_from_form(form: FormData) -> list[dict[str, Any]]:
-    """The per-finding edit controls as the ``edits`` list of a PhaseEdits."""
+    """The per-finding edit controls as the ``edits`` list of a PhaseEdits.
+
+    An acceptance's owner, reason and expiry have their own fields; a removal's note is its
+    reason when no reason is given.
+    """
     edits = []
     index = 0
     while f"f{index}_id" in form:
@@ -104,10 +110,14 @@ def _edits_from_form(form: FormData) -> list[dict[str, Any]]:
         remove = bool(_text(form, f"f{index}_remove"))
         if remove:
             edit["remove"] = True
-        for field in ("severity", "status", "note"):
+        for field in ("severity", "status", "owner", "reason", "expires", "note"):
             value = _text(form, f"f{index}_{field}")
-            if value:  # a removal's note is its reason
-                edit["reason" if remove and field == "note" else field] = value
+            if not value:
+                continue
+            if remove and field == "note" and "reason" not in edit:
+                edit["reason"] = value  # a removal's note is its reason
+            elif not (remove and field == "note"):
+                edit[field] = value
         if len(edit) > 1:
             edits.append(edit)
         index += 1
@@ -215,12 +225,18 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
                      if isinstance(f, UploadFile) and f.filename]
         notes = [f for f in form.getlist("architecture")
                  if isinstance(f, UploadFile) and f.filename]
+        sides = {name: next((f for f in form.getlist(name)
+                             if isinstance(f, UploadFile) and f.filename), None)
+                 for name in ("profile", "suppressions")}
         options = StartOptions(application=_text(form, "application") or None,
-                             approval=_text(form, "approval") or "none")
+                             approval=_text(form, "approval") or "none",
+                             baseline=_text(form, "baseline") or None)
         accepted = await run_in_threadpool(
             service(request).start_upload, principal,
             [Upload(f.filename, f.file) for f in manifests],
-            [Upload(f.filename, f.file) for f in notes], options)
+            [Upload(f.filename, f.file) for f in notes], options,
+            profile=Upload(p.filename, p.file) if (p := sides["profile"]) else None,
+            suppressions=Upload(u.filename, u.file) if (u := sides["suppressions"]) else None)
         return RedirectResponse(f"/ui/runs/{quote(accepted.run_id)}", status_code=303)
 
     @app.get("/ui/runs/{run_id}", include_in_schema=False)
@@ -262,28 +278,62 @@ def mount_ui(app: FastAPI) -> None:  # noqa: C901 - one route per page, wired he
         return RedirectResponse(f"/ui/runs/{quote(run_id)}", status_code=303)
 
     @app.get("/ui/runs/{run_id}/report", include_in_schema=False)
-    def report_page(request: Request, run_id: str,
+    def report_page(request: Request, run_id: str, triaged: int | None = None,
                     origin: Annotated[str, Query(alias="from", max_length=500)] = "",
                     target: Annotated[str, Query(alias="to", max_length=20)] = "") -> Response:
         principal = optional_principal(request)
         if principal is None:
             return _login_redirect(request)
-        svc = service(request)
-        status = svc.status(run_id, principal)
-        model = svc.threat_model(run_id, principal)
-        by_phase = {p.value: [f for f in model.findings if f.phase == p] for p in PHASES}
-        return _render(request, "report.html", principal=principal, run=status, model=model,
-                       diagram=_diagram(model), by_phase=by_phase,
-                       **_attack_view(model, origin, target))
+        return _report_page(request, principal, run_id, triaged=triaged, origin=origin,
+                            target=target)
+
+    @app.post("/ui/runs/{run_id}/triage", include_in_schema=False)
+    async def triage(request: Request, run_id: str) -> Response:
+        principal = await authenticate(request)
+        if principal is None:
+            return _login_redirect(request)
+        form = await request.form()
+        _check_form(request, principal, form)
+        try:
+            edits = parse_edits(_edits_from_form(form))
+            if edits is None:
+                raise DecisionError("choose a status or severity, or write a note")
+            count = await run_in_threadpool(service(request).record_triage, run_id, principal,
+                                            edits)
+        except DecisionError as exc:
+            return await run_in_threadpool(_report_page, request, principal, run_id,
+                                           str(exc), exc.http_status)
+        return RedirectResponse(f"/ui/runs/{quote(run_id)}/report?triaged={count}",
+                                status_code=303)
 
     @app.get("/ui/diff", include_in_schema=False)
     def diff_page(request: Request, old: str = "", new: str = "") -> Response:
         principal = optional_principal(request)
         if principal is None:
             return _login_redirect(request)
-        result = service(request).diff(old, new, principal) if old and new else None
+        svc = service(request)
+        runs = svc.list_runs(principal, status=RunStatus.COMPLETED, limit=200)
+        if new and not old:  # compare with what the run was compared with, or its predecessor
+            model = svc.threat_model(new, principal)
+            later = svc.status(new, principal)
+            earlier = [r.run_id for r in runs if r.application == later.application
+                       and r.created_at < later.created_at]
+            old = model.baseline.run_id if model.baseline else (earlier[0] if earlier else "")
+        result = svc.diff(old, new, principal) if old and new else None
         return _render(request, "diff.html", principal=principal, old=old, new=new,
-                       result=result)
+                       result=result, runs=runs)
+
+
+def _report_page(request: Request, principal: Principal, run_id: str,
+                 error: str | None = None, status_code: int = 200,
+                 triaged: int | None = None, origin: str = "", target: str = "") -> Response:
+    svc = service(request)
+    status = svc.status(run_id, principal)
+    model = svc.threat_model(run_id, principal)
+    by_phase = {p.value: [f for f in model.findings if f.phase == p] for p in PHASES}
+    return _render(request, "report.html", status=status_code, principal=principal, run=status,
+                   model=model, diagram=_diagram(model), by_phase=by_phase, error=error,
+                   triaged=triaged, **_attack_view(model, origin, target))
 
 
 def _run_page(request: Request, principal: Principal, run_id: str, error: str | None = None,

@@ -15,7 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from workflow.domain.severity import Score15, Severity
+from workflow.domain.bands import Score15, Severity
+from workflow.domain.marks import BaselineState
 
 __all__ = [
     "AttackGraph",
@@ -77,6 +78,10 @@ class AttackPath(_Model):
     findings: tuple[str, ...] = Field(default=(), description="The findings the path chains.")
     source: Literal["graph", "model"] = Field(
         default="graph", description="'model' for a path the model proposed (validated).")
+    baseline: BaselineState | None = Field(
+        default=None, exclude_if=lambda value: value is None,
+        description="The path against the baseline model (new, changed, unchanged); absent "
+        "when the run had no baseline.")
 
 
 class GraphVertex(_Model):

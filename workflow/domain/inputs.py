@@ -24,6 +24,8 @@ import structlog
 
 from workflow.domain.errors import InventoryError
 from workflow.domain.inventory import Inventory, build_inventory
+from workflow.domain.marks import TriageSource
+from workflow.domain.profile_loader import LoadedProfile
 from workflow.domain.redaction import Redactor, load_or_create_key
 from workflow.domain.resources import (
     CLUSTER_SCOPED_KINDS,
@@ -44,7 +46,9 @@ from workflow.domain.safe_yaml import (
     read_stream,
 )
 from workflow.domain.settings import Settings
+from workflow.domain.side_files import SideFile, SideFiles, SideRole, role_of, siblings
 from workflow.domain.threat_model import InputFile
+from workflow.domain.triage import SourcedSuppression, Suppression
 
 __all__ = ["LoadedInputs", "NamedInput", "Notes", "load_inputs", "load_named_inputs"]
 
@@ -78,7 +82,7 @@ class NamedInput:
     label: str
     data: bytes
     explicit: bool = True
-    role: Literal["manifest", "stdin"] = "manifest"
+    role: Literal["manifest", "stdin"] | SideRole = "manifest"
 
 
 _RESOURCE_FIELDS = frozenset(Resource.model_fields)
@@ -110,6 +114,10 @@ class LoadedInputs:
     notes: list[Notes] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     namespace: str | None = None
+    #: The application profile (``ktmb.yaml`` and the notes' front matter), if any.
+    profile: LoadedProfile | None = None
+    #: Decisions kept in the repository: the suppressions file and ``ktmb.io/accept``.
+    suppressions: list[SourcedSuppression] = field(default_factory=list)
 
     @cached_property
     def inventory(self) -> Inventory:
@@ -126,6 +134,10 @@ class LoadedInputs:
             "notes": [{"path": n.path, "text": n.text} for n in self.notes],
             "warnings": list(self.warnings),
             "namespace": self.namespace,
+            "profile": self.profile.to_snapshot() if self.profile is not None else None,
+            "suppressions": [{"entry": s.entry.model_dump(mode="json"),
+                              "source": s.source.value,
+                              "file": s.file, "line": s.line} for s in self.suppressions],
         }
 
     @classmethod
@@ -136,7 +148,14 @@ class LoadedInputs:
             resources=[_trusted_resource(r) for r in data.get("resources", [])],
             secret_values=[SecretValue.model_validate(s) for s in data.get("secret_values", [])],
             notes=[Notes(path=n["path"], text=n["text"]) for n in data.get("notes", [])],
-            warnings=list(data.get("warnings", [])), namespace=data.get("namespace"))
+            warnings=list(data.get("warnings", [])), namespace=data.get("namespace"),
+            profile=(LoadedProfile.from_snapshot(data["profile"]) if data.get("profile")
+                     else None),
+            suppressions=[SourcedSuppression(entry=Suppression.model_validate(s["entry"]),
+                                             source=TriageSource(s["source"]),
+                                             file=s["file"],
+                                             line=s.get("line"))
+                          for s in data.get("suppressions") or []])
 
     @property
     def digest(self) -> str:
@@ -271,7 +290,9 @@ def _walk_paths(paths: Sequence[str | Path]) -> list[tuple[Path | None, bool]]:
 
 def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 architecture: Iterable[str | Path] = (), stdin: BinaryIO | None = None,
-                base: Path | None = None, namespace: str | None = None) -> LoadedInputs:
+                base: Path | None = None, namespace: str | None = None,
+                profile: str | Path | None = None,
+                suppressions: str | Path | None = None) -> LoadedInputs:
     """Load, check, redact and index the inputs of one application.
 
     Args:
@@ -282,6 +303,10 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
         base: paths in the output are relative to this directory when below it.
         namespace: the namespace of objects that name none (``kubectl apply -n``); default
             ``default``. ServiceAccount subjects without one are resolved there too.
+        profile: the application profile; by default a ``ktmb.yaml`` found in a manifest
+            directory or beside a manifest file (:mod:`workflow.domain.side_files`).
+        suppressions: the suppressions file; by default ``ktmb-suppressions.yaml`` found the
+            same way.
 
     Raises:
         InventoryError: an input is unusable; the message names the file (and line).
@@ -291,6 +316,14 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
     limits = Limits.of(settings)
 
     def manifests() -> Iterator[NamedInput]:  # read one at a time, as they are loaded
+        if profile is not None:
+            yield NamedInput(_label(Path(profile), base), read_file(Path(profile), limits),
+                             role="profile")
+        if suppressions is not None:
+            yield NamedInput(_label(Path(suppressions), base),
+                             read_file(Path(suppressions), limits), role="suppressions")
+        for sibling in siblings(paths):
+            yield NamedInput(_label(sibling, base), read_file(sibling, limits), explicit=False)
         for path, explicit in _walk_paths(paths):
             label = _label(path, base)
             if path is None:
@@ -317,7 +350,9 @@ def load_named_inputs(manifests: Iterable[NamedInput], *, settings: Settings,
     """Load, check, redact and index inputs whose contents are already read.
 
     The contents are checked against the size limit here too; the iterables are consumed one
-    item at a time, so they may read each input as it is needed. ``namespace`` is as for
+    item at a time, so they may read each input as it is needed. An item whose role is
+    ``profile`` or ``suppressions`` is that file; one found in a directory (not ``explicit``)
+    under a profile or suppressions file name is taken for one. ``namespace`` is as for
     :func:`load_inputs`.
 
     Raises:
@@ -339,10 +374,18 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
     used = 0  # the inputs' size as loaded so far (KTMB_MAX_INPUT_BYTES)
     containers = 0
     seen: list[str] = []
+    side = SideFiles()
     for item in manifests:
         label, data = item.label, item.data
-        seen.append(label)
         _check_size(label, data, limits)
+        role: SideRole | None = role_of(label) if not item.explicit else None
+        if item.role == "profile" or item.role == "suppressions":
+            role = item.role
+        if role is not None:
+            used += len(label) + _FILE_ENTRY + len(data)
+            side.add(SideFile(label, data, role, explicit=item.role == role))
+            continue
+        seen.append(label)
         used += len(label) + _FILE_ENTRY
         docs = parse_documents(label, decode(label, data), limits, used=used)
         used += sum(doc.size for doc in docs)
@@ -379,6 +422,7 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
         raise InventoryError(named or ", ".join(seen) or "(no input)",
                              "no Kubernetes objects found")
     notes = []
+    raw_notes: list[tuple[str, str]] = []
     for note in architecture:
         _check_size(note.label, note.data, limits)
         text = decode(note.label, note.data)
@@ -387,11 +431,18 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
             raise input_limit_error(note.label, limits)
         files.append(InputFile(path=note.label, sha256=hashlib.sha256(note.data).hexdigest(),
                                role="architecture"))
+        raw_notes.append((note.label, text))
         notes.append(Notes(path=note.label,
                            text=redactor.scrub_text(text, note.label, prose=True)))
     warnings.extend(_namespace_hints(resources, namespace))
-    return LoadedInputs(files=files, resources=resources, secret_values=secrets, notes=notes,
-                        warnings=warnings, namespace=namespace)
+    if used > limits.max_input_bytes:
+        raise input_limit_error(", ".join(i.label for i in side.items), limits)
+    profile, suppressions, side_inputs = side.load(
+        limits, notes=raw_notes, resources=resources,
+        scrub=lambda text, where: redactor.scrub_text(text, where))
+    return LoadedInputs(files=[*side_inputs, *files], resources=resources,
+                        secret_values=secrets, notes=notes, warnings=warnings,
+                        profile=profile, suppressions=suppressions, namespace=namespace)
 
 
 def _namespace_hints(resources: Sequence[Resource], namespace: str | None) -> list[str]:

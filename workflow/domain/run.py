@@ -80,6 +80,11 @@ class RunOptions(BaseModel):
     classification: str | None = Field(
         default=None, description="The application's data classification (pci, personal, ...).")
     cloud: str | None = Field(default=None, description="eks, gke, aks or on-prem.")
+    profile: str | None = Field(
+        default=None, description="The application profile file the run read (ktmb.yaml, "
+        "as named in the run's inputs), if any; its cloud and classification are the "
+        "defaults of the two options above.")
+
     namespace: str | None = Field(
         default=None, description="The namespace of objects that name none, as `kubectl apply "
         "-n` or `helm -n` would give them (default: default); set by --namespace or, later, "

@@ -79,6 +79,11 @@ class ThreatModelState(TypedDict, total=False):
     #: Set by the reviewer: a small summary ({"findings": n, "overall_risk": band}). The model
     #: itself is stored by the run (threat_models table), not in every checkpoint.
     reviewed: dict[str, Any] | None
+    #: The application's stored triage decisions when the run started ({"decisions": [...]}),
+    #: so a resumed run re-applies the same ones.
+    triage: dict[str, Any] | None
+    #: The baseline the run is compared with (a BaselineSnapshot), or None.
+    baseline: dict[str, Any] | None
 
 
 def findings_key(phase: Phase) -> str:
@@ -101,11 +106,14 @@ def all_findings(state: Mapping[str, Any]) -> dict[str, Any]:
 
 def initial_state(*, run_id: str, application: str, inputs_snapshot: dict[str, Any],
                   inputs_digest: str, approval: list[str],
-                  options: RunOptions | None = None) -> ThreatModelState:
+                  options: RunOptions | None = None,
+                  triage: list[dict[str, Any]] | None = None,
+                  baseline: dict[str, Any] | None = None) -> ThreatModelState:
     """The state a run starts from.
 
     The run's ``classification`` and ``cloud`` options go to its extras; ``llm`` stays empty
-    until a phase that used a model records which one.
+    until a phase that used a model records which one. ``triage`` are the application's stored
+    decisions (JSON) and ``baseline`` the snapshot of the model it is compared with.
     """
     options = options or RunOptions()
     return {
@@ -113,7 +121,8 @@ def initial_state(*, run_id: str, application: str, inputs_snapshot: dict[str, A
         "inputs_digest": inputs_digest, "approval": approval, "llm": None,
         "phases": {}, "guidance": {}, "degradations": {}, "usage": {}, "prompts": {},
         "extras": {"classification": options.classification, "cloud": options.cloud},
-        "rejected": None, "reviewed": None}
+        "rejected": None, "reviewed": None, "triage": {"decisions": list(triage or [])},
+        "baseline": baseline}
 
 
 Reducer = Callable[[Any, Any], Any]

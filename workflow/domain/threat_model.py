@@ -19,7 +19,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workflow.domain.attack_graph import AttackGraph, AttackPath
-from workflow.domain.severity import Score15, Severity
+from workflow.domain.bands import CLOSED_STATUSES, FindingStatus, Score15, Severity
+from workflow.domain.marks import (
+    BaselineComparison,
+    BaselineMark,
+    BaselineState,
+    Previous,
+    ResolvedFinding,
+    Triage,
+    TriageSource,
+    TriageState,
+)
+from workflow.domain.profile import Profile
 
 __all__ = [
     "PHASES",
@@ -28,6 +39,9 @@ __all__ = [
     "AttackGraph",
     "AttackPath",
     "AttackRef",
+    "BaselineComparison",
+    "BaselineMark",
+    "BaselineState",
     "Citation",
     "Component",
     "Confidence",
@@ -45,14 +59,26 @@ __all__ = [
     "Phase",
     "PhaseRecord",
     "PhaseStatus",
+    "Previous",
+    "Profile",
     "PromptRef",
+    "ResolvedFinding",
     "Severity",
     "Stride",
     "Summary",
     "ThreatModel",
+    "Triage",
+    "TriageSource",
+    "TriageState",
     "TrustBoundary",
     "read_model",
 ]
+
+
+
+def _unset(value: object) -> bool:
+    """A part of the schema written only when set: models without it read and print as before."""
+    return value is None
 
 
 class Phase(StrEnum):
@@ -98,20 +124,6 @@ class Origin(StrEnum):
     MERGED = "merged"
 
 
-class FindingStatus(StrEnum):
-    """A finding's review status."""
-
-    OPEN = "open"
-    ACCEPTED = "accepted"
-    MITIGATED = "mitigated"
-    FALSE_POSITIVE = "false_positive"
-    QUESTION = "question"
-
-
-_CLOSED = frozenset({FindingStatus.ACCEPTED, FindingStatus.MITIGATED,
-                     FindingStatus.FALSE_POSITIVE})
-
-
 class PhaseStatus(StrEnum):
     """Where a phase stands in a run."""
 
@@ -131,7 +143,8 @@ class Evidence(_Model):
     """Where a finding is visible: a resource, a JSON pointer into it and the value there."""
 
     resource: str = Field(description="Inventory id of the resource, Kind/namespace/name.")
-    path: str = Field(description="JSON pointer into the resource, e.g. /spec/hostNetwork.")
+    path: str = Field(description="JSON pointer into the resource, e.g. /spec/hostNetwork (for "
+                                  "an answer of the application profile: /answers/<question>).")
     value: str | None = Field(
         default=None, description="The value at the path, rendered as text; secrets redacted.")
     redacted: bool = Field(default=False, description="True when the value is a redaction marker.")
@@ -204,6 +217,11 @@ class Finding(_Model):
     unseen: str = Field(
         default="", description="What the harm depends on that the manifests do not show "
         "(what to confirm), when confidence is below high.")
+    triage: Triage | None = Field(default=None, exclude_if=_unset, description=(
+        "The triage decision that applies, or that no longer holds (changed since triage, "
+        "expired); absent when none was taken."))
+    baseline: BaselineMark | None = Field(default=None, exclude_if=_unset, description=(
+        "The finding against the baseline model; absent when the run had no baseline."))
 
     @property
     def effective_severity(self) -> Severity:
@@ -217,7 +235,7 @@ class Finding(_Model):
         Open findings (and open questions) count in the overall risk, the compliance summary,
         the attack paths and ``--fail-on``; closed ones stay in the model, ranked last.
         """
-        return self.status not in _CLOSED
+        return self.status not in CLOSED_STATUSES
 
 
 class InputFile(_Model):
@@ -225,7 +243,7 @@ class InputFile(_Model):
 
     path: str
     sha256: str
-    role: Literal["manifest", "architecture", "stdin"] = "manifest"
+    role: Literal["manifest", "architecture", "stdin", "profile", "suppressions"] = "manifest"
 
 
 class Application(_Model):
@@ -233,6 +251,8 @@ class Application(_Model):
 
     name: str
     inputs: tuple[InputFile, ...] = ()
+    profile: Profile | None = Field(default=None, exclude_if=_unset, description=(
+        "The application profile (ktmb.yaml, notes front matter); absent without one."))
 
 
 class LlmInfo(_Model):
@@ -389,6 +409,8 @@ class ThreatModel(_Model):
     summary: Summary = Summary()
     degradations: tuple[Degradation, ...] = ()
     partial: bool = Field(default=False, description="True when the run has not finished.")
+    baseline: BaselineComparison | None = Field(default=None, exclude_if=_unset, description=(
+        "This model against its baseline (ktmb run/scan --baseline); absent without one."))
 
     @field_validator("phases")
     @classmethod

@@ -38,6 +38,7 @@ from workflow.exports._common import (
     plural,
     severity_counts,
 )
+from workflow.exports.drift import changes, finding_marks, profile_rows
 from workflow.exports.html_paths import attack_paths_section
 from workflow.exports.html_text import anchor as _anchor
 from workflow.exports.html_text import code as _code
@@ -286,8 +287,21 @@ def _header(model: ThreatModel) -> str:
         ("Schema version", _e(model.schema_version)),
         ("Generator", _e(generator_text(model))),
         ("Inputs", inputs),
+        *((name, _e(value)) for name, value in profile_rows(model)),
     ]))
     return "".join(out)
+
+
+def _changes(model: ThreatModel) -> str:
+    found = changes(model)
+    if found is None:
+        return ""
+    rows = [(_e(mark), _sev(band), f"{_e(title)} {_code(fid)}", _e(what))
+            for mark, band, title, fid, what in found.rows()]
+    paths = "".join(f"<p>Attack paths {_e(state)}: {', '.join(_code(i) for i in ids)}</p>"
+                    for state, ids in found.paths)
+    return (f'<h2 id="changes">Changes since the baseline</h2><p>{_e(found.summary)}</p>'
+            + (_table(("Change", "Severity", "Finding", "What"), rows) if rows else "") + paths)
 
 
 def _summary(model: ThreatModel) -> str:
@@ -386,6 +400,7 @@ def _finding(finding: Finding) -> str:
         facts.append(("References", ", ".join(_code(r) for r in finding.references)))
     if finding.merged_from:
         facts.append(("Merged from", ", ".join(_code(m) for m in finding.merged_from)))
+    facts += [(name, _e(text)) for name, text in finding_marks(finding)]
     out.append("<dl>" + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in facts) + "</dl>")
     if finding.description:
         out.append(f"<p>{_e(finding.description)}</p>")
@@ -469,9 +484,8 @@ def _compliance(model: ThreatModel) -> str:
 def render(model: ThreatModel) -> str:
     """The HTML report of a threat model: one self-contained page."""
     body = "\n".join(section(model) for section in (
-        _header, _summary, _architecture, _identity, _findings, attack_paths_section,
-        _approvals,
-        _degradations, _compliance))
+        _header, _summary, _changes, _architecture, _identity, _findings,
+        attack_paths_section, _approvals, _degradations, _compliance))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'

@@ -36,6 +36,7 @@ from workflow.exports._common import (
     plural,
     severity_counts,
 )
+from workflow.exports.drift import changes, finding_marks, profile_rows
 
 __all__ = ["code", "escape", "fenced", "render", "table"]
 
@@ -110,7 +111,23 @@ def _header(model: ThreatModel) -> list[str]:
         ("Schema version", _cell(model.schema_version)),
         ("Generator", _cell(generator_text(model))),
         ("Inputs", inputs or "none recorded"),
+        *((name, _cell(value)) for name, value in profile_rows(model)),
     ]))
+    return out
+
+
+def _changes(model: ThreatModel) -> list[str]:
+    found = changes(model)
+    if found is None:
+        return []
+    out = ["## Changes since the baseline", "", escape(found.summary), ""]
+    rows = found.rows()
+    if rows:
+        out += [table(("Change", "Severity", "Finding", "What"), [
+            (mark, band, f"{_cell(title)} ({code(fid, in_table=True)})", _cell(what))
+            for mark, band, title, fid, what in rows]), ""]
+    out += [f"Attack paths {state}: " + ", ".join(code(i) for i in ids)
+            for state, ids in found.paths]
     return out
 
 
@@ -205,6 +222,7 @@ def _finding(finding: Finding) -> list[str]:
         facts.append(("References", ", ".join(code(r) for r in finding.references)))
     if finding.merged_from:
         facts.append(("Merged from", ", ".join(code(m) for m in finding.merged_from)))
+    facts += [(name, escape(text)) for name, text in finding_marks(finding)]
     out += [f"- **{name}:** {value}" for name, value in facts]
     out.append("")
     if finding.description:
@@ -352,7 +370,8 @@ def _compliance(model: ThreatModel) -> list[str]:
 def render(model: ThreatModel) -> str:
     """The Markdown report of a threat model."""
     parts: list[str] = []
-    for section in (_header, _summary, _architecture, _identity, _findings, _attack_paths,
+    for section in (_header, _summary, _changes, _architecture, _identity, _findings,
+                    _attack_paths,
                     _approvals, _degradations, _compliance):
         parts += section(model)
         parts.append("")

@@ -21,7 +21,10 @@ Shape (what GitHub reads, see "SARIF support for code scanning"):
 - Critical and high attack paths are results of their own (rule ``attack-path/<target>``) with
   a code flow through their hops (:mod:`workflow.exports.sarif_paths`).
 - Findings a reviewer accepted, marked mitigated or false positive carry an external
-  ``suppression``; degradations and a partial run are tool notifications.
+  ``suppression`` (its justification says who or what decided, the owner, the expiry and the
+  reason: a gate, the UI, the suppressions file or a ``ktmb.io/accept`` annotation); they
+  stay in the log. A model with a baseline gives each result its ``baselineState`` (new,
+  updated, unchanged). Degradations and a partial run are tool notifications.
 
 ktmb's severity bands and GitHub's ``security-severity`` ranges differ (ktmb's critical
 starts at 8.0, GitHub's at 9.0), so the raw 0-10 score is not passed through: each band maps
@@ -39,7 +42,14 @@ from typing import Any
 from urllib.parse import quote
 
 from workflow.domain.scoring import SEVERITY_ORDER
-from workflow.domain.threat_model import Evidence, Finding, FindingStatus, Severity, ThreatModel
+from workflow.domain.threat_model import (
+    BaselineState,
+    Evidence,
+    Finding,
+    FindingStatus,
+    Severity,
+    ThreatModel,
+)
 from workflow.exports._common import (
     STRIDE_LABELS,
     finding_resources,
@@ -96,6 +106,11 @@ _SUPPRESSED = {
     FindingStatus.MITIGATED: "marked mitigated by a reviewer",
     FindingStatus.FALSE_POSITIVE: "marked a false positive by a reviewer",
 }
+
+
+#: SARIF ``baselineState`` of each baseline mark.
+_BASELINE_STATES = {BaselineState.NEW: "new", BaselineState.CHANGED: "updated",
+                    BaselineState.UNCHANGED: "unchanged"}
 
 
 def rule_id(finding: Finding) -> str:
@@ -331,10 +346,17 @@ def _result(finding: Finding, resource: str, rule_index: int, where: _Where,
             for i, ev in enumerate(related, start=1)]
     if finding.status in _SUPPRESSED:
         justification = _SUPPRESSED[finding.status]
+        if finding.triage is not None:
+            justification = finding.triage.message
+            result["properties"]["triage"] = finding.triage.model_dump(mode="json")
         if finding.notes:
             justification += ": " + " / ".join(f"{n.by}: {n.text}" for n in finding.notes)
         result["suppressions"] = [{"kind": "external", "status": "accepted",
                                    "justification": justification}]
+    elif finding.triage is not None:  # a decision that no longer holds: said, not suppressed
+        result["properties"]["triage"] = finding.triage.model_dump(mode="json")
+    if finding.baseline is not None:
+        result["baselineState"] = _BASELINE_STATES[finding.baseline.state]
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from agents.rules.base import Rule
 from agents.rules.controls import (
+    admission_control_absent,
     apparmor_unconfined,
     capabilities_added,
     capabilities_not_dropped,
@@ -37,6 +38,7 @@ from agents.rules.controls import (
 __all__ = ["RULES"]
 
 RULES: tuple[Rule, ...] = (
+    admission_control_absent,
     apparmor_unconfined,
     capabilities_added,
     capabilities_not_dropped,

@@ -32,9 +32,9 @@ RULE = RuleMeta(
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Ask once when workloads exist but no admission control is in the manifests."""
+    """Ask once when workloads exist but no admission control is in the manifests or profile."""
     inv = facts.inventory
-    if not inv.workloads or policy_engines(inv):
+    if not inv.workloads or policy_engines(inv) or facts.answers.admission_control is not None:
         return
     if any(psa_labels(inv, ns).get("enforce") in {"baseline", "restricted"}
            for ns in inv.namespaces):

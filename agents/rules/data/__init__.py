@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from agents.rules.base import Rule
 from agents.rules.data import (
+    backups_absent,
     configmap_credential,
     default_credential,
+    etcd_secrets_unencrypted,
     host_persistent_volume,
     literal_credential,
     persistent_storage_question,
@@ -13,13 +15,16 @@ from agents.rules.data import (
     secret_in_manifest,
     sensitive_data_store,
     unclassified_data_store,
+    volumes_unencrypted,
 )
 
 __all__ = ["RULES"]
 
 RULES: tuple[Rule, ...] = (
+    backups_absent,
     configmap_credential,
     default_credential,
+    etcd_secrets_unencrypted,
     host_persistent_volume,
     literal_credential,
     persistent_storage_question,
@@ -27,4 +32,5 @@ RULES: tuple[Rule, ...] = (
     secret_in_manifest,
     sensitive_data_store,
     unclassified_data_store,
+    volumes_unencrypted,
 )

@@ -8,9 +8,10 @@ from agents.facts.derived import Facts
 from agents.facts.workloads import data_store
 from agents.rules import refs
 from agents.rules.base import RuleMeta, located
-from workflow.domain.threat_model import Finding, FindingStatus, Phase, Stride
+from workflow.domain.resources import Workload
+from workflow.domain.threat_model import Evidence, Finding, FindingStatus, Phase, Stride
 
-__all__ = ["RULE", "evaluate"]
+__all__ = ["RULE", "evaluate", "stateful_stores"]
 
 RULE = RuleMeta(
     id="data.persistent-storage-question",
@@ -33,8 +34,8 @@ RULE = RuleMeta(
 )
 
 
-def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Ask once per data store that mounts a claim or has volumeClaimTemplates."""
+def stateful_stores(facts: Facts) -> Iterator[tuple[Workload, Evidence]]:
+    """Each data store that mounts a claim or has volumeClaimTemplates, with where it does."""
     inv = facts.inventory
     for wl in inv.workloads:
         if not data_store(wl):
@@ -42,9 +43,17 @@ def evaluate(facts: Facts) -> Iterator[Finding]:
         claims = [v for v in wl.pod.volumes if isinstance(v.get("persistentVolumeClaim"), dict)]
         templates = inv.get(wl.id).get("/spec/volumeClaimTemplates")  # type: ignore[union-attr]
         if claims or templates:
-            yield RULE.finding(wl.id, [located(inv, wl.id, "/spec/volumeClaimTemplates"
-                                               if templates else wl.pod.path + "/volumes",
-                                               len(claims) or len(templates or []))],
-                               status=FindingStatus.QUESTION,
-                               title=f"Is the storage of {wl.kind} {wl.name} encrypted and "
-                                     "backed up?")
+            yield wl, located(inv, wl.id, "/spec/volumeClaimTemplates" if templates
+                              else wl.pod.path + "/volumes",
+                              len(claims) or len(templates or []))
+
+
+def evaluate(facts: Facts) -> Iterator[Finding]:
+    """Ask once per data store with persistent storage, unless the profile answers both."""
+    answers = facts.answers
+    if answers.encryption_at_rest is not None and answers.backup is not None:
+        return
+    for wl, where in stateful_stores(facts):
+        yield RULE.finding(wl.id, [where], status=FindingStatus.QUESTION,
+                           title=f"Is the storage of {wl.kind} {wl.name} encrypted and "
+                                 "backed up?")

@@ -39,7 +39,7 @@ def audit_policies(inv: Inventory) -> list[str]:
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Ask when no audit Policy object is in the manifests."""
+    """Ask when no audit Policy object is in the manifests and the profile does not answer."""
     inv = facts.inventory
-    if inv.workloads and not audit_policies(inv):
+    if inv.workloads and not audit_policies(inv) and facts.answers.audit_logging is None:
         yield RULE.finding("Cluster/audit", [], status=FindingStatus.QUESTION)

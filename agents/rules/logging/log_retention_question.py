@@ -32,7 +32,8 @@ RULE = RuleMeta(
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Ask once when the application runs workloads (there are logs to keep)."""
+    """Ask once when the application runs workloads (there are logs to keep), unanswered."""
     inv = facts.inventory
-    if any(wl.kind != "PodTemplate" for wl in inv.workloads):
+    if facts.answers.log_retention is None and any(wl.kind != "PodTemplate"
+                                                   for wl in inv.workloads):
         yield RULE.finding("Cluster/log-retention", [], status=FindingStatus.QUESTION)

@@ -34,8 +34,9 @@ RULE = RuleMeta(
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Ask when workloads run and no logging agent is among them."""
+    """Ask when workloads run, no logging agent is among them and the profile does not answer."""
     inv = facts.inventory
     running = [wl for wl in inv.workloads if wl.kind != "PodTemplate"]
-    if running and not any(is_logging_agent(wl) for wl in running):
+    if (running and not any(is_logging_agent(wl) for wl in running)
+            and facts.answers.log_shipping is None):
         yield RULE.finding("Cluster/logging", [], status=FindingStatus.QUESTION)

@@ -32,8 +32,9 @@ RULE = RuleMeta(
 
 
 def evaluate(facts: Facts) -> Iterator[Finding]:
-    """Ask when workloads run and no runtime-security agent is among them."""
+    """Ask when workloads run, no runtime-security agent is among them, and it is unanswered."""
     inv = facts.inventory
     running = [wl for wl in inv.workloads if wl.kind != "PodTemplate"]
-    if running and not any(is_runtime_security_agent(wl) for wl in running):
+    if (running and not any(is_runtime_security_agent(wl) for wl in running)
+            and facts.answers.runtime_detection is None):
         yield RULE.finding("Cluster/runtime-security", [], status=FindingStatus.QUESTION)

@@ -6,14 +6,15 @@ from agents.facts.derived import Facts
 from agents.phases import PHASE_SPECS
 from agents.rules.base import run_rules
 from workflow.domain.inventory import Inventory
+from workflow.domain.profile_loader import LoadedProfile
 from workflow.domain.threat_model import PHASES, Finding, Phase
 
 __all__ = ["catalogue_findings", "facts_for"]
 
 
-def facts_for(phase: Phase, inv: Inventory) -> Facts:
+def facts_for(phase: Phase, inv: Inventory, profile: LoadedProfile | None = None) -> Facts:
     """``inv``'s facts with the findings of every phase before ``phase`` (none approved away)."""
-    facts = Facts(inv)
+    facts = Facts(inv, profile=profile)
     earlier = [rule for spec in PHASE_SPECS[:PHASES.index(phase)] for rule in spec.rules]
     return facts.with_findings(run_rules(earlier, facts))
 

@@ -1,4 +1,8 @@
-"""Every rule against its own pass and fail fixtures, through the real input pipeline."""
+"""Every rule against its own pass and fail fixtures, through the real input pipeline.
+
+A fixture ``<case>.yaml`` may come with an application profile, ``profiles/<case>.ktmb.yaml``
+(the rules that read the profile's answers).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,7 @@ from agents.catalogue import ALL_RULES
 from agents.facts.derived import Facts
 from agents.rules.base import Rule
 from tests.unit.rules.chained import facts_for
-from workflow.domain.inputs import load_inputs
-from workflow.domain.inventory import Inventory
+from workflow.domain.inputs import LoadedInputs, load_inputs
 from workflow.domain.settings import Settings
 from workflow.domain.threat_model import FindingStatus
 
@@ -21,18 +24,24 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def load(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Inventory]:
-    """Load manifest paths into an inventory through the real input pipeline.
+def load(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., LoadedInputs]:
+    """Load a fixture (and its profile, if it has one) through the real input pipeline.
 
     Defined here rather than in a conftest.py: a second conftest module would shadow the
     top-level one for tests that import it by name.
     """
     settings = Settings(home=tmp_path_factory.mktemp("ktmb-home"))
 
-    def _load(*paths: Path) -> Inventory:
-        return load_inputs(list(paths), settings=settings).inventory
+    def _load(path: Path) -> LoadedInputs:
+        profile = path.parent / "profiles" / f"{path.stem}.ktmb.yaml"
+        return load_inputs([path], settings=settings,
+                           profile=profile if profile.is_file() else None)
 
     return _load
+
+
+def _facts(rule: Rule, inputs: LoadedInputs) -> Facts:
+    return facts_for(rule.RULE.phase, inputs.inventory, inputs.profile)
 
 
 def _cases() -> list[Any]:
@@ -51,9 +60,9 @@ def _expected(path: Path) -> str | None:
 
 
 @pytest.mark.parametrize(("rule", "path"), _cases())
-def test_rule_fixture(rule: Rule, path: Path, load: Callable[..., Inventory]) -> None:
+def test_rule_fixture(rule: Rule, path: Path, load: Callable[..., LoadedInputs]) -> None:
     """A fail fixture draws the rule's finding (with the expected id); a pass fixture none."""
-    found = list(rule.evaluate(facts_for(rule.RULE.phase, load(path))))
+    found = list(rule.evaluate(_facts(rule, load(path))))
     ids = sorted(f.id for f in found)
     if path.stem.startswith("pass_"):
         assert [] == ids
@@ -72,18 +81,18 @@ def test_rule_fixture(rule: Rule, path: Path, load: Callable[..., Inventory]) ->
 
 @pytest.mark.parametrize(("rule", "path"), _cases())
 def test_rule_fixture_is_deterministic(rule: Rule, path: Path,
-                                       load: Callable[..., Inventory]) -> None:
+                                       load: Callable[..., LoadedInputs]) -> None:
     """Loading the same fixture twice gives the same findings in the same order."""
-    first = [f.model_dump() for f in rule.evaluate(facts_for(rule.RULE.phase, load(path)))]
-    second = [f.model_dump() for f in rule.evaluate(facts_for(rule.RULE.phase, load(path)))]
+    first = [f.model_dump() for f in rule.evaluate(_facts(rule, load(path)))]
+    second = [f.model_dump() for f in rule.evaluate(_facts(rule, load(path)))]
     assert first == second
 
 
-def test_logging_phase_states_no_invented_facts(load: Callable[..., Inventory]) -> None:
+def test_logging_phase_states_no_invented_facts(load: Callable[..., LoadedInputs]) -> None:
     """Logging findings about what manifests cannot show are questions, never open facts."""
     from agents.catalogue import rules_for
 
-    inv = load(FIXTURES / "logging.no-log-shipping" / "fail_no_agent.yaml")
+    inv = load(FIXTURES / "logging.no-log-shipping" / "fail_no_agent.yaml").inventory
     found = [f for rule in rules_for("logging") for f in rule.evaluate(Facts(inv))]
     assert found
     assert {FindingStatus.QUESTION} == {f.status for f in found}
