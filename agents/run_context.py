@@ -8,6 +8,8 @@ it to every invocation of the graph; ``ktmb scan`` builds one for its single pas
 It carries:
 
 - the run's loaded inputs and the :class:`~agents.facts.derived.Facts` derived from them;
+- the rules the run runs (``--rules`` and ``--skip-rules``, a
+  :class:`~agents.rule_selection.RuleSelection`);
 - the run's findings as models, by phase: the phase node that produces them and the gate that
   edits them write them here and to the checkpointed state alike, so the phases and the
   reviewer that come later read models instead of re-validating the state's JSON;
@@ -23,6 +25,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.facts.derived import Facts
+from agents.rule_selection import RuleSelection
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.passages import Passage
 from workflow.domain.run_state import phase_findings
@@ -96,6 +99,8 @@ class RunContext:
 
     inputs: LoadedInputs
     services: Services = field(default_factory=Services)
+    #: The rules this run runs (its options' ``rules`` and ``skip_rules``).
+    rules: RuleSelection = field(default_factory=RuleSelection)
     #: The run's findings by phase and id, as the checkpointed state holds them.
     findings: dict[Phase, dict[str, Finding]] = field(default_factory=dict)
     #: The reviewer's threat model, once the reviewer node has run in this process.
@@ -107,7 +112,8 @@ class RunContext:
         return Facts(self.inputs.inventory)
 
     @classmethod
-    def resumed(cls, state: Mapping[str, Any], services: Services | None = None) -> RunContext:
+    def resumed(cls, state: Mapping[str, Any], services: Services | None = None,
+                rules: RuleSelection | None = None) -> RunContext:
         """The context of a run continued from its checkpointed ``state``.
 
         The inputs come from the state's snapshot (never from files that may have changed)
@@ -117,7 +123,7 @@ class RunContext:
                             for fid, data in phase_findings(state, phase).items()}
                     for phase in PHASES}
         return cls(inputs=LoadedInputs.from_snapshot(state.get("inputs") or {}),
-                   services=services or Services(),
+                   services=services or Services(), rules=rules or RuleSelection(),
                    findings={p: f for p, f in findings.items() if f})
 
     def all_findings(self) -> list[Finding]:

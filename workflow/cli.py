@@ -101,6 +101,22 @@ ArchitectureOpt = Annotated[list[Path] | None, typer.Option(help=OPTION_HELP["ar
 CloudOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["cloud"])]
 ClassificationOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["classification"])]
 FailOnOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["fail_on"])]
+RulesOpt = Annotated[list[str] | None, typer.Option("--rules", help=OPTION_HELP["rules"])]
+SkipRulesOpt = Annotated[list[str] | None, typer.Option("--skip-rules",
+                                                        help=OPTION_HELP["skip_rules"])]
+
+
+def _rule_patterns(rules: list[str] | None,
+                   skip_rules: list[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The checked ``--rules`` and ``--skip-rules`` patterns.
+
+    Raises:
+        ConfigError: a pattern matches no rule, or the two leave none to run.
+    """
+    from agents.rule_selection import RuleSelection  # loads the rule catalogue
+
+    selection = RuleSelection.of(rules or (), skip_rules or ())
+    return selection.include, selection.exclude
 
 
 @app.command()
@@ -120,14 +136,17 @@ def run(
     classification: ClassificationOpt = None,
     out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
     fail_on: FailOnOpt = None,
+    rules: RulesOpt = None,
+    skip_rules: SkipRulesOpt = None,
 ) -> None:
     """Build the threat model of one application; prints the run id."""
     check_fail_on(fail_on)
+    include, exclude = _rule_patterns(rules, skip_rules)
     from workflow.gates import parse_approval_policy
 
     env = CommandEnv(ctx)
     policy = parse_approval_policy(approval)
-    options = run_options(llm, model, cloud, classification)
+    options = run_options(llm, model, cloud, classification, rules=include, skip_rules=exclude)
     from workflow.domain.inputs import load_inputs
 
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
@@ -160,6 +179,8 @@ def scan(
     out: Annotated[Path | None, typer.Option(
         help="Write the threat model here instead of standard output.")] = None,
     fail_on: FailOnOpt = None,
+    rules: RulesOpt = None,
+    skip_rules: SkipRulesOpt = None,
 ) -> None:
     """Rules and reviewer only, in one process: no database, model, gates or run history.
 
@@ -169,13 +190,15 @@ def scan(
     """
     check_fail_on(fail_on)  # options are checked before anything is read
     check_format(fmt)
+    include, exclude = _rule_patterns(rules, skip_rules)
     from workflow.domain.inputs import load_inputs
     from workflow.scan import scan as scan_inputs
 
     inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [])
     _print_warnings(inputs.warnings)
     model = scan_inputs(inputs, application=app_name or default_app_name(paths),
-                        options=RunOptions(classification=classification, cloud=cloud))
+                        options=RunOptions(classification=classification, cloud=cloud,
+                                           rules=include, skip_rules=exclude))
     write_output(render(model, fmt), out)
     print_summary(model)
     if fail_on is not None and at_or_above(model, fail_on):

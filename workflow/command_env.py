@@ -172,11 +172,17 @@ def phase_of(value: str) -> Phase:
 
 
 def run_options(llm: str, model: str | None, cloud: str | None,
-                 classification: str | None) -> RunOptions:
-    """The run options of the ``--llm``, ``--model``, ``--cloud``, ``--classification``."""
+                 classification: str | None, *, rules: tuple[str, ...] = (),
+                 skip_rules: tuple[str, ...] = ()) -> RunOptions:
+    """The run options of the run command's options.
+
+    ``--llm``, ``--model``, ``--cloud``, ``--classification``, and the ``--rules`` and
+    ``--skip-rules`` patterns (checked, as :class:`agents.rule_selection.RuleSelection` gives
+    them).
+    """
     try:
         provider = LlmProvider(llm)
     except ValueError:
         raise ConfigError(f"--llm must be one of {', '.join(LlmProvider)}, got {llm!r}") from None
     return RunOptions(llm=LlmOptions(provider=provider, model=model), cloud=cloud,
-                      classification=classification)
+                      classification=classification, rules=rules, skip_rules=skip_rules)

@@ -66,6 +66,8 @@ OPTION_HELP = {
     "classification": "Data classification, e.g. pci, personal, confidential.",
     "fail_on": "Exit 5 when a finding is at or above this severity (critical, high, medium, "
                "low, info).",
+    "rules": "Run only these rules: ids or globs (controls.*), comma-separated or repeated.",
+    "skip_rules": "Do not run these rules: ids or globs, comma-separated or repeated.",
 }
 
 _messages = structlog.get_logger("ktmb")

@@ -23,6 +23,7 @@ from langgraph.runtime import RunControl
 from langgraph.types import Command, Interrupt
 
 from agents.reviewer.assemble import assemble_model
+from agents.rule_selection import RuleSelection
 from agents.run_context import RunContext, Services
 from workflow.db import Database
 from workflow.domain.errors import (
@@ -77,9 +78,14 @@ class Runs:
               options: RunOptions | None = None, created_by: str = "unknown",
               owner_groups: list[str] | None = None, run_id: str | None = None,
               execute: bool = True) -> RunOutcome:
-        """Create a run and execute it until it completes, stops at a gate, or fails."""
+        """Create a run and execute it until it completes, stops at a gate, or fails.
+
+        Raises:
+            ConfigError: the options' rule patterns match no rule (no run is created).
+        """
         run_id = run_id or new_run_id(application)
         options = options or RunOptions()
+        RuleSelection.of(options.rules, options.skip_rules)
         self.store.create(
             run_id=run_id, application=application, approval_policy=approval,
             options=options, inputs_digest=inputs.digest,
@@ -234,10 +240,12 @@ class Runs:
                 outer(phase, event, details)
 
         services = replace(services, progress=progress)
+        options = RunOptions.model_validate(info.options)
+        rules = RuleSelection.of(options.rules, options.skip_rules)
         if inputs is not None:
-            return RunContext(inputs=inputs, services=services)
+            return RunContext(inputs=inputs, services=services, rules=rules)
         return RunContext.resumed(self.graph.get_state(self._config(info.run_id)).values,
-                                  services)
+                                  services, rules)
 
     def _drive(self, run_id: str, payload: Any,
                before: Callable[[], None] | None = None,

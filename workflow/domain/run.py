@@ -65,6 +65,10 @@ class RunOptions(BaseModel):
     classification: str | None = Field(
         default=None, description="The application's data classification (pci, personal, ...).")
     cloud: str | None = Field(default=None, description="eks, gke, aks or on-prem.")
+    rules: tuple[str, ...] = Field(
+        default=(), description="Rule ids or globs to run (--rules); every rule when empty.")
+    skip_rules: tuple[str, ...] = Field(
+        default=(), description="Rule ids or globs not to run (--skip-rules).")
 
     @model_validator(mode="before")
     @classmethod
