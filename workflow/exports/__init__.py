@@ -1,4 +1,4 @@
-r"""Exports of a threat model: JSON, SARIF 2.1.0, Markdown, HTML, Mermaid and OTM.
+r"""Exports of a threat model: JSON, SARIF 2.1.0, JUnit XML, Markdown, HTML, Mermaid and OTM.
 
 One module per format; each is a pure function of a
 :class:`~workflow.domain.threat_model.ThreatModel` (no database, no file, no network), so a
@@ -21,11 +21,11 @@ from typing import Literal, get_args
 from workflow.domain.errors import ConfigError
 from workflow.domain.printable import json_printable, printable
 from workflow.domain.threat_model import ThreatModel
-from workflow.exports import html, markdown, mermaid, otm, sarif
+from workflow.exports import html, junit, markdown, mermaid, otm, sarif
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "SUFFIXES", "Format", "export"]
 
-Format = Literal["json", "sarif", "markdown", "html", "mermaid", "otm"]
+Format = Literal["json", "sarif", "junit", "markdown", "html", "mermaid", "otm"]
 
 #: Every export format, in the order a CLI or API lists them.
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -34,6 +34,7 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 SUFFIXES: dict[Format, str] = {
     "json": ".json",
     "sarif": ".sarif",
+    "junit": ".junit.xml",
     "markdown": ".md",
     "html": ".html",
     "mermaid": ".mmd",
@@ -44,6 +45,7 @@ SUFFIXES: dict[Format, str] = {
 MEDIA_TYPES: dict[Format, str] = {
     "json": "application/json",
     "sarif": "application/sarif+json",
+    "junit": "application/xml",
     "markdown": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "mermaid": "text/plain; charset=utf-8",
@@ -61,6 +63,7 @@ _JSON_FORMATS: frozenset[Format] = frozenset({"json", "sarif", "otm"})
 _RENDERERS: dict[Format, Callable[[ThreatModel], str]] = {
     "json": _json,
     "sarif": sarif.render,
+    "junit": junit.render,
     "markdown": markdown.render,
     "html": html.render,
     "mermaid": mermaid.render,
