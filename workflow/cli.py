@@ -45,6 +45,7 @@ from workflow.console import (
     write_output,
 )
 from workflow.domain.errors import ConfigError
+from workflow.domain.printable import printable
 from workflow.domain.run import Decision, RunOptions
 from workflow.domain.settings import load_settings
 from workflow.domain.threat_model import PHASES, ThreatModel
@@ -174,8 +175,9 @@ def scan(
     architecture: ArchitectureOpt = None,
     cloud: CloudOpt = None,
     classification: ClassificationOpt = None,
-    fmt: Annotated[str, typer.Option(
-        "--format", help="json, sarif, markdown, html, mermaid or otm.")] = "json",
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="summary, json, sarif, junit, markdown, html, mermaid or otm "
+                         "(default: summary on a terminal, else json).")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Write the threat model here instead of standard output.")] = None,
     fail_on: FailOnOpt = None,
@@ -186,10 +188,14 @@ def scan(
 
     Same findings and scores as 'ktmb run --llm off', without knowledge-base citations.
 
-    For CI gates (--fail-on, --format sarif), pre-commit hooks and quick checks.
+    For CI gates (--fail-on, --format sarif or junit), pre-commit hooks and quick checks. On
+    a terminal it prints a summary table (findings by severity and rule, where, what fails
+    --fail-on); piped or with --out it writes the threat-model JSON unless --format says.
     """
     check_fail_on(fail_on)  # options are checked before anything is read
-    check_format(fmt)
+    if fmt is None:
+        fmt = "summary" if out is None and sys.stdout.isatty() else "json"
+    check_format(fmt, also=("summary",))
     include, exclude = _rule_patterns(rules, skip_rules)
     from workflow.domain.inputs import load_inputs
     from workflow.scan import scan as scan_inputs
@@ -199,8 +205,15 @@ def scan(
     model = scan_inputs(inputs, application=app_name or default_app_name(paths),
                         options=RunOptions(classification=classification, cloud=cloud,
                                            rules=include, skip_rules=exclude))
-    write_output(render(model, fmt), out)
-    print_summary(model)
+    if fmt == "summary":
+        from workflow.terminal_summary import summary_text  # loads the export helpers
+
+        write_output(printable(summary_text(model, fail_on=fail_on)), out)
+        if logs_are_json():  # the event the other formats' summary line gives
+            print_summary(model)
+    else:
+        write_output(render(model, fmt), out)
+        print_summary(model)
     if fail_on is not None and at_or_above(model, fail_on):
         say(f"findings at or above {fail_on}: failing (--fail-on)", event="fail_on_reached",
             level="warning", fail_on=fail_on)
@@ -306,8 +319,8 @@ def rerun(ctx: typer.Context, run_id: str,
 @app.command()
 @handled
 def show(run_id: str,
-         fmt: Annotated[str, typer.Option("--format", help="json, sarif, markdown, html, "
-                                                           "mermaid or otm.")] = "json",
+         fmt: Annotated[str, typer.Option("--format", help="json, sarif, junit, markdown, "
+                                                           "html, mermaid or otm.")] = "json",
          out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
          ) -> None:
     """Print a run's threat model (partial and marked so when unfinished)."""

@@ -23,7 +23,7 @@ from workflow.domain.errors import ConfigError, KtmbError, one_line
 from workflow.domain.printable import json_printable, printable
 
 if TYPE_CHECKING:
-    from workflow.domain.threat_model import ThreatModel
+    from workflow.domain.threat_model import Finding, ThreatModel
     from workflow.exports import Format
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "debugging",
     "default_app_name",
     "error",
+    "failing_findings",
     "internal_error",
     "logs_are_json",
     "print_summary",
@@ -175,21 +176,32 @@ def check_fail_on(fail_on: str | None) -> None:
                           f"got {fail_on!r}")
 
 
-def at_or_above(model: ThreatModel, threshold: str) -> bool:
-    """Whether ``model`` has a finding at or above the severity ``threshold``."""
+def failing_findings(model: ThreatModel, threshold: str) -> list[Finding]:
+    """The findings that make ``--fail-on threshold`` fail.
+
+    The open ones (questions included) whose band, a reviewer's override or else the computed
+    one, is at or above ``threshold``: a finding a reviewer closed does not fail a gate.
+    """
     bands = _bands()
     limit = bands.index(threshold)
-    return any(bands.index(f.severity.value) <= limit for f in model.findings)
+    return [f for f in model.findings
+            if f.is_open and bands.index(f.effective_severity.value) <= limit]
 
 
-def check_format(fmt: str) -> None:
-    """Refuse an output format ktmb does not write."""
-    if fmt == "json":
+def at_or_above(model: ThreatModel, threshold: str) -> bool:
+    """Whether ``model`` has a finding at or above the severity ``threshold``."""
+    return bool(failing_findings(model, threshold))
+
+
+def check_format(fmt: str, *, also: tuple[str, ...] = ()) -> None:
+    """Refuse an output format ktmb does not write (``also``: a command's own formats)."""
+    if fmt == "json" or fmt in also:
         return
     from workflow.exports import FORMATS
 
     if fmt not in FORMATS:
-        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ConfigError(f"--format must be one of {', '.join((*FORMATS, *also))}, "
+                          f"got {fmt!r}")
 
 
 def render(model: ThreatModel, fmt: str) -> str:

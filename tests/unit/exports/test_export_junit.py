@@ -52,10 +52,11 @@ def test_an_open_finding_is_a_failure_with_its_evidence(model: ThreatModel) -> N
 
 def test_questions_and_reviewed_findings_are_skipped(model: ThreatModel) -> None:
     """A question, an acceptance and a false positive are skipped, with the reason."""
-    root = _root(model)
-    messages = {c.get("classname"): (c.find("skipped") if c.find("skipped") is not None
-                                     else ET.Element("none")).get("message", "")
-                for c in root.iter("testcase")}
+    def skipped(case: ET.Element) -> str:
+        found = case.find("skipped")
+        return "" if found is None else found.get("message", "")
+
+    messages = {c.get("classname"): skipped(c) for c in _root(model).iter("testcase")}
     assert messages["identity.wildcard-rbac"].startswith("open question for the reviewer: alice: ")
     assert messages["data.secret-in-env"].startswith("risk accepted by a reviewer [")
     assert messages["logging.no-audit-annotations"].startswith(
