@@ -8,6 +8,7 @@ reader of the output went away, as for ``ls`` or ``git`` piped into ``head``).
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -44,7 +45,7 @@ from workflow.console import (
     warn,
     write_output,
 )
-from workflow.domain.errors import ConfigError
+from workflow.domain.errors import ConfigError, NoManifestsError
 from workflow.domain.printable import printable
 from workflow.domain.run import Decision, RunOptions
 from workflow.domain.settings import load_settings
@@ -183,6 +184,10 @@ def scan(
     fail_on: FailOnOpt = None,
     rules: RulesOpt = None,
     skip_rules: SkipRulesOpt = None,
+    only_manifests: Annotated[bool, typer.Option(
+        "--only-manifests", help="Skip named files that are not Kubernetes manifests (with a "
+        "warning) and exit 0 when none is left: for pre-commit hooks, which name every "
+        "staged YAML file.")] = False,
 ) -> None:
     """Rules and reviewer only, in one process: no database, model, gates or run history.
 
@@ -200,8 +205,20 @@ def scan(
     from workflow.domain.inputs import load_inputs
     from workflow.scan import scan as scan_inputs
 
-    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [])
+    try:
+        inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [],
+                             skip_other_files=only_manifests)
+    except NoManifestsError:
+        if not only_manifests:
+            raise
+        say("ktmb scan: no Kubernetes manifests among the files; nothing to scan",
+            event="nothing_to_scan")
+        raise typer.Exit(0) from None
     _print_warnings(inputs.warnings)
+    if only_manifests and app_name is None:  # named after the manifests, not a skipped file
+        app_name = default_app_name([os.path.commonpath(
+            [str(Path(f.path).resolve().parent) for f in inputs.files if f.role == "manifest"]
+            or [str(Path.cwd())])])
     model = scan_inputs(inputs, application=app_name or default_app_name(paths),
                         options=RunOptions(classification=classification, cloud=cloud,
                                            rules=include, skip_rules=exclude))

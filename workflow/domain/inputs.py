@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Literal
 
 import structlog
 
-from workflow.domain.errors import InventoryError
+from workflow.domain.errors import InventoryError, NoManifestsError
 from workflow.domain.inventory import Inventory, build_inventory
 from workflow.domain.redaction import Redactor, load_or_create_key
 from workflow.domain.resources import (
@@ -267,7 +267,7 @@ def _walk_paths(paths: Sequence[str | Path]) -> list[tuple[Path | None, bool]]:
 
 def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 architecture: Iterable[str | Path] = (), stdin: BinaryIO | None = None,
-                base: Path | None = None) -> LoadedInputs:
+                base: Path | None = None, skip_other_files: bool = False) -> LoadedInputs:
     """Load, check, redact and index the inputs of one application.
 
     Args:
@@ -276,9 +276,13 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
         architecture: Markdown or text notes about the architecture or a security review.
         stdin: where ``-`` reads from (standard input by default).
         base: paths in the output are relative to this directory when below it.
+        skip_other_files: a named file that holds no Kubernetes objects is skipped with a
+            warning, as a file found in a directory is (a pre-commit hook names every staged
+            YAML file), instead of refused.
 
     Raises:
         InventoryError: an input is unusable; the message names the file (and line).
+        NoManifestsError: no input holds a Kubernetes object.
     """
     if not paths:
         raise InventoryError("(no input)", "give at least one manifest file or directory")
@@ -291,7 +295,8 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 yield NamedInput(label, read_stream(stdin or sys.stdin.buffer, label, limits),
                                  role="stdin")
             else:
-                yield NamedInput(label, read_file(path, limits), explicit)
+                yield NamedInput(label, read_file(path, limits),
+                                 explicit and not skip_other_files)
 
     def notes() -> Iterator[NamedInput]:
         for note_path in architecture:
@@ -367,8 +372,8 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
                     location=_secret_location(found.path, res.kind)))
             resources.append(res)
     if not resources:
-        raise InventoryError(named or ", ".join(seen) or "(no input)",
-                             "no Kubernetes objects found")
+        raise NoManifestsError(named or ", ".join(seen) or "(no input)",
+                               "no Kubernetes objects found")
     notes = []
     for note in architecture:
         _check_size(note.label, note.data, limits)
