@@ -116,6 +116,9 @@ def _retrieve(phase: Phase, findings: Sequence[Finding], ctx: RunContext,
 def run_phase(spec: PhaseSpec, ctx: RunContext, *, guidance: str | None = None) -> PhaseResult:
     """Run a phase: its rules, their citations, retrieval and model enrichment, extra step.
 
+    Only the rules the run selects run (``ctx.rules``); a selection is recorded as a
+    degradation of the run (the other rules' findings are absent).
+
     The rules see the run's facts with the open findings of the earlier phases (what the
     risk review chains). The run's triage decisions are applied to the phase's findings (rules
     and model alike); they are kept on the context as well as returned.
@@ -127,8 +130,12 @@ def run_phase(spec: PhaseSpec, ctx: RunContext, *, guidance: str | None = None) 
             ctx.services.progress(phase, "started", {})
         facts = ctx.facts.with_findings(ctx.chainable_findings(phase))
         inv = facts.inventory
-        found = run_rules(spec.rules, facts)
+        rules = ctx.rules.of_phase(spec.rules)
+        found = run_rules(rules, facts)
         degradations: dict[str, Any] = {}
+        if not ctx.rules.everything:  # one entry for the run, the same from every phase
+            degradations["rules"] = {"phase": None, "component": "rules",
+                                     "reason": ctx.rules.describe()}
         cites = _citations(found, spec, ctx, degradations)
         findings = [locate_evidence(f, inv, cites.get(f.rule)) for f in found]
         _test_delay(phase)

@@ -8,6 +8,8 @@ it to every invocation of the graph; ``ktmb scan`` builds one for its single pas
 It carries:
 
 - the run's loaded inputs and the :class:`~agents.facts.derived.Facts` derived from them;
+- the rules the run runs (``--rules`` and ``--skip-rules``, a
+  :class:`~agents.rule_selection.RuleSelection`);
 - the run's findings as models, by phase: the phase node that produces them and the gate that
   edits them write them here and to the checkpointed state alike, so the phases and the
   reviewer that come later read models instead of re-validating the state's JSON;
@@ -28,6 +30,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agents.facts.derived import Facts
+from agents.rule_selection import RuleSelection
 from workflow.domain.baseline import BaselineSnapshot
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.passages import Passage
@@ -126,6 +129,8 @@ class RunContext:
 
     inputs: LoadedInputs
     services: Services = field(default_factory=Services)
+    #: The rules this run runs (its options' ``rules`` and ``skip_rules``).
+    rules: RuleSelection = field(default_factory=RuleSelection)
     #: The run's findings by phase and id, as the checkpointed state holds them.
     findings: dict[Phase, dict[str, Finding]] = field(default_factory=dict)
     #: The reviewer's threat model, once the reviewer node has run in this process.
@@ -143,7 +148,8 @@ class RunContext:
         return Facts(self.inputs.inventory, profile=self.inputs.profile)
 
     @classmethod
-    def resumed(cls, state: Mapping[str, Any], services: Services | None = None) -> RunContext:
+    def resumed(cls, state: Mapping[str, Any], services: Services | None = None,
+                rules: RuleSelection | None = None) -> RunContext:
         """The context of a run continued from its checkpointed ``state``.
 
         The inputs come from the state's snapshot (never from files that may have changed)
@@ -156,6 +162,7 @@ class RunContext:
         stored = state.get("baseline")
         baseline = BaselineSnapshot.model_validate(stored) if stored else None
         return cls(inputs=inputs, services=services or Services(),
+                   rules=rules or RuleSelection(),
                    findings={p: f for p, f in findings.items() if f},
                    triage=triage_set(inputs, (state.get("triage") or {}).get("decisions", ()),
                                      baseline),

@@ -30,31 +30,39 @@ from workflow.command_env import (
     report_outcome,
     run_options,
 )
+from workflow.command_options import (
+    AppOpt,
+    ArchitectureOpt,
+    ClassificationOpt,
+    CloudOpt,
+    FailOnOpt,
+    NamespaceOpt,
+    PathsArg,
+    ProfileOpt,
+    RulesOpt,
+    SkipRulesOpt,
+    SuppressionsOpt,
+    print_warnings,
+    rule_patterns,
+)
 from workflow.console import (
     EXIT_CODES_HELP,
-    OPTION_HELP,
     check_fail_on,
-    check_format,
     default_app_name,
     error,
-    failing,
-    logs_are_json,
-    print_drift,
-    print_failures,
-    print_summary,
     render,
     report,
     say,
-    warn,
     write_output,
 )
 from workflow.domain.errors import ConfigError
-from workflow.domain.run import Decision, RunOptions
+from workflow.domain.run import Decision
 from workflow.domain.settings import load_settings
 from workflow.domain.threat_model import PHASES
 from workflow.kb_cli import kb_app
 from workflow.log import configure_logging
 from workflow.paths_cli import paths_app
+from workflow.scan_cli import scan
 from workflow.triage_cli import triage_app
 
 __all__ = ["app", "main"]
@@ -89,31 +97,6 @@ def _main(
                       level="INFO" if log_json and log_level == "WARNING" else log_level)
 
 
-def _print_warnings(warnings: list[str]) -> None:
-    """The loader's warnings (files skipped), for a person.
-
-    With --log-json the loader's own ``input_skipped`` events carry them.
-    """
-    if not logs_are_json():
-        for warning in warnings:
-            warn(warning)
-
-
-# ---- commands ----------------------------------------------------------------------------------
-# The options ``run`` and ``scan`` share (one application's inputs, and what to do with them).
-PathsArg = Annotated[list[str], typer.Argument(help=OPTION_HELP["paths"])]
-AppOpt = Annotated[str | None, typer.Option("--app", help=OPTION_HELP["app"])]
-ArchitectureOpt = Annotated[list[Path] | None, typer.Option(help=OPTION_HELP["architecture"])]
-CloudOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["cloud"])]
-ClassificationOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["classification"])]
-FailOnOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["fail_on"])]
-NamespaceOpt = Annotated[str | None, typer.Option(
-    "--namespace", "-n", help="Namespace of the objects that name none (as kubectl apply -n); "
-    "ServiceAccount subjects without one are resolved there too. Default: default.")]
-ProfileOpt = Annotated[Path | None, typer.Option(help=OPTION_HELP["profile"])]
-SuppressionsOpt = Annotated[Path | None, typer.Option(help=OPTION_HELP["suppressions"])]
-
-
 @app.command()
 @handled
 def run(
@@ -133,6 +116,8 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
     fail_on: FailOnOpt = None,
     namespace: NamespaceOpt = None,
+    rules: RulesOpt = None,
+    skip_rules: SkipRulesOpt = None,
     profile: ProfileOpt = None,
     suppressions: SuppressionsOpt = None,
     baseline: Annotated[str | None, typer.Option(
@@ -141,6 +126,7 @@ def run(
 ) -> None:
     """Build the threat model of one application; prints the run id."""
     check_fail_on(fail_on)
+    include, exclude = rule_patterns(rules, skip_rules)
     from workflow.app_options import application_name, profile_options
     from workflow.gates import parse_approval_policy
 
@@ -148,10 +134,11 @@ def run(
     policy = parse_approval_policy(approval)
     from workflow.domain.inputs import load_inputs
 
-    asked = run_options(llm, model, cloud, classification, namespace)
+    asked = run_options(llm, model, cloud, classification, namespace=namespace, rules=include,
+                        skip_rules=exclude)
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [],
                          namespace=asked.namespace, profile=profile, suppressions=suppressions)
-    _print_warnings(inputs.warnings)
+    print_warnings(inputs.warnings)
     options = profile_options(asked, inputs)
     name = application_name(app_name, inputs, default_app_name(paths))
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
@@ -168,58 +155,6 @@ def run(
                          run_id=run_id, baseline=compared)
     report_outcome(outcome, runs, out=out, fail_on=fail_on,
                    drift_only=baseline is not None and compared is not None)
-
-
-@app.command(epilog=EXIT_CODES_HELP)
-@handled
-def scan(
-    paths: PathsArg,
-    app_name: AppOpt = None,
-    architecture: ArchitectureOpt = None,
-    cloud: CloudOpt = None,
-    classification: ClassificationOpt = None,
-    fmt: Annotated[str, typer.Option(
-        "--format", help="json, sarif, markdown, html, mermaid, otm, graph-json or graphml."
-    )] = "json",
-    out: Annotated[Path | None, typer.Option(
-        help="Write the threat model here instead of standard output.")] = None,
-    fail_on: FailOnOpt = None,
-    namespace: NamespaceOpt = None,
-    profile: ProfileOpt = None,
-    suppressions: SuppressionsOpt = None,
-    baseline: Annotated[Path | None, typer.Option(
-        help="A threat-model JSON file to compare with (e.g. the main branch's): findings "
-             "are marked new, changed or unchanged, and --fail-on counts only new or "
-             "changed ones.")] = None,
-) -> None:
-    """Rules and reviewer only, in one process: no database, model, gates or run history.
-
-    Same findings and scores as 'ktmb run --llm off', without knowledge-base citations.
-
-    For CI gates (--fail-on, --format sarif, --baseline), pre-commit hooks and quick checks.
-    """
-    check_fail_on(fail_on)  # options are checked before anything is read
-    check_format(fmt)
-    from workflow.app_options import application_name, profile_options, snapshot_file
-    from workflow.domain.inputs import load_inputs
-    from workflow.scan import scan as scan_inputs
-
-    compared = snapshot_file(baseline) if baseline is not None else None
-    options = RunOptions(classification=classification, cloud=cloud, namespace=namespace)
-    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [],
-                         namespace=options.namespace, profile=profile,
-                         suppressions=suppressions)
-    _print_warnings(inputs.warnings)
-    model = scan_inputs(inputs, application=application_name(app_name, inputs,
-                                                             default_app_name(paths)),
-                        options=profile_options(options, inputs), baseline=compared)
-    write_output(render(model, fmt), out)
-    print_summary(model)
-    print_drift(model)
-    failures = failing(model, fail_on, drift_only=compared is not None) if fail_on else []
-    if failures:
-        print_failures(failures, str(fail_on), drift_only=compared is not None)
-        raise typer.Exit(5)
 
 
 @app.command()
@@ -321,8 +256,8 @@ def rerun(ctx: typer.Context, run_id: str,
 @app.command()
 @handled
 def show(run_id: str,
-         fmt: Annotated[str, typer.Option("--format", help="json, sarif, markdown, html, "
-                                                           "mermaid, otm, graph-json or "
+         fmt: Annotated[str, typer.Option("--format", help="json, sarif, junit, markdown, "
+                                                           "html, mermaid, otm, graph-json or "
                                                            "graphml.")] = "json",
          out: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
          ) -> None:
@@ -412,6 +347,7 @@ def doctor(llm: Annotated[str, typer.Option(
 
 app.add_typer(batch_app)
 app.add_typer(kb_app, name="kb")
+app.command(epilog=EXIT_CODES_HELP)(handled(scan))
 app.add_typer(paths_app)
 app.add_typer(triage_app, name="triage")
 

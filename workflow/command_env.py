@@ -229,14 +229,21 @@ def phase_of(value: str) -> Phase:
 
 
 def run_options(llm: str, model: str | None, cloud: str | None,
-                classification: str | None, namespace: str | None = None) -> RunOptions:
-    """The run options of the run and scan options of the same names (``--llm`` ...)."""
+                classification: str | None, *, namespace: str | None = None,
+                rules: tuple[str, ...] = (), skip_rules: tuple[str, ...] = ()) -> RunOptions:
+    """The run options of the run command's options.
+
+    ``--llm``, ``--model``, ``--cloud``, ``--classification``, ``--namespace``, and the
+    ``--rules`` and ``--skip-rules`` patterns (checked, as
+    :class:`agents.rule_selection.RuleSelection` gives them).
+    """
     try:
         provider = LlmProvider(llm)
     except ValueError:
         raise ConfigError(f"--llm must be one of {', '.join(LlmProvider)}, got {llm!r}") from None
     return RunOptions(llm=LlmOptions(provider=provider, model=model), cloud=cloud,
-                      classification=classification, namespace=namespace)
+                      classification=classification, namespace=namespace, rules=rules,
+                      skip_rules=skip_rules)
 
 
 def model_of(ref: str, env: CommandEnv) -> ThreatModel:

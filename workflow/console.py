@@ -74,6 +74,8 @@ OPTION_HELP = {
                "a manifest file).",
     "suppressions": "The suppressions file (default: ktmb-suppressions.yaml found like the "
                     "profile).",
+    "rules": "Run only these rules: ids or globs (controls.*), comma-separated or repeated.",
+    "skip_rules": "Do not run these rules: ids or globs, comma-separated or repeated.",
 }
 
 _messages = structlog.get_logger("ktmb")
@@ -182,11 +184,12 @@ def check_fail_on(fail_on: str | None) -> None:
 
 
 def failing(model: ThreatModel, threshold: str, *, drift_only: bool = False) -> list[Finding]:
-    """The open findings at or above the severity ``threshold`` (what ``--fail-on`` fails on).
+    """The findings that make ``--fail-on threshold`` fail.
 
-    Accepted, mitigated and false-positive findings (at a gate, in the UI, in the suppressions
-    file or by annotation) never fail. With ``drift_only``, only findings new or changed
-    against the model's baseline count.
+    The open ones (questions included) whose band, a reviewer's override or else the computed
+    one, is at or above ``threshold``: accepted, mitigated and false-positive findings (at a
+    gate, in the UI, in the suppressions file or by annotation) never fail. With
+    ``drift_only``, only findings new or changed against the model's baseline count.
     """
     bands = _bands()
     limit = bands.index(threshold)
@@ -238,14 +241,15 @@ def print_drift(model: ThreatModel) -> None:
         event="baseline_drift", baseline=model.baseline.ref, counts=dict(counts))
 
 
-def check_format(fmt: str) -> None:
-    """Refuse an output format ktmb does not write."""
-    if fmt == "json":
+def check_format(fmt: str, *, also: tuple[str, ...] = ()) -> None:
+    """Refuse an output format ktmb does not write (``also``: a command's own formats)."""
+    if fmt == "json" or fmt in also:
         return
     from workflow.exports import FORMATS
 
     if fmt not in FORMATS:
-        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise ConfigError(f"--format must be one of {', '.join((*FORMATS, *also))}, "
+                          f"got {fmt!r}")
 
 
 def render(model: ThreatModel, fmt: str) -> str:

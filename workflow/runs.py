@@ -23,6 +23,7 @@ from langgraph.runtime import RunControl
 from langgraph.types import Command, Interrupt
 
 from agents.reviewer.assemble import assemble_model
+from agents.rule_selection import RuleSelection
 from agents.run_context import RunContext, Services, triage_set
 from workflow.db import Database
 from workflow.domain.baseline import BaselineSnapshot
@@ -100,9 +101,13 @@ class Runs:
         The run re-applies the application's stored triage decisions and is compared with
         ``baseline`` (by default the application's latest completed run); both are
         checkpointed with it, so a resumed run applies the same.
+
+        Raises:
+            ConfigError: the options' rule patterns match no rule (no run is created).
         """
         run_id = run_id or new_run_id(application)
         options = options or RunOptions()
+        RuleSelection.of(options.rules, options.skip_rules)
         snapshot = self.latest_baseline(application, run_id) if baseline == LATEST else baseline
         assert not isinstance(snapshot, str)  # noqa: S101 - LATEST is resolved just above
         decisions = self.triage.decisions(application)
@@ -302,10 +307,12 @@ class Runs:
                 outer(phase, event, details)
 
         services = replace(services, progress=progress)
+        options = RunOptions.model_validate(info.options)
+        rules = RuleSelection.of(options.rules, options.skip_rules)
         if fresh is not None:
-            return replace(fresh, services=services)
+            return replace(fresh, services=services, rules=rules)
         return RunContext.resumed(self.graph.get_state(self._config(info.run_id)).values,
-                                  services)
+                                  services, rules)
 
     def _drive(self, run_id: str, payload: Any,
                before: Callable[[], None] | None = None,

@@ -21,6 +21,7 @@ import structlog
 from agents.phase_runner import run_phase
 from agents.phases import PHASE_SPECS
 from agents.reviewer.assemble import assemble_model
+from agents.rule_selection import RuleSelection
 from agents.run_context import RunContext, triage_set
 from workflow.domain.baseline import BaselineSnapshot
 from workflow.domain.inputs import LoadedInputs
@@ -44,16 +45,22 @@ def scan(inputs: LoadedInputs, *, application: str, options: RunOptions | None =
          run_id: str | None = None, baseline: BaselineSnapshot | None = None) -> ThreatModel:
     """The threat model of ``inputs`` from the rule catalogue and the reviewer alone.
 
-    ``options`` are a run's: its ``classification`` and ``cloud`` count; a model is not used.
-    The repository's triage (suppressions file, annotations) is applied, and the reviewers'
-    decisions that hold in ``baseline`` (stored decisions are in the database, which a scan
-    does not open). With ``baseline``, findings and attack paths are marked against it.
+    ``options`` are a run's: its ``classification``, ``cloud`` and rule selection count; a
+    model is not used. The repository's triage (suppressions file, annotations) is applied,
+    and the reviewers' decisions that hold in ``baseline`` (stored decisions are in the
+    database, which a scan does not open). With ``baseline``, findings and attack paths are
+    marked against it.
+
+    Raises:
+        ConfigError: the options' rule patterns match no rule.
     """
+    options = options or RunOptions()
+    rules = RuleSelection.of(options.rules, options.skip_rules)
     run_id = run_id or new_run_id(application)
     state = initial_state(run_id=run_id, application=application, inputs_snapshot={},
                           inputs_digest=inputs.digest, approval=[], options=options)
-    context = RunContext(inputs=inputs, triage=triage_set(inputs, baseline=baseline),
-                         baseline=baseline)
+    context = RunContext(inputs=inputs, rules=rules,
+                         triage=triage_set(inputs, baseline=baseline), baseline=baseline)
     for spec in PHASE_SPECS:
         state = apply_update(state, run_phase(spec, context).state_update())
     model = assemble_model(state, context, partial=False)

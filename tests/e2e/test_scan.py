@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -108,7 +109,8 @@ def test_fail_on_and_sarif(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["--fail-on", "severe"], "--fail-on must be critical, high, medium, low or info"),
-    (["--format", "pdf"], "--format must be one of json, sarif, markdown, html, mermaid, otm"),
+    (["--format", "pdf"], "--format must be one of json, sarif, junit, markdown, html, mermaid, "
+                          "otm, summary, got 'pdf'"),
 ])
 def test_bad_options_are_one_line_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
     """Options are checked before anything is read."""
@@ -197,3 +199,37 @@ def test_global_options_before_scan(tmp_path: Path) -> None:
                    "--out", tmp_path / "m.json", home=tmp_path)
     assert 5 == failing.returncode, failing.stderr
     assert json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))["findings"]
+
+
+def _on_a_terminal(*args: str | Path, home: Path) -> tuple[int, str]:
+    """``ktmb ARGS`` with its standard output on a pseudo-terminal: exit code and output."""
+    main, terminal = pty.openpty()
+    env = {**os.environ, "KTMB_HOME": str(home), "KTMB_EMBEDDINGS": "off"}
+    env.pop("KTMB_DATABASE_URL", None)
+    process = subprocess.Popen([sys.executable, "-m", "workflow", *map(str, args)], cwd=REPO,
+                               env=env, stdout=terminal, stderr=subprocess.DEVNULL)
+    os.close(terminal)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the terminal's last writer has gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main)
+    return process.wait(timeout=120), b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_scan_on_a_terminal_prints_the_summary_table(tmp_path: Path) -> None:
+    """On a terminal the default output is the table, with what fails --fail-on."""
+    code, output = _on_a_terminal("scan", MANIFESTS, "--fail-on", "high", home=tmp_path)
+    assert 5 == code
+    lines = output.splitlines()
+    assert lines[0].startswith("threat model of payments: ")
+    assert lines[2].split()[:5] == ["FAIL-ON", "SEVERITY", "RULE", "FINDINGS", "WHERE"]
+    assert any(line.startswith("fail     critical  ") for line in lines)
+    assert lines[-1].startswith("--fail-on high: FAILED: ")
+    code, output = _on_a_terminal("scan", MANIFESTS, "--format", "json", home=tmp_path)
+    assert (0, "payments") == (code, json.loads(output)["application"]["name"])

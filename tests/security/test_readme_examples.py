@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import typer
+import yaml
 from markdown_it import MarkdownIt
 
 from tests.security.cli_process import EXAMPLE, REPO, ktmb
@@ -59,6 +60,10 @@ BLOCKS = {
     "metadata:": Block("file", name="annotations.yaml"),
     "ktmb scan deploy/ --out main.json                                    # on the main branch":
         Block("run", codes=(0, 0)),
+    "ktmb scan deploy/ --rules 'controls.*,identity.*' --skip-rules controls.image-not-pinned":
+        Block("run", codes=(0, 5)),  # no gate, then the critical findings fail the gate
+    "# .github/workflows/threat-model.yml": Block("file", name="threat-model.yml"),
+    "# .pre-commit-config.yaml": Block("file", name="pre-commit-config.yaml"),
     "ktmb run examples/payments/manifests --approval controls   # exit 3: waits after control":
         Block("run", codes=(3, 0, 0)),
     "edits:": Block("file", name="edits.yaml"),
@@ -229,3 +234,29 @@ def test_synopsis_names_real_commands_and_options(key: str) -> None:
                 problems += [f"ktmb {' '.join(path)}: no option {o}"
                              for o in sorted(shown - options)]
     assert [] == problems
+
+
+def _yaml_block(key: str) -> Any:
+    text = next(t for language, t in _blocks() if language == "yaml" and _key(t) == key)
+    return yaml.safe_load(text)
+
+
+def test_workflow_example_uses_the_actions_inputs_and_outputs() -> None:
+    """The README's workflow gives the action only inputs it declares and uploads its report."""
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    steps = _yaml_block("# .github/workflows/threat-model.yml")["jobs"]["ktmb"]["steps"]
+    ours = next(s for s in steps if s.get("id") == "ktmb")
+    assert set(ours["with"]) <= set(action["inputs"])
+    upload = next(s for s in steps if s["uses"].startswith("github/codeql-action/upload-sarif"))
+    assert "${{ steps.ktmb.outputs.report }}" == upload["with"]["sarif_file"]
+    assert "report" in action["outputs"]
+    assert upload["if"].startswith("always()")
+
+
+def test_pre_commit_example_names_the_declared_hook() -> None:
+    """The README's .pre-commit-config.yaml uses the hook .pre-commit-hooks.yaml declares."""
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    used = [hook["id"] for repo in _yaml_block("# .pre-commit-config.yaml")["repos"]
+            for hook in repo["hooks"]]
+    assert ["ktmb-scan"] == used
+    assert {"ktmb-scan"} == {hook["id"] for hook in hooks}

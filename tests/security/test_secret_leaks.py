@@ -27,7 +27,7 @@ CORPUS = REPO / "tests" / "fixtures" / "secrets"
 MANIFESTS = CORPUS / "manifests"
 NOTES = CORPUS / "NOTES.md"
 PLANTED: dict[str, str] = json.loads((CORPUS / "planted.json").read_text(encoding="utf-8"))
-FORMATS = ("json", "sarif", "markdown", "html", "mermaid", "otm")
+FORMATS = ("json", "sarif", "junit", "markdown", "html", "mermaid", "otm")
 #: Tables a run writes to; the dump must have found them (or the check proves nothing).
 WRITTEN_TABLES = {"runs", "approvals", "threat_models", "checkpoints", "checkpoint_blobs",
                   "checkpoint_writes", "llm_cache"}

@@ -60,7 +60,7 @@ def test_fail_on_exits_5() -> None:
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    ([MANIFESTS, "--format", "pdf"], "--format must be one of json, sarif, markdown"),
+    ([MANIFESTS, "--format", "pdf"], "--format must be one of json, sarif, junit, markdown"),
     ([MANIFESTS, "--fail-on", "severe"],
      "--fail-on must be critical, high, medium, low or info, got 'severe'"),
 ])
@@ -91,7 +91,7 @@ def test_help_documents_options_and_exit_codes() -> None:
     text = _words(result.stdout)
     assert "Usage: ktmb scan " in text
     for option in ("--app", "--architecture", "--cloud", "--classification", "--format",
-                   "--out", "--fail-on"):
+                   "--out", "--fail-on", "--rules", "--skip-rules"):
         assert option in text
     assert "5 findings at or above --fail-on" in text
 
@@ -117,3 +117,43 @@ def test_an_unwritable_out_is_one_line(tmp_path: Path) -> None:
     result = scan(MANIFESTS, "--out", out)
     assert 2 == result.exit_code
     assert f"{out}: cannot write: " in _one_line(result.stderr)
+
+
+def test_piped_output_is_the_model_json() -> None:
+    """Off a terminal (a pipe, a CI log) the default output stays the threat-model JSON."""
+    result = scan(MANIFESTS)
+    assert 0 == result.exit_code, result.stderr
+    assert "payments" == json.loads(result.stdout)["application"]["name"]
+    assert result.stderr.startswith("threat model of payments: ")
+
+
+def test_summary_format_is_the_table_on_stdout() -> None:
+    """``--format summary``: the table on stdout, the --fail-on verdict in it, exit 5."""
+    result = scan(MANIFESTS, "--format", "summary", "--fail-on", "critical")
+    assert 5 == result.exit_code, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("threat model of payments: ")
+    assert lines[2].startswith("FAIL-ON  SEVERITY  RULE")
+    assert "WHERE (in " in lines[2]
+    assert lines[-1].startswith("--fail-on critical: FAILED: ")
+    assert "findings at or above critical: failing (--fail-on)\n" == result.stderr
+
+
+def test_summary_format_to_a_file(tmp_path: Path) -> None:
+    """``--format summary --out FILE`` writes the table there; nothing on stdout."""
+    out = tmp_path / "summary.txt"
+    result = scan(MANIFESTS, "--format", "summary", "--out", out)
+    assert 0 == result.exit_code, result.stderr
+    assert "" == result.stdout
+    assert "SEVERITY  RULE" in out.read_text(encoding="utf-8").splitlines()[2]
+
+
+def test_summary_shows_escapes_in_file_names_as_text(tmp_path: Path) -> None:
+    """A file name with a terminal escape reaches the table as visible text, never raw."""
+    hostile = tmp_path / "web\x1b[2J.yaml"
+    hostile.write_text((MANIFESTS / "10-api.yaml").read_text(encoding="utf-8"),
+                       encoding="utf-8")
+    result = scan(hostile, "--format", "summary")
+    assert 0 == result.exit_code, result.stderr
+    assert "\x1b" not in result.stdout
+    assert "web\\x1b[2J.yaml" in result.stdout

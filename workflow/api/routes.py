@@ -36,8 +36,8 @@ __all__ = ["EXPORT_CSP", "router"]
 EXPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'self'; sandbox")
 
-ExportFormat = Literal["json", "sarif", "markdown", "html", "mermaid", "otm", "graph-json",
-                       "graphml"]
+ExportFormat = Literal["json", "sarif", "junit", "markdown", "html", "mermaid", "otm",
+                       "graph-json", "graphml"]
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": text} for code, text in {

@@ -5,6 +5,7 @@
     KtmbError                     docstring = default message
     ├── UserError                 exit 2 / HTTP 4xx: the user can fix it
     │   ├── InventoryError        a manifest or notes file cannot be used
+    │   │   └── NoManifestsError  the inputs hold no Kubernetes object at all
     │   ├── ConfigError           a setting or option is wrong
     │   ├── DecisionError         an approval, rejection or edit is malformed
     │   ├── RunStateError         the run is not in a state that allows the request
@@ -33,6 +34,7 @@ __all__ = [
     "KtmbError",
     "ModelOutputError",
     "ModelUnavailableError",
+    "NoManifestsError",
     "NotFoundError",
     "PromptError",
     "RetrievalError",
@@ -75,6 +77,10 @@ class InventoryError(UserError):
         self.line = line
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
+
+
+class NoManifestsError(InventoryError):
+    """The inputs hold no Kubernetes object at all (nothing to analyse)."""
 
 
 class ConfigError(UserError):

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, Literal
 
 import structlog
 
-from workflow.domain.errors import InventoryError
+from workflow.domain.errors import InventoryError, NoManifestsError
 from workflow.domain.inventory import Inventory, build_inventory
 from workflow.domain.marks import TriageSource
 from workflow.domain.profile_loader import LoadedProfile
@@ -291,8 +291,8 @@ def _walk_paths(paths: Sequence[str | Path]) -> list[tuple[Path | None, bool]]:
 def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 architecture: Iterable[str | Path] = (), stdin: BinaryIO | None = None,
                 base: Path | None = None, namespace: str | None = None,
-                profile: str | Path | None = None,
-                suppressions: str | Path | None = None) -> LoadedInputs:
+                profile: str | Path | None = None, suppressions: str | Path | None = None,
+                skip_other_files: bool = False) -> LoadedInputs:
     """Load, check, redact and index the inputs of one application.
 
     Args:
@@ -307,9 +307,13 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
             directory or beside a manifest file (:mod:`workflow.domain.side_files`).
         suppressions: the suppressions file; by default ``ktmb-suppressions.yaml`` found the
             same way.
+        skip_other_files: a named file that holds no Kubernetes objects is skipped with a
+            warning, as a file found in a directory is (a pre-commit hook names every staged
+            YAML file), instead of refused.
 
     Raises:
         InventoryError: an input is unusable; the message names the file (and line).
+        NoManifestsError: no input holds a Kubernetes object.
     """
     if not paths:
         raise InventoryError("(no input)", "give at least one manifest file or directory")
@@ -330,7 +334,8 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 yield NamedInput(label, read_stream(stdin or sys.stdin.buffer, label, limits),
                                  role="stdin")
             else:
-                yield NamedInput(label, read_file(path, limits), explicit)
+                yield NamedInput(label, read_file(path, limits),
+                                 explicit and not skip_other_files)
 
     def notes() -> Iterator[NamedInput]:
         for note_path in architecture:
@@ -419,8 +424,8 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
                     location=_secret_location(found.path, res.kind), shape=found.shape))
             resources.append(res)
     if not resources:
-        raise InventoryError(named or ", ".join(seen) or "(no input)",
-                             "no Kubernetes objects found")
+        raise NoManifestsError(named or ", ".join(seen) or "(no input)",
+                               "no Kubernetes objects found")
     notes = []
     raw_notes: list[tuple[str, str]] = []
     for note in architecture:

@@ -80,6 +80,10 @@ class RunOptions(BaseModel):
     classification: str | None = Field(
         default=None, description="The application's data classification (pci, personal, ...).")
     cloud: str | None = Field(default=None, description="eks, gke, aks or on-prem.")
+    rules: tuple[str, ...] = Field(
+        default=(), description="Rule ids or globs to run (--rules); every rule when empty.")
+    skip_rules: tuple[str, ...] = Field(
+        default=(), description="Rule ids or globs not to run (--skip-rules).")
     profile: str | None = Field(
         default=None, description="The application profile file the run read (ktmb.yaml, "
         "as named in the run's inputs), if any; its cloud and classification are the "

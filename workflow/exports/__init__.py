@@ -1,4 +1,4 @@
-r"""Exports of a threat model: JSON, SARIF 2.1.0, Markdown, HTML, Mermaid, OTM, attack graph.
+r"""Exports of a threat model: JSON, SARIF 2.1.0, JUnit XML, Markdown, HTML, Mermaid, OTM, graph.
 
 The attack graph exports as JSON (``graph-json``) and GraphML.
 
@@ -23,11 +23,12 @@ from typing import Literal, get_args
 from workflow.domain.errors import ConfigError
 from workflow.domain.printable import json_printable, printable
 from workflow.domain.threat_model import ThreatModel
-from workflow.exports import graph_formats, html, markdown, mermaid, otm, sarif
+from workflow.exports import graph_formats, html, junit, markdown, mermaid, otm, sarif
 
 __all__ = ["FORMATS", "MEDIA_TYPES", "SUFFIXES", "Format", "export"]
 
-Format = Literal["json", "sarif", "markdown", "html", "mermaid", "otm", "graph-json", "graphml"]
+Format = Literal["json", "sarif", "junit", "markdown", "html", "mermaid", "otm", "graph-json",
+                 "graphml"]
 
 #: Every export format, in the order a CLI or API lists them.
 FORMATS: tuple[Format, ...] = get_args(Format)
@@ -36,6 +37,7 @@ FORMATS: tuple[Format, ...] = get_args(Format)
 SUFFIXES: dict[Format, str] = {
     "json": ".json",
     "sarif": ".sarif",
+    "junit": ".junit.xml",
     "markdown": ".md",
     "html": ".html",
     "mermaid": ".mmd",
@@ -48,6 +50,7 @@ SUFFIXES: dict[Format, str] = {
 MEDIA_TYPES: dict[Format, str] = {
     "json": "application/json",
     "sarif": "application/sarif+json",
+    "junit": "application/xml",
     "markdown": "text/markdown; charset=utf-8",
     "html": "text/html; charset=utf-8",
     "mermaid": "text/plain; charset=utf-8",
@@ -62,11 +65,12 @@ def _json(model: ThreatModel) -> str:
 
 
 #: The formats that are JSON documents (the others are text).
-_JSON_FORMATS: frozenset[Format] = frozenset({"json", "sarif", "otm"})
+_JSON_FORMATS: frozenset[Format] = frozenset({"json", "sarif", "otm", "graph-json"})
 
 _RENDERERS: dict[Format, Callable[[ThreatModel], str]] = {
     "json": _json,
     "sarif": sarif.render,
+    "junit": junit.render,
     "markdown": markdown.render,
     "html": html.render,
     "mermaid": mermaid.render,

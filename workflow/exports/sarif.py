@@ -3,23 +3,29 @@
 Shape (what GitHub reads, see "SARIF support for code scanning"):
 
 - ``tool.driver.rules``: one rule per rule id (model findings get ``llm/<phase>``) with a name,
-  short and full descriptions, help text and Markdown (description, recommendation,
-  references), ``defaultConfiguration.level`` and ``properties``: ``tags`` (``security``
-  first, then phase, STRIDE, ATT&CK and framework ids; at most 20, GitHub's limit) and
-  ``security-severity``, the number GitHub turns into critical/high/medium/low.
+  the rule's catalogue title as short description, its description, help text and Markdown
+  (description, remediation, references), ``defaultConfiguration.level`` and ``properties``:
+  ``tags`` (``security`` first, then phase, STRIDE, ATT&CK and framework ids; at most 10, as
+  many as GitHub shows) and ``security-severity``, the number GitHub turns into
+  critical/high/medium/low.
 - ``results``: a finding about three resources gives three results (one that names none
   gives one, about ``Application/<name>``). ``level`` follows the
   finding's severity (a reviewer's override wins): critical and high are ``error``, medium is
   ``warning``, low and info are ``note``. The location is the manifest file of the resource
   (relative URI, ``uriBaseId`` ``%SRCROOT%``) at the line of the evidence (line 1 when the line
   is unknown), plus a logical location naming the resource. GitHub shows only results with a
-  file, so a resource no evidence places in a manifest (a cluster-wide gap such as a missing
-  audit policy) is anchored at line 1 of the first input manifest, and its location message
-  says so; without any manifest input (standard input only) the location is logical only.
-  ``partialFingerprints`` hold a digest of the finding id and the resource, so an alert
-  survives re-runs and line moves.
+  file, so every result has one: a resource no evidence places in a manifest (a cluster-wide
+  gap such as a missing audit policy) is anchored at line 1 of the first input manifest, and
+  its location message says so; manifests read from standard input are placed in the
+  pseudo-file ``ktmb-stdin.yaml`` (at their line in the stream), which the run's
+  ``artifacts`` state is no file. No absolute local path is written: absolute manifest paths
+  are made relative to the directory that holds them all. ``partialFingerprints`` hold a
+  digest of the finding id and the resource, so an alert survives re-runs and line moves.
 - Critical and high attack paths are results of their own (rule ``attack-path/<target>``) with
   a code flow through their hops (:mod:`workflow.exports.sarif_paths`).
+- GitHub rejects a run of more than 25,000 results: past that, results are aggregated per
+  rule and resource (then per rule and file, then per rule, until they fit), and a tool
+  notification and the run's properties say so. A result has at most 100 locations.
 - Findings a reviewer accepted, marked mitigated or false positive carry an external
   ``suppression`` (its justification says who or what decided, the owner, the expiry and the
   reason: a gate, the UI, the suppressions file or a ``ktmb.io/accept`` annotation); they
@@ -35,12 +41,11 @@ properties. Info findings get no ``security-severity``, so GitHub shows them by 
 from __future__ import annotations
 
 import json
-import posixpath
-from dataclasses import dataclass
-from pathlib import PurePosixPath, PureWindowsPath
+from functools import partial
+from pathlib import PureWindowsPath
 from typing import Any
-from urllib.parse import quote
 
+from agents.catalogue import rule_meta
 from workflow.domain.scoring import SEVERITY_ORDER
 from workflow.domain.threat_model import (
     BaselineState,
@@ -56,20 +61,36 @@ from workflow.exports._common import (
     fingerprint,
     is_model_finding,
     kind_of,
-    manifest_files,
-    name_of,
     namespace_of,
     phase_title,
     ranked,
 )
 from workflow.exports.markdown import escape as _md
-from workflow.exports.sarif_paths import path_results, path_rules
+from workflow.exports.sarif_aggregate import (
+    AGGREGATE_FINGERPRINT_KEY,
+    MAX_RESULTS,
+    Member,
+    aggregate,
+)
+from workflow.exports.sarif_locations import (
+    NO_FILE_URI,
+    STDIN_URI,
+    Places,
+    evidence_text,
+    location,
+)
+from workflow.exports.sarif_paths import path_results, path_rules, reported
 
 __all__ = [
+    "AGGREGATE_FINGERPRINT_KEY",
     "FINGERPRINT_KEY",
     "LEVELS",
+    "MAX_RESULTS",
+    "MAX_TAGS",
+    "NO_FILE_URI",
     "SARIF_SCHEMA",
     "SECURITY_SEVERITY",
+    "STDIN_URI",
     "build",
     "render",
     "rule_id",
@@ -98,9 +119,10 @@ SECURITY_SEVERITY: dict[Severity, str] = {
 
 #: The partialFingerprints key; bump the version if the digest's input ever changes.
 FINGERPRINT_KEY = "ktmbFindingResource/v1"
-
-_SRCROOT = "%SRCROOT%"
-_MAX_TAGS = 20
+#: GitHub accepts 20 tags per rule and shows 10: ktmb writes no more than it shows.
+MAX_TAGS = 10
+#: GitHub shows 100 locations of a result (and accepts 1,000).
+_MAX_LOCATIONS = 100
 _SUPPRESSED = {
     FindingStatus.ACCEPTED: "risk accepted by a reviewer",
     FindingStatus.MITIGATED: "marked mitigated by a reviewer",
@@ -141,7 +163,7 @@ def _tags(findings: list[Finding]) -> list[str]:
             tags[ref] = None
         for ms in finding.attack.ms_matrix:
             tags[ms] = None
-    return list(tags)[:_MAX_TAGS]
+    return list(tags)[:MAX_TAGS]
 
 
 def _worst(findings: list[Finding]) -> Severity:
@@ -161,7 +183,11 @@ def _rule(rid: str, findings: list[Finding]) -> dict[str, Any]:
                 "for a reviewer, not a rule result. Each result carries its own description "
                 "and recommendation.")
         recommendation = "See the recommendation in each result."
-    else:
+    elif (meta := rule_meta(rid)) is not None:
+        short = meta.title
+        full = meta.description or meta.title
+        recommendation = meta.remediation
+    else:  # a rule the catalogue no longer has (a model from an older version)
         short = first.title
         full = first.description or first.title
         recommendation = first.recommendation
@@ -202,69 +228,10 @@ def _rule(rid: str, findings: list[Finding]) -> dict[str, Any]:
     }
 
 
-class _Uris:
-    """Turns manifest paths into URIs relative to ``%SRCROOT%``.
-
-    Relative paths are kept as they are (ktmb records them relative to where it ran). When
-    some paths are absolute, they are made relative to the deepest directory that holds all
-    the absolute ones, and that directory is recorded as ``originalUriBaseIds``.
-    """
-
-    def __init__(self, paths: list[str]) -> None:
-        absolute = [p for p in (self._posix(p) for p in paths) if posixpath.isabs(p)]
-        self.root: str | None = None
-        if absolute:
-            self.root = posixpath.commonpath([posixpath.dirname(p) for p in absolute])
-
-    @staticmethod
-    def _posix(path: str) -> str:
-        if "\\" in path:
-            return PureWindowsPath(path).as_posix()
-        return path
-
-    def uri(self, path: str) -> str:
-        """The relative URI of a manifest path."""
-        posix = self._posix(path)
-        if posixpath.isabs(posix) and self.root is not None:
-            posix = posixpath.relpath(posix, self.root)
-        posix = posixpath.normpath(posix)
-        if posixpath.isabs(posix):
-            posix = posix.lstrip("/")
-        return quote(str(PurePosixPath(posix)), safe="/-._~")
-
-    def original(self) -> dict[str, Any] | None:
-        """``originalUriBaseIds`` when paths were made relative, else None."""
-        if self.root is None:
-            return None
-        root = self.root if self.root.endswith("/") else self.root + "/"
-        return {_SRCROOT: {"uri": "file://" + quote(root, safe="/-._~")}}
-
-
-def _evidence_text(ev: Evidence) -> str:
-    value = "(no value)" if ev.value is None else ev.value
-    return f"{ev.path} = {value}"
-
-
-def _location(resource: str, file: str | None, line: int, uris: _Uris,
-              message: str | None = None) -> dict[str, Any]:
-    location: dict[str, Any] = {}
-    if file is not None:
-        location["physicalLocation"] = {
-            "artifactLocation": {"uri": uris.uri(file), "uriBaseId": _SRCROOT},
-            "region": {"startLine": line},
-        }
-    logical: dict[str, Any] = {"name": name_of(resource), "fullyQualifiedName": resource,
-                               "kind": "resource"}
-    location["logicalLocations"] = [logical]
-    if message:
-        location["message"] = {"text": message}
-    return location
-
-
 def _message(finding: Finding, resource: str, evidence: list[Evidence]) -> str:
     parts = [f"{finding.title} ({resource})."]
     if evidence:
-        parts.append("Evidence: " + "; ".join(_evidence_text(ev) for ev in evidence) + ".")
+        parts.append("Evidence: " + "; ".join(evidence_text(ev) for ev in evidence) + ".")
     if finding.description and is_model_finding(finding):
         parts.append(finding.description)
     if finding.rationale:
@@ -274,40 +241,10 @@ def _message(finding: Finding, resource: str, evidence: list[Evidence]) -> str:
     return " ".join(parts)
 
 
-@dataclass(frozen=True)
-class _Where:
-    """How results are placed: resource files, paths that are not files, the anchor file."""
-
-    files: dict[str, str]
-    not_files: frozenset[str]
-    anchor: str | None
-    uris: _Uris
-
-
-def _where(model: ThreatModel) -> _Where:
-    files = manifest_files(model)
-    not_files = frozenset({i.path for i in model.application.inputs if i.role == "stdin"}
-                          | {"<stdin>"})
-    paths = [ev.file for f in model.findings for ev in f.evidence
-             if ev.file and ev.file not in not_files]
-    anchor = next((i.path for i in model.application.inputs if i.role == "manifest"), None)
-    if anchor is not None:
-        paths.append(anchor)
-    return _Where(files=files, not_files=not_files, anchor=anchor, uris=_Uris(paths))
-
-
-def _result(finding: Finding, resource: str, rule_index: int, where: _Where,
+def _result(finding: Finding, resource: str, rule_index: int, places: Places,
             paths: dict[str, list[str]]) -> dict[str, Any]:
-    uris = where.uris
     evidence = [ev for ev in finding.evidence if ev.resource == resource]
-    located = [ev for ev in evidence if ev.file and ev.file not in where.not_files]
-    primary = next((ev for ev in located if ev.line is not None), located[0] if located else None)
-    file = primary.file if primary is not None else where.files.get(resource)
-    line = primary.line if primary is not None and primary.line is not None else 1
-    note = None
-    if file is None and where.anchor is not None:
-        file, note = where.anchor, (f"No manifest line locates {resource}; the result is "
-                                    "anchored at the start of the first input manifest.")
+    place = places.place(resource, evidence)
     band = finding.effective_severity
     result: dict[str, Any] = {
         "ruleId": rule_id(finding),
@@ -315,7 +252,7 @@ def _result(finding: Finding, resource: str, rule_index: int, where: _Where,
         "kind": "fail",
         "level": LEVELS[band],
         "message": {"text": _message(finding, resource, evidence)},
-        "locations": [_location(resource, file, line, uris, note)],
+        "locations": [location(resource, place.uri, place.line, place.note)],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding.id, resource)},
         "properties": {
             "findingId": finding.id,
@@ -334,15 +271,17 @@ def _result(finding: Finding, resource: str, rule_index: int, where: _Where,
             "attack": finding.attack.model_dump(mode="json"),
             "references": list(finding.references),
             "citations": [c.model_dump(mode="json") for c in finding.citations],
-            "evidence": [ev.model_dump(mode="json") for ev in evidence],
+            "evidence": [{**ev.model_dump(mode="json"),
+                          "file": places.path(ev.file) if ev.file else None}
+                         for ev in evidence],
             "mergedFrom": list(finding.merged_from),
             "attackPaths": paths.get(finding.id, []),
         },
     }
-    related = [ev for ev in located if ev is not primary]
+    related = place.related[:_MAX_LOCATIONS - 1]
     if related:
         result["relatedLocations"] = [
-            {"id": i, **_location(resource, ev.file, ev.line or 1, uris, _evidence_text(ev))}
+            {"id": i, **location(resource, places.uri(ev.file), ev.line or 1, evidence_text(ev))}
             for i, ev in enumerate(related, start=1)]
     if finding.status in _SUPPRESSED:
         justification = _SUPPRESSED[finding.status]
@@ -376,6 +315,32 @@ def _notifications(model: ThreatModel) -> list[dict[str, Any]]:
     return notes
 
 
+def _members(model: ThreatModel, findings: list[Finding], index: dict[str, int],
+             places: Places) -> list[Member]:
+    """Every finding-and-resource pair of the model, most severe first."""
+    # A finding that names no resource is about the application as a whole.
+    whole = f"Application/{model.application.name}"
+    paths: dict[str, list[str]] = {}
+    for path in model.attack_paths:
+        for fid in path.findings:
+            paths.setdefault(fid, []).append(path.id)
+    return [
+        Member(rule=rule_id(finding), resource=resource,
+               file=places.place(resource, [ev for ev in finding.evidence
+                                            if ev.resource == resource]).uri,
+               finding_id=finding.id, suppressed=finding.status in _SUPPRESSED,
+               build=partial(_result, finding, resource, index[rule_id(finding)], places, paths))
+        for finding in findings
+        for resource in (finding_resources(finding) or (whole,))]
+
+
+def _model_name(name: str | None) -> str | None:
+    """A model's name as recorded: a GGUF file path becomes its file name (no local path)."""
+    if name is None or ("/" not in name and "\\" not in name):
+        return name
+    return PureWindowsPath(name).name
+
+
 def build(model: ThreatModel) -> dict[str, Any]:
     """The SARIF log of a threat model, as a JSON-ready dict."""
     findings = ranked(model.findings)
@@ -384,24 +349,12 @@ def build(model: ThreatModel) -> dict[str, Any]:
         by_rule.setdefault(rule_id(finding), []).append(finding)
     rule_ids = sorted(by_rule)
     index = {rid: i for i, rid in enumerate(rule_ids)}
-    where = _where(model)
-    # A finding that names no resource is about the application as a whole.
-    whole = f"Application/{model.application.name}"
-    paths: dict[str, list[str]] = {}
-    for path in model.attack_paths:
-        for fid in path.findings:
-            paths.setdefault(fid, []).append(path.id)
-    results = [_result(finding, resource, index[rule_id(finding)], where, paths)
-               for finding in findings
-               for resource in (finding_resources(finding) or (whole,))]
+    places = Places(model)
+    results = aggregate(_members(model, findings, index, places),
+                        limit=MAX_RESULTS - len(reported(model)))
     extra = path_rules(model, LEVELS, SECURITY_SEVERITY)
     index.update({rule["id"]: len(rule_ids) + i for i, rule in enumerate(extra)})
-
-    def locate(resource: str, file: str | None, line: int,
-               message: str | None) -> dict[str, Any]:
-        return _location(resource, file, line, where.uris, message)
-
-    results += path_results(model, index, locate, where.files, where.anchor, LEVELS)
+    path_items = path_results(model, index, places, LEVELS)
     driver: dict[str, Any] = {
         "name": model.generator.name,
         "fullName": "Kubernetes Threat Model Builder",
@@ -411,29 +364,38 @@ def build(model: ThreatModel) -> dict[str, Any]:
     if all(part.isdigit() for part in model.generator.version.split(".")):
         driver["semanticVersion"] = model.generator.version
     llm = model.generator.llm
+    notifications = _notifications(model)
+    if (aggregated := results.notification()) is not None:
+        notifications.insert(0, aggregated)
     invocation: dict[str, Any] = {
         "executionSuccessful": True,
-        "toolExecutionNotifications": _notifications(model),
+        "toolExecutionNotifications": notifications,
         "properties": {"partial": model.partial,
-                       "model": (f"{llm.provider}:{llm.model}" if llm else "no model")},
+                       "model": (f"{llm.provider}:{_model_name(llm.model)}" if llm
+                                 else "no model")},
     }
+    generator = model.generator.model_dump(mode="json")
+    if generator.get("llm"):
+        generator["llm"]["model"] = _model_name(generator["llm"].get("model"))
     run: dict[str, Any] = {
         "tool": {"driver": driver},
         "automationDetails": {"id": f"ktmb/{_category(model.application.name)}/{model.run_id}"},
         "invocations": [invocation],
-        "results": results,
+        "results": [*results.results, *path_items],
         "properties": {
             "runId": model.run_id,
             "application": model.application.name,
             "schemaVersion": model.schema_version,
             "createdAt": model.created_at.isoformat(),
             "partial": model.partial,
-            "generator": model.generator.model_dump(mode="json"),
+            "generator": generator,
         },
     }
-    original = where.uris.original()
-    if original is not None:
-        run["originalUriBaseIds"] = original
+    if results.per is not None:
+        run["properties"]["resultsAggregatedPer"] = results.per
+    artifacts = places.artifacts()
+    if artifacts:
+        run["artifacts"] = artifacts
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 

@@ -9,14 +9,14 @@ last hop's. ``partialFingerprints`` hold a digest of the path id.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from workflow.domain.attack_graph import AttackPath, Hop
 from workflow.domain.threat_model import Evidence, Severity, ThreatModel
 from workflow.exports._common import fingerprint, path_target
+from workflow.exports.sarif_locations import Places, location
 
-__all__ = ["PATH_FINGERPRINT_KEY", "path_results", "path_rules"]
+__all__ = ["PATH_FINGERPRINT_KEY", "path_results", "path_rules", "reported"]
 
 #: The partialFingerprints key of path results.
 PATH_FINGERPRINT_KEY = "ktmbAttackPath/v1"
@@ -24,11 +24,8 @@ _BANDS = (Severity.CRITICAL, Severity.HIGH)
 _TITLES = {"cluster": "control of the cluster", "node": "a node", "cloud": "a cloud identity",
            "data": "a data store", "secrets": "Secrets"}
 
-#: (resource, file, line, message) -> a SARIF location.
-Locate = Callable[[str, str | None, int, str | None], dict[str, Any]]
-
-
-def _reported(model: ThreatModel) -> list[AttackPath]:
+def reported(model: ThreatModel) -> list[AttackPath]:
+    """The paths that are results of their own: the critical and high ones."""
     return [p for p in model.attack_paths if p.severity in _BANDS]
 
 
@@ -36,8 +33,8 @@ def path_rules(model: ThreatModel, levels: dict[Severity, str],
                security: dict[Severity, str]) -> list[dict[str, Any]]:
     """One rule per target kind that a reported path reaches."""
     rules = []
-    for kind in sorted({p.target.kind for p in _reported(model)}):
-        worst = min((p.severity for p in _reported(model) if p.target.kind == kind),
+    for kind in sorted({p.target.kind for p in reported(model)}):
+        worst = min((p.severity for p in reported(model) if p.target.kind == kind),
                     key=list(Severity).index)
         text = (f"An attack path: a chain of attack steps from a foothold (the internet, a "
                 f"compromised workload, a stolen credential) to {_TITLES[kind]}. The code flow "
@@ -65,37 +62,33 @@ def _evidence(model: ThreatModel) -> dict[str, list[tuple[str, Evidence]]]:
     return found
 
 
-def _hop_place(hop: Hop, by_resource: dict[str, list[tuple[str, Evidence]]],
-               files: dict[str, str]) -> tuple[str, str | None, int]:
-    """(resource, file, line) where a hop shows in the manifests."""
+def _hop_location(hop: Hop, by_resource: dict[str, list[tuple[str, Evidence]]],
+                  places: Places, text: str) -> dict[str, Any]:
+    """Where a hop shows in the manifests: a finding's evidence for it, else its resource's."""
     resource = hop.to.split("#", 1)[0]
     for fid in hop.findings:
-        for owner in (hop.to.split("#", 1)[0], hop.source.split("#", 1)[0]):
+        for owner in (resource, hop.source.split("#", 1)[0]):
             for found, ev in by_resource.get(owner, []):
                 if found == fid:
-                    return ev.resource, ev.file, ev.line or 1
-    for _, ev in by_resource.get(resource, []):
-        return resource, ev.file, ev.line or 1
-    return resource, files.get(resource), 1
+                    return location(ev.resource, places.uri(ev.file), ev.line or 1, text)
+    evidence = [ev for _, ev in by_resource.get(resource, [])[:1]]
+    place = places.place(resource, evidence)
+    return location(resource, place.uri, place.line, text)
 
 
-def path_results(model: ThreatModel, rule_index: dict[str, int], locate: Locate,
-                 files: dict[str, str], anchor: str | None,
+def path_results(model: ThreatModel, rule_index: dict[str, int], places: Places,
                  levels: dict[Severity, str]) -> list[dict[str, Any]]:
     """One result per critical or high path, its hops as a code flow."""
     by_resource = _evidence(model)
     results = []
-    for path in _reported(model):
+    for path in reported(model):
         steps = []
-        places = []
+        hops: list[dict[str, Any]] = []
         for index, hop in enumerate(path.hops, start=1):
-            resource, file, line = _hop_place(hop, by_resource, files)
-            if file is None:
-                file = anchor
             text = (f"{index}. {hop.attack}: {hop.source} -> {hop.to}"
                     + (f" ({hop.condition})" if hop.condition else ""))
-            places.append(locate(resource, file, line, text))
-            steps.append({"location": places[-1], "nestingLevel": 0,
+            hops.append(_hop_location(hop, by_resource, places, text))
+            steps.append({"location": hops[-1], "nestingLevel": 0,
                           "executionOrder": index,
                           "kinds": [hop.attack.lower()],
                           "properties": {"findings": list(hop.findings),
@@ -108,7 +101,7 @@ def path_results(model: ThreatModel, rule_index: dict[str, int], locate: Locate,
             "message": {"text": f"Attack path ({path.severity.value}, score {path.score}) "
                                 f"from {path.origin} to {path_target(path)}: {chain}. "
                                 f"Chains {len(path.findings)} finding(s)."},
-            "locations": [places[-1]] if places else [],
+            "locations": [hops[-1]] if hops else [],
             "codeFlows": [{"message": {"text": chain},
                            "threadFlows": [{"locations": steps}]}],
             "partialFingerprints": {PATH_FINGERPRINT_KEY: fingerprint(path.id, path.origin)},

@@ -13,9 +13,9 @@ from workflow.domain.threat_model import ThreatModel
 from workflow.exports import FORMATS, export
 
 
-def test_formats_are_the_documented_eight() -> None:
+def test_formats_are_the_documented_nine() -> None:
     """The formats the CLI and the API offer, in their listed order."""
-    assert ("json", "sarif", "markdown", "html", "mermaid", "otm", "graph-json",
+    assert ("json", "sarif", "junit", "markdown", "html", "mermaid", "otm", "graph-json",
             "graphml") == FORMATS
     assert set(FORMATS) == set(exports.SUFFIXES) == set(exports.MEDIA_TYPES)
 

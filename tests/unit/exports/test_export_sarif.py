@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema  # no types-jsonschema in the dev extras
 import pytest
 
+from agents.catalogue import rule_meta
 from workflow.domain.threat_model import Evidence, Finding, InputFile, Severity, ThreatModel
 from workflow.exports import sarif
 from workflow.exports._common import finding_resources
@@ -98,31 +99,53 @@ def test_levels_follow_the_effective_severity(model: ThreatModel, rule: str, lev
 
 
 def test_rules_carry_github_metadata(model: ThreatModel) -> None:
-    """Each rule has descriptions, help text and Markdown with the fix, tags and a severity."""
+    """Each rule has the catalogue's title, description and fix, tags and a severity."""
     run = _run(model)
     rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
     assert len(rules) == len(run["tool"]["driver"]["rules"])
     rule = rules["controls.privileged-container"]
+    meta = rule_meta("controls.privileged-container")
+    assert meta is not None
     assert "ControlsPrivilegedContainer" == rule["name"]
-    assert "Privileged container" == rule["shortDescription"]["text"]
-    assert "The container runs privileged and can take over its node." == (
-        rule["fullDescription"]["text"])
-    assert "Remove securityContext.privileged or set it to false." in rule["help"]["text"]
+    assert meta.title == rule["shortDescription"]["text"]
+    assert meta.description == rule["fullDescription"]["text"]
+    assert meta.remediation in rule["help"]["text"]
     assert "### Recommendation" in rule["help"]["markdown"]
     assert "9.5" == rule["properties"]["security-severity"]
     assert "error" == rule["defaultConfiguration"]["level"]
     tags = rule["properties"]["tags"]
     assert "security" == tags[0]
     for tag in ("stride/elevation_of_privilege", "attack/T1611", "attack-tactic/TA0004",
-                "CIS-1.10:5.2.2", "OWASP-K8S-2022:K01", "phase/controls"):
+                "CIS-1.10:5.2.2", "phase/controls"):
         assert tag in tags
     assert "security-severity" not in rules["logging.no-audit-annotations"]["properties"]
     for result in run["results"]:
         assert result["ruleId"] == run["tool"]["driver"]["rules"][result["ruleIndex"]]["id"]
 
 
+def test_rule_title_is_the_catalogues_not_a_findings(model: ThreatModel) -> None:
+    """A finding's own title names its resource: the rule is described by the rule's title."""
+    wildcard = _find(model, "identity.wildcard-rbac")
+    renamed = wildcard.model_copy(update={"title": "ClusterRole/ops-admin uses '*' in verbs"})
+    run = _run(model.model_copy(update={"findings": (renamed,)}))
+    rule = run["tool"]["driver"]["rules"][0]
+    meta = rule_meta("identity.wildcard-rbac")
+    assert meta is not None
+    assert meta.title == rule["shortDescription"]["text"]
+    assert "ClusterRole/ops-admin uses '*' in verbs (ClusterRole/ops-admin)." == (
+        _result(run, wildcard.id, "ClusterRole/ops-admin")["message"]["text"].split(" Evidence")[0])
+
+
+def test_a_rule_the_catalogue_lacks_keeps_its_findings_title(model: ThreatModel) -> None:
+    """A model from an older version may name a rule ktmb no longer has: its title is kept."""
+    gone = _find(model, "network.no-network-policy").model_copy(
+        update={"rule": "network.retired-rule", "id": "network.retired-rule@Namespace/shop"})
+    run = _run(model.model_copy(update={"findings": (gone,)}))
+    assert gone.title == run["tool"]["driver"]["rules"][0]["shortDescription"]["text"]
+
+
 def test_tags_stay_within_githubs_limit(make_model: Callable[..., ThreatModel]) -> None:
-    """A rule with many references still has at most 20 tags, security first."""
+    """A rule with many references has at most the 10 tags GitHub shows, security first."""
     model = make_model()
     many = tuple(f"REF-{i}" for i in range(40))
     findings = tuple(f.model_copy(update={"references": many}) if f.rule.startswith("controls")
@@ -130,7 +153,7 @@ def test_tags_stay_within_githubs_limit(make_model: Callable[..., ThreatModel]) 
     run = _run(model.model_copy(update={"findings": findings}))
     rule = next(r for r in run["tool"]["driver"]["rules"]
                 if r["id"] == "controls.privileged-container")
-    assert 20 == len(rule["properties"]["tags"])
+    assert 10 == len(rule["properties"]["tags"])
     assert "security" == rule["properties"]["tags"][0]
 
 
@@ -199,8 +222,8 @@ def test_resource_without_any_file_is_anchored_at_the_first_manifest(model: Thre
     assert "StatefulSet/shop/db" == location["logicalLocations"][0]["fullyQualifiedName"]
 
 
-def test_standard_input_is_never_a_location(model: ThreatModel) -> None:
-    """With manifests from standard input only, no file is invented: logical locations only."""
+def test_standard_input_is_a_stated_pseudo_file(model: ThreatModel) -> None:
+    """Manifests from standard input go to the pseudo-file ktmb-stdin.yaml, at their line."""
     def from_stdin(ev: Evidence) -> Evidence:
         return ev.model_copy(update={"file": "<stdin>"}) if ev.file else ev
     findings = tuple(f.model_copy(update={"evidence": tuple(from_stdin(e) for e in f.evidence)})
@@ -208,8 +231,24 @@ def test_standard_input_is_never_a_location(model: ThreatModel) -> None:
     app = model.application.model_copy(update={"inputs": (
         InputFile(path="<stdin>", sha256="d" * 64, role="stdin"),)})
     run = _run(model.model_copy(update={"findings": findings, "application": app}))
-    assert [] == [r for r in run["results"] if "physicalLocation" in r["locations"][0]]
-    assert all(r["locations"][0]["logicalLocations"] for r in run["results"])
+    assert {sarif.STDIN_URI} == {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                                 for r in run["results"]}
+    privileged = _find(model, "controls.privileged-container")
+    location = _result(run, privileged.id, "Deployment/shop/web")["locations"][0]
+    assert {"startLine": 27} == location["physicalLocation"]["region"]
+    assert [sarif.STDIN_URI] == [a["location"]["uri"] for a in run["artifacts"]]
+    assert "no file of this name exists" in run["artifacts"][0]["description"]["text"]
+
+
+def test_a_model_without_inputs_places_results_in_a_pseudo_file(bare_model: ThreatModel,
+                                                                 model: ThreatModel) -> None:
+    """No input recorded at all: results go to the stated pseudo-file of the application."""
+    lone = _find(model, "logging.no-audit-annotations").model_copy(update={"evidence": ()})
+    app = bare_model.application.model_copy(update={"inputs": ()})
+    run = _run(bare_model.model_copy(update={"findings": (lone,), "application": app}))
+    assert {sarif.NO_FILE_URI} == {r["locations"][0]["physicalLocation"]["artifactLocation"]
+                                   ["uri"] for r in run["results"]}
+    assert [sarif.NO_FILE_URI] == [a["location"]["uri"] for a in run["artifacts"]]
 
 
 def test_finding_without_resources_is_about_the_application(model: ThreatModel) -> None:
@@ -287,7 +326,7 @@ def test_generator_and_model_are_recorded(make_model: Callable[..., ThreatModel]
 
 
 def test_absolute_paths_become_relative_to_their_common_root(model: ThreatModel) -> None:
-    """Absolute manifest paths are made relative to their common directory, recorded once."""
+    """Absolute manifest paths are made relative to their common directory, never written."""
     def absolute(ev: Evidence) -> Evidence:
         return ev.model_copy(update={"file": f"/srv/repo/{ev.file}"}) if ev.file else ev
     findings = tuple(f.model_copy(update={"evidence": tuple(absolute(e) for e in f.evidence)})
@@ -296,7 +335,10 @@ def test_absolute_paths_become_relative_to_their_common_root(model: ThreatModel)
     privileged = _find(model, "controls.privileged-container")
     location = _result(run, privileged.id, "Deployment/shop/web")["locations"][0]
     assert "web.yaml" == location["physicalLocation"]["artifactLocation"]["uri"]
-    assert {"%SRCROOT%": {"uri": "file:///srv/repo/k8s/"}} == run["originalUriBaseIds"]
+    assert "originalUriBaseIds" not in run
+    assert "/srv/repo" not in json.dumps(run)
+    assert ["web.yaml"] == [ev["file"] for ev in _result(
+        run, privileged.id, "Deployment/shop/web")["properties"]["evidence"]]
 
 
 def test_uris_are_percent_encoded(model: ThreatModel) -> None:

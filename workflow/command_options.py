@@ -1,0 +1,53 @@
+"""The options ``run`` and ``scan`` share: one application's inputs, and what to do with them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from workflow.console import OPTION_HELP, logs_are_json, warn
+
+__all__ = ["AppOpt", "ArchitectureOpt", "ClassificationOpt", "CloudOpt", "FailOnOpt",
+           "NamespaceOpt", "PathsArg", "ProfileOpt", "RulesOpt", "SkipRulesOpt",
+           "SuppressionsOpt", "print_warnings", "rule_patterns"]
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """The loader's warnings (files skipped), for a person.
+
+    With --log-json the loader's own ``input_skipped`` events carry them.
+    """
+    if not logs_are_json():
+        for warning in warnings:
+            warn(warning)
+
+
+PathsArg = Annotated[list[str], typer.Argument(help=OPTION_HELP["paths"])]
+AppOpt = Annotated[str | None, typer.Option("--app", help=OPTION_HELP["app"])]
+ArchitectureOpt = Annotated[list[Path] | None, typer.Option(help=OPTION_HELP["architecture"])]
+CloudOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["cloud"])]
+ClassificationOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["classification"])]
+FailOnOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["fail_on"])]
+NamespaceOpt = Annotated[str | None, typer.Option(
+    "--namespace", "-n", help="Namespace of the objects that name none (as kubectl apply -n); "
+    "ServiceAccount subjects without one are resolved there too. Default: default.")]
+ProfileOpt = Annotated[Path | None, typer.Option(help=OPTION_HELP["profile"])]
+SuppressionsOpt = Annotated[Path | None, typer.Option(help=OPTION_HELP["suppressions"])]
+RulesOpt = Annotated[list[str] | None, typer.Option("--rules", help=OPTION_HELP["rules"])]
+SkipRulesOpt = Annotated[list[str] | None, typer.Option("--skip-rules",
+                                                        help=OPTION_HELP["skip_rules"])]
+
+
+def rule_patterns(rules: list[str] | None,
+                   skip_rules: list[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The checked ``--rules`` and ``--skip-rules`` patterns.
+
+    Raises:
+        ConfigError: a pattern matches no rule, or the two leave none to run.
+    """
+    from agents.rule_selection import RuleSelection  # loads the rule catalogue
+
+    selection = RuleSelection.of(rules or (), skip_rules or ())
+    return selection.include, selection.exclude
