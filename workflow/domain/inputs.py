@@ -1,13 +1,15 @@
 """Load manifests and notes safely: limits first, then parse, redact, and build the inventory.
 
-:func:`load_inputs` reads paths; :func:`load_named_inputs` takes contents someone else has
-already read (uploads, files read through descriptors inside allowed directories), so what is
-checked is what is loaded. Accepted: files, directories (recursive: .yaml, .yml, .json) and
-standard input (``-``);
-multi-document YAML, JSON, ``kind: List`` and ``*List`` kinds, Helm and kustomize output. CRDs
-and unknown kinds are kept (not analysed). Every problem is an :class:`InventoryError` naming
-the file, and the line where the parser knows it. YAML bombs, deep nesting, huge and binary
-files are refused before anything is built from them (:mod:`workflow.domain.safe_yaml`).
+:func:`load_inputs` reads paths; :func:`load_named_inputs` takes contents someone else has already
+read (uploads, files read through descriptors inside allowed directories), so what is checked is
+what is loaded. Accepted: files, directories (recursive: .yaml, .yml, .json), standard input
+(``-``), Helm charts and kustomize directories (rendered first:
+:mod:`workflow.domain.input_sources`); multi-document YAML, JSON, ``kind: List`` and ``*List``
+kinds, Helm and kustomize output. CRDs and unknown kinds are kept (not analysed). With a Kubernetes
+version, objects are validated against its OpenAPI schemas, and an invalid one is reported (a
+warning with its file and line) and left out. Every problem is an :class:`InventoryError` naming the
+file, and the line where the parser knows it. YAML bombs, deep nesting, huge and binary files are
+refused before anything is built from them (:mod:`workflow.domain.safe_yaml`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
 import structlog
 
-from workflow.domain.errors import InventoryError
+from workflow.domain.errors import ConfigError, InventoryError
+from workflow.domain.input_sources import SourceKind, input_sources
 from workflow.domain.inventory import Inventory, build_inventory
+from workflow.domain.named_input import NamedInput
 from workflow.domain.redaction import Redactor, load_or_create_key
+from workflow.domain.renderers import RenderOptions
+from workflow.domain.renderers.helm_charts import render_chart
+from workflow.domain.renderers.kustomize import render_kustomization
+from workflow.domain.renderers.schema_validation import SchemaValidator
 from workflow.domain.resources import (
     CLUSTER_SCOPED_KINDS,
     WORKLOAD_KINDS,
@@ -50,7 +58,6 @@ __all__ = ["LoadedInputs", "NamedInput", "Notes", "load_inputs", "load_named_inp
 
 log = structlog.get_logger(__name__)
 
-_SUFFIXES = {".yaml", ".yml", ".json"}
 KNOWN_KINDS = frozenset(set(WORKLOAD_KINDS) | set(CLUSTER_SCOPED_KINDS) | {
     "Service", "Ingress", "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy", "Secret",
     "ConfigMap", "PersistentVolumeClaim", "Endpoints", "EndpointSlice", "LimitRange",
@@ -64,20 +71,6 @@ class Notes:
 
     path: str
     text: str
-
-
-@dataclass(frozen=True)
-class NamedInput:
-    """The contents of one input, already read, and the name it has in the output.
-
-    ``explicit`` is False for a file found in a directory: one that holds no Kubernetes objects
-    is skipped with a warning instead of refused.
-    """
-
-    label: str
-    data: bytes
-    explicit: bool = True
-    role: Literal["manifest", "stdin"] = "manifest"
 
 
 _RESOURCE_FIELDS = frozenset(Resource.model_fields)
@@ -245,53 +238,46 @@ def _secret_location(path: str, kind: str) -> str:
     return "other"
 
 
-def _walk_paths(paths: Sequence[str | Path]) -> list[tuple[Path | None, bool]]:
-    """Expand directories; (path, named explicitly). ``None`` stands for standard input."""
-    out: list[tuple[Path | None, bool]] = []
-    for raw in paths:
-        if str(raw) == "-":
-            out.append((None, True))
-            continue
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file()
-                           and p.suffix.lower() in _SUFFIXES
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            out.extend((p, False) for p in found)
-        elif path.exists():
-            out.append((path, True))
-        else:
-            raise InventoryError(str(path), "no such file or directory")
-    return out
-
-
 def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
                 architecture: Iterable[str | Path] = (), stdin: BinaryIO | None = None,
-                base: Path | None = None) -> LoadedInputs:
+                base: Path | None = None, render: RenderOptions | None = None) -> LoadedInputs:
     """Load, check, redact and index the inputs of one application.
 
     Args:
-        paths: files, directories or ``-`` for standard input.
+        paths: files, directories, Helm charts, kustomize directories or ``-`` for standard
+            input (:mod:`workflow.domain.input_sources`).
         settings: limits and the redaction key's home.
         architecture: Markdown or text notes about the architecture or a security review.
         stdin: where ``-`` reads from (standard input by default).
         base: paths in the output are relative to this directory when below it.
+        render: Helm values and the Kubernetes version to render and validate for.
 
     Raises:
         InventoryError: an input is unusable; the message names the file (and line).
+        ConfigError: a rendering option is unusable (values given but no chart to use them).
     """
     if not paths:
         raise InventoryError("(no input)", "give at least one manifest file or directory")
     limits = Limits.of(settings)
+    render = render or RenderOptions()
+    sources = input_sources(list(paths), limits)
+    if render.for_charts and not any(s.kind is SourceKind.HELM_CHART for s in sources):
+        raise ConfigError("--values and --set apply to Helm charts, and no input is a chart "
+                          "(a directory with Chart.yaml and templates/, or a .tgz)")
 
     def manifests() -> Iterator[NamedInput]:  # read one at a time, as they are loaded
-        for path, explicit in _walk_paths(paths):
+        for source in sources:
+            path = source.path
             label = _label(path, base)
             if path is None:
                 yield NamedInput(label, read_stream(stdin or sys.stdin.buffer, label, limits),
                                  role="stdin")
+            elif source.kind is SourceKind.HELM_CHART:
+                yield from render_chart(path, label, render, limits)
+            elif source.kind is SourceKind.KUSTOMIZATION:
+                yield from render_kustomization(path, label, limits)
             else:
-                yield NamedInput(label, read_file(path, limits), explicit)
+                yield NamedInput(label, read_file(path, limits), source.explicit)
 
     def notes() -> Iterator[NamedInput]:
         for note_path in architecture:
@@ -302,7 +288,8 @@ def load_inputs(paths: Sequence[str | Path], *, settings: Settings,
             yield NamedInput(label, read_file(path, limits))
 
     named = ", ".join("<stdin>" if str(p) == "-" else str(p) for p in paths)
-    return _load(manifests(), notes(), settings=settings, named=named)
+    return _load(manifests(), notes(), settings=settings, named=named,
+                 kube_version=render.kube_version)
 
 
 def load_named_inputs(manifests: Iterable[NamedInput], *, settings: Settings,
@@ -319,8 +306,9 @@ def load_named_inputs(manifests: Iterable[NamedInput], *, settings: Settings,
 
 
 def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *,
-          settings: Settings, named: str) -> LoadedInputs:
+          settings: Settings, named: str, kube_version: str | None = None) -> LoadedInputs:
     limits = Limits.of(settings)
+    schemas = SchemaValidator(kube_version) if kube_version is not None else None
     redactor = Redactor(key=load_or_create_key(settings.home, settings.redaction_key))
     files: list[InputFile] = []
     resources: list[Resource] = []
@@ -337,6 +325,10 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
         _check_size(label, data, limits)
         used += len(label) + _FILE_ENTRY
         docs = parse_documents(label, decode(label, data), limits, used=used)
+        if item.line_map is not None:  # rendered: lines of the template or resource file
+            for doc in docs:
+                doc.lines = item.line_map(doc.index, doc.lines)
+                doc.line = doc.lines.get("/", 1)
         used += sum(doc.size for doc in docs)
         documents += len(docs)
         if documents > limits.max_documents:
@@ -360,6 +352,13 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
             before = len(redactor.found)
             redactor.redact_object(obj)
             res = _resource(label, obj, doc.index, line, lines, unnamed)
+            if schemas is not None and (problem := schemas.problem(obj)) is not None:
+                warnings.append(f"{label}:{res.line_of(problem.pointer)}: {res.id} is not valid "
+                                f"for Kubernetes {schemas.version} ({problem.message}); "
+                                "not analysed")
+                log.warning("input_invalid", file=label, line=res.line_of(problem.pointer),
+                            resource=res.id, problem=problem.message)
+                continue
             for found in redactor.found[before:]:
                 secrets.append(SecretValue(
                     resource=res.id, file=label, path=found.path, reason=found.reason,
@@ -367,8 +366,10 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
                     location=_secret_location(found.path, res.kind)))
             resources.append(res)
     if not resources:
+        count = sum(w.endswith("; not analysed") for w in warnings)
         raise InventoryError(named or ", ".join(seen) or "(no input)",
-                             "no Kubernetes objects found")
+                             f"no valid Kubernetes objects found ({count} invalid)" if count
+                             else "no Kubernetes objects found")
     notes = []
     for note in architecture:
         _check_size(note.label, note.data, limits)
