@@ -50,6 +50,14 @@ from workflow.domain.settings import load_settings
 from workflow.domain.threat_model import PHASES, ThreatModel
 from workflow.kb_cli import kb_app
 from workflow.log import configure_logging
+from workflow.watch_cli import (
+    RENDER_HELP,
+    current_sources,
+    print_differences,
+    render_options,
+    watch,
+    what_changed,
+)
 
 __all__ = ["app", "main"]
 
@@ -101,6 +109,10 @@ ArchitectureOpt = Annotated[list[Path] | None, typer.Option(help=OPTION_HELP["ar
 CloudOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["cloud"])]
 ClassificationOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["classification"])]
 FailOnOpt = Annotated[str | None, typer.Option(help=OPTION_HELP["fail_on"])]
+ValuesOpt = Annotated[list[Path] | None, typer.Option("--values", help=RENDER_HELP["values"])]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help=RENDER_HELP["set"])]
+KubeVersionOpt = Annotated[str | None, typer.Option("--kube-version",
+                                                    help=RENDER_HELP["kube_version"])]
 
 
 @app.command()
@@ -120,21 +132,45 @@ def run(
     classification: ClassificationOpt = None,
     out: Annotated[Path | None, typer.Option(help="Write the threat-model JSON here.")] = None,
     fail_on: FailOnOpt = None,
+    values: ValuesOpt = None,
+    set_values: SetOpt = None,
+    kube: KubeVersionOpt = None,
+    since: Annotated[str | None, typer.Option(
+        help="Run only if the inputs, profile or knowledge base changed since this run; then "
+             "print only the differences from its model.")] = None,
 ) -> None:
-    """Build the threat model of one application; prints the run id."""
+    """Build the threat model of one application; prints the run id.
+
+    With --since RUN_ID, nothing runs when nothing changed since that run (its id is printed);
+    otherwise what changed is listed, and the model's differences from that run's are printed.
+    """
     check_fail_on(fail_on)
     from workflow.gates import parse_approval_policy
 
     env = CommandEnv(ctx)
     policy = parse_approval_policy(approval)
     options = run_options(llm, model, cloud, classification)
+    rendering = render_options(values, set_values, kube)
     from workflow.domain.inputs import load_inputs
 
-    inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [])
-    _print_warnings(inputs.warnings)
-    name = app_name or default_app_name(paths)
     runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
+    previous = runs.info(since) if since else None
+    inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [],
+                         render=rendering)
+    _print_warnings(inputs.warnings)
+    name = app_name or (previous.application if previous else default_app_name(paths))
     env.model_client(options.llm.provider, model)  # fail fast on a bad model choice
+    sources = current_sources(env, paths, None)
+    if previous is not None:
+        changed = what_changed(previous, inputs, sources)
+        if not changed:
+            say(previous.run_id, err=False)
+            say(f"nothing changed since {previous.run_id}: no new run", event="run_unchanged",
+                run_id=previous.run_id)
+            raise typer.Exit(0)
+        for line in changed:
+            say(f"since {previous.run_id}: {line}", event="run_changed",
+                run_id=previous.run_id, change=line)
     from workflow.runs import new_run_id
 
     run_id = new_run_id(name)
@@ -143,7 +179,9 @@ def run(
         run_id=run_id, application=name, objects=len(inputs.resources))
     outcome = runs.start(inputs, application=name, approval=policy, options=options,
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
-                         run_id=run_id)
+                         run_id=run_id, sources=sources)
+    if previous is not None:
+        print_differences(runs, previous, outcome)
     report_outcome(outcome, runs, out=out, fail_on=fail_on)
 
 
@@ -160,6 +198,9 @@ def scan(
     out: Annotated[Path | None, typer.Option(
         help="Write the threat model here instead of standard output.")] = None,
     fail_on: FailOnOpt = None,
+    values: ValuesOpt = None,
+    set_values: SetOpt = None,
+    kube: KubeVersionOpt = None,
 ) -> None:
     """Rules and reviewer only, in one process: no database, model, gates or run history.
 
@@ -169,10 +210,12 @@ def scan(
     """
     check_fail_on(fail_on)  # options are checked before anything is read
     check_format(fmt)
+    rendering = render_options(values, set_values, kube)
     from workflow.domain.inputs import load_inputs
     from workflow.scan import scan as scan_inputs
 
-    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [])
+    inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [],
+                         render=rendering)
     _print_warnings(inputs.warnings)
     model = scan_inputs(inputs, application=app_name or default_app_name(paths),
                         options=RunOptions(classification=classification, cloud=cloud))
@@ -388,6 +431,7 @@ def doctor(llm: Annotated[str, typer.Option(
     raise typer.Exit(0 if ok else 1)
 
 
+app.command()(watch)
 app.add_typer(batch_app)
 app.add_typer(kb_app, name="kb")
 

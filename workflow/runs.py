@@ -35,6 +35,7 @@ from workflow.domain.errors import (
 )
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.run import Decision, RunOptions, RunStatus
+from workflow.domain.run_sources import RunSources
 from workflow.domain.run_state import ThreatModelState, all_findings, initial_state
 from workflow.domain.threat_model import PHASES, Phase, ThreatModel
 from workflow.gates import PhaseDecision, PhaseEdits, decision_json, gate_name, validate_decision
@@ -76,8 +77,12 @@ class Runs:
     def start(self, inputs: LoadedInputs, *, application: str, approval: list[str],
               options: RunOptions | None = None, created_by: str = "unknown",
               owner_groups: list[str] | None = None, run_id: str | None = None,
-              execute: bool = True) -> RunOutcome:
-        """Create a run and execute it until it completes, stops at a gate, or fails."""
+              execute: bool = True, sources: RunSources | None = None) -> RunOutcome:
+        """Create a run and execute it until it completes, stops at a gate, or fails.
+
+        ``sources`` records what the run reads besides its inputs (profile, knowledge base),
+        for a later ``--since``.
+        """
         run_id = run_id or new_run_id(application)
         options = options or RunOptions()
         self.store.create(
@@ -85,7 +90,8 @@ class Runs:
             options=options, inputs_digest=inputs.digest,
             inputs=[f.model_dump(mode="json") for f in inputs.files],
             owner_groups=owner_groups or [], created_by=created_by,
-            status=RunStatus.QUEUED)  # running only under the run lock (see RunStore.get)
+            status=RunStatus.QUEUED,  # running only under the run lock (see RunStore.get)
+            sources=sources)
         initial = initial_state(run_id=run_id, application=application,
                                 inputs_snapshot=inputs.to_snapshot(),
                                 inputs_digest=inputs.digest, approval=approval, options=options)

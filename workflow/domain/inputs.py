@@ -356,7 +356,7 @@ def _load(manifests: Iterable[NamedInput], architecture: Iterable[NamedInput], *
                 warnings.append(f"{label}:{res.line_of(problem.pointer)}: {res.id} is not valid "
                                 f"for Kubernetes {schemas.version} ({problem.message}); "
                                 "not analysed")
-                log.warning("input_invalid", file=label, line=res.line_of(problem.pointer),
+                log.info("input_invalid", file=label, line=res.line_of(problem.pointer),
                             resource=res.id, problem=problem.message)
                 continue
             for found in redactor.found[before:]:

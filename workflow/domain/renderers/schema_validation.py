@@ -90,9 +90,12 @@ class SchemaValidator:
         error = best_match(validator.iter_errors(obj))
         if error is None:
             return None
-        pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1")
-                          for p in error.absolute_path)
-        where = ".".join(str(p) for p in error.absolute_path) or "the object"
+        path = list(error.absolute_path)
+        where = ".".join(str(p) for p in path) or "the object"
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties") or {}
+            path += [k for k in error.instance if k not in known][:1]  # the line of the key
+        pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
         return SchemaProblem(pointer or "/", f"{where}: {_message(error)}")
 
 
