@@ -25,12 +25,12 @@ def align_lines(rendered: str, template: str) -> list[int]:
     src_lines = [line.strip() for line in template.splitlines()]
     placed = [1] * len(out_lines)
     matcher = difflib.SequenceMatcher(None, out_lines, src_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, _j2 in matcher.get_opcodes():
         for i in range(i1, i2):
             if tag == "equal":
                 placed[i] = j1 + (i - i1) + 1
-            elif tag == "replace":  # produced by the directives written there
-                placed[i] = j1 + min(i - i1, j2 - j1 - 1) + 1
+            elif tag == "replace":  # produced by the directive that opens the block
+                placed[i] = j1 + 1
             else:  # "delete": text no template line holds; the line just before produced it
                 placed[i] = max(j1, 1)
     return placed
