@@ -7,7 +7,7 @@ COPY agents ./agents
 COPY kb ./kb
 COPY prompts ./prompts
 COPY migrations ./migrations
-RUN pip install --no-cache-dir . && useradd --system --home /var/lib/ktmb ktmb \
+RUN pip install --no-cache-dir '.[helm]' && useradd --system --home /var/lib/ktmb ktmb \
     && mkdir -p /var/lib/ktmb && chown ktmb /var/lib/ktmb
 USER ktmb
 ENV KTMB_HOME=/var/lib/ktmb

@@ -36,13 +36,17 @@ from workflow.command_options import (
     ClassificationOpt,
     CloudOpt,
     FailOnOpt,
+    KubeVersionOpt,
     NamespaceOpt,
     PathsArg,
     ProfileOpt,
     RulesOpt,
+    SetOpt,
     SkipRulesOpt,
     SuppressionsOpt,
+    ValuesOpt,
     print_warnings,
+    render_options,
     rule_patterns,
 )
 from workflow.console import (
@@ -64,6 +68,7 @@ from workflow.log import configure_logging
 from workflow.paths_cli import paths_app
 from workflow.scan_cli import scan
 from workflow.triage_cli import triage_app
+from workflow.watch_cli import current_sources, print_differences, watch, what_changed
 
 __all__ = ["app", "main"]
 
@@ -123,8 +128,18 @@ def run(
     baseline: Annotated[str | None, typer.Option(
         help="Compare with this run id or threat-model JSON file, or none (default: the "
              "application's latest completed run).")] = None,
+    values: ValuesOpt = None,
+    set_values: SetOpt = None,
+    kube: KubeVersionOpt = None,
+    since: Annotated[str | None, typer.Option(
+        help="Run only if the inputs, profile or knowledge base changed since this run; then "
+             "print only the differences from its model.")] = None,
 ) -> None:
-    """Build the threat model of one application; prints the run id."""
+    """Build the threat model of one application; prints the run id.
+
+    With --since RUN_ID, nothing runs when nothing changed since that run (its id is printed);
+    otherwise what changed is listed, and the model's differences from that run's are printed.
+    """
     check_fail_on(fail_on)
     include, exclude = rule_patterns(rules, skip_rules)
     from workflow.app_options import application_name, profile_options
@@ -136,14 +151,29 @@ def run(
 
     asked = run_options(llm, model, cloud, classification, namespace=namespace, rules=include,
                         skip_rules=exclude)
+    rendering = render_options(values, set_values, kube)
+    runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
+    previous = runs.info(since) if since else None
     inputs = load_inputs(paths, settings=env.settings, architecture=architecture or [],
-                         namespace=asked.namespace, profile=profile, suppressions=suppressions)
+                         namespace=asked.namespace, profile=profile, suppressions=suppressions,
+                         render=rendering)
     print_warnings(inputs.warnings)
     options = profile_options(asked, inputs)
-    name = application_name(app_name, inputs, default_app_name(paths))
-    runs = env.runs(progress=True, allow_remote_model=allow_remote_model)
+    name = application_name(app_name, inputs, previous.application if previous
+                            else default_app_name(paths))
     env.model_client(options.llm.provider, model)  # fail fast on a bad model choice
     compared = baseline_choice(baseline, runs)
+    sources = current_sources(env, paths, profile)
+    if previous is not None:
+        changed = what_changed(previous, inputs, sources)
+        if not changed:
+            say(previous.run_id, err=False)
+            say(f"nothing changed since {previous.run_id}: no new run", event="run_unchanged",
+                run_id=previous.run_id)
+            raise typer.Exit(0)
+        for line in changed:
+            say(f"since {previous.run_id}: {line}", event="run_changed",
+                run_id=previous.run_id, change=line)
     from workflow.runs import new_run_id
 
     run_id = new_run_id(name)
@@ -152,7 +182,9 @@ def run(
         run_id=run_id, application=name, objects=len(inputs.resources))
     outcome = runs.start(inputs, application=name, approval=policy, options=options,
                          created_by=env.settings.user, owner_groups=list(env.settings.groups),
-                         run_id=run_id, baseline=compared)
+                         run_id=run_id, baseline=compared, sources=sources)
+    if previous is not None:
+        print_differences(runs, previous, outcome)
     report_outcome(outcome, runs, out=out, fail_on=fail_on,
                    drift_only=baseline is not None and compared is not None)
 
@@ -345,6 +377,7 @@ def doctor(llm: Annotated[str, typer.Option(
     raise typer.Exit(0 if ok else 1)
 
 
+app.command()(watch)
 app.add_typer(batch_app)
 app.add_typer(kb_app, name="kb")
 app.command(epilog=EXIT_CODES_HELP)(handled(scan))

@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from workflow.console import OPTION_HELP, logs_are_json, warn
+from workflow.domain.renderers import RenderOptions, kube_version
 
 __all__ = ["AppOpt", "ArchitectureOpt", "ClassificationOpt", "CloudOpt", "FailOnOpt",
-           "NamespaceOpt", "PathsArg", "ProfileOpt", "RulesOpt", "SkipRulesOpt",
-           "SuppressionsOpt", "print_warnings", "rule_patterns"]
+           "KubeVersionOpt", "NamespaceOpt", "PathsArg", "ProfileOpt", "RulesOpt", "SetOpt",
+           "SkipRulesOpt", "SuppressionsOpt", "ValuesOpt", "print_warnings", "render_options",
+           "rule_patterns"]
 
 
 def print_warnings(warnings: list[str]) -> None:
@@ -51,3 +53,16 @@ def rule_patterns(rules: list[str] | None,
 
     selection = RuleSelection.of(rules or (), skip_rules or ())
     return selection.include, selection.exclude
+
+
+ValuesOpt = Annotated[list[Path] | None, typer.Option("--values", help=OPTION_HELP["values"])]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", help=OPTION_HELP["set"])]
+KubeVersionOpt = Annotated[str | None, typer.Option("--kube-version",
+                                                    help=OPTION_HELP["kube_version"])]
+
+
+def render_options(values: list[Path] | None, set_values: list[str] | None,
+                   version: str | None) -> RenderOptions:
+    """The rendering options of ``--values``, ``--set`` and ``--kube-version``."""
+    return RenderOptions(values=tuple(values or ()), set_values=tuple(set_values or ()),
+                         kube_version=kube_version(version) if version else None)

@@ -76,6 +76,11 @@ OPTION_HELP = {
                     "profile).",
     "rules": "Run only these rules: ids or globs (controls.*), comma-separated or repeated.",
     "skip_rules": "Do not run these rules: ids or globs, comma-separated or repeated.",
+    "values": "Helm values file for the charts among the inputs; repeatable, merged in order.",
+    "set": "Helm value KEY=VALUE (Helm's --set syntax); repeatable, applied after --values.",
+    "kube_version": "Kubernetes version (e.g. 1.33): charts render for it, and every object "
+                    "is validated against its OpenAPI schemas (invalid ones are reported and "
+                    "not analysed).",
 }
 
 _messages = structlog.get_logger("ktmb")

@@ -2,10 +2,11 @@
 
 -- name: create_run
 INSERT INTO runs (run_id, application, status, approval_policy, llm_provider, llm_model,
-                  inputs_digest, inputs, options, owner_groups, created_by)
+                  inputs_digest, inputs, options, owner_groups, created_by, profile_sha256,
+                  kb_digest)
 VALUES (%(run_id)s, %(application)s, %(status)s, %(approval_policy)s, %(llm_provider)s,
         %(llm_model)s, %(inputs_digest)s, %(inputs)s, %(options)s, %(owner_groups)s,
-        %(created_by)s);
+        %(created_by)s, %(profile_sha256)s, %(kb_digest)s);
 
 -- name: set_status
 UPDATE runs

@@ -17,6 +17,7 @@ from workflow.db import Database
 from workflow.domain.errors import NotFoundError
 from workflow.domain.named_queries import load_queries
 from workflow.domain.run import Decision, RunOptions, RunStatus
+from workflow.domain.run_sources import RunSources
 
 __all__ = ["ORPHANED", "RunInfo", "RunStore"]
 
@@ -48,6 +49,16 @@ class RunInfo(BaseModel):
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    #: What the run read besides its inputs (NULL for runs stored before migration 0009).
+    profile_sha256: str | None = None
+    kb_digest: str | None = None
+
+    @property
+    def sources(self) -> RunSources | None:
+        """The run's recorded sources; None when it recorded none (an older run)."""
+        if self.kb_digest is None:
+            return None
+        return RunSources(profile_sha256=self.profile_sha256, kb_digest=self.kb_digest)
 
 
 class RunStore:
@@ -59,8 +70,9 @@ class RunStore:
     def create(self, *, run_id: str, application: str, approval_policy: list[str],
                options: RunOptions, inputs_digest: str, inputs: list[dict[str, Any]],
                owner_groups: list[str], created_by: str,
-               status: RunStatus = RunStatus.RUNNING) -> None:
-        """Insert a new run."""
+               status: RunStatus = RunStatus.RUNNING, sources: RunSources | None = None) -> None:
+        """Insert a new run (with what it read besides its inputs, when known)."""
+        sources = sources or RunSources()
         with self.db.connection() as conn:
             conn.execute(_Q["create_run"], {
                 "run_id": run_id, "application": application, "status": status,
@@ -68,7 +80,8 @@ class RunStore:
                 "llm_model": options.llm.model, "inputs_digest": inputs_digest,
                 "inputs": Jsonb(inputs), "options": Jsonb(options.model_dump(mode="json")),
                 "owner_groups": owner_groups,
-                "created_by": created_by})
+                "created_by": created_by, "profile_sha256": sources.profile_sha256,
+                "kb_digest": sources.kb_digest})
 
     def set_status(self, run_id: str, status: RunStatus, *, pending_phase: str | None = None,
                    current_phase: str | None = None, error: str | None = None) -> None:

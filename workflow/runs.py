@@ -38,6 +38,7 @@ from workflow.domain.errors import (
 )
 from workflow.domain.inputs import LoadedInputs
 from workflow.domain.run import Decision, RunOptions, RunStatus
+from workflow.domain.run_sources import RunSources
 from workflow.domain.run_state import ThreatModelState, all_findings, initial_state
 from workflow.domain.threat_model import PHASES, Finding, Phase, ThreatModel
 from workflow.gates import (
@@ -95,12 +96,14 @@ class Runs:
     def start(self, inputs: LoadedInputs, *, application: str, approval: list[str],
               options: RunOptions | None = None, created_by: str = "unknown",
               owner_groups: list[str] | None = None, run_id: str | None = None,
-              execute: bool = True, baseline: BaselineChoice = LATEST) -> RunOutcome:
+              execute: bool = True, baseline: BaselineChoice = LATEST,
+              sources: RunSources | None = None) -> RunOutcome:
         """Create a run and execute it until it completes, stops at a gate, or fails.
 
         The run re-applies the application's stored triage decisions and is compared with
         ``baseline`` (by default the application's latest completed run); both are
-        checkpointed with it, so a resumed run applies the same.
+        checkpointed with it, so a resumed run applies the same. ``sources`` records what the
+        run reads besides its inputs (profile, knowledge base), for a later ``--since``.
 
         Raises:
             ConfigError: the options' rule patterns match no rule (no run is created).
@@ -116,7 +119,8 @@ class Runs:
             options=options, inputs_digest=inputs.digest,
             inputs=[f.model_dump(mode="json") for f in inputs.files],
             owner_groups=owner_groups or [], created_by=created_by,
-            status=RunStatus.QUEUED)  # running only under the run lock (see RunStore.get)
+            status=RunStatus.QUEUED,  # running only under the run lock (see RunStore.get)
+            sources=sources)
         initial = initial_state(run_id=run_id, application=application,
                                 inputs_snapshot=inputs.to_snapshot(),
                                 inputs_digest=inputs.digest, approval=approval, options=options,

@@ -15,13 +15,17 @@ from workflow.command_options import (
     ClassificationOpt,
     CloudOpt,
     FailOnOpt,
+    KubeVersionOpt,
     NamespaceOpt,
     PathsArg,
     ProfileOpt,
     RulesOpt,
+    SetOpt,
     SkipRulesOpt,
     SuppressionsOpt,
+    ValuesOpt,
     print_warnings,
+    render_options,
     rule_patterns,
 )
 from workflow.console import (
@@ -70,6 +74,9 @@ def scan(
         "--only-manifests", help="Skip named files that are not Kubernetes manifests (with a "
         "warning) and exit 0 when none is left: for pre-commit hooks, which name every "
         "staged YAML file.")] = False,
+    values: ValuesOpt = None,
+    set_values: SetOpt = None,
+    kube: KubeVersionOpt = None,
 ) -> None:
     """Rules and reviewer only, in one process: no database, model, gates or run history.
 
@@ -84,6 +91,7 @@ def scan(
         fmt = "summary" if out is None and sys.stdout.isatty() else "json"
     check_format(fmt, also=("summary",))
     include, exclude = rule_patterns(rules, skip_rules)
+    rendering = render_options(values, set_values, kube)
     options = RunOptions(classification=classification, cloud=cloud, namespace=namespace,
                          rules=include, skip_rules=exclude)
     from workflow.app_options import application_name, profile_options, snapshot_file
@@ -94,7 +102,8 @@ def scan(
     try:
         inputs = load_inputs(paths, settings=load_settings(), architecture=architecture or [],
                              namespace=options.namespace, profile=profile,
-                             suppressions=suppressions, skip_other_files=only_manifests)
+                             suppressions=suppressions, skip_other_files=only_manifests,
+                             render=rendering)
     except NoManifestsError:
         if not only_manifests:
             raise

@@ -47,7 +47,7 @@ INSTALL = "installs ktmb into a new virtualenv (network, minutes); the test runs
 BLOCKS = {
     "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/ktmb run examples/":
         Block("run", codes=(0,), not_run={"python3": INSTALL, ".venv/bin/pip": INSTALL}),
-    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev,embeddings,llamacpp]' && .ve":
+    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[dev,embeddings,llamacpp,helm]'":
         Block("skip", reason="installs every extra (builds llama-cpp-python, about 12 minutes) "
                              "and runs this test suite itself"),
     "ktmb run PATH... [--app NAME] [--architecture FILE]... [--approval none|each|changed|PHA":
