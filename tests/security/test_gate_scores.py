@@ -39,7 +39,7 @@ def test_the_gate_shows_the_published_band_and_score(cli_env: dict[str, str]) ->
     started = _ktmb(env, "run", str(app), "--app", "sock-shop", "--approval", "controls")
     assert 3 == started.returncode, started.stderr[-2000:]
     run_id = started.stdout.split()[0]
-    shown = [line for line in started.stderr.splitlines() if HOST_PID in line]
+    shown = [line for line in started.stderr.splitlines() if line.endswith(f"] {HOST_PID}")]
     assert 1 == len(shown), started.stderr[-3000:]
     assert "high" in shown[0]
     assert "6.4" in shown[0]

@@ -62,6 +62,7 @@ BLOCKS = {
         Block("run", codes=(0, 0)),
     "ktmb scan deploy/ --rules 'controls.*,identity.*' --skip-rules controls.image-not-pinned":
         Block("run", codes=(0, 5)),  # no gate, then the critical findings fail the gate
+    "ktmb scan deploy/ --out threat-model.json": Block("run", codes=(0, 0, 0)),
     "# .github/workflows/threat-model.yml": Block("file", name="threat-model.yml"),
     "# .pre-commit-config.yaml": Block("file", name="pre-commit-config.yaml"),
     "ktmb run examples/payments/manifests --approval controls   # exit 3: waits after control":
