@@ -6,10 +6,14 @@ cluster) is a step from the subject, naming the binding that grants it and requi
 identity finding that reports it: cluster-admin rights reach the cluster (or the namespace's
 control), role binding and escalation the same, secret reads the Secrets of the scope, exec and
 patch its pods, pod creation its nodes (unless admission stops privileged pods there) and its
-service accounts, token requests its service accounts and their cloud identities.
+service accounts, token requests its service accounts and their cloud identities; ConfigMaps
+that control the cluster reach it, hostPath PersistentVolumes (with pod creation) the nodes,
+port-forwarding and NetworkPolicy writes every port of the scope, Service and Endpoints writes
+the scope's data stores. RBAC writes without bind or escalate are no step: Kubernetes refuses
+a grant of more than the writer holds.
 
-Scopes are shared vertices (``Pods/<ns>``, ``ServiceAccounts/<ns>``, ``*`` for every
-namespace), so a right over many objects is one step, not one per object.
+Scopes are shared vertices (``Pods/<ns>``, ``Ports/<ns>``, ``ServiceAccounts/<ns>``, ``*`` for
+every namespace), so a right over many objects is one step, not one per object.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from agents.facts.classification import SENSITIVE_CLASSES
 from agents.facts.derived import Facts
 from agents.facts.identity import Capability, cloud_identity
 from agents.facts.placement import pool_vertex
+from agents.facts.workloads import data_store
 from workflow.domain.resources import Resource
 
 __all__ = ["add_rbac"]
@@ -36,13 +41,26 @@ _SA_RULES: dict[str, str] = {
     "create-pods": "identity.create-workloads", "create-workloads": "identity.create-workloads",
     "escalate": "identity.escalation-verbs", "bind": "identity.escalation-verbs",
     "impersonate": "identity.escalation-verbs", "token-request": "identity.escalation-verbs",
-    "rbac-write": "identity.escalation-verbs", "csr-approve": "identity.escalation-verbs",
-    "nodes-proxy": "identity.nodes-proxy", "webhook-write": "identity.webhook-write",
+    "csr-approve": "identity.escalation-verbs", "nodes-proxy": "identity.nodes-proxy",
+    "webhook-write": "identity.webhook-write", "configmaps-write": "identity.configmap-write",
+    "pv-create": "identity.persistent-volume-create",
+    "pods-portforward": "identity.network-control",
+    "networkpolicies-write": "identity.network-control",
+    "services-write": "identity.network-control", "endpoints-write": "identity.network-control",
 }
+#: Rights over traffic and storage rather than over the API's own objects.
+_TRAFFIC_AND_STORAGE = frozenset({"configmaps-write", "pv-create", "pods-portforward",
+                                  "networkpolicies-write", "services-write",
+                                  "endpoints-write"})
 #: The capabilities identity.human-broad-rights reports for users and groups.
 _HUMAN_BROAD = frozenset({"cluster-admin", "secrets-read", "escalate", "bind", "impersonate",
-                          "rbac-write", "webhook-write", "nodes-proxy", "pods-exec",
-                          "pods-attach", "token-request"})
+                          "webhook-write", "nodes-proxy", "pods-exec", "pods-attach",
+                          "pods-portforward", "token-request", "csr-approve", "create-pods",
+                          "create-workloads", "configmaps-write", "services-write",
+                          "endpoints-write", "networkpolicies-write", "pv-create"})
+#: ConfigMaps that control the cluster by name: EKS's IAM mapping and the cluster DNS.
+_CLUSTER_MAPS = frozenset({"aws-auth", "coredns"})
+
 _HUMAN_SYSTEM = frozenset({"system:masters", "system:anonymous", "system:unauthenticated",
                            "system:authenticated"})
 #: Every way to escape that a created pod could use; admission must stop all of them.
@@ -110,6 +128,34 @@ class _Rbac:
                 for wl in self.workloads.get(scope, []):
                     self.graph.add_step(Step(vertex, wl, AttackType.POD_EXEC, 5))
         return vertex
+
+    def ports(self, scope: str) -> str:
+        """Every declared port of the scope's pods, whatever their NetworkPolicies say."""
+        vertex = f"Ports/{'*' if scope == 'cluster' else scope}"
+        if vertex not in self.graph:
+            self.graph.add_vertex(Vertex(vertex, VertexKind.SCOPE, "the ports of every pod" + (
+                "" if scope == "cluster" else f" of namespace {scope}")))
+            for wl in self._workloads_in(scope):
+                if self._listens(wl):
+                    self.graph.add_step(Step(vertex, wl, AttackType.ENDPOINT_EXPLOIT,
+                                             ATTACKS[AttackType.ENDPOINT_EXPLOIT].likelihood,
+                                             f"a declared port of {wl}"))
+        return vertex
+
+    def _workloads_in(self, scope: str) -> list[str]:
+        if scope == "cluster":
+            return [wl for items in self.workloads.values() for wl in items]
+        return self.workloads.get(scope, [])
+
+    def _listens(self, workload: str) -> bool:
+        wl = self.facts.inventory.workload(workload)
+        return wl is not None and any(c.ports for c in wl.pod.containers)
+
+    def stores(self, scope: str) -> list[str]:
+        """The data stores of the scope (what a redirected Service's credentials reach)."""
+        return [wl for wl in self._workloads_in(scope)
+                if (found := self.facts.inventory.workload(wl)) is not None
+                and data_store(found)]
 
     def accounts_of(self, scope: str) -> str:
         vertex = f"ServiceAccounts/{'*' if scope == 'cluster' else scope}"
@@ -190,6 +236,15 @@ class _Rbac:
                 f"{blocked}: privileged pods, host namespaces and host paths are not admitted"
                 if blocked else ""))
 
+    def _claim_on_nodes(self, source: str, condition: str, requires: tuple[str, ...]) -> None:
+        """A hostPath PersistentVolume and a pod that claims it, on every pool."""
+        for pool in self.facts.placement.pools:
+            self.graph.add_step(Step(
+                source, pool_vertex(pool), AttackType.PV_HOSTPATH,
+                ATTACKS[AttackType.PV_HOSTPATH].likelihood,
+                f"{condition}, and a pod that claims it on a node of pool {pool}",
+                requires, requires))
+
     # ---- one subject ----------------------------------------------------------------------
     def subject(self, subject: str) -> None:
         caps = self.facts.capabilities(subject)
@@ -228,6 +283,10 @@ class _Rbac:
                 if attack is AttackType.POD_CREATE and target == "nodes":
                     self._create_on_nodes(subject, grant.scope, condition, requires)
                     continue
+                if attack is AttackType.PV_HOSTPATH:
+                    if any(c.key in ("create-pods", "create-workloads") for c in caps):
+                        self._claim_on_nodes(subject, condition, requires)
+                    continue
                 blocked = ""
                 if attack is AttackType.POD_EXEC and grant.scope != "cluster":
                     control = self.facts.admission_controls.blocks(grant.scope, [Guard.EXEC])
@@ -237,6 +296,9 @@ class _Rbac:
 
     def _reaches(self, cap: Capability) -> Iterable[tuple[str, AttackType]]:
         """(target vertex, attack) for one capability; ``nodes`` stands for every pool."""
+        if cap.key in _TRAFFIC_AND_STORAGE:
+            yield from self._reaches_past_isolation(cap)
+            return
         scope = cap.grant.scope
         cluster = scope == "cluster"
         rule = cap.grant.rule
@@ -253,7 +315,7 @@ class _Rbac:
         elif cap.key in ("create-pods", "create-workloads"):
             yield "nodes", AttackType.POD_CREATE
             yield self.accounts_of(scope), AttackType.POD_CREATE
-        elif cap.key in ("escalate", "bind", "rbac-write"):
+        elif cap.key in ("escalate", "bind"):  # writes alone cannot grant more than held
             yield ("cluster" if cluster else self.namespace(scope)), AttackType.ROLE_BIND
         elif cap.key == "impersonate":
             humans = "*" in rule.resources or bool({"users", "groups"} & set(rule.resources))
@@ -271,6 +333,22 @@ class _Rbac:
             yield "cluster", AttackType.WEBHOOK_WRITE
         elif cluster and cap.key == "csr-approve":
             yield "cluster", AttackType.CSR_APPROVE
+
+    def _reaches_past_isolation(self, cap: Capability) -> Iterable[tuple[str, AttackType]]:
+        """What rights over configuration, storage and traffic reach."""
+        scope = cap.grant.scope
+        if cap.key == "configmaps-write" and (
+                scope in {"cluster", "kube-system"} or set(cap.names) & _CLUSTER_MAPS):
+            yield "cluster", AttackType.CONFIGMAP_WRITE
+        elif cap.key == "pv-create":
+            yield "nodes", AttackType.PV_HOSTPATH
+        elif cap.key == "pods-portforward":
+            yield self.ports(scope), AttackType.POD_PORTFORWARD
+        elif cap.key == "networkpolicies-write":
+            yield self.ports(scope), AttackType.NETPOL_WRITE
+        elif cap.key in ("services-write", "endpoints-write"):
+            for store in self.stores(scope):
+                yield store, AttackType.TRAFFIC_REDIRECT
 
 
 def add_rbac(facts: Facts, graph: AttackGraph, ev: Evidence) -> None:

@@ -32,7 +32,8 @@ def render_attacks() -> str:
         "# Attack types of the attack graph", "",
         "<!-- generated: python -m agents.attack_graph > docs/ATTACKS.md -->", "",
         "The attack graph (`agents/attack_graph/`) uses KubeHound's 26 attack types with the "
-        "same meaning, decided offline from the manifests, plus six steps KubeHound does not "
+        "same meaning, decided offline from the manifests, plus "
+        f"{sum(not info.kubehound for info in ATTACKS.values())} steps KubeHound does not "
         "name. For each: how much manifests decide, the edge it makes, the condition and the "
         "findings that evidence it, and the default likelihood (1-5) of the step. A step that "
         "a finding states requires that finding: a finding removed at a gate, closed by a "
@@ -58,6 +59,8 @@ def render_attacks() -> str:
         "a target of its kind at least as valuable as its end. The model keeps at most "
         f"{MAX_PATHS} paths (the best first, one per route before a second origin on the same "
         "route) and counts the rest. The risk review reports a target when a path to it "
-        "chains a finding before its last hop; the reviewer raises by one the likelihood of "
-        "the findings of such critical and high paths, naming the path.", ""]
+        "chains a finding before its last hop. The reviewer raises by one the likelihood of "
+        "the findings of such critical and high paths, naming the path, as exposure raises a "
+        "finding: not on top of exposure, to at most 4, and not when the harm depends on what "
+        "the manifests do not show (docs/SEVERITY.md).", ""]
     return "\n".join(lines)

@@ -61,6 +61,11 @@ class AttackType(StrEnum):
     TOKEN_REQUEST = "TOKEN_REQUEST"  # noqa: S105 - an attack type, not a password
     WEBHOOK_WRITE = "WEBHOOK_WRITE"
     CSR_APPROVE = "CSR_APPROVE"
+    CONFIGMAP_WRITE = "CONFIGMAP_WRITE"
+    PV_HOSTPATH = "PV_HOSTPATH"
+    POD_PORTFORWARD = "POD_PORTFORWARD"
+    NETPOL_WRITE = "NETPOL_WRITE"
+    TRAFFIC_REDIRECT = "TRAFFIC_REDIRECT"
 
 
 class VertexKind(StrEnum):
@@ -253,4 +258,41 @@ ATTACKS: dict[AttackType, AttackInfo] = {
         "Approve a certificate for any identity", 4, Coverage.COVERED, "subject -> cluster",
         "Approval of certificate signing requests (identity.escalation-verbs).",
         kubehound=False),
+    AttackType.CONFIGMAP_WRITE: AttackInfo(
+        "Rewrite a ConfigMap that controls the cluster", 4, Coverage.PARTLY,
+        "subject -> cluster",
+        "Write on configmaps cluster-wide, in kube-system, or on aws-auth or coredns by name "
+        "(identity.configmap-write): on EKS aws-auth maps an IAM identity to system:masters; "
+        "elsewhere CoreDNS's configuration redirects every name in the cluster. Rated 4: "
+        "which of the two the cluster has is not in the manifests.", kubehound=False),
+    AttackType.PV_HOSTPATH: AttackInfo(
+        "Claim a host path through a PersistentVolume", 4, Coverage.COVERED,
+        "subject -> Node/<pool>",
+        "create on persistentvolumes (identity.persistent-volume-create) and on pods or "
+        "pod-making workloads somewhere: a hostPath PersistentVolume claimed by a pod mounts "
+        "the node's disk, and Pod Security Admission, which checks the pod's own volumes, "
+        "does not stop it.", kubehound=False),
+    AttackType.POD_PORTFORWARD: AttackInfo(
+        "Port-forward to a pod past its NetworkPolicies", 5, Coverage.COVERED,
+        "subject -> Ports/<scope> -> workload",
+        "create on pods/portforward (identity.network-control): the API server's tunnel "
+        "reaches every declared port of the scope's pods whatever the policies say; exploiting "
+        "the endpoint is the next step (ENDPOINT_EXPLOIT).",
+        kubehound=False),
+    AttackType.NETPOL_WRITE: AttackInfo(
+        "Lift a pod's network isolation", 5, Coverage.COVERED,
+        "subject -> Ports/<scope> -> workload",
+        "Write on NetworkPolicies (networking.k8s.io or Cilium) in the scope "
+        "(identity.network-control): an allow-all policy opens every pod of the scope to the "
+        "attacker's pod; exploiting the endpoint is the next step (ENDPOINT_EXPLOIT).",
+        kubehound=False),
+    AttackType.TRAFFIC_REDIRECT: AttackInfo(
+        "Redirect a data store's Service to a pod one controls", 3, Coverage.PARTLY,
+        "subject -> workload (data store)",
+        "Write on services, endpoints or endpointslices in the scope "
+        "(identity.network-control): the Service's clients then send their requests and "
+        "credentials to the attacker, who replays them to the data store. Rated 3: it needs "
+        "a pod to receive the traffic and clients that send credentials. Deleting Events or "
+        "webhook configurations (identity.defense-evasion) covers tracks and removes policy "
+        "but reaches no target: it is no step.", kubehound=False),
 }
