@@ -231,8 +231,9 @@ def print_failures(findings: list[Finding], threshold: str, *, drift_only: bool 
                 + (f"  {where}" if where else "") + f"  {f.title}",
                 event="fail_on_finding", level="warning", finding=f.id, baseline=state,
                 severity=f.effective_severity.value, where=where)
-    prefix = f"{len(findings)} new or changed " if drift_only else ""
-    say(f"{prefix}findings at or above {threshold}: failing (--fail-on)",
+    what = (f"{len(findings)} new or changed finding{'' if len(findings) == 1 else 's'}"
+            if drift_only else "findings")
+    say(f"{what} at or above {threshold}: failing (--fail-on)",
         event="fail_on_reached", level="warning", fail_on=threshold, **fields)
 
 

@@ -27,7 +27,14 @@ WEB_IMAGE = "controls.image-not-pinned@Deployment/shop/web#web"
 API_IMAGE = "controls.image-not-pinned@Deployment/shop/api#api"
 BALANCER = "network.loadbalancer-service@Service/shop/web"
 ALLOW_ALL = "network.allow-all-ingress@NetworkPolicy/shop/web-public#0"
-PATH_TO_NODE = "risk_review.internet-to-node@Deployment/shop/web#Service/shop/web"
+#: The namespace enforces only the privileged level (it warns at restricted): a finding of both
+#: versions that no triage touches.
+NO_PSA = "controls.namespace-without-psa@Namespace/shop"
+PATH_TO_NODE = "risk_review.path-to-node@Node/any"
+#: The attack paths version 2 opens: from each pod (the policy that isolated them is gone) to
+#: the node through the privileged container. None from the internet: the public load balancer
+#: is a false positive in the baseline's triage, and its steps go with it.
+NEW_PATHS = {"Deployment/shop/web=>Node/any", "Deployment/shop/api=>Node/any"}
 #: After the API image's acceptance (until 2030-01-31) has expired.
 LATER = "2030-06-01"
 
@@ -106,7 +113,7 @@ def test_triage_carries_over_to_the_next_run(cli_env: dict[str, str], tmp_path: 
     assert ["The shop is public by design."] == [
         n["text"] for f in model["findings"] if f["id"] == BALANCER for n in f["notes"]]
     assert {"new": set(), "changed": set(), "resolved": set(), "reopened": set(),
-            "unchanged": {BALANCER, WEB_IMAGE, API_IMAGE, ALLOW_ALL}} == _by_state(model)
+            "unchanged": {BALANCER, WEB_IMAGE, API_IMAGE, ALLOW_ALL, NO_PSA}} == _by_state(model)
     assert first == model["baseline"]["run_id"]
 
 
@@ -154,7 +161,7 @@ def test_the_second_version_against_the_first(cli_env: dict[str, str], tmp_path:
             "network.pod-not-isolated@Deployment/shop/web",
             PATH_TO_NODE},
         "changed": {WEB_IMAGE, API_IMAGE},
-        "unchanged": {BALANCER},
+        "unchanged": {BALANCER, NO_PSA},
         "resolved": {ALLOW_ALL},
         "reopened": {WEB_IMAGE, API_IMAGE},
     } == _by_state(model)
@@ -163,7 +170,8 @@ def test_the_second_version_against_the_first(cli_env: dict[str, str], tmp_path:
     assert ("open", "changed_since_triage", "accepted", "team-shop", first) == (
         web["status"], web["triage"]["state"], web["triage"]["status"], web["triage"]["owner"],
         web["triage"]["run_id"])
-    assert ["status", "evidence"] == web["baseline"]["fields"]
+    # its score too: the web pod now holds its node (the privileged debug container)
+    assert ["score", "status", "evidence"] == web["baseline"]["fields"]
     assert web["triage"]["message"].startswith("changed since triage: the evidence differs "
                                                "from when it was accepted by ann on ")
     assert ("open", "expired", "2030-01-31") == (api["status"], api["triage"]["state"],
@@ -171,8 +179,8 @@ def test_the_second_version_against_the_first(cli_env: dict[str, str], tmp_path:
     assert api["triage"]["message"].startswith("expired on 2030-01-31: it was accepted by ann")
     assert ["status"] == api["baseline"]["fields"]
     assert "false_positive" == by_id[BALANCER]["status"]
-    assert {"new": [PATH_TO_NODE], "changed": [], "unchanged": [], "resolved": []} == {
-        k: list(v) for k, v in model["baseline"]["attack_paths"].items()}
+    assert {"new": NEW_PATHS, "changed": set(), "unchanged": set(), "resolved": set()} == {
+        k: set(v) for k, v in model["baseline"]["attack_paths"].items()}
     assert "new" == model["attack_paths"][0]["baseline"]
     assert (first, first) == (model["baseline"]["ref"], model["baseline"]["run_id"])
 
@@ -188,9 +196,11 @@ def test_scan_with_a_baseline_fails_only_on_what_changed(
                    "--out", str(tmp_path / "v2.json"))
     assert 5 == changed.exit_code, changed.stderr
     lines = [line.split() for line in changed.stderr.splitlines() if line.startswith("  new ")]
-    assert [["new", "critical", "controls.privileged-container@Deployment/shop/web#debug"],
-            ["new", "critical", PATH_TO_NODE]] == sorted(line[:3] for line in lines)
-    assert "2 new or changed findings at or above high: failing (--fail-on)" in changed.stderr
+    # The load balancer is a false positive in the baseline's triage, so the internet path to
+    # the node is gone; the paths from the pods stay below high.
+    assert [["new", "high", "controls.privileged-container@Deployment/shop/web#debug"]] == sorted(
+        line[:3] for line in lines)
+    assert "1 new or changed finding at or above high: failing (--fail-on)" in changed.stderr
 
 
 def test_stored_decisions_are_listed(cli_env: dict[str, str],

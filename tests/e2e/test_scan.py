@@ -110,7 +110,7 @@ def test_fail_on_and_sarif(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "expected"), [
     (["--fail-on", "severe"], "--fail-on must be critical, high, medium, low or info"),
     (["--format", "pdf"], "--format must be one of json, sarif, junit, markdown, html, mermaid, "
-                          "otm, summary, got 'pdf'"),
+                          "otm, graph-json, graphml, summary, got 'pdf'"),
 ])
 def test_bad_options_are_one_line_exit_2(tmp_path: Path, args: list[str], expected: str) -> None:
     """Options are checked before anything is read."""

@@ -39,9 +39,13 @@ def _privileged_db(app: Path) -> None:
 
 
 def _new_findings(diff: str) -> list[str]:
-    """The ids of the findings a diff's text lists as new."""
-    return [line.rsplit("(", 1)[1].rstrip(")") for line in diff.splitlines()
-            if line.startswith("  + ")]
+    """The ids of the findings a diff's text lists as new (its "New:" section)."""
+    lines = diff.splitlines()
+    if "New:" not in lines:
+        return []
+    section = lines[lines.index("New:") + 1:]
+    return [line.rsplit("(", 1)[1].rstrip(")")
+            for line in section[:section.index("") if "" in section else None]]
 
 
 def _run_ids(env: dict[str, str]) -> list[str]:

@@ -87,7 +87,8 @@ def test_rule_short_description_is_the_rules_title(tmp_path: Path) -> None:
     run = json.loads(_scan_sarif(tmp_path, MANIFESTS))["runs"][0]
     described = {r["id"]: r["shortDescription"]["text"] for r in run["tool"]["driver"]["rules"]}
     titles = {rid: meta.title for rid in described if (meta := rule_meta(rid)) is not None}
-    assert titles == described
+    assert titles == {rid: text for rid, text in described.items()
+                      if not rid.startswith("attack-path/")}
     assert "identity.automount-with-rights" in described
 
 
